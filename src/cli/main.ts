@@ -1,0 +1,85 @@
+/**
+ * The `meshgen` command: parse → load → validate → build → write.
+ * The only place that catches errors, prints them and picks exit codes:
+ * 0 success, 1 invalid topology or failed synth, 2 usage error.
+ */
+import { Command, CommanderError } from 'commander';
+import { MeshgenError } from '../errors';
+import { synthCommand } from './synth';
+import { validateCommand } from './validate';
+
+/** Exit code of an invalid topology or a failed synth. */
+export const EXIT_FAILURE = 1;
+/** Exit code of a usage error. */
+export const EXIT_USAGE = 2;
+
+/** Where the command writes; replaced in tests. */
+export interface Io {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+const processIo: Io = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
+
+/** Version of the package, read at run time so it never drifts. */
+function packageVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../../../package.json') as { version: string }).version;
+}
+
+/** Builds the command tree. */
+export function buildProgram(io: Io): Command {
+  const program = new Command('meshgen')
+    .description('Generate per-cluster manifests for a multicluster Istio mesh from one topology file.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+  program.addCommand(synthCommand(io));
+  program.addCommand(validateCommand(io));
+  for (const cmd of program.commands) cmd.configureOutput({ writeOut: io.out, writeErr: io.err }).exitOverride();
+  return program;
+}
+
+/** Runs the command line `argv` (as process.argv) and returns the exit code. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    if (argv.length <= 2) {
+      program.outputHelp({ error: true });
+      return EXIT_USAGE;
+    }
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return EXIT_USAGE;
+    }
+    if (err instanceof MeshgenError) {
+      io.err(`meshgen: ${err.message}\n`);
+      return EXIT_FAILURE;
+    }
+    const e = err as Error;
+    io.err(`meshgen: unexpected error: ${e.message}\n`);
+    if (process.env.MESHGEN_DEBUG) io.err(`${e.stack}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+/** Entry point of bin/meshgen. */
+export function run(): void {
+  main(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: Error) => {
+      process.stderr.write(`meshgen: ${err.message}\n`);
+      process.exitCode = EXIT_FAILURE;
+    },
+  );
+}

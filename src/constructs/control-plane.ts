@@ -1,0 +1,52 @@
+/**
+ * The control plane of one primary cluster: the IstioOperator that
+ * `istioctl install` turns into istiod, carrying the mesh ID, the cluster
+ * name and the network.
+ *
+ * @see https://istio.io/latest/docs/setup/install/multicluster/multi-primary_multi-network/#configure-cluster1-as-a-primary
+ */
+import { Construct } from 'constructs';
+import { IstioOperator } from './istio-operator';
+import { describeObject } from './description';
+
+/** metadata.name of the control-plane IstioOperator. */
+export const CONTROL_PLANE_NAME = 'control-plane';
+
+/** Props of ControlPlane. */
+export interface ControlPlaneProps {
+  /** values.global.meshID. */
+  readonly meshID: string;
+  /** values.global.multiCluster.clusterName. */
+  readonly clusterName: string;
+  /** values.global.network. */
+  readonly network: string;
+  /** spec.hub: image registry. */
+  readonly hub: string;
+  /** spec.tag: Istio release. */
+  readonly tag: string;
+}
+
+/** The control-plane IstioOperator; the document is `operator.resource`. */
+export class ControlPlane extends Construct {
+  /** The IstioOperator. */
+  public readonly operator: IstioOperator;
+
+  constructor(scope: Construct, id: string, props: ControlPlaneProps) {
+    super(scope, id);
+    this.operator = new IstioOperator(this, 'Operator', {
+      name: CONTROL_PLANE_NAME,
+      spec: {
+        hub: props.hub,
+        tag: props.tag,
+        values: {
+          global: {
+            meshID: props.meshID,
+            multiCluster: { clusterName: props.clusterName },
+            network: props.network,
+          },
+        },
+      },
+    });
+    describeObject(this.operator.resource, 'the control plane (istiod)');
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The `istio-system` namespace, labelled with the cluster's network when
+ * the mesh spans several networks.
+ *
+ * @see https://istio.io/latest/docs/setup/install/multicluster/multi-primary_multi-network/#set-the-default-network-for-cluster1
+ */
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { ISTIO_SYSTEM, NETWORK_LABEL } from './names';
+import { describeObject } from './description';
+
+/** Props of IstioSystemNamespace. */
+export interface IstioSystemNamespaceProps {
+  /**
+   * Network of the cluster, set as the `topology.istio.io/network` label.
+   * @default - no network label (single-network mesh)
+   */
+  readonly network?: string;
+}
+
+/** Namespace `istio-system`; the low-level object is the child `Resource`. */
+export class IstioSystemNamespace extends Construct {
+  /** Namespace name. */
+  public readonly name = ISTIO_SYSTEM;
+  /** Network label value, if any. */
+  public readonly network?: string;
+  /** The underlying object. */
+  public readonly resource: k8s.KubeNamespace;
+
+  constructor(scope: Construct, id: string, props: IstioSystemNamespaceProps = {}) {
+    super(scope, id);
+    this.network = props.network;
+    this.resource = new k8s.KubeNamespace(this, 'Resource', {
+      metadata: {
+        name: this.name,
+        labels: props.network ? { [NETWORK_LABEL]: props.network } : undefined,
+      },
+    });
+    describeObject(
+      this.resource,
+      props.network ? `Namespace \`istio-system\`, labelled with network \`${props.network}\`` : 'Namespace `istio-system`',
+    );
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Turns topology files into the model: read → parse → schema check →
+ * cross-document validation → resolve defaults. Collects every problem of
+ * every file and throws one TopologyError listing them all.
+ */
+import * as path from 'node:path';
+import { Problem, TopologyError } from '../errors';
+import { sortBy } from '../order';
+import { meshSchema } from './schema';
+import { checkSchema, nearest } from './schema-check';
+import { parseSource, problemAt, readSource, SourceDocument } from './source';
+import {
+  ClusterModel,
+  DEFAULT_ISTIO_HUB,
+  DEFAULT_KEY_STORE,
+  MESHGEN_API_VERSION,
+  MeshModel,
+  Topology,
+} from './types';
+import { MeshDocumentValue, validateMeshDocuments } from './validate';
+
+/** Document kinds a topology file may hold, with their schemas. */
+const DOCUMENT_SCHEMAS: Record<string, object> = {
+  Mesh: meshSchema,
+};
+
+/** A topology file's contents, for loading text that is not on disk. */
+export interface TopologySource {
+  /** Name used in messages and to resolve relative paths. */
+  readonly file: string;
+  /** The YAML text. */
+  readonly text: string;
+}
+
+/** Reads, checks and resolves topology files. Throws TopologyError listing every problem. */
+export function loadTopology(files: string | readonly string[]): Topology {
+  const list = typeof files === 'string' ? [files] : [...files];
+  const problems: Problem[] = [];
+  const sources: TopologySource[] = [];
+  for (const file of list) {
+    const { text, problem } = readSource(file);
+    if (problem) problems.push(problem);
+    else sources.push({ file, text: text ?? '' });
+  }
+  return parseTopology(sources, problems);
+}
+
+/** Checks and resolves topology texts. Throws TopologyError listing every problem. */
+export function parseTopology(sources: readonly TopologySource[], earlier: readonly Problem[] = []): Topology {
+  const problems: Problem[] = [...earlier];
+  const meshDocs: SourceDocument[] = [];
+  for (const source of sources) {
+    const parsed = parseSource(source.file, source.text);
+    problems.push(...parsed.problems);
+    if (parsed.docs.length === 0 && parsed.problems.length === 0) {
+      problems.push({
+        file: source.file,
+        message: 'holds no topology document',
+        fix: `start it with apiVersion: ${MESHGEN_API_VERSION} and kind: Mesh (see examples/mesh.yaml)`,
+      });
+    }
+    for (const doc of parsed.docs) {
+      const kind = kindOf(doc, problems);
+      if (!kind) continue;
+      const schemaProblems = checkSchema(doc, DOCUMENT_SCHEMAS[kind]);
+      problems.push(...schemaProblems);
+      if (schemaProblems.length === 0 && kind === 'Mesh') meshDocs.push(doc);
+    }
+  }
+  problems.push(...validateMeshDocuments(meshDocs));
+  if (problems.length > 0) {
+    const files = [...new Set(problems.map((p) => p.file).filter(Boolean))].join(', ');
+    throw new TopologyError(`invalid topology${files ? ` in ${files}` : ''}: ${count(problems.length, 'problem')}`, problems);
+  }
+  const meshes = sortBy(meshDocs.map(toMeshModel), (m) => m.name);
+  return { meshes, files: sources.map((s) => s.file) };
+}
+
+function kindOf(doc: SourceDocument, problems: Problem[]): string | undefined {
+  const value = doc.value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push(
+      problemAt(doc, [], `document ${doc.index + 1} is not a mapping`, `write a topology document with apiVersion: ${MESHGEN_API_VERSION} and kind: Mesh`),
+    );
+    return undefined;
+  }
+  const kind = (value as Record<string, unknown>).kind;
+  const known = Object.keys(DOCUMENT_SCHEMAS);
+  if (typeof kind === 'string' && known.includes(kind)) return kind;
+  if (kind === undefined) {
+    problems.push(problemAt(doc, [], `document ${doc.index + 1} has no "kind"`, `add kind: ${known.join(' or ')}`));
+  } else {
+    const near = typeof kind === 'string' ? nearest(kind, known) : undefined;
+    problems.push(
+      problemAt(doc, ['kind'], `unknown kind ${JSON.stringify(kind)}`, near ? `did you mean "${near}"?` : `use one of: ${known.join(', ')}`),
+    );
+  }
+  return undefined;
+}
+
+function toMeshModel(doc: SourceDocument): MeshModel {
+  const m = doc.value as MeshDocumentValue;
+  const base = path.dirname(path.resolve(doc.file));
+  const clusters: ClusterModel[] = sortBy(
+    m.spec.clusters.map((c) => ({ name: c.name, context: c.context, network: c.network, role: c.role ?? 'primary' })),
+    (c) => c.name,
+  );
+  return {
+    name: m.metadata.name,
+    meshID: m.spec.meshID ?? m.metadata.name,
+    istio: { version: m.spec.istio.version, hub: m.spec.istio.hub ?? DEFAULT_ISTIO_HUB },
+    trust: { keyStore: path.resolve(base, m.spec.trust?.keyStore ?? DEFAULT_KEY_STORE) },
+    clusters,
+    source: { file: doc.file, document: doc.index },
+  };
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

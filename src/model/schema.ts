@@ -1,0 +1,123 @@
+/**
+ * The JSON Schema of a `Mesh` topology document.
+ *
+ * This object is the single source of the file's structure: the loader
+ * validates every document against it, and `npm run schema` writes it to
+ * `schema/mesh.schema.json` for editors (`# yaml-language-server: $schema=…`).
+ */
+import { DEFAULT_ISTIO_HUB, DEFAULT_KEY_STORE, MESHGEN_API_VERSION } from './types';
+
+/** Pattern of a DNS-1123 label (RFC 1123, as Kubernetes checks names). */
+export const DNS1123_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+
+/** Longest DNS-1123 label. */
+export const DNS1123_LABEL_MAX = 63;
+
+/** Pattern of an Istio release (`1.30.3`, `1.31.0-rc.0`). */
+export const ISTIO_VERSION_PATTERN = '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$';
+
+/** The `$id` the published schema carries. */
+export const MESH_SCHEMA_ID = 'https://meshgen.dev/schema/v1alpha1/mesh.schema.json';
+
+/** JSON Schema (draft-07) of one `Mesh` document. */
+export const meshSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: MESH_SCHEMA_ID,
+  title: 'meshgen Mesh',
+  description: 'One Istio mesh: its mesh ID, Istio release, trust and clusters. One YAML document per mesh.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: { const: MESHGEN_API_VERSION, description: 'Topology API version.' },
+    kind: { const: 'Mesh', description: 'Document kind.' },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: { $ref: '#/definitions/dnsLabel', description: 'Mesh name; the mesh ID unless spec.meshID is set.' },
+      },
+    },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['istio', 'clusters'],
+      properties: {
+        meshID: {
+          $ref: '#/definitions/dnsLabel',
+          description: 'values.global.meshID of every cluster. Default: metadata.name.',
+        },
+        istio: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['version'],
+          properties: {
+            version: {
+              type: 'string',
+              pattern: ISTIO_VERSION_PATTERN,
+              description: 'Istio release, e.g. 1.30.3: the IstioOperator spec.tag and the istioctl to use.',
+            },
+            hub: {
+              type: 'string',
+              minLength: 1,
+              default: DEFAULT_ISTIO_HUB,
+              description: `Image registry: the IstioOperator spec.hub. Default: ${DEFAULT_ISTIO_HUB}.`,
+            },
+          },
+        },
+        trust: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            keyStore: {
+              type: 'string',
+              minLength: 1,
+              default: DEFAULT_KEY_STORE,
+              description:
+                'Folder holding the root and intermediate CA keys, relative to this file. Never inside the output folder; never commit it.',
+            },
+          },
+        },
+        clusters: {
+          type: 'array',
+          minItems: 1,
+          description: 'Clusters of the mesh; each gets its own dist/<name> folder.',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'context', 'network'],
+            properties: {
+              name: {
+                $ref: '#/definitions/dnsLabel',
+                description: 'values.global.multiCluster.clusterName and the output folder name; unique in the file.',
+              },
+              context: {
+                type: 'string',
+                minLength: 1,
+                description: 'kube context of the cluster, used in the generated commands.',
+              },
+              network: {
+                $ref: '#/definitions/dnsLabel',
+                description: 'Network of the cluster: values.global.network and the topology.istio.io/network label.',
+              },
+              role: {
+                enum: ['primary'],
+                default: 'primary',
+                description: 'primary: the cluster runs its own istiod.',
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  definitions: {
+    dnsLabel: {
+      type: 'string',
+      pattern: DNS1123_LABEL_PATTERN,
+      maxLength: DNS1123_LABEL_MAX,
+      description: 'A DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit.',
+    },
+  },
+} as const;

@@ -1,0 +1,87 @@
+/**
+ * The topology model: plain, resolved types that every later layer reads.
+ *
+ * The loader turns `mesh.yaml` documents into these; constructs and charts
+ * never see raw YAML. Everything here is data: no behaviour, no I/O.
+ */
+import { compareStrings } from '../order';
+
+/** API version of meshgen's own topology documents. */
+export const MESHGEN_API_VERSION = 'meshgen.dev/v1alpha1';
+
+/** Docker hub used for Istio images unless `spec.istio.hub` is set. */
+export const DEFAULT_ISTIO_HUB = 'docker.io/istio';
+
+/** Key store folder, relative to the topology file, unless `spec.trust.keyStore` is set. */
+export const DEFAULT_KEY_STORE = '.meshgen/pki';
+
+/** What a cluster runs: today every cluster runs its own istiod. */
+export type ClusterRole = 'primary';
+
+/** Where a model object came from, for error messages. */
+export interface SourceRef {
+  /** Path of the topology file, as the user gave it. */
+  readonly file: string;
+  /** Zero-based index of the YAML document in that file. */
+  readonly document: number;
+}
+
+/** One Kubernetes cluster of a mesh. */
+export interface ClusterModel {
+  /** DNS-1123 label: `values.global.multiCluster.clusterName` and the `dist/` folder name. */
+  readonly name: string;
+  /** kube context used in the README's commands. */
+  readonly context: string;
+  /** Network the cluster's pods live on (`topology.istio.io/network`). */
+  readonly network: string;
+  /** Control-plane role. */
+  readonly role: ClusterRole;
+}
+
+/** Istio release and image settings of a mesh. */
+export interface IstioSettings {
+  /** Istio release, e.g. `1.30.3`: the IstioOperator `spec.tag`. */
+  readonly version: string;
+  /** Image registry: the IstioOperator `spec.hub`. */
+  readonly hub: string;
+}
+
+/** Where a mesh's certificate authority material lives. */
+export interface TrustSettings {
+  /** Absolute path of the key store folder. */
+  readonly keyStore: string;
+}
+
+/** One Istio mesh: a mesh ID shared by a set of clusters. */
+export interface MeshModel {
+  /** `metadata.name` of the Mesh document. */
+  readonly name: string;
+  /** `values.global.meshID`. */
+  readonly meshID: string;
+  readonly istio: IstioSettings;
+  readonly trust: TrustSettings;
+  /** Clusters, sorted by name. */
+  readonly clusters: readonly ClusterModel[];
+  readonly source: SourceRef;
+}
+
+/** Everything one `synth` run works on. */
+export interface Topology {
+  /** Meshes, sorted by name. */
+  readonly meshes: readonly MeshModel[];
+  /** Topology files read, in the order given. */
+  readonly files: readonly string[];
+}
+
+/** Sorted, distinct network names of a mesh. */
+export function meshNetworks(mesh: MeshModel): string[] {
+  return [...new Set(mesh.clusters.map((c) => c.network))].sort(compareStrings);
+}
+
+/**
+ * True when the mesh spans more than one network, so traffic between
+ * networks must go through east-west gateways.
+ */
+export function isMultiNetwork(mesh: MeshModel): boolean {
+  return meshNetworks(mesh).length > 1;
+}

@@ -1,0 +1,38 @@
+/**
+ * Checks over PEM material, with node:crypto's X509 parser: does a key
+ * belong to a certificate, did a CA issue a certificate, what does a
+ * certificate say. Pure; never returns or prints key material.
+ */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+
+/** Parses a PEM certificate; undefined when it is not one. */
+export function parseCertificate(pem: string): X509Certificate | undefined {
+  try {
+    return new X509Certificate(pem);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `keyPem` is a private key whose public half is in `cert`. */
+export function keyMatchesCertificate(keyPem: string, cert: X509Certificate): boolean {
+  try {
+    return cert.checkPrivateKey(createPrivateKey(keyPem));
+  } catch {
+    return false;
+  }
+}
+
+/** True when `child` names `issuer` as its issuer and carries a valid signature by it. */
+export function issuedBy(child: X509Certificate, issuer: X509Certificate): boolean {
+  return child.checkIssued(issuer) && child.verify(issuer.publicKey);
+}
+
+/** The value of one attribute (e.g. `L`) in a certificate's subject. */
+export function subjectAttribute(cert: X509Certificate, name: string): string | undefined {
+  for (const line of cert.subject.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0 && line.slice(0, eq) === name) return line.slice(eq + 1);
+  }
+  return undefined;
+}

@@ -1,0 +1,291 @@
+/**
+ * The key store: the only module that reads or writes CA keys on disk.
+ *
+ * Layout, as Istio's `tools/certs` leaves it:
+ *   <keyStore>/root-cert.pem, root-key.pem
+ *   <keyStore>/<cluster>/ca-cert.pem, ca-key.pem
+ * Keys are made once, in parallel, and reused by every later run. A store
+ * whose parts do not fit together is an error, never silently replaced.
+ * Key files are 0600 and folders 0700; a file is written under a temporary
+ * name and renamed, so a crash never leaves half a key.
+ */
+import { randomBytes, X509Certificate } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { KeyStoreError, Problem } from '../errors';
+import { ClusterModel, MeshModel } from '../model/types';
+import {
+  createIntermediateCertificate,
+  createRootCertificate,
+  DEFAULT_KEY_BITS,
+  generatePrivateKey,
+  newSerial,
+} from './certificates';
+import { issuedBy, keyMatchesCertificate, parseCertificate, subjectAttribute } from './inspect';
+
+/** The four files of Istio's `cacerts` Secret for one cluster. */
+export interface CacertsFiles {
+  readonly 'ca-cert.pem': string;
+  readonly 'ca-key.pem': string;
+  readonly 'root-cert.pem': string;
+  readonly 'cert-chain.pem': string;
+}
+
+/** Whether a piece of CA material was made by this run or found in the store. */
+export type Provenance = 'new' | 'reused';
+
+/** CA material of one mesh, ready for the constructs. Holds no root key. */
+export interface MeshPki {
+  /** Absolute path of the key store. */
+  readonly keyStore: string;
+  /** PEM root certificate. */
+  readonly rootCertPem: string;
+  /** Whether the root was made by this run. */
+  readonly root: Provenance;
+  /** Per cluster: whether its intermediate was made by this run. */
+  readonly intermediates: ReadonlyMap<string, Provenance>;
+  /** The `cacerts` files of a cluster of the mesh. */
+  cacerts(cluster: string): CacertsFiles;
+}
+
+/** Knobs for tests and benchmarks; production uses the defaults. */
+export interface KeyStoreOptions {
+  /**
+   * Clock for notBefore of new certificates.
+   * @default - the current time
+   */
+  readonly now?: () => Date;
+  /**
+   * Serial numbers of new certificates.
+   * @default - 16 random bytes
+   */
+  readonly serial?: () => Buffer;
+  /**
+   * Makes one private key.
+   * @default - RSA 4096 through node:crypto
+   */
+  readonly generateKey?: () => Promise<string>;
+}
+
+const ROOT_CERT = 'root-cert.pem';
+const ROOT_KEY = 'root-key.pem';
+const CA_CERT = 'ca-cert.pem';
+const CA_KEY = 'ca-key.pem';
+
+interface Pair {
+  certPem: string;
+  keyPem: string;
+  cert: X509Certificate;
+}
+
+/** Path as shown to the user: relative to the working folder when inside it. */
+export function displayPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
+
+/**
+ * Loads a mesh's CA material from its key store, checks that it fits
+ * together, and makes what is missing. Throws KeyStoreError listing every
+ * inconsistency; makes nothing when there is one.
+ */
+export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {}): Promise<MeshPki> {
+  const store = mesh.trust.keyStore;
+  const now = opts.now ?? (() => new Date());
+  const serial = opts.serial ?? newSerial;
+  const generateKey = opts.generateKey ?? (() => generatePrivateKey(DEFAULT_KEY_BITS));
+  const problems: Problem[] = [];
+
+  const root = readPair(store, ROOT_CERT, ROOT_KEY, problems);
+  if (root) checkRoot(store, root, now(), problems);
+  const existing = new Map<string, Pair>();
+  for (const cluster of mesh.clusters) {
+    const dir = path.join(store, cluster.name);
+    const pair = readPair(dir, CA_CERT, CA_KEY, problems);
+    if (!pair) continue;
+    existing.set(cluster.name, pair);
+    checkIntermediate(dir, cluster, pair, root, now(), problems);
+  }
+  if (!root && existing.size > 0) {
+    problems.push({
+      file: displayPath(path.join(store, ROOT_CERT)),
+      message: `the key store has intermediates (${[...existing.keys()].join(', ')}) but no root certificate and key`,
+      fix: `restore ${ROOT_CERT} and ${ROOT_KEY} from backup; a new root would not have signed these intermediates`,
+    });
+  }
+  if (problems.length > 0) {
+    throw new KeyStoreError(`key store ${displayPath(store)} is inconsistent for mesh "${mesh.name}"`, problems);
+  }
+
+  const missing = mesh.clusters.filter((c) => !existing.has(c.name));
+  const keys = await Promise.all([root ? Promise.resolve(undefined) : generateKey(), ...missing.map(() => generateKey())]);
+  const [newRootKey, ...newClusterKeys] = keys;
+
+  let rootCertPem: string;
+  let rootKeyPem: string;
+  if (root) {
+    rootCertPem = root.certPem;
+    rootKeyPem = root.keyPem;
+  } else {
+    rootKeyPem = newRootKey as string;
+    rootCertPem = createRootCertificate(rootKeyPem, { now: now(), serial: serial() });
+    ensureDir(store);
+    writeKeyFile(path.join(store, ROOT_KEY), rootKeyPem);
+    writePublicFile(path.join(store, ROOT_CERT), rootCertPem);
+  }
+
+  const material = new Map<string, { certPem: string; keyPem: string }>();
+  const provenance = new Map<string, Provenance>();
+  for (const [name, pair] of existing) {
+    material.set(name, pair);
+    provenance.set(name, 'reused');
+  }
+  missing.forEach((cluster, i) => {
+    const keyPem = newClusterKeys[i] as string;
+    const certPem = createIntermediateCertificate(keyPem, { certPem: rootCertPem, keyPem: rootKeyPem }, cluster.name, {
+      now: now(),
+      serial: serial(),
+    });
+    const dir = path.join(store, cluster.name);
+    ensureDir(dir);
+    writeKeyFile(path.join(dir, CA_KEY), keyPem);
+    writePublicFile(path.join(dir, CA_CERT), certPem);
+    material.set(cluster.name, { certPem, keyPem });
+    provenance.set(cluster.name, 'new');
+  });
+
+  const rootPem = withNewline(rootCertPem);
+  return {
+    keyStore: store,
+    rootCertPem: rootPem,
+    root: root ? 'reused' : 'new',
+    intermediates: provenance,
+    cacerts(cluster: string): CacertsFiles {
+      const m = material.get(cluster);
+      if (!m) throw new KeyStoreError(`no intermediate CA for cluster "${cluster}" in mesh "${mesh.name}"`);
+      const caCert = withNewline(m.certPem);
+      return {
+        'ca-cert.pem': caCert,
+        'ca-key.pem': withNewline(m.keyPem),
+        'root-cert.pem': rootPem,
+        'cert-chain.pem': caCert + rootPem,
+      };
+    },
+  };
+}
+
+function withNewline(pem: string): string {
+  const trimmed = pem.replace(/\r\n/g, '\n').trimEnd();
+  return `${trimmed}\n`;
+}
+
+/** Reads a cert/key pair; both absent is fine, one without the other is a problem. */
+function readPair(dir: string, certName: string, keyName: string, problems: Problem[]): Pair | undefined {
+  const certFile = path.join(dir, certName);
+  const keyFile = path.join(dir, keyName);
+  const certPem = readIfExists(certFile, problems);
+  const keyPem = readIfExists(keyFile, problems);
+  if (certPem === undefined && keyPem === undefined) return undefined;
+  if (certPem === undefined || keyPem === undefined) {
+    const [have, lack] = certPem === undefined ? [keyFile, certFile] : [certFile, keyFile];
+    problems.push({
+      file: displayPath(have),
+      message: `${path.basename(lack)} is missing beside it`,
+      fix: `restore ${displayPath(lack)} from backup, or remove ${displayPath(dir)} only if nothing was issued under it yet`,
+    });
+    return undefined;
+  }
+  const cert = parseCertificate(certPem);
+  if (!cert) {
+    problems.push({ file: displayPath(certFile), message: 'is not a PEM certificate', fix: 'restore the file from backup' });
+    return undefined;
+  }
+  if (!keyMatchesCertificate(keyPem, cert)) {
+    problems.push({
+      file: displayPath(keyFile),
+      message: `is not the private key of ${certName}`,
+      fix: 'restore the matching key and certificate from backup',
+    });
+    return undefined;
+  }
+  return { certPem, keyPem, cert };
+}
+
+function readIfExists(file: string, problems: Problem[]): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    problems.push({ file: displayPath(file), message: `cannot be read (${code})`, fix: 'check its permissions' });
+    return undefined;
+  }
+}
+
+function checkRoot(store: string, root: Pair, now: Date, problems: Problem[]): void {
+  const file = displayPath(path.join(store, ROOT_CERT));
+  if (!root.cert.ca || !issuedBy(root.cert, root.cert)) {
+    problems.push({
+      file,
+      message: 'is not a self-signed CA certificate',
+      fix: 'put the mesh root CA here, or remove the key store to start a new one',
+    });
+  }
+  if (new Date(root.cert.validTo) <= now) {
+    problems.push({
+      file,
+      message: `expired on ${new Date(root.cert.validTo).toISOString()}`,
+      fix: 'the mesh needs a new root: move the key store away and synthesize again, then roll out every cluster',
+    });
+  }
+}
+
+function checkIntermediate(dir: string, cluster: ClusterModel, pair: Pair, root: Pair | undefined, now: Date, problems: Problem[]): void {
+  const file = displayPath(path.join(dir, CA_CERT));
+  if (root && !issuedBy(pair.cert, root.cert)) {
+    problems.push({
+      file,
+      message: `was not signed by the root in ${displayPath(path.join(path.dirname(dir), ROOT_CERT))}, so cluster "${cluster.name}" would not be trusted by the others`,
+      fix: `restore the root that issued it, or remove ${displayPath(dir)} to issue a new intermediate under the current root`,
+    });
+  }
+  const locality = subjectAttribute(pair.cert, 'L');
+  if (locality !== cluster.name) {
+    problems.push({
+      file,
+      message: `is the intermediate of cluster "${locality ?? '(none)'}", not of "${cluster.name}"`,
+      fix: `move it back to that cluster's folder, or remove ${displayPath(dir)} to issue one for "${cluster.name}"`,
+    });
+  }
+  if (new Date(pair.cert.validTo) <= now) {
+    problems.push({
+      file,
+      message: `expired on ${new Date(pair.cert.validTo).toISOString()}`,
+      fix: `remove ${displayPath(dir)} to issue a new intermediate`,
+    });
+  }
+}
+
+function ensureDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+function writeKeyFile(file: string, content: string): void {
+  writeAtomically(file, content, 0o600);
+}
+
+function writePublicFile(file: string, content: string): void {
+  writeAtomically(file, content, 0o644);
+}
+
+function writeAtomically(file: string, content: string, mode: number): void {
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    fs.writeFileSync(tmp, content, { mode, flag: 'wx' });
+    fs.chmodSync(tmp, mode);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw new KeyStoreError(`cannot write ${displayPath(file)}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * One synth run: check paths → load or make CA material → build the
+ * construct tree → render every cluster folder → swap them into place.
+ * Nothing in the output folder changes unless every step before the swap
+ * succeeded.
+ */
+import * as path from 'node:path';
+import { App } from 'cdk8s';
+import { Mesh } from '../charts/mesh';
+import { Problem, OutputError } from '../errors';
+import { Topology } from '../model/types';
+import { ensureMeshPki, displayPath, KeyStoreOptions, MeshPki, Provenance } from '../pki/key-store';
+import { renderCluster, RenderedFolder } from './render';
+import { writeOutput } from './write';
+
+/** Options of synthesize(). */
+export interface SynthOptions {
+  /** Output folder; one sub-folder per cluster. */
+  readonly outdir: string;
+  /**
+   * Clock, serials and key maker of the key store.
+   * @default - the real clock, random serials, RSA 4096 keys
+   */
+  readonly keyStore?: KeyStoreOptions;
+}
+
+/** What one cluster folder got. */
+export interface ClusterSummary {
+  readonly name: string;
+  readonly files: number;
+  readonly intermediate: Provenance;
+}
+
+/** What one synth run did. */
+export interface SynthResult {
+  readonly outdir: string;
+  readonly meshes: readonly {
+    readonly name: string;
+    readonly keyStore: string;
+    readonly root: Provenance;
+    readonly clusters: readonly ClusterSummary[];
+  }[];
+  /** Cluster folders removed because their cluster left the topology. */
+  readonly removed: readonly string[];
+}
+
+/** Synthesizes every mesh of `topology` into `opts.outdir`. */
+export async function synthesize(topology: Topology, opts: SynthOptions): Promise<SynthResult> {
+  const outdir = path.resolve(opts.outdir);
+  checkPaths(topology, outdir);
+  const pkis = new Map<string, MeshPki>();
+  for (const mesh of topology.meshes) pkis.set(mesh.name, await ensureMeshPki(mesh, opts.keyStore));
+  const folders = renderTopology(topology, pkis);
+  const written = writeOutput(outdir, folders);
+  const fileCount = new Map(folders.map((f) => [f.name, f.files.length]));
+  return {
+    outdir,
+    meshes: topology.meshes.map((mesh) => {
+      const pki = pkis.get(mesh.name) as MeshPki;
+      return {
+        name: mesh.name,
+        keyStore: mesh.trust.keyStore,
+        root: pki.root,
+        clusters: mesh.clusters.map((c) => ({
+          name: c.name,
+          files: fileCount.get(c.name) ?? 0,
+          intermediate: pki.intermediates.get(c.name) ?? 'reused',
+        })),
+      };
+    }),
+    removed: written.removed,
+  };
+}
+
+/** Builds the construct tree of every mesh and renders one folder per cluster, in memory. */
+export function renderTopology(topology: Topology, pkis: ReadonlyMap<string, MeshPki>): RenderedFolder[] {
+  const app = new App();
+  const folders: RenderedFolder[] = [];
+  for (const mesh of topology.meshes) {
+    const pki = pkis.get(mesh.name);
+    if (!pki) throw new Error(`no CA material for mesh "${mesh.name}"`);
+    const construct = new Mesh(app, mesh.name, { mesh, pki });
+    for (const chart of construct.clusters) folders.push(renderCluster(chart));
+  }
+  return folders;
+}
+
+/** CA keys must never land in, or hold, the folder that gets committed. */
+function checkPaths(topology: Topology, outdir: string): void {
+  const problems: Problem[] = [];
+  for (const mesh of topology.meshes) {
+    const store = mesh.trust.keyStore;
+    if (isInside(store, outdir) || isInside(outdir, store)) {
+      problems.push({
+        file: mesh.source.file,
+        path: 'spec.trust.keyStore',
+        message: `the key store ${displayPath(store)} and the output folder ${displayPath(outdir)} overlap, so CA keys would sit among the manifests that get committed`,
+        fix: 'put the key store outside the output folder (the default is .meshgen/pki beside the topology file), or choose another -o',
+      });
+    }
+  }
+  if (problems.length > 0) throw new OutputError('the key store and the output folder overlap', problems);
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
