@@ -33,6 +33,7 @@ export const meshSchema = {
     kind: { const: 'Mesh', description: 'Document kind.' },
     metadata: {
       type: 'object',
+      description: 'Identity of the mesh.',
       additionalProperties: false,
       required: ['name'],
       properties: {
@@ -41,6 +42,7 @@ export const meshSchema = {
     },
     spec: {
       type: 'object',
+      description: 'The mesh: its ID, Istio release, trust and clusters.',
       additionalProperties: false,
       required: ['istio', 'clusters'],
       properties: {
@@ -50,6 +52,7 @@ export const meshSchema = {
         },
         istio: {
           type: 'object',
+          description: 'Istio release and images of every cluster.',
           additionalProperties: false,
           required: ['version'],
           properties: {
@@ -68,6 +71,7 @@ export const meshSchema = {
         },
         trust: {
           type: 'object',
+          description: 'Certificate authority: one root per mesh, one intermediate per cluster.',
           additionalProperties: false,
           properties: {
             keyStore: {

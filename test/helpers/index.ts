@@ -1,0 +1,114 @@
+/**
+ * Shared test helpers: temp folders, the fixture key store, topology text,
+ * folder snapshots and running the built CLI.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll } from 'vitest';
+
+/** Repository root. */
+export const REPO = path.resolve(__dirname, '..', '..');
+
+/** The committed fixture key store (root + cluster1..3), made with a fixed clock and serials. */
+export const FIXTURE_PKI = path.join(REPO, 'test', 'fixtures', 'pki');
+
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temp folder, removed after the test file. */
+export function tmpDir(prefix = 'meshgen-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Copies the fixture key store to `dest` with the modes meshgen uses. */
+export function copyFixturePki(dest: string): void {
+  fs.cpSync(FIXTURE_PKI, dest, { recursive: true });
+  for (const file of walk(dest)) {
+    fs.chmodSync(path.join(dest, file), file.endsWith('key.pem') ? 0o600 : 0o644);
+  }
+}
+
+export interface ClusterSpec {
+  name: string;
+  network: string;
+  context?: string;
+}
+
+/** Text of a Mesh document. */
+export function meshYaml(opts: { name?: string; clusters: ClusterSpec[]; keyStore?: string; version?: string; extra?: string }): string {
+  const lines = [
+    'apiVersion: meshgen.dev/v1alpha1',
+    'kind: Mesh',
+    'metadata:',
+    `  name: ${opts.name ?? 'mesh1'}`,
+    'spec:',
+    '  istio:',
+    `    version: ${opts.version ?? '1.30.3'}`,
+    '  trust:',
+    `    keyStore: ${opts.keyStore ?? 'pki'}`,
+    '  clusters:',
+  ];
+  for (const c of opts.clusters) {
+    lines.push(`    - name: ${c.name}`, `      context: ${c.context ?? `kind-${c.name}`}`, `      network: ${c.network}`);
+  }
+  return `${lines.join('\n')}\n${opts.extra ?? ''}`;
+}
+
+/** The two-cluster, two-network mesh of the examples. */
+export const TWO_CLUSTERS: ClusterSpec[] = [
+  { name: 'cluster1', network: 'network1' },
+  { name: 'cluster2', network: 'network2' },
+];
+
+/** A workspace: temp folder with mesh.yaml and the fixture key store at ./pki. */
+export function workspace(yaml: string = meshYaml({ clusters: TWO_CLUSTERS })): { dir: string; file: string; out: string } {
+  const dir = tmpDir();
+  copyFixturePki(path.join(dir, 'pki'));
+  const file = path.join(dir, 'mesh.yaml');
+  fs.writeFileSync(file, yaml);
+  return { dir, file, out: path.join(dir, 'dist') };
+}
+
+/** Relative paths of every file under `dir`, sorted. */
+export function walk(dir: string): string[] {
+  const out: string[] = [];
+  const visit = (rel: string) => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) visit(r);
+      else out.push(r);
+    }
+  };
+  visit('');
+  return out.sort();
+}
+
+/** `{path: content}` of every file under `dir`; with `modes`, content is prefixed by the octal mode. */
+export function readTree(dir: string, opts: { modes?: boolean } = {}): Record<string, string> {
+  const tree: Record<string, string> = {};
+  for (const rel of walk(dir)) {
+    const full = path.join(dir, rel);
+    const content = fs.readFileSync(full, 'utf8');
+    tree[rel] = opts.modes ? `${(fs.statSync(full).mode & 0o777).toString(8)} ${content}` : content;
+  }
+  return tree;
+}
+
+/** Result of running the built CLI. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `bin/meshgen` (the compiled JavaScript) with `args` in `cwd`. */
+export function runCli(args: string[], cwd: string = REPO): CliResult {
+  const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'meshgen'), ...args], { cwd, encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}

@@ -1,0 +1,208 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TopologyError } from '../../src/errors';
+import { loadTopology, parseTopology } from '../../src/model/load';
+import { isMultiNetwork, meshNetworks } from '../../src/model/types';
+import { meshYaml, REPO, tmpDir, TWO_CLUSTERS } from '../helpers';
+
+const FILE = '/topo/mesh.yaml';
+
+function errorOf(text: string, file = FILE): TopologyError {
+  try {
+    parseTopology([{ file, text }]);
+  } catch (err) {
+    if (err instanceof TopologyError) return err;
+    throw err;
+  }
+  throw new Error('expected a TopologyError');
+}
+
+describe('loadTopology', () => {
+  it('loads the bundled example with its defaults resolved', () => {
+    const topo = loadTopology(path.join(REPO, 'examples', 'mesh.yaml'));
+    expect(topo.meshes).toHaveLength(1);
+    const mesh = topo.meshes[0];
+    expect(mesh.name).toBe('mesh1');
+    expect(mesh.meshID).toBe('mesh1');
+    expect(mesh.istio).toEqual({ version: '1.30.3', hub: 'docker.io/istio' });
+    expect(mesh.trust.keyStore).toBe(path.join(REPO, 'examples', '.meshgen', 'pki'));
+    expect(mesh.clusters).toEqual([
+      { name: 'cluster1', context: 'kind-cluster1', network: 'network1', role: 'primary' },
+      { name: 'cluster2', context: 'kind-cluster2', network: 'network2', role: 'primary' },
+    ]);
+    expect(isMultiNetwork(mesh)).toBe(true);
+  });
+
+  it('takes metadata.name as mesh ID, sorts clusters and resolves the key store against the file', () => {
+    const text = meshYaml({
+      name: 'prod',
+      keyStore: '../keys',
+      clusters: [
+        { name: 'zeta', network: 'n1' },
+        { name: 'alpha', network: 'n1' },
+      ],
+      extra: '',
+    }).replace('  istio:\n', '  istio:\n    hub: registry.example.com/istio\n');
+    const mesh = parseTopology([{ file: FILE, text }]).meshes[0];
+    expect(mesh.meshID).toBe('prod');
+    expect(mesh.istio.hub).toBe('registry.example.com/istio');
+    expect(mesh.trust.keyStore).toBe(path.resolve('/keys'));
+    expect(mesh.clusters.map((c) => c.name)).toEqual(['alpha', 'zeta']);
+    expect(meshNetworks(mesh)).toEqual(['n1']);
+    expect(isMultiNetwork(mesh)).toBe(false);
+  });
+
+  it('reads several Mesh documents, from one file or several', () => {
+    const a = meshYaml({ name: 'a', clusters: [{ name: 'a1', network: 'n' }] });
+    const b = meshYaml({ name: 'b', clusters: [{ name: 'b1', network: 'n' }] });
+    expect(parseTopology([{ file: FILE, text: `${b}---\n${a}` }]).meshes.map((m) => m.name)).toEqual(['a', 'b']);
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'a.yaml'), a);
+    fs.writeFileSync(path.join(dir, 'b.yaml'), b);
+    const topo = loadTopology([path.join(dir, 'a.yaml'), path.join(dir, 'b.yaml')]);
+    expect(topo.meshes.map((m) => m.name)).toEqual(['a', 'b']);
+    expect(topo.files).toHaveLength(2);
+  });
+});
+
+const valid = meshYaml({ clusters: TWO_CLUSTERS });
+
+describe('invalid topologies', () => {
+  const cases: { name: string; text: string; expect: RegExp[] }[] = [
+    {
+      name: 'fails when the file is not YAML',
+      text: 'apiVersion: meshgen.dev/v1alpha1\nkind: Mesh\nmetadata: {name: [unclosed\n',
+      expect: [/\/topo\/mesh\.yaml:\d+:\d+: not valid YAML/, /fix: correct the YAML syntax/],
+    },
+    {
+      name: 'fails when a key is unknown, naming its line and the nearest valid key',
+      text: valid.replace('      network: network2', '      netwrk: network2'),
+      expect: [
+        /\/topo\/mesh\.yaml:16:7: spec\.clusters\[1\]\.netwrk: unknown key "netwrk"/,
+        /fix: did you mean "network"\? valid keys here: name, context, network, role/,
+        /spec\.clusters\[1\]: missing required key "network"/,
+      ],
+    },
+    {
+      name: 'fails when a top-level key is unknown and nothing is close',
+      text: `${valid}zzz: 1\n`,
+      expect: [/mesh\.yaml:17:1: zzz: unknown key "zzz"/, /fix: remove it; valid keys here: apiVersion, kind, metadata, spec/],
+    },
+    {
+      name: 'fails when there are no clusters',
+      text: valid.replace(/  clusters:\n[\s\S]*$/, '  clusters: []\n'),
+      expect: [/mesh\.yaml:10:13: spec\.clusters: has no entries; at least 1 needed/, /fix: add an entry/],
+    },
+    {
+      name: 'fails when clusters are missing',
+      text: valid.replace(/  clusters:\n[\s\S]*$/, ''),
+      expect: [/spec: missing required key "clusters"/],
+    },
+    {
+      name: 'fails when two clusters share a name',
+      text: meshYaml({ clusters: [{ name: 'c1', network: 'n1' }, { name: 'c1', network: 'n2', context: 'other' }] }),
+      expect: [/mesh\.yaml:14:13: spec\.clusters\[1\]\.name: cluster name "c1" is already used at \/topo\/mesh\.yaml:11 \(spec\.clusters\[0\]\.name\)/, /fix: .*unique/],
+    },
+    {
+      name: 'fails when a name is not a DNS-1123 label',
+      text: valid.replace('name: cluster1', 'name: Cluster_1'),
+      expect: [/spec\.clusters\[0\]\.name: "Cluster_1" is not a DNS-1123 label/, /fix: rename it, e.g. "cluster-1"/],
+    },
+    {
+      name: 'fails when a name is longer than 63 characters, once',
+      text: valid.replace('name: cluster1', `name: ${'a'.repeat(64)}`),
+      expect: [/is not a DNS-1123 label/],
+    },
+    {
+      name: 'fails when a cluster has no network',
+      text: valid.replace('      network: network1\n', ''),
+      expect: [/mesh\.yaml:11:7: spec\.clusters\[0\]: missing required key "network"/, /fix: add "network:" \(Network of the cluster/],
+    },
+    {
+      name: 'fails when a network is not a string',
+      text: valid.replace('network: network1', 'network: [a]'),
+      expect: [/spec\.clusters\[0\]\.network: must be a string, got a list/],
+    },
+    {
+      name: 'fails when apiVersion is wrong',
+      text: valid.replace('meshgen.dev/v1alpha1', 'meshgen.dev/v1'),
+      expect: [/mesh\.yaml:1:13: apiVersion: must be "meshgen\.dev\/v1alpha1", got "meshgen\.dev\/v1"/],
+    },
+    {
+      name: 'fails when the kind is unknown, suggesting the nearest',
+      text: valid.replace('kind: Mesh', 'kind: Mseh'),
+      expect: [/kind: unknown kind "Mseh"/, /did you mean "Mesh"/],
+    },
+    {
+      name: 'fails when the Istio version is malformed',
+      text: valid.replace('version: 1.30.3', 'version: "1.30"'),
+      expect: [/spec\.istio\.version: "1\.30" does not have the expected form/, /Istio release, e\.g\. 1\.30\.3/],
+    },
+    {
+      name: 'fails when the Istio version is too old for networking.istio.io/v1',
+      text: valid.replace('version: 1.30.3', 'version: 1.21.6'),
+      expect: [/Istio 1\.21\.6 is too old/, /fix: use Istio 1\.22\.0 or later/],
+    },
+    {
+      name: 'fails when two clusters use the same kube context',
+      text: meshYaml({ clusters: [{ name: 'a', network: 'n', context: 'ctx' }, { name: 'b', network: 'n', context: 'ctx' }] }),
+      expect: [/spec\.clusters\[1\]\.context: context "ctx" is already the context of cluster "a"/],
+    },
+    {
+      name: 'fails when the role is unknown',
+      text: valid.replace('      network: network1\n', '      network: network1\n      role: leader\n'),
+      expect: [/spec\.clusters\[0\]\.role: "leader" is not one of: primary/],
+    },
+    {
+      name: 'fails when two documents define the same mesh',
+      text: `${valid}---\n${meshYaml({ clusters: [{ name: 'c9', network: 'n' }] })}`,
+      expect: [/metadata\.name: mesh "mesh1" is already defined at \/topo\/mesh\.yaml:4/],
+    },
+    {
+      name: 'fails when the file holds no document',
+      text: '# nothing here\n',
+      expect: [/\/topo\/mesh\.yaml: holds no topology document/, /fix: start it with apiVersion/],
+    },
+    {
+      name: 'fails when a document is not a mapping',
+      text: '- a\n- b\n',
+      expect: [/document 1 is not a mapping/],
+    },
+    {
+      name: 'fails when a key is repeated',
+      text: valid.replace('kind: Mesh\n', 'kind: Mesh\nkind: Mesh\n'),
+      expect: [/mesh\.yaml:3:1: not valid YAML: Map keys must be unique/],
+    },
+  ];
+
+  for (const c of cases) {
+    it(c.name, () => {
+      const err = errorOf(c.text);
+      expect(err.message).toMatch(/^invalid topology in \/topo\/mesh\.yaml: \d+ problems?/);
+      for (const re of c.expect) expect(err.message).toMatch(re);
+    });
+  }
+
+  it('collects every problem of the file into one error', () => {
+    const text = valid
+      .replace('name: cluster1', 'name: Bad_Name')
+      .replace('      network: network2', '      netwrk: network2')
+      .replace('version: 1.30.3', 'version: 1.2');
+    const err = errorOf(text);
+    expect(err.problems.length).toBeGreaterThanOrEqual(4);
+    expect(err.problems.map((p) => p.path)).toEqual(
+      expect.arrayContaining(['spec.clusters[0].name', 'spec.clusters[1].netwrk', 'spec.clusters[1]', 'spec.istio.version']),
+    );
+  });
+
+  it('fails when the topology file cannot be read', () => {
+    const missing = path.join(tmpDir(), 'nope.yaml');
+    expect(() => loadTopology(missing)).toThrow(TopologyError);
+    expect(() => loadTopology(missing)).toThrow(/nope\.yaml: cannot read the topology file: no such file\n\s+fix: pass the path of a readable mesh\.yaml with -f/);
+  });
+
+  it('fails when the topology path is a folder', () => {
+    expect(() => loadTopology(tmpDir())).toThrow(/cannot read the topology file: is a folder, not a file/);
+  });
+});

@@ -1,0 +1,130 @@
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as forge from 'node-forge';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  createIntermediateCertificate,
+  createRootCertificate,
+  generatePrivateKey,
+  newSerial,
+} from '../../src/pki/certificates';
+import { tmpDir } from '../helpers';
+
+const NOW = new Date('2026-03-04T05:06:07.890Z');
+
+function ext(cert: forge.pki.Certificate, name: string): Record<string, unknown> | undefined {
+  return cert.getExtension(name) as Record<string, unknown> | undefined;
+}
+
+describe('CA certificates in the tools/certs profile', () => {
+  let rootKey: string;
+  let interKey: string;
+  let rootPem: string;
+  let interPem: string;
+
+  beforeAll(async () => {
+    [rootKey, interKey] = await Promise.all([generatePrivateKey(), generatePrivateKey()]);
+    rootPem = createRootCertificate(rootKey, { now: NOW, serial: Buffer.from('0a0b', 'hex') });
+    interPem = createIntermediateCertificate(interKey, { certPem: rootPem, keyPem: rootKey }, 'cluster1', {
+      now: new Date(NOW.getTime() + 1000),
+      serial: Buffer.from('0c', 'hex'),
+    });
+  });
+
+  it('makes RSA 4096 keys as PKCS#8', () => {
+    expect(rootKey.startsWith('-----BEGIN PRIVATE KEY-----\n')).toBe(true);
+    expect(forge.pki.privateKeyFromPem(rootKey).n.bitLength()).toBe(4096);
+  });
+
+  it('makes a self-signed root: O=Istio, CN=Root CA, CA without pathlen, critical key usage, SKID, no SAN or AKID', () => {
+    const cert = forge.pki.certificateFromPem(rootPem);
+    expect(cert.subject.attributes.map((a) => [a.shortName, a.value])).toEqual([
+      ['O', 'Istio'],
+      ['CN', 'Root CA'],
+    ]);
+    expect(cert.issuer.hash).toBe(cert.subject.hash);
+    expect(cert.siginfo.algorithmOid).toBe(forge.pki.oids.sha256WithRSAEncryption);
+    expect(cert.serialNumber).toBe('0a0b');
+    expect(cert.validity.notBefore.toISOString()).toBe('2026-03-04T05:06:07.000Z');
+    expect(cert.validity.notAfter.toISOString()).toBe('2036-03-01T05:06:07.000Z');
+    expect(ext(cert, 'basicConstraints')).toMatchObject({ critical: true, cA: true });
+    expect(ext(cert, 'basicConstraints')).not.toHaveProperty('pathLenConstraint');
+    expect(ext(cert, 'keyUsage')).toMatchObject({
+      critical: true,
+      digitalSignature: true,
+      nonRepudiation: true,
+      keyEncipherment: true,
+      keyCertSign: true,
+      cRLSign: false,
+    });
+    expect(ext(cert, 'subjectKeyIdentifier')).toBeDefined();
+    expect(ext(cert, 'subjectAltName')).toBeFalsy();
+    expect(ext(cert, 'authorityKeyIdentifier')).toBeFalsy();
+    expect(cert.verify(cert)).toBe(true);
+  });
+
+  it('makes an intermediate: O=Istio, CN=Intermediate CA, L=<cluster>, pathlen 0, SAN istiod.istio-system.svc, AKID of the root', () => {
+    const root = forge.pki.certificateFromPem(rootPem);
+    const cert = forge.pki.certificateFromPem(interPem);
+    expect(cert.subject.attributes.map((a) => [a.shortName, a.value])).toEqual([
+      ['O', 'Istio'],
+      ['CN', 'Intermediate CA'],
+      ['L', 'cluster1'],
+    ]);
+    expect(cert.issuer.hash).toBe(root.subject.hash);
+    expect(cert.siginfo.algorithmOid).toBe(forge.pki.oids.sha256WithRSAEncryption);
+    expect(ext(cert, 'basicConstraints')).toMatchObject({ critical: true, cA: true, pathLenConstraint: 0 });
+    expect(ext(cert, 'keyUsage')).toMatchObject({ critical: true, keyCertSign: true, digitalSignature: true });
+    expect((ext(cert, 'subjectAltName') as { altNames: unknown[] }).altNames).toEqual([
+      { type: 2, value: 'istiod.istio-system.svc' },
+    ]);
+    const x509 = new X509Certificate(interPem);
+    const rootX509 = new X509Certificate(rootPem);
+    // AKID keyid of the intermediate equals the root's SKID.
+    const rootSkid = (ext(root, 'subjectKeyIdentifier') as { subjectKeyIdentifier: string }).subjectKeyIdentifier;
+    const akidDer = (ext(cert, 'authorityKeyIdentifier') as { value: string }).value;
+    expect(forge.util.bytesToHex(akidDer)).toContain(rootSkid);
+    expect(x509.checkIssued(rootX509)).toBe(true);
+    expect(x509.verify(rootX509.publicKey)).toBe(true);
+    expect(new Date(x509.validTo).getTime()).toBeLessThanOrEqual(new Date(rootX509.validTo).getTime());
+  });
+
+  it('never lets an intermediate outlive its root', () => {
+    const pem = createIntermediateCertificate(interKey, { certPem: rootPem, keyPem: rootKey }, 'c', {
+      now: new Date(NOW.getTime() + 400 * 24 * 3600 * 1000),
+      serial: newSerial(),
+    });
+    expect(new X509Certificate(pem).validTo).toBe(new X509Certificate(rootPem).validTo);
+  });
+
+  it('passes openssl verify, with the extensions openssl reads back', () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'root-cert.pem'), rootPem);
+    fs.writeFileSync(path.join(dir, 'ca-cert.pem'), interPem);
+    const out = execFileSync('openssl', ['verify', '-CAfile', path.join(dir, 'root-cert.pem'), path.join(dir, 'ca-cert.pem')], {
+      encoding: 'utf8',
+    });
+    expect(out.trim()).toBe(`${path.join(dir, 'ca-cert.pem')}: OK`);
+    const text = execFileSync('openssl', ['x509', '-in', path.join(dir, 'ca-cert.pem'), '-noout', '-text'], { encoding: 'utf8' });
+    expect(text).toMatch(/Signature Algorithm: sha256WithRSAEncryption/);
+    expect(text).toMatch(/Public-Key: \(4096 bit\)/);
+    expect(text).toMatch(/X509v3 Basic Constraints: critical\n\s+CA:TRUE, pathlen:0/);
+    expect(text).toMatch(/X509v3 Key Usage: critical\n\s+Digital Signature, Non Repudiation, Key Encipherment, Certificate Sign/);
+    expect(text).toMatch(/X509v3 Subject Alternative Name: \n\s+DNS:istiod\.istio-system\.svc/);
+    expect(text).toMatch(/Subject: O = Istio, CN = Intermediate CA, L = cluster1/);
+    const rootText = execFileSync('openssl', ['x509', '-in', path.join(dir, 'root-cert.pem'), '-noout', '-text'], { encoding: 'utf8' });
+    expect(rootText).toMatch(/X509v3 Basic Constraints: critical\n\s+CA:TRUE\n/);
+    expect(rootText).not.toMatch(/Authority Key Identifier/);
+  });
+
+  it('makes serials that are positive, minimal DER integers', () => {
+    for (let i = 0; i < 200; i++) {
+      const s = newSerial();
+      expect(s.length).toBe(16);
+      expect(s[0]).toBeGreaterThan(0);
+      expect(s[0]).toBeLessThan(0x80);
+    }
+  });
+});
