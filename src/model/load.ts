@@ -62,9 +62,8 @@ export function parseTopology(sources: readonly TopologySource[], earlier: reado
     for (const doc of parsed.docs) {
       const kind = kindOf(doc, problems);
       if (!kind) continue;
-      const schemaProblems = checkSchema(doc, DOCUMENT_SCHEMAS[kind]);
-      problems.push(...schemaProblems);
-      if (schemaProblems.length === 0 && kind === 'Mesh') meshDocs.push(doc);
+      problems.push(...checkSchema(doc, DOCUMENT_SCHEMAS[kind]));
+      if (kind === 'Mesh') meshDocs.push(doc);
     }
   }
   problems.push(...validateMeshDocuments(meshDocs));

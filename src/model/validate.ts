@@ -1,6 +1,8 @@
 /**
- * Checks that span keys or documents, run on documents that already match
- * their schema. Pure: every problem is collected, nothing is thrown here.
+ * Checks that span keys or documents. They run on every Mesh document, also
+ * on those that fail their schema, so that one run reports every problem:
+ * values of the wrong shape are skipped here (the schema check names them).
+ * Pure: every problem is collected, nothing is thrown here.
  */
 import { Problem } from '../errors';
 import { formatPath, problemAt, SourceDocument } from './source';
@@ -26,6 +28,14 @@ interface Seen {
   path: (string | number)[];
 }
 
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function obj(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
 /** Every cross-key problem of a set of Mesh documents. */
 export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[] {
   const problems: Problem[] = [];
@@ -40,21 +50,21 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
   };
 
   for (const doc of docs) {
-    const mesh = doc.value as MeshDocumentValue;
-    const name = mesh.metadata.name;
-    const first = meshNames.get(name);
-    if (first) {
+    const spec = obj(obj(doc.value).spec);
+    const name = str(obj(obj(doc.value).metadata).name);
+    const first = name === undefined ? undefined : meshNames.get(name);
+    if (name !== undefined && first) {
       problems.push(
         problemAt(doc, ['metadata', 'name'], `mesh "${name}" is already defined at ${where(first)}`, 'give each Mesh document its own metadata.name'),
       );
-    } else {
+    } else if (name !== undefined) {
       meshNames.set(name, { doc, path: ['metadata', 'name'] });
     }
 
-    const meshID = mesh.spec.meshID ?? name;
-    const idPath = mesh.spec.meshID ? ['spec', 'meshID'] : ['metadata', 'name'];
-    const firstID = meshIDs.get(meshID);
-    if (firstID && !first) {
+    const meshID = str(spec.meshID) ?? name;
+    const idPath = str(spec.meshID) ? ['spec', 'meshID'] : ['metadata', 'name'];
+    const firstID = meshID === undefined ? undefined : meshIDs.get(meshID);
+    if (meshID !== undefined && firstID && !first) {
       problems.push(
         problemAt(
           doc,
@@ -63,13 +73,13 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
           'list all clusters of one mesh in a single Mesh document, or give this mesh its own spec.meshID',
         ),
       );
-    } else if (!firstID) {
+    } else if (meshID !== undefined && !firstID) {
       meshIDs.set(meshID, { doc, path: idPath });
     }
 
-    const version = mesh.spec.istio.version;
-    const [major, minor] = version.split('.').map(Number);
-    if (major < MIN_ISTIO_VERSION[0] || (major === MIN_ISTIO_VERSION[0] && minor < MIN_ISTIO_VERSION[1])) {
+    const version = str(obj(spec.istio).version);
+    const [major, minor] = (version ?? '').split('.').map(Number);
+    if (version && (major < MIN_ISTIO_VERSION[0] || (major === MIN_ISTIO_VERSION[0] && minor < MIN_ISTIO_VERSION[1]))) {
       problems.push(
         problemAt(
           doc,
@@ -80,34 +90,38 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
       );
     }
 
-    mesh.spec.clusters.forEach((cluster, i) => {
+    const clusters = Array.isArray(spec.clusters) ? spec.clusters : [];
+    clusters.forEach((raw, i) => {
+      const cluster = obj(raw);
+      const clusterName = str(cluster.name);
       const namePath = ['spec', 'clusters', i, 'name'];
-      const prev = clusterNames.get(cluster.name);
-      if (prev) {
+      const prev = clusterName === undefined ? undefined : clusterNames.get(clusterName);
+      if (clusterName !== undefined && prev) {
         problems.push(
           problemAt(
             doc,
             namePath,
-            `cluster name "${cluster.name}" is already used at ${where(prev)}`,
+            `cluster name "${clusterName}" is already used at ${where(prev)}`,
             'cluster names are output folder names and Istio cluster IDs: make each one unique in the topology',
           ),
         );
-      } else {
-        clusterNames.set(cluster.name, { doc, path: namePath });
+      } else if (clusterName !== undefined) {
+        clusterNames.set(clusterName, { doc, path: namePath });
       }
+      const context = str(cluster.context);
       const ctxPath = ['spec', 'clusters', i, 'context'];
-      const prevCtx = contexts.get(cluster.context);
-      if (prevCtx) {
+      const prevCtx = context === undefined ? undefined : contexts.get(context);
+      if (context !== undefined && prevCtx) {
         problems.push(
           problemAt(
             doc,
             ctxPath,
-            `context "${cluster.context}" is already the context of cluster "${prevCtx.cluster}" at ${where(prevCtx)}`,
+            `context "${context}" is already the context of cluster "${prevCtx.cluster}" at ${where(prevCtx)}`,
             'each cluster is one Kubernetes cluster: give it the kube context that points at it',
           ),
         );
-      } else {
-        contexts.set(cluster.context, { doc, path: ctxPath, cluster: cluster.name });
+      } else if (context !== undefined) {
+        contexts.set(context, { doc, path: ctxPath, cluster: clusterName ?? `#${i}` });
       }
     });
   }
