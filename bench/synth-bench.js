@@ -56,15 +56,17 @@ const TARGET_SPEEDUP = 1.7; // openssl sequential / cold
 
 function usage(code) {
   const text =
-    'usage: node bench/synth-bench.js [--sizes 2,10,50,100] [--warm-runs 3]\n' +
+    'usage: node bench/synth-bench.js [--sizes 2,10,50,100] [--warm-runs 3] [--cold-runs 1]\n' +
     '  --sizes      comma-separated cluster counts (default 2,10,50,100)\n' +
-    '  --warm-runs  warm runs per size; median and max are reported (default 3)\n';
+    '  --warm-runs  warm runs per size; median and max are reported (default 3)\n' +
+    '  --cold-runs  cold runs (and openssl baselines) per size; key generation time varies\n' +
+    '               a lot from key to key, so totals over several runs are steadier (default 1)\n';
   (code === 0 ? process.stdout : process.stderr).write(text);
   process.exit(code);
 }
 
 function parseArgs(argv) {
-  const opts = { sizes: DEFAULT_SIZES, warmRuns: DEFAULT_WARM_RUNS };
+  const opts = { sizes: DEFAULT_SIZES, warmRuns: DEFAULT_WARM_RUNS, coldRuns: 1 };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value;
@@ -98,6 +100,14 @@ function parseArgs(argv) {
         usage(2);
       }
       opts.warmRuns = k;
+    } else if (arg === '--cold-runs') {
+      const raw = next();
+      const k = Number(raw);
+      if (!Number.isInteger(k) || k < 1) {
+        process.stderr.write(`synth-bench: --cold-runs wants a positive integer; got "${raw}"\n`);
+        usage(2);
+      }
+      opts.coldRuns = k;
     } else {
       process.stderr.write(`synth-bench: unknown argument "${argv[i]}"\n`);
       usage(2);
@@ -256,9 +266,16 @@ function benchSize(n, opts, common) {
   fs.writeFileSync(file, topologyYaml(n), { mode: 0o600 });
   const args = [CLI, 'synth', '-f', file, '-o', dist];
 
-  process.stderr.write(`[${n} clusters] cold run ...`);
-  const cold = runNode(args, { ...common, cwd: dir, label: `cold synth, ${n} clusters` });
-  process.stderr.write(` ${cold.wall.toFixed(2)} s\n`);
+  const colds = [];
+  for (let k = 1; k <= opts.coldRuns; k++) {
+    fs.rmSync(store, { recursive: true, force: true });
+    fs.rmSync(dist, { recursive: true, force: true });
+    process.stderr.write(`[${n} clusters] cold run ${k}/${opts.coldRuns} ...`);
+    const r = runNode(args, { ...common, cwd: dir, label: `cold synth ${k}, ${n} clusters` });
+    process.stderr.write(` ${r.wall.toFixed(2)} s\n`);
+    colds.push(r);
+  }
+  const coldTotal = colds.reduce((t, r) => t + r.wall, 0);
   const digest = keyStoreDigest(store);
   if (countKeys(digest) !== n + 1) fail(`cold synth, ${n} clusters: expected ${n + 1} keys in ${store}, found ${countKeys(digest)}`);
   if (clusterFolders(dist) !== n) fail(`cold synth, ${n} clusters: expected ${n} cluster folders in ${dist}, found ${clusterFolders(dist)}`);
@@ -275,9 +292,14 @@ function benchSize(n, opts, common) {
     warm.push(r);
   }
 
-  process.stderr.write(`[${n} clusters] openssl genrsa ${KEY_BITS} x ${n + 1}, sequential ...`);
-  const openssl = opensslSequential(n + 1, path.join(dir, 'openssl'));
-  process.stderr.write(` ${openssl.toFixed(2)} s\n`);
+  let opensslTotal = 0;
+  for (let k = 1; k <= opts.coldRuns; k++) {
+    process.stderr.write(`[${n} clusters] openssl genrsa ${KEY_BITS} x ${n + 1}, sequential ${k}/${opts.coldRuns} ...`);
+    const t = opensslSequential(n + 1, path.join(dir, 'openssl'));
+    process.stderr.write(` ${t.toFixed(2)} s\n`);
+    opensslTotal += t;
+  }
+  const openssl = opensslTotal / opts.coldRuns;
 
   // Keys are no longer needed: remove them now rather than at the very end.
   fs.rmSync(dir, { recursive: true, force: true });
@@ -285,13 +307,13 @@ function benchSize(n, opts, common) {
   const warmWalls = warm.map((r) => r.wall);
   return {
     n,
-    coldWall: cold.wall,
-    coldRss: cold.rssMiB,
+    coldWall: coldTotal / opts.coldRuns,
+    coldRss: Math.max(...colds.map((r) => r.rssMiB)),
     warmMedian: median(warmWalls),
     warmMax: Math.max(...warmWalls),
     warmRss: Math.max(...warm.map((r) => r.rssMiB)),
     openssl,
-    speedup: openssl / cold.wall,
+    speedup: opensslTotal / coldTotal,
   };
 }
 
@@ -390,7 +412,7 @@ function main() {
       (typeof os.availableParallelism === 'function' ? ` (available parallelism ${os.availableParallelism()})` : ''),
     `memory:   ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     `os:       ${os.type()} ${os.release()} ${os.arch()}`,
-    `node:     ${process.version} (bundled OpenSSL ${process.versions.openssl}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE || 'default 4'})`,
+    `node:     ${process.version} (bundled OpenSSL ${process.versions.openssl}; bin/meshgen sets UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE || '128'})`,
     `openssl:  ${ossl}`,
     `sizes:    ${opts.sizes.join(', ')} clusters; ${opts.warmRuns} warm run(s) each`,
   ].join('\n');
@@ -406,7 +428,7 @@ function main() {
   process.stdout.write(`${table(rows)}\n\n`);
   process.stdout.write(
     'wall times are end to end (process start included); RSS is the child\'s peak;\n' +
-      'speed-up = openssl sequential / cold.\n' +
+      `cold and openssl s are means over ${opts.coldRuns} run(s); speed-up = total openssl / total cold.\n` +
       `context (median of 5): \`node -e 0\` ${nodeBare.toFixed(2)} s; ` +
       `\`node -e "require('lib/src/index.js')"\` ${nodeLib.toFixed(2)} s\n\n`,
   );

@@ -1,0 +1,28 @@
+/**
+ * meshgen as a library: the same output as `meshgen synth`, built inside
+ * your own cdk8s code, with one object of your own added to a cluster.
+ *
+ *   import { … } from 'meshgen';   // in your project
+ */
+import { k8s } from 'cdk8s-plus-27';
+import { App } from 'cdk8s';
+import { ensureMeshPki, loadTopology, Mesh, renderCluster, writeOutput } from 'meshgen';
+
+/** Synthesizes `topologyFile` into `outdir`, adding a ConfigMap to every cluster. */
+export async function synthWithExtras(topologyFile: string, outdir: string): Promise<void> {
+  const topology = loadTopology(topologyFile);
+  const app = new App();
+  const folders = [];
+  for (const model of topology.meshes) {
+    const pki = await ensureMeshPki(model); // makes or reuses the CA keys in spec.trust.keyStore
+    const mesh = new Mesh(app, model.name, { mesh: model, pki });
+    for (const chart of mesh.clusters) {
+      new k8s.KubeConfigMap(chart, 'MeshInfo', {
+        metadata: { name: 'mesh-info', namespace: 'istio-system' },
+        data: { meshID: model.meshID, cluster: chart.cluster.name, network: chart.cluster.network },
+      });
+      folders.push(renderCluster(chart)); // one file per object, kustomization.yaml, README.md
+    }
+  }
+  writeOutput(outdir, folders); // swaps the cluster folders into place
+}
