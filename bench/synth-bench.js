@@ -65,6 +65,15 @@ function usage(code) {
   process.exit(code);
 }
 
+function positiveInt(flag, raw) {
+  const k = Number(raw);
+  if (!Number.isInteger(k) || k < 1) {
+    process.stderr.write(`synth-bench: ${flag} wants a positive integer; got "${raw}"\n`);
+    usage(2);
+  }
+  return k;
+}
+
 function parseArgs(argv) {
   const opts = { sizes: DEFAULT_SIZES, warmRuns: DEFAULT_WARM_RUNS, coldRuns: 1 };
   for (let i = 0; i < argv.length; i++) {
@@ -93,21 +102,9 @@ function parseArgs(argv) {
       }
       opts.sizes = [...new Set(sizes)];
     } else if (arg === '--warm-runs') {
-      const raw = next();
-      const k = Number(raw);
-      if (!Number.isInteger(k) || k < 1) {
-        process.stderr.write(`synth-bench: --warm-runs wants a positive integer; got "${raw}"\n`);
-        usage(2);
-      }
-      opts.warmRuns = k;
+      opts.warmRuns = positiveInt(arg, next());
     } else if (arg === '--cold-runs') {
-      const raw = next();
-      const k = Number(raw);
-      if (!Number.isInteger(k) || k < 1) {
-        process.stderr.write(`synth-bench: --cold-runs wants a positive integer; got "${raw}"\n`);
-        usage(2);
-      }
-      opts.coldRuns = k;
+      opts.coldRuns = positiveInt(arg, next());
     } else {
       process.stderr.write(`synth-bench: unknown argument "${argv[i]}"\n`);
       usage(2);

@@ -36,45 +36,66 @@ function obj(v: unknown): Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
+/** Where a value was first used, to report any later use of the same value. */
+class FirstUses {
+  private readonly seen = new Map<string, Seen & { owner: string }>();
+
+  constructor(private readonly problems: Problem[]) {}
+
+  /**
+   * Records `value` at `path`, or, when it was used before, adds a problem
+   * built by `message` from the first use's location and owner. Returns
+   * whether the value was new.
+   */
+  claim(
+    value: string | undefined,
+    doc: SourceDocument,
+    path: (string | number)[],
+    message: (firstAt: string, firstOwner: string) => string,
+    fix: string,
+    owner = '',
+  ): boolean {
+    if (value === undefined) return true;
+    const first = this.seen.get(value);
+    if (!first) {
+      this.seen.set(value, { doc, path, owner });
+      return true;
+    }
+    const pos = first.doc.locate(first.path);
+    const at = `${first.doc.file}${pos ? `:${pos.line}` : ''} (${formatPath(first.path)})`;
+    this.problems.push(problemAt(doc, path, message(at, first.owner), fix));
+    return false;
+  }
+}
+
 /** Every cross-key problem of a set of Mesh documents. */
 export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[] {
   const problems: Problem[] = [];
-  const meshNames = new Map<string, Seen>();
-  const meshIDs = new Map<string, Seen>();
-  const clusterNames = new Map<string, Seen>();
-  const contexts = new Map<string, Seen & { cluster: string }>();
-
-  const where = (s: Seen) => {
-    const pos = s.doc.locate(s.path);
-    return `${s.doc.file}${pos ? `:${pos.line}` : ''} (${formatPath(s.path)})`;
-  };
+  const meshNames = new FirstUses(problems);
+  const meshIDs = new FirstUses(problems);
+  const clusterNames = new FirstUses(problems);
+  const contexts = new FirstUses(problems);
 
   for (const doc of docs) {
     const spec = obj(obj(doc.value).spec);
     const name = str(obj(obj(doc.value).metadata).name);
-    const first = name === undefined ? undefined : meshNames.get(name);
-    if (name !== undefined && first) {
-      problems.push(
-        problemAt(doc, ['metadata', 'name'], `mesh "${name}" is already defined at ${where(first)}`, 'give each Mesh document its own metadata.name'),
+    const newName = meshNames.claim(
+      name,
+      doc,
+      ['metadata', 'name'],
+      (at) => `mesh "${name}" is already defined at ${at}`,
+      'give each Mesh document its own metadata.name',
+    );
+    // A repeated name already implies a repeated mesh ID: report it once.
+    if (newName) {
+      const meshID = str(spec.meshID) ?? name;
+      meshIDs.claim(
+        meshID,
+        doc,
+        str(spec.meshID) ? ['spec', 'meshID'] : ['metadata', 'name'],
+        (at) => `mesh ID "${meshID}" is already the mesh ID of the mesh at ${at}`,
+        'list all clusters of one mesh in a single Mesh document, or give this mesh its own spec.meshID',
       );
-    } else if (name !== undefined) {
-      meshNames.set(name, { doc, path: ['metadata', 'name'] });
-    }
-
-    const meshID = str(spec.meshID) ?? name;
-    const idPath = str(spec.meshID) ? ['spec', 'meshID'] : ['metadata', 'name'];
-    const firstID = meshID === undefined ? undefined : meshIDs.get(meshID);
-    if (meshID !== undefined && firstID && !first) {
-      problems.push(
-        problemAt(
-          doc,
-          idPath,
-          `mesh ID "${meshID}" is already the mesh ID of the mesh at ${where(firstID)}`,
-          'list all clusters of one mesh in a single Mesh document, or give this mesh its own spec.meshID',
-        ),
-      );
-    } else if (meshID !== undefined && !firstID) {
-      meshIDs.set(meshID, { doc, path: idPath });
     }
 
     const version = str(obj(spec.istio).version);
@@ -94,35 +115,22 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
     clusters.forEach((raw, i) => {
       const cluster = obj(raw);
       const clusterName = str(cluster.name);
-      const namePath = ['spec', 'clusters', i, 'name'];
-      const prev = clusterName === undefined ? undefined : clusterNames.get(clusterName);
-      if (clusterName !== undefined && prev) {
-        problems.push(
-          problemAt(
-            doc,
-            namePath,
-            `cluster name "${clusterName}" is already used at ${where(prev)}`,
-            'cluster names are output folder names and Istio cluster IDs: make each one unique in the topology',
-          ),
-        );
-      } else if (clusterName !== undefined) {
-        clusterNames.set(clusterName, { doc, path: namePath });
-      }
+      clusterNames.claim(
+        clusterName,
+        doc,
+        ['spec', 'clusters', i, 'name'],
+        (at) => `cluster name "${clusterName}" is already used at ${at}`,
+        'cluster names are output folder names and Istio cluster IDs: make each one unique in the topology',
+      );
       const context = str(cluster.context);
-      const ctxPath = ['spec', 'clusters', i, 'context'];
-      const prevCtx = context === undefined ? undefined : contexts.get(context);
-      if (context !== undefined && prevCtx) {
-        problems.push(
-          problemAt(
-            doc,
-            ctxPath,
-            `context "${context}" is already the context of cluster "${prevCtx.cluster}" at ${where(prevCtx)}`,
-            'each cluster is one Kubernetes cluster: give it the kube context that points at it',
-          ),
-        );
-      } else if (context !== undefined) {
-        contexts.set(context, { doc, path: ctxPath, cluster: clusterName ?? `#${i}` });
-      }
+      contexts.claim(
+        context,
+        doc,
+        ['spec', 'clusters', i, 'context'],
+        (at, owner) => `context "${context}" is already the context of cluster "${owner}" at ${at}`,
+        'each cluster is one Kubernetes cluster: give it the kube context that points at it',
+        clusterName ?? `#${i}`,
+      );
     });
   }
   return problems;
