@@ -1,7 +1,7 @@
 /**
- * One chart per cluster: assembles the constructs that cluster needs from
- * the mesh topology. This is where topology rules live (which cluster gets
- * which objects); the constructs only know how to draw one object.
+ * One chart per cluster: assembles the constructs a cluster's plan calls
+ * for. The topology rules (which cluster gets which objects) live in
+ * `model/plan.ts`; the constructs only know how to draw one concept.
  */
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
@@ -9,9 +9,12 @@ import { CacertsSecret } from '../constructs/cacerts-secret';
 import { ControlPlane } from '../constructs/control-plane';
 import { CrossNetworkGateway } from '../constructs/cross-network-gateway';
 import { EastWestGateway } from '../constructs/east-west-gateway';
+import { ExposeIstiod } from '../constructs/expose-istiod';
 import { IstioOperator } from '../constructs/istio-operator';
 import { IstioSystemNamespace } from '../constructs/istio-system-namespace';
-import { ClusterModel, isMultiNetwork, MeshModel } from '../model/types';
+import { RemoteControlPlane } from '../constructs/remote-control-plane';
+import { ClusterPlan, planCluster } from '../model/plan';
+import { ClusterModel, MeshModel } from '../model/types';
 import { MeshPki } from '../pki/key-store';
 
 /** Props of ClusterChart. */
@@ -30,6 +33,8 @@ export class ClusterChart extends Chart {
   public readonly mesh: MeshModel;
   /** The cluster. */
   public readonly cluster: ClusterModel;
+  /** What the topology asks of this cluster. */
+  public readonly plan: ClusterPlan;
   /** IstioOperator documents, in the order `istioctl install` must take them. */
   public readonly istioctlInputs: readonly IstioOperator[];
 
@@ -41,23 +46,53 @@ export class ClusterChart extends Chart {
     }
     this.mesh = mesh;
     this.cluster = cluster;
-    const multiNetwork = isMultiNetwork(mesh);
+    const plan = planCluster(mesh, cluster);
+    this.plan = plan;
+    const revision = mesh.istio.revision;
 
-    new IstioSystemNamespace(this, 'Namespace', { network: multiNetwork ? cluster.network : undefined });
+    new IstioSystemNamespace(this, 'Namespace', { network: plan.networkLabel, controlPlaneClusters: plan.controlPlaneClusters });
     new CacertsSecret(this, 'Cacerts', { files: pki.cacerts(cluster.name) });
-    const controlPlane = new ControlPlane(this, 'ControlPlane', {
-      meshID: mesh.meshID,
-      clusterName: cluster.name,
-      network: cluster.network,
-      hub: mesh.istio.hub,
-      tag: mesh.istio.version,
-    });
-    const inputs = [controlPlane.operator];
-    if (multiNetwork) {
-      const eastWest = new EastWestGateway(this, 'EastWestGateway', { network: cluster.network });
-      inputs.push(eastWest.operator);
-      new CrossNetworkGateway(this, 'CrossNetworkGateway');
+
+    const inputs: IstioOperator[] = [];
+    if (plan.primary) {
+      if (!plan.remotePilotAddress || !plan.injectionPath) {
+        throw new Error(`remote "${cluster.name}" needs the east-west gateway address of "${plan.primary.name}"`);
+      }
+      inputs.push(
+        new RemoteControlPlane(this, 'RemoteControlPlane', {
+          injectionPath: plan.injectionPath,
+          remotePilotAddress: plan.remotePilotAddress,
+          primary: plan.primary.name,
+          hub: mesh.istio.hub,
+          tag: mesh.istio.version,
+          revision,
+        }).operator,
+      );
+    } else {
+      inputs.push(
+        new ControlPlane(this, 'ControlPlane', {
+          meshID: mesh.meshID,
+          clusterName: cluster.name,
+          network: cluster.network,
+          hub: mesh.istio.hub,
+          tag: mesh.istio.version,
+          revision,
+          externalIstiod: plan.exposeIstiod,
+        }).operator,
+      );
     }
+    if (plan.eastWestGateway) {
+      inputs.push(
+        new EastWestGateway(this, 'EastWestGateway', {
+          network: cluster.network,
+          revision,
+          serviceType: cluster.eastWestGateway.serviceType,
+          serviceAnnotations: cluster.eastWestGateway.annotations,
+        }).operator,
+      );
+    }
+    if (plan.exposeIstiod) new ExposeIstiod(this, 'ExposeIstiod', { revision });
+    if (plan.exposeServices) new CrossNetworkGateway(this, 'CrossNetworkGateway');
     this.istioctlInputs = inputs;
   }
 }

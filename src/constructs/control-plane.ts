@@ -4,6 +4,7 @@
  * name and the network.
  *
  * @see https://istio.io/latest/docs/setup/install/multicluster/multi-primary_multi-network/#configure-cluster1-as-a-primary
+ * @see https://istio.io/latest/docs/setup/install/multicluster/primary-remote_multi-network/#configure-cluster1-as-a-primary
  */
 import { Construct } from 'constructs';
 import { IstioOperator } from './istio-operator';
@@ -24,6 +25,16 @@ export interface ControlPlaneProps {
   readonly hub: string;
   /** spec.tag: Istio release. */
   readonly tag: string;
+  /**
+   * spec.revision.
+   * @default - no revision
+   */
+  readonly revision?: string;
+  /**
+   * values.global.externalIstiod: istiod also serves remote clusters through the east-west gateway.
+   * @default false
+   */
+  readonly externalIstiod?: boolean;
 }
 
 /** The control-plane IstioOperator; the document is `operator.resource`. */
@@ -38,11 +49,13 @@ export class ControlPlane extends Construct {
       spec: {
         hub: props.hub,
         tag: props.tag,
+        revision: props.revision,
         values: {
           global: {
             meshID: props.meshID,
             multiCluster: { clusterName: props.clusterName },
             network: props.network,
+            externalIstiod: props.externalIstiod ? true : undefined,
           },
         },
       },

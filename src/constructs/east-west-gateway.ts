@@ -6,6 +6,7 @@
  * @see https://istio.io/latest/docs/setup/install/multicluster/multi-primary_multi-network/#install-the-east-west-gateway-in-cluster1
  */
 import { Construct } from 'constructs';
+import { GatewayServiceType } from '../model/types';
 import { IstioOperator } from './istio-operator';
 import { EASTWEST_GATEWAY_NAME, EASTWEST_PORTS, EASTWEST_SELECTOR, NETWORK_LABEL } from './names';
 import { describeObject } from './description';
@@ -13,10 +14,30 @@ import { describeObject } from './description';
 /** metadata.name of the east-west gateway IstioOperator. */
 export const EASTWEST_OPERATOR_NAME = 'eastwest';
 
+/** Annotation that makes istiod use node addresses for a NodePort multi-network gateway. */
+export const NODE_SELECTOR_ANNOTATION = 'traffic.istio.io/nodeSelector';
+
 /** Props of EastWestGateway. */
 export interface EastWestGatewayProps {
   /** Network the gateway serves: its label, its requested network view and values.global.network. */
   readonly network: string;
+  /**
+   * spec.revision, as `gen-eastwest-gateway.sh --revision` sets it.
+   * @default - "" (the default revision)
+   */
+  readonly revision?: string;
+  /**
+   * Service type.
+   * @default 'LoadBalancer'
+   */
+  readonly serviceType?: GatewayServiceType;
+  /**
+   * Extra annotations of the gateway Service. A NodePort gateway also gets
+   * `traffic.istio.io/nodeSelector: {}` unless it is given here, so that
+   * istiod advertises the nodes' addresses to other networks.
+   * @default - none
+   */
+  readonly serviceAnnotations?: Readonly<Record<string, string>>;
 }
 
 /** The east-west gateway IstioOperator; the document is `operator.resource`. */
@@ -28,10 +49,12 @@ export class EastWestGateway extends Construct {
 
   constructor(scope: Construct, id: string, props: EastWestGatewayProps) {
     super(scope, id);
+    const nodePort = props.serviceType === 'NodePort';
+    const annotations: Record<string, string> = { ...(nodePort ? { [NODE_SELECTOR_ANNOTATION]: '{}' } : {}), ...props.serviceAnnotations };
     this.operator = new IstioOperator(this, 'Operator', {
       name: EASTWEST_OPERATOR_NAME,
       spec: {
-        revision: '',
+        revision: props.revision ?? '',
         profile: 'empty',
         components: {
           ingressGateways: [
@@ -45,7 +68,8 @@ export class EastWestGateway extends Construct {
               enabled: true,
               k8s: {
                 env: [{ name: 'ISTIO_META_REQUESTED_NETWORK_VIEW', value: props.network }],
-                service: { ports: EASTWEST_PORTS.map((p) => ({ ...p })) },
+                service: { type: nodePort ? 'NodePort' : undefined, ports: EASTWEST_PORTS.map((p) => ({ ...p })) },
+                serviceAnnotations: Object.keys(annotations).length > 0 ? annotations : undefined,
               },
             },
           ],

@@ -23,8 +23,10 @@ export interface IstioOperatorGatewayComponent {
   readonly k8s?: {
     readonly env?: readonly { readonly name: string; readonly value: string }[];
     readonly service?: {
+      readonly type?: string;
       readonly ports: readonly { readonly name: string; readonly port: number; readonly targetPort: number }[];
     };
+    readonly serviceAnnotations?: Readonly<Record<string, string>>;
   };
 }
 

@@ -16,7 +16,16 @@ export interface IstioSystemNamespaceProps {
    * @default - no network label (single-network mesh)
    */
   readonly network?: string;
+  /**
+   * For a remote cluster: the primary whose istiod manages it, set as the
+   * `topology.istio.io/controlPlaneClusters` annotation.
+   * @default - no annotation
+   */
+  readonly controlPlaneClusters?: string;
 }
+
+/** Annotation naming the clusters whose control plane manages a remote. */
+export const CONTROL_PLANE_CLUSTERS_ANNOTATION = 'topology.istio.io/controlPlaneClusters';
 
 /** Namespace `istio-system`; the low-level object is the child `Resource`. */
 export class IstioSystemNamespace extends Construct {
@@ -34,11 +43,13 @@ export class IstioSystemNamespace extends Construct {
       metadata: {
         name: this.name,
         labels: props.network ? { [NETWORK_LABEL]: props.network } : undefined,
+        annotations: props.controlPlaneClusters ? { [CONTROL_PLANE_CLUSTERS_ANNOTATION]: props.controlPlaneClusters } : undefined,
       },
     });
-    describeObject(
-      this.resource,
-      props.network ? `Namespace \`istio-system\`, labelled with network \`${props.network}\`` : 'Namespace `istio-system`',
-    );
+    const details = [
+      props.network ? `labelled with network \`${props.network}\`` : undefined,
+      props.controlPlaneClusters ? `managed by the control plane of \`${props.controlPlaneClusters}\`` : undefined,
+    ].filter(Boolean);
+    describeObject(this.resource, ['Namespace `istio-system`', ...details].join(', '));
   }
 }

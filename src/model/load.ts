@@ -101,13 +101,24 @@ function toMeshModel(doc: SourceDocument): MeshModel {
   const m = doc.value as MeshDocumentValue;
   const base = path.dirname(path.resolve(doc.file));
   const clusters: ClusterModel[] = sortBy(
-    m.spec.clusters.map((c) => ({ name: c.name, context: c.context, network: c.network, role: c.role ?? 'primary' })),
+    m.spec.clusters.map((c) => ({
+      name: c.name,
+      context: c.context,
+      network: c.network,
+      role: c.role ?? 'primary',
+      controlPlane: c.controlPlane,
+      eastWestGateway: {
+        serviceType: c.eastWestGateway?.serviceType ?? 'LoadBalancer',
+        annotations: c.eastWestGateway?.annotations ?? {},
+        address: c.eastWestGateway?.address,
+      },
+    })),
     (c) => c.name,
   );
   return {
     name: m.metadata.name,
     meshID: m.spec.meshID ?? m.metadata.name,
-    istio: { version: m.spec.istio.version, hub: m.spec.istio.hub ?? DEFAULT_ISTIO_HUB },
+    istio: { version: m.spec.istio.version, hub: m.spec.istio.hub ?? DEFAULT_ISTIO_HUB, revision: m.spec.istio.revision },
     trust: { keyStore: path.resolve(base, m.spec.trust?.keyStore ?? DEFAULT_KEY_STORE) },
     clusters,
     source: { file: doc.file, document: doc.index },

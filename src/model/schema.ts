@@ -67,6 +67,11 @@ export const meshSchema = {
               default: DEFAULT_ISTIO_HUB,
               description: `Image registry: the IstioOperator spec.hub. Default: ${DEFAULT_ISTIO_HUB}.`,
             },
+            revision: {
+              $ref: '#/definitions/dnsLabel',
+              description:
+                'Control-plane revision, e.g. 1-30-3 or canary: IstioOperator spec.revision of every control plane and gateway. Default: no revision.',
+            },
           },
         },
         trust: {
@@ -106,9 +111,36 @@ export const meshSchema = {
                 description: 'Network of the cluster: values.global.network and the topology.istio.io/network label.',
               },
               role: {
-                enum: ['primary'],
+                enum: ['primary', 'remote'],
                 default: 'primary',
-                description: 'primary: the cluster runs its own istiod.',
+                description: 'primary: the cluster runs its own istiod. remote: the istiod of its controlPlane serves it.',
+              },
+              controlPlane: {
+                $ref: '#/definitions/dnsLabel',
+                description: 'For role: remote: the name of the primary cluster, in this mesh, whose istiod serves this cluster.',
+              },
+              eastWestGateway: {
+                type: 'object',
+                additionalProperties: false,
+                description: 'How the cluster\'s east-west gateway is exposed, where it has one.',
+                properties: {
+                  serviceType: {
+                    enum: ['LoadBalancer', 'NodePort'],
+                    default: 'LoadBalancer',
+                    description: 'Service type of the gateway. Default: LoadBalancer.',
+                  },
+                  annotations: {
+                    type: 'object',
+                    additionalProperties: { type: 'string' },
+                    description: 'Extra annotations of the gateway Service, e.g. cloud load-balancer settings.',
+                  },
+                  address: {
+                    type: 'string',
+                    minLength: 1,
+                    description:
+                      'IP address or DNS name other clusters reach the gateway at; required on a primary that serves remotes (their remotePilotAddress).',
+                  },
+                },
               },
             },
           },

@@ -15,8 +15,24 @@ export const DEFAULT_ISTIO_HUB = 'docker.io/istio';
 /** Key store folder, relative to the topology file, unless `spec.trust.keyStore` is set. */
 export const DEFAULT_KEY_STORE = '.meshgen/pki';
 
-/** What a cluster runs: today every cluster runs its own istiod. */
-export type ClusterRole = 'primary';
+/**
+ * What a cluster runs: `primary` runs its own istiod; `remote` has none and
+ * is served by the istiod of a primary (its `controlPlane`).
+ */
+export type ClusterRole = 'primary' | 'remote';
+
+/** Kubernetes Service types the east-west gateway can have. */
+export type GatewayServiceType = 'LoadBalancer' | 'NodePort';
+
+/** How a cluster's east-west gateway is exposed, where it has one. */
+export interface EastWestGatewaySettings {
+  /** Service type of the gateway. */
+  readonly serviceType: GatewayServiceType;
+  /** Extra annotations of the gateway Service (cloud load-balancer settings). */
+  readonly annotations: Readonly<Record<string, string>>;
+  /** IP address or DNS name other clusters reach the gateway at, when known. */
+  readonly address?: string;
+}
 
 /** Where a model object came from, for error messages. */
 export interface SourceRef {
@@ -36,6 +52,10 @@ export interface ClusterModel {
   readonly network: string;
   /** Control-plane role. */
   readonly role: ClusterRole;
+  /** For a remote: the name of the primary cluster whose istiod serves it. */
+  readonly controlPlane?: string;
+  /** East-west gateway settings. */
+  readonly eastWestGateway: EastWestGatewaySettings;
 }
 
 /** Istio release and image settings of a mesh. */
@@ -44,6 +64,8 @@ export interface IstioSettings {
   readonly version: string;
   /** Image registry: the IstioOperator `spec.hub`. */
   readonly hub: string;
+  /** Control-plane revision (`spec.revision`), if the mesh uses revisions. */
+  readonly revision?: string;
 }
 
 /** Where a mesh's certificate authority material lives. */

@@ -4,7 +4,9 @@
  * values of the wrong shape are skipped here (the schema check names them).
  * Pure: every problem is collected, nothing is thrown here.
  */
+import { isIP } from 'node:net';
 import { Problem } from '../errors';
+import { nearest } from './schema-check';
 import { formatPath, problemAt, SourceDocument } from './source';
 
 /** A Mesh document as its schema guarantees it. */
@@ -14,9 +16,16 @@ export interface MeshDocumentValue {
   metadata: { name: string };
   spec: {
     meshID?: string;
-    istio: { version: string; hub?: string };
+    istio: { version: string; hub?: string; revision?: string };
     trust?: { keyStore?: string };
-    clusters: { name: string; context: string; network: string; role?: 'primary' }[];
+    clusters: {
+      name: string;
+      context: string;
+      network: string;
+      role?: 'primary' | 'remote';
+      controlPlane?: string;
+      eastWestGateway?: { serviceType?: 'LoadBalancer' | 'NodePort'; annotations?: Record<string, string>; address?: string };
+    }[];
   };
 }
 
@@ -133,5 +142,194 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
       );
     });
   }
+  problems.push(...checkNetworksAcrossMeshes(docs));
+  for (const doc of docs) problems.push(...checkRoles(doc, docs), ...checkAddresses(doc));
   return problems;
 }
+
+interface RawCluster {
+  index: number;
+  name?: string;
+  context?: string;
+  network?: string;
+  role: string;
+  controlPlane?: string;
+  serviceType: string;
+  address?: string;
+}
+
+function meshNameOf(doc: SourceDocument): string | undefined {
+  return str(obj(obj(doc.value).metadata).name);
+}
+
+function rawClusters(doc: SourceDocument): RawCluster[] {
+  const clusters = obj(obj(doc.value).spec).clusters;
+  return (Array.isArray(clusters) ? clusters : []).map((raw, index) => {
+    const c = obj(raw);
+    const gw = obj(c.eastWestGateway);
+    return {
+      index,
+      name: str(c.name),
+      context: str(c.context),
+      network: str(c.network),
+      role: str(c.role) ?? 'primary',
+      controlPlane: str(c.controlPlane),
+      serviceType: str(gw.serviceType) ?? 'LoadBalancer',
+      address: str(gw.address),
+    };
+  });
+}
+
+const clusterPath = (c: RawCluster, ...rest: string[]) => ['spec', 'clusters', c.index, ...rest];
+
+/** A network belongs to one mesh: istiod would merge the endpoints of both meshes' clusters. */
+function checkNetworksAcrossMeshes(docs: readonly SourceDocument[]): Problem[] {
+  const problems: Problem[] = [];
+  const owner = new Map<string, { mesh: string; doc: SourceDocument; cluster: RawCluster }>();
+  for (const doc of docs) {
+    const mesh = meshNameOf(doc);
+    if (mesh === undefined) continue;
+    for (const c of rawClusters(doc)) {
+      if (c.network === undefined) continue;
+      const first = owner.get(c.network);
+      if (!first) {
+        owner.set(c.network, { mesh, doc, cluster: c });
+      } else if (first.mesh !== mesh) {
+        const pos = first.doc.locate(clusterPath(first.cluster, 'network'));
+        problems.push(
+          problemAt(
+            doc,
+            clusterPath(c, 'network'),
+            `network "${c.network}" is already a network of mesh "${first.mesh}" (cluster "${first.cluster.name}" at ${first.doc.file}${pos ? `:${pos.line}` : ''}); a network belongs to one mesh`,
+            'give the networks of different meshes different names',
+          ),
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/** Primary-remote rules: every remote is served by a reachable primary of its own mesh. */
+function checkRoles(doc: SourceDocument, all: readonly SourceDocument[]): Problem[] {
+  const problems: Problem[] = [];
+  const mesh = meshNameOf(doc) ?? '(unnamed)';
+  const clusters = rawClusters(doc);
+  const byName = new Map(clusters.filter((c) => c.name !== undefined).map((c) => [c.name as string, c]));
+  if (clusters.length > 0 && clusters.every((c) => c.role === 'remote')) {
+    problems.push(
+      problemAt(
+        doc,
+        ['spec', 'clusters'],
+        `mesh "${mesh}" has no primary cluster: every cluster is a remote, so no istiod would serve them`,
+        'make at least one cluster role: primary (the default) and point the remotes at it with controlPlane',
+      ),
+    );
+  }
+  const needAddress = new Map<string, RawCluster[]>();
+  for (const c of clusters) {
+    if (c.role !== 'remote') {
+      if (c.controlPlane !== undefined) {
+        problems.push(
+          problemAt(
+            doc,
+            clusterPath(c, 'controlPlane'),
+            `only a remote cluster has a controlPlane, and "${c.name}" is a primary`,
+            'add role: remote to make it a remote of that primary, or remove controlPlane',
+          ),
+        );
+      }
+      continue;
+    }
+    if (c.controlPlane === undefined) {
+      problems.push(
+        problemAt(
+          doc,
+          clusterPath(c),
+          `remote cluster "${c.name}" has no controlPlane`,
+          'add controlPlane: <name of the primary cluster whose istiod serves it>',
+        ),
+      );
+      continue;
+    }
+    const primary = byName.get(c.controlPlane);
+    if (!primary) {
+      const elsewhere = otherMeshHaving(c.controlPlane, doc, all);
+      const near = nearest(c.controlPlane, [...byName.keys()].filter((n) => byName.get(n)?.role !== 'remote'));
+      problems.push(
+        problemAt(
+          doc,
+          clusterPath(c, 'controlPlane'),
+          elsewhere
+            ? `controlPlane "${c.controlPlane}" is a cluster of mesh "${elsewhere}", not of mesh "${mesh}"`
+            : `controlPlane "${c.controlPlane}" is not a cluster of mesh "${mesh}"`,
+          near ? `did you mean "${near}"?` : `name a primary cluster of mesh "${mesh}"`,
+        ),
+      );
+      continue;
+    }
+    if (primary.role === 'remote') {
+      problems.push(
+        problemAt(
+          doc,
+          clusterPath(c, 'controlPlane'),
+          `controlPlane "${c.controlPlane}" is itself a remote; a remote is served by a primary's istiod`,
+          `name a primary cluster, or make "${c.controlPlane}" a primary`,
+        ),
+      );
+      continue;
+    }
+    if (c.network !== undefined && primary.network !== undefined && c.network !== primary.network && primary.serviceType === 'NodePort') {
+      problems.push(
+        problemAt(
+          doc,
+          clusterPath(primary, 'eastWestGateway', 'serviceType'),
+          `remote "${c.name}" on network "${c.network}" cannot reach the istiod of "${primary.name}" on network "${primary.network}": ` +
+            'remotes reach istiod on port 15012 of the primary\'s east-west gateway address, which a NodePort Service does not serve',
+          `use serviceType: LoadBalancer for the east-west gateway of "${primary.name}"`,
+        ),
+      );
+    }
+    if (primary.address === undefined && primary.name !== undefined) {
+      needAddress.set(primary.name, [...(needAddress.get(primary.name) ?? []), c]);
+    }
+  }
+  for (const [name, remotes] of needAddress) {
+    const primary = byName.get(name) as RawCluster;
+    problems.push(
+      problemAt(
+        doc,
+        clusterPath(primary),
+        `primary "${name}" serves ${remotes.map((r) => `"${r.name}"`).join(', ')}, which reach its istiod through its east-west gateway, whose address is not set`,
+        `install "${name}" first, then set spec.clusters[${primary.index}].eastWestGateway.address to the EXTERNAL-IP or hostname of ` +
+          `\`kubectl --context=${primary.context ?? name} -n istio-system get service istio-eastwestgateway\` (values.global.remotePilotAddress of its remotes)`,
+      ),
+    );
+  }
+  return problems;
+}
+
+/** The name of another mesh that has a cluster named `cluster`. */
+function otherMeshHaving(cluster: string, doc: SourceDocument, all: readonly SourceDocument[]): string | undefined {
+  const other = all.find((d) => d !== doc && rawClusters(d).some((c) => c.name === cluster));
+  return other ? meshNameOf(other) : undefined;
+}
+
+/** Gateway addresses are IP addresses or DNS names. */
+function checkAddresses(doc: SourceDocument): Problem[] {
+  const problems: Problem[] = [];
+  for (const c of rawClusters(doc)) {
+    if (c.address === undefined || isIP(c.address) !== 0 || DNS1123_SUBDOMAIN.test(c.address)) continue;
+    problems.push(
+      problemAt(
+        doc,
+        clusterPath(c, 'eastWestGateway', 'address'),
+        `"${c.address}" is neither an IP address nor a DNS name`,
+        'give the IP address or hostname of the east-west gateway load balancer, without scheme or port',
+      ),
+    );
+  }
+  return problems;
+}
+
+const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -27,9 +27,10 @@ describe('loadTopology', () => {
     expect(mesh.meshID).toBe('mesh1');
     expect(mesh.istio).toEqual({ version: '1.30.3', hub: 'docker.io/istio' });
     expect(mesh.trust.keyStore).toBe(path.join(REPO, 'examples', '.meshgen', 'pki'));
+    const gateway = { serviceType: 'LoadBalancer', annotations: {} };
     expect(mesh.clusters).toEqual([
-      { name: 'cluster1', context: 'kind-cluster1', network: 'network1', role: 'primary' },
-      { name: 'cluster2', context: 'kind-cluster2', network: 'network2', role: 'primary' },
+      { name: 'cluster1', context: 'kind-cluster1', network: 'network1', role: 'primary', eastWestGateway: gateway },
+      { name: 'cluster2', context: 'kind-cluster2', network: 'network2', role: 'primary', eastWestGateway: gateway },
     ]);
     expect(isMultiNetwork(mesh)).toBe(true);
   });
@@ -54,8 +55,8 @@ describe('loadTopology', () => {
   });
 
   it('reads several Mesh documents, from one file or several', () => {
-    const a = meshYaml({ name: 'a', clusters: [{ name: 'a1', network: 'n' }] });
-    const b = meshYaml({ name: 'b', clusters: [{ name: 'b1', network: 'n' }] });
+    const a = meshYaml({ name: 'a', clusters: [{ name: 'a1', network: 'na' }] });
+    const b = meshYaml({ name: 'b', clusters: [{ name: 'b1', network: 'nb' }] });
     expect(parseTopology([{ file: FILE, text: `${b}---\n${a}` }]).meshes.map((m) => m.name)).toEqual(['a', 'b']);
     const dir = tmpDir();
     fs.writeFileSync(path.join(dir, 'a.yaml'), a);
@@ -152,7 +153,7 @@ describe('invalid topologies', () => {
     {
       name: 'fails when the role is unknown',
       text: valid.replace('      network: network1\n', '      network: network1\n      role: leader\n'),
-      expect: [/spec\.clusters\[0\]\.role: "leader" is not one of: primary/],
+      expect: [/spec\.clusters\[0\]\.role: "leader" is not one of: primary, remote/],
     },
     {
       name: 'fails when two documents define the same mesh',

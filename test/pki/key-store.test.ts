@@ -9,7 +9,13 @@ import { ensureMeshPki, KeyStoreOptions } from '../../src/pki/key-store';
 import { copyFixturePki, readTree, tmpDir } from '../helpers';
 
 function mesh(keyStore: string, names: string[] = ['cluster1', 'cluster2']): MeshModel {
-  const clusters: ClusterModel[] = names.map((name, i) => ({ name, context: `kind-${name}`, network: `network${i + 1}`, role: 'primary' }));
+  const clusters: ClusterModel[] = names.map((name, i) => ({
+    name,
+    context: `kind-${name}`,
+    network: `network${i + 1}`,
+    role: 'primary',
+    eastWestGateway: { serviceType: 'LoadBalancer', annotations: {} },
+  }));
   return { name: 'mesh1', meshID: 'mesh1', istio: { version: '1.30.3', hub: 'docker.io/istio' }, trust: { keyStore }, clusters, source: { file: 'mesh.yaml', document: 0 } };
 }
 
