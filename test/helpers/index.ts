@@ -7,12 +7,40 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll } from 'vitest';
+import type { KeyStoreOptions } from '../../src/pki/key-store';
 
 /** Repository root. */
 export const REPO = path.resolve(__dirname, '..', '..');
 
 /** The committed fixture key store (root + cluster1..3), made with a fixed clock and serials. */
 export const FIXTURE_PKI = path.join(REPO, 'test', 'fixtures', 'pki');
+
+/** Committed topology fixtures: one per documented Istio install, plus a mixed fleet. */
+export const FIXTURE_TOPOLOGIES = path.join(REPO, 'test', 'fixtures', 'topologies');
+
+/**
+ * Key store options that make any key store byte-stable: a fixed clock,
+ * counting serials and the committed test keys, handed out in call order.
+ */
+export function fixedKeyStore(): KeyStoreOptions {
+  const dir = path.join(REPO, 'test', 'fixtures', 'keys');
+  const keys = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.pem'))
+    .sort()
+    .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+  let nextKey = 0;
+  let nextSerial = 0;
+  return {
+    now: () => new Date('2026-01-01T00:00:00Z'),
+    serial: () => Buffer.from([0x20, ++nextSerial]),
+    generateKey: async () => {
+      const key = keys[nextKey++];
+      if (!key) throw new Error(`the test key pool (${dir}) has only ${keys.length} keys`);
+      return key;
+    },
+  };
+}
 
 const made: string[] = [];
 afterAll(() => {

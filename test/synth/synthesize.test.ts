@@ -21,31 +21,6 @@ function objects(dir: string): Record<string, unknown>[] {
     .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS()));
 }
 
-describe('golden trees (fixture key store)', () => {
-  it('multi-primary on two networks', async () => {
-    const ws = workspace();
-    await synthIn(ws);
-    expect(readTree(ws.out, { modes: true })).toMatchSnapshot();
-  });
-
-  it('multi-primary on one network: no east-west gateway, no network label', async () => {
-    const ws = workspace(meshYaml({ clusters: THREE_CLUSTERS.map((c) => ({ ...c, network: 'shared' })) }));
-    await synthIn(ws);
-    const tree = readTree(ws.out);
-    expect(Object.keys(tree).filter((f) => f.startsWith('cluster1/'))).toEqual([
-      'cluster1/.meshgen',
-      'cluster1/README.md',
-      'cluster1/istiooperator.control-plane.yaml',
-      'cluster1/kustomization.yaml',
-      'cluster1/namespace.istio-system.yaml',
-      'cluster1/secret.istio-system.cacerts.yaml',
-    ]);
-    expect(tree['cluster1/namespace.istio-system.yaml']).not.toMatch(/topology\.istio\.io\/network/);
-    expect(tree['cluster1/istiooperator.control-plane.yaml']).toMatch(/network: shared/);
-    expect(tree['cluster3/README.md']).toMatchSnapshot();
-  });
-});
-
 describe('synthesize', () => {
   it('writes exactly Istio shapes that validate against Istio 1.30.3 APIs', async () => {
     const ws = workspace();

@@ -1,0 +1,287 @@
+/**
+ * Golden trees of every documented Istio multicluster install and a mixed
+ * fleet (test/fixtures/topologies), checked object by object against the
+ * reference shapes, against Istio's APIs, and with kubectl kustomize.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadTopology } from '../../src/model/load';
+import { synthesize } from '../../src/synth/synthesize';
+import { checkAgainstCrd, checkIstioOperator } from '../helpers/istio-api';
+import { FIXTURE_TOPOLOGIES, fixedKeyStore, readTree, tmpDir, walk } from '../helpers';
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any };
+
+const FIXTURES = fs.readdirSync(FIXTURE_TOPOLOGIES).filter((f) => f.endsWith('.yaml')).sort();
+const outputs = new Map<string, string>();
+
+/** Synthesizes a fixture in a temp folder with a byte-stable key store; returns the output folder. */
+async function synthFixture(name: string): Promise<string> {
+  const dir = tmpDir();
+  const file = path.join(dir, name);
+  fs.copyFileSync(path.join(FIXTURE_TOPOLOGIES, name), file);
+  const out = path.join(dir, 'dist');
+  await synthesize(loadTopology(file), { outdir: out, keyStore: fixedKeyStore() });
+  return out;
+}
+
+function objectsOf(out: string, cluster: string): Obj[] {
+  const dir = path.join(out, cluster);
+  return walk(dir)
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS() as Obj));
+}
+
+function find(objs: Obj[], kind: string, name: string): Obj | undefined {
+  return objs.find((o) => o.kind === kind && o.metadata.name === name);
+}
+
+function summary(objs: Obj[]): string[] {
+  return objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+}
+
+beforeAll(async () => {
+  for (const f of FIXTURES) outputs.set(f, await synthFixture(f));
+});
+
+describe.each(FIXTURES)('%s', (fixture) => {
+  it('matches its golden tree', async () => {
+    const tree = readTree(outputs.get(fixture)!, { modes: true });
+    const text = Object.entries(tree)
+      .map(([file, content]) => `=== ${file}\n${content}`)
+      .join('\n');
+    await expect(text).toMatchFileSnapshot(path.join('__golden__', fixture.replace(/\.yaml$/, '.txt')));
+  });
+
+  it('is byte-identical when synthesized again', async () => {
+    expect(readTree(await synthFixture(fixture), { modes: true })).toEqual(readTree(outputs.get(fixture)!, { modes: true }));
+  });
+
+  it('validates against Istio 1.30.3 APIs, and kubectl kustomize builds every folder', () => {
+    const out = outputs.get(fixture)!;
+    for (const cluster of fs.readdirSync(out)) {
+      for (const o of objectsOf(out, cluster).filter((x) => x.apiVersion.includes('istio.io'))) {
+        const problems = o.kind === 'IstioOperator' ? checkIstioOperator(o as any) : checkAgainstCrd(o);
+        expect(problems, `${cluster} ${o.kind}/${o.metadata.name}`).toEqual([]);
+      }
+      const built = execFileSync('kubectl', ['kustomize', path.join(out, cluster)], { encoding: 'utf8' });
+      const kinds = parseAllDocuments(built).map((d) => d.toJS().kind);
+      expect(kinds).not.toContain('IstioOperator');
+      expect(kinds).toContain('Namespace');
+    }
+  });
+
+  it('names one network everywhere: namespace label, istiod values, gateway label, env and values', () => {
+    const out = outputs.get(fixture)!;
+    for (const cluster of fs.readdirSync(out)) {
+      const objs = objectsOf(out, cluster);
+      const ns = find(objs, 'Namespace', 'istio-system')!;
+      const cp = find(objs, 'IstioOperator', 'control-plane');
+      const remote = find(objs, 'IstioOperator', 'remote');
+      const network = cp ? cp.spec.values.global.network : /\/net\/([^/]+)$/.exec(remote!.spec.values.istiodRemote.injectionPath)![1];
+      const label = ns.metadata.labels?.['topology.istio.io/network'];
+      if (label !== undefined) expect(label, cluster).toBe(network);
+      const ew = find(objs, 'IstioOperator', 'eastwest');
+      if (ew) {
+        const gw = ew.spec.components.ingressGateways[0];
+        if (fixture.includes('multi-network') || fixture === 'mixed.yaml') expect(label, `${cluster} has the network label`).toBe(network);
+        expect(gw.label['topology.istio.io/network'], cluster).toBe(network);
+        expect(gw.k8s.env, cluster).toEqual([{ name: 'ISTIO_META_REQUESTED_NETWORK_VIEW', value: network }]);
+        expect(ew.spec.values.global.network, cluster).toBe(network);
+      }
+    }
+  });
+});
+
+describe('A. multi-primary, one network', () => {
+  it('has no east-west gateway, no network label, no cross-network Gateway', () => {
+    const out = outputs.get('multi-primary-single-network.yaml')!;
+    for (const cluster of ['cluster1', 'cluster2']) {
+      const objs = objectsOf(out, cluster);
+      expect(summary(objs)).toEqual(['IstioOperator/control-plane', 'Namespace/istio-system', 'Secret/cacerts']);
+      expect(find(objs, 'Namespace', 'istio-system')!.metadata).toEqual({ name: 'istio-system' });
+      expect(find(objs, 'IstioOperator', 'control-plane')!.spec.values).toEqual({
+        global: { meshID: 'mesh1', multiCluster: { clusterName: cluster }, network: 'network1' },
+      });
+    }
+  });
+});
+
+describe('B. multi-primary, several networks', () => {
+  it('gives every cluster a network label, an east-west gateway and the cross-network Gateway', () => {
+    const out = outputs.get('multi-primary-multi-network.yaml')!;
+    for (const [cluster, network] of [['cluster1', 'network1'], ['cluster2', 'network2']]) {
+      const objs = objectsOf(out, cluster);
+      expect(summary(objs)).toEqual([
+        'Gateway/cross-network-gateway',
+        'IstioOperator/control-plane',
+        'IstioOperator/eastwest',
+        'Namespace/istio-system',
+        'Secret/cacerts',
+      ]);
+      expect(find(objs, 'Namespace', 'istio-system')!.metadata.labels).toEqual({ 'topology.istio.io/network': network });
+      expect(find(objs, 'IstioOperator', 'eastwest')!.spec.revision).toBe('');
+    }
+  });
+});
+
+describe('C. primary-remote, one network', () => {
+  const out = () => outputs.get('primary-remote-single-network.yaml')!;
+
+  it('makes the primary an external istiod with an east-west gateway and expose-istiod, without network labels', () => {
+    const objs = objectsOf(out(), 'cluster1');
+    expect(summary(objs)).toEqual([
+      'Gateway/istiod-gateway',
+      'IstioOperator/control-plane',
+      'IstioOperator/eastwest',
+      'Namespace/istio-system',
+      'Secret/cacerts',
+      'VirtualService/istiod-vs',
+    ]);
+    expect(find(objs, 'Namespace', 'istio-system')!.metadata).toEqual({ name: 'istio-system' });
+    expect(find(objs, 'IstioOperator', 'control-plane')!.spec.values.global).toEqual({
+      meshID: 'mesh1',
+      multiCluster: { clusterName: 'cluster1' },
+      network: 'network1',
+      externalIstiod: true,
+    });
+    expect(find(objs, 'Gateway', 'istiod-gateway')!.spec).toEqual({
+      selector: { istio: 'eastwestgateway' },
+      servers: [
+        { port: { name: 'tls-istiod', number: 15012, protocol: 'tls' }, tls: { mode: 'PASSTHROUGH' }, hosts: ['*'] },
+        { port: { name: 'tls-istiodwebhook', number: 15017, protocol: 'tls' }, tls: { mode: 'PASSTHROUGH' }, hosts: ['*'] },
+      ],
+    });
+    expect(find(objs, 'VirtualService', 'istiod-vs')!.spec).toEqual({
+      hosts: ['*'],
+      gateways: ['istiod-gateway'],
+      tls: [
+        { match: [{ port: 15012, sniHosts: ['*'] }], route: [{ destination: { host: 'istiod.istio-system.svc.cluster.local', port: { number: 15012 } } }] },
+        { match: [{ port: 15017, sniHosts: ['*'] }], route: [{ destination: { host: 'istiod.istio-system.svc.cluster.local', port: { number: 443 } } }] },
+      ],
+    });
+  });
+
+  it('makes the remote a remote profile pointed at the primary, annotated, with no Istio objects and no gateway', () => {
+    const objs = objectsOf(out(), 'cluster2');
+    expect(summary(objs)).toEqual(['IstioOperator/remote', 'Namespace/istio-system', 'Secret/cacerts']);
+    expect(find(objs, 'Namespace', 'istio-system')!.metadata).toEqual({
+      name: 'istio-system',
+      annotations: { 'topology.istio.io/controlPlaneClusters': 'cluster1' },
+    });
+    expect(find(objs, 'IstioOperator', 'remote')!.spec).toEqual({
+      profile: 'remote',
+      hub: 'docker.io/istio',
+      tag: '1.30.3',
+      values: {
+        istiodRemote: { injectionPath: '/inject/cluster/cluster2/net/network1' },
+        global: { remotePilotAddress: '192.0.2.10' },
+      },
+    });
+  });
+});
+
+describe('D. primary-remote, several networks', () => {
+  const out = () => outputs.get('primary-remote-multi-network.yaml')!;
+
+  it('labels both namespaces, gives both an east-west gateway, and exposes services on the primary only', () => {
+    const primary = objectsOf(out(), 'cluster1');
+    const remote = objectsOf(out(), 'cluster2');
+    expect(summary(primary)).toEqual([
+      'Gateway/cross-network-gateway',
+      'Gateway/istiod-gateway',
+      'IstioOperator/control-plane',
+      'IstioOperator/eastwest',
+      'Namespace/istio-system',
+      'Secret/cacerts',
+      'VirtualService/istiod-vs',
+    ]);
+    expect(summary(remote)).toEqual(['IstioOperator/eastwest', 'IstioOperator/remote', 'Namespace/istio-system', 'Secret/cacerts']);
+    expect(find(primary, 'Namespace', 'istio-system')!.metadata.labels).toEqual({ 'topology.istio.io/network': 'network1' });
+    expect(find(remote, 'Namespace', 'istio-system')!.metadata).toEqual({
+      name: 'istio-system',
+      labels: { 'topology.istio.io/network': 'network2' },
+      annotations: { 'topology.istio.io/controlPlaneClusters': 'cluster1' },
+    });
+    expect(find(remote, 'IstioOperator', 'remote')!.spec.values.istiodRemote.injectionPath).toBe('/inject/cluster/cluster2/net/network2');
+    expect(find(remote, 'IstioOperator', 'eastwest')!.spec.values.global.network).toBe('network2');
+  });
+
+  it('has the primary read the remote and the remote read nobody', () => {
+    const primaryReadme = fs.readFileSync(path.join(out(), 'cluster1', 'README.md'), 'utf8');
+    const remoteReadme = fs.readFileSync(path.join(out(), 'cluster2', 'README.md'), 'utf8');
+    expect(primaryReadme).toMatch(/istioctl create-remote-secret --context=kind-cluster2 --name=cluster2 \| kubectl --context=kind-cluster1 apply -f -/);
+    expect(remoteReadme).not.toMatch(/--name=cluster1/);
+  });
+});
+
+describe('mixed fleet', () => {
+  const out = () => outputs.get('mixed.yaml')!;
+
+  it('gives each cluster what its role and network need', () => {
+    expect(fs.readdirSync(out()).sort()).toEqual(['cluster-east-1', 'cluster-east-2', 'cluster-west-1', 'edge-1']);
+    const east1 = summary(objectsOf(out(), 'cluster-east-1'));
+    expect(east1).toEqual([
+      'Gateway/cross-network-gateway',
+      'IstioOperator/control-plane',
+      'IstioOperator/eastwest',
+      'Namespace/istio-system',
+      'Secret/cacerts',
+    ]);
+    expect(summary(objectsOf(out(), 'cluster-west-1'))).toEqual([...east1, 'Gateway/istiod-gateway', 'VirtualService/istiod-vs-1-30-3'].sort());
+    expect(summary(objectsOf(out(), 'edge-1'))).toEqual(['IstioOperator/eastwest', 'IstioOperator/remote', 'Namespace/istio-system', 'Secret/cacerts']);
+  });
+
+  it('carries the revision into every IstioOperator and the revisioned expose-istiod template', () => {
+    for (const cluster of fs.readdirSync(out())) {
+      for (const o of objectsOf(out(), cluster).filter((x) => x.kind === 'IstioOperator')) {
+        expect(o.spec.revision, `${cluster} ${o.metadata.name}`).toBe('1-30-3');
+      }
+    }
+    const west = objectsOf(out(), 'cluster-west-1');
+    const vs = find(west, 'VirtualService', 'istiod-vs-1-30-3')!;
+    expect(vs.spec.tls[0].match[0].sniHosts).toEqual(['istiod-1-30-3.istio-system.svc', 'istiod-1-30-3.istio-system.svc.cluster.local']);
+    expect(vs.spec.tls[1].route[0].destination).toEqual({ host: 'istiod-1-30-3.istio-system.svc.cluster.local', port: { number: 443 } });
+    expect(find(west, 'Gateway', 'istiod-gateway')!.spec.servers[1].port.name).toBe('tls-webhook');
+    const readme = fs.readFileSync(path.join(out(), 'edge-1', 'README.md'), 'utf8');
+    expect(readme).toMatch(/kubectl --context=edge-1 label namespace <namespace> istio\.io\/rev=1-30-3/);
+  });
+
+  it('applies the gateway options: NodePort with a node selector, load-balancer annotations, the address of the remote', () => {
+    const east2 = find(objectsOf(out(), 'cluster-east-2'), 'IstioOperator', 'eastwest')!.spec.components.ingressGateways[0].k8s;
+    expect(east2.service.type).toBe('NodePort');
+    expect(east2.serviceAnnotations).toEqual({ 'traffic.istio.io/nodeSelector': '{}' });
+    const west1 = find(objectsOf(out(), 'cluster-west-1'), 'IstioOperator', 'eastwest')!.spec.components.ingressGateways[0].k8s;
+    expect(west1.service.type).toBeUndefined();
+    expect(west1.serviceAnnotations).toEqual({
+      'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb',
+      'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
+    });
+    const remote = find(objectsOf(out(), 'edge-1'), 'IstioOperator', 'remote')!;
+    expect(remote.spec.values.global.remotePilotAddress).toBe('eastwest.west-1.example.com');
+    expect(remote.spec.hub).toBe('registry.example.com/istio');
+  });
+
+  it('tells the install order: a remote after its primary, a primary before its remotes', () => {
+    const edge = fs.readFileSync(path.join(out(), 'edge-1', 'README.md'), 'utf8');
+    const west = fs.readFileSync(path.join(out(), 'cluster-west-1', 'README.md'), 'utf8');
+    expect(edge).toMatch(/First install `cluster-west-1` \(`\.\.\/cluster-west-1\/README\.md`\)/);
+    expect(west).toMatch(/Install this cluster before its remotes: `edge-1`\./);
+    // The remote is attached to its primary before its remote profile is installed.
+    const attach = edge.indexOf('istioctl create-remote-secret --context=edge-1 --name=edge-1 | kubectl');
+    const install = edge.indexOf('istioctl install --context=edge-1 -y -f istiooperator.remote.yaml');
+    expect(attach).toBeGreaterThan(0);
+    expect(install).toBeGreaterThan(attach);
+    expect(west).toMatch(/kubectl --context=arn:aws:eks:us-west-2:111122223333:cluster\/west-1 apply -k \./);
+  });
+
+  it('has every primary read every other cluster of the mesh', () => {
+    const readme = fs.readFileSync(path.join(out(), 'cluster-east-1', 'README.md'), 'utf8');
+    for (const other of ['cluster-east-2', 'cluster-west-1', 'edge-1']) {
+      expect(readme).toMatch(new RegExp(`istioctl create-remote-secret --context=\\S+ --name=${other} \\| kubectl --context=gke_acme_us-east1_east-1 apply -f -`));
+    }
+  });
+});
