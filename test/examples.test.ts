@@ -20,6 +20,6 @@ describe('examples/library.ts', () => {
     const extra = parse(lib['cluster2/configmap.istio-system.mesh-info.yaml']);
     expect(extra.data).toEqual({ meshID: 'mesh1', cluster: 'cluster2', network: 'network2' });
     expect(parse(lib['cluster2/kustomization.yaml']).resources).toContain('configmap.istio-system.mesh-info.yaml');
-    expect(fs.existsSync(path.join(ws.out, 'cluster1', '.meshgen'))).toBe(true);
+    expect(fs.existsSync(path.join(ws.out, 'cluster1', '.meshgen-output'))).toBe(true);
   });
 });

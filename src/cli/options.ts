@@ -10,8 +10,3 @@ export const DEFAULT_TOPOLOGY = 'mesh.yaml';
 export function withTopologyFiles(cmd: Command): Command {
   return cmd.option('-f, --file <path...>', 'topology file(s); repeat or list several', [DEFAULT_TOPOLOGY]);
 }
-
-/** Formats `n noun(s)`. */
-export function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}

@@ -5,7 +5,8 @@ import { Command } from 'commander';
 import { loadTopology } from '../model/load';
 import { meshNetworks } from '../model/types';
 import type { Io } from './main';
-import { plural, withTopologyFiles } from './options';
+import { plural } from '../text';
+import { withTopologyFiles } from './options';
 
 /** The `validate` subcommand. */
 export function validateCommand(io: Io): Command {

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { Problem, TopologyError } from '../errors';
 import { sortBy } from '../order';
+import { plural } from '../text';
 import { meshSchema } from './schema';
 import { checkSchema, nearest } from './schema-check';
 import { parseSource, problemAt, readSource, SourceDocument } from './source';
@@ -69,7 +70,7 @@ export function parseTopology(sources: readonly TopologySource[], earlier: reado
   problems.push(...validateMeshDocuments(meshDocs));
   if (problems.length > 0) {
     const files = [...new Set(problems.map((p) => p.file).filter(Boolean))].join(', ');
-    throw new TopologyError(`invalid topology${files ? ` in ${files}` : ''}: ${count(problems.length, 'problem')}`, problems);
+    throw new TopologyError(`invalid topology${files ? ` in ${files}` : ''}: ${plural(problems.length, 'problem')}`, problems);
   }
   const meshes = sortBy(meshDocs.map(toMeshModel), (m) => m.name);
   return { meshes, files: sources.map((s) => s.file) };
@@ -123,8 +124,4 @@ function toMeshModel(doc: SourceDocument): MeshModel {
     clusters,
     source: { file: doc.file, document: doc.index },
   };
-}
-
-function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

@@ -70,7 +70,8 @@ export function readSource(file: string): { text?: string; problem?: Problem } {
 /** Parses every YAML document of `text`; syntax errors become problems. */
 export function parseSource(file: string, text: string): { docs: SourceDocument[]; problems: Problem[] } {
   const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  // YAML 1.2 core schema (so `no` stays a string); merge keys (`<<: *defaults`) are allowed.
+  const parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: true });
   const docs: SourceDocument[] = [];
   const problems: Problem[] = [];
   const all: Document[] = Array.isArray(parsed) ? parsed : [];
@@ -86,7 +87,27 @@ export function parseSource(file: string, text: string): { docs: SourceDocument[
         fix: 'correct the YAML syntax at this line (indentation, quotes, a duplicate key)',
       });
     }
-    if (errors.length > 0 || doc.contents === null) return;
+    // An empty document (a trailing `---`, or only comments) holds nothing to check.
+    if (errors.length > 0 || doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 1000 });
+    } catch (err) {
+      const message = (err as Error).message;
+      const alias = /alias.*?: (\S+)$/.exec(message)?.[1];
+      const at = alias ? text.indexOf(`*${alias}`) : -1;
+      const pos = at >= 0 ? lineCounter.linePos(at) : undefined;
+      problems.push({
+        file,
+        line: pos?.line,
+        column: pos?.col,
+        message: /excessive alias count/i.test(message)
+          ? `document ${index + 1} expands too many aliases`
+          : `document ${index + 1}: ${message.split('\n')[0]}`,
+        fix: 'define each anchor (&name) before its aliases (*name), and write repeated values out instead of nesting aliases',
+      });
+      return;
+    }
     const locate = (path: DocPath, opts?: { key?: boolean }) => {
       let offset: number | undefined;
       if (opts?.key && path.length > 0) {
@@ -105,7 +126,7 @@ export function parseSource(file: string, text: string): { docs: SourceDocument[
       const pos = lineCounter.linePos(offset);
       return { line: pos.line, column: pos.col };
     };
-    docs.push({ file, index, value: doc.toJS({ maxAliasCount: 1000 }), locate });
+    docs.push({ file, index, value, locate });
   });
   return { docs, problems };
 }

@@ -5,9 +5,11 @@
  * Pure: every problem is collected, nothing is thrown here.
  */
 import { isIP } from 'node:net';
+import * as path from 'node:path';
 import { Problem } from '../errors';
 import { nearest } from './schema-check';
 import { formatPath, problemAt, SourceDocument } from './source';
+import { DEFAULT_KEY_STORE } from './types';
 
 /** A Mesh document as its schema guarantees it. */
 export interface MeshDocumentValue {
@@ -84,6 +86,7 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
   const meshIDs = new FirstUses(problems);
   const clusterNames = new FirstUses(problems);
   const contexts = new FirstUses(problems);
+  const keyStores = new FirstUses(problems);
 
   for (const doc of docs) {
     const spec = obj(obj(doc.value).spec);
@@ -106,6 +109,15 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
         'list all clusters of one mesh in a single Mesh document, or give this mesh its own spec.meshID',
       );
     }
+
+    const keyStore = str(obj(spec.trust).keyStore);
+    keyStores.claim(
+      path.resolve(path.dirname(path.resolve(doc.file)), keyStore ?? DEFAULT_KEY_STORE),
+      doc,
+      keyStore === undefined ? ['metadata', 'name'] : ['spec', 'trust', 'keyStore'],
+      (at) => `the key store of mesh "${name}" is also the key store of the mesh at ${at}, so both meshes would share one root CA`,
+      'give each mesh its own spec.trust.keyStore, e.g. .meshgen/pki/<mesh name>',
+    );
 
     const version = str(obj(spec.istio).version);
     const [major, minor] = (version ?? '').split('.').map(Number);

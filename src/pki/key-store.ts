@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KeyStoreError, Problem } from '../errors';
 import { ClusterModel, MeshModel } from '../model/types';
+import { displayPath } from '../paths';
 import {
   createIntermediateCertificate,
   createRootCertificate,
@@ -65,6 +66,19 @@ export interface KeyStoreOptions {
    * @default - RSA 4096 through node:crypto
    */
   readonly generateKey?: () => Promise<string>;
+  /**
+   * The root CA the clusters already run with, read from earlier output:
+   * a key store without a root, or with another root, is then an error
+   * unless `allowNewRoot` is set, because a new root breaks trust between
+   * running clusters.
+   * @default - no earlier output
+   */
+  readonly deployedRoot?: { readonly source: string; readonly certPem: string };
+  /**
+   * Accept a root other than `deployedRoot` (a deliberate CA replacement).
+   * @default false
+   */
+  readonly allowNewRoot?: boolean;
 }
 
 const ROOT_CERT = 'root-cert.pem';
@@ -76,12 +90,6 @@ interface Pair {
   certPem: string;
   keyPem: string;
   cert: X509Certificate;
-}
-
-/** Path as shown to the user: relative to the working folder when inside it. */
-export function displayPath(p: string): string {
-  const rel = path.relative(process.cwd(), p);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
 
 /**
@@ -105,6 +113,23 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
     if (!pair) continue;
     existing.set(cluster.name, pair);
     checkIntermediate(dir, cluster, pair, root, now(), problems);
+  }
+  const deployed = opts.deployedRoot ? parseCertificate(opts.deployedRoot.certPem) : undefined;
+  if (opts.deployedRoot && deployed && !opts.allowNewRoot) {
+    const rootFile = displayPath(path.join(store, ROOT_CERT));
+    if (!root) {
+      problems.push({
+        file: rootFile,
+        message: `is missing, but ${opts.deployedRoot.source} was made under a root CA (SHA-256 ${deployed.fingerprint256}); a new root would break trust with the clusters already running`,
+        fix: 'restore the key store from backup (or point spec.trust.keyStore at it); to replace the CA on purpose, run synth with --new-root and roll out every cluster',
+      });
+    } else if (root.cert.fingerprint256 !== deployed.fingerprint256) {
+      problems.push({
+        file: rootFile,
+        message: `is not the root CA ${opts.deployedRoot.source} was made under (SHA-256 ${deployed.fingerprint256})`,
+        fix: 'point spec.trust.keyStore at the key store that made the output; to replace the CA on purpose, run synth with --new-root and roll out every cluster',
+      });
+    }
   }
   if (!root && existing.size > 0) {
     problems.push({

@@ -37,7 +37,11 @@ export function manifestText(obj: unknown): string {
   return `${GENERATED_HEADER}\n${toYaml(obj)}`;
 }
 
-/** Deterministic YAML: no line folding, so long base64 values stay on one line. */
+/**
+ * Deterministic YAML: no line folding (long base64 values stay on one
+ * line), no anchors, and strings that YAML 1.1 readers (kubectl, istioctl)
+ * would take for booleans, such as a network named `no`, quoted.
+ */
 export function toYaml(obj: unknown): string {
-  return stringify(obj, { lineWidth: 0, minContentWidth: 0 });
+  return stringify(obj, { version: '1.1', lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false });
 }

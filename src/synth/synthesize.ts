@@ -4,14 +4,21 @@
  * Nothing in the output folder changes unless every step before the swap
  * succeeded.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parse } from 'yaml';
 import { App } from 'cdk8s';
 import { Mesh } from '../charts/mesh';
 import { Problem, OutputError } from '../errors';
 import { Topology } from '../model/types';
-import { ensureMeshPki, displayPath, KeyStoreOptions, MeshPki, Provenance } from '../pki/key-store';
+import { displayPath, isInside } from '../paths';
+import { ensureMeshPki, KeyStoreOptions, MeshPki, Provenance } from '../pki/key-store';
+import { CACERTS_SECRET_NAME } from '../constructs/cacerts-secret';
+import { ISTIO_SYSTEM } from '../constructs/names';
+import { compareStrings } from '../order';
+import { manifestFileName } from './files';
 import { renderCluster, RenderedFolder } from './render';
-import { writeOutput } from './write';
+import { ownerOf, writeOutput } from './write';
 
 /** Options of synthesize(). */
 export interface SynthOptions {
@@ -22,6 +29,11 @@ export interface SynthOptions {
    * @default - the real clock, random serials, RSA 4096 keys
    */
   readonly keyStore?: KeyStoreOptions;
+  /**
+   * Accept a root CA other than the one the existing output was made under.
+   * @default false
+   */
+  readonly allowNewRoot?: boolean;
 }
 
 /** What one cluster folder got. */
@@ -42,6 +54,8 @@ export interface SynthResult {
   }[];
   /** Cluster folders removed because their cluster left the topology. */
   readonly removed: readonly string[];
+  /** meshgen folders of meshes not in this topology, left alone. */
+  readonly foreign: readonly string[];
 }
 
 /** Synthesizes every mesh of `topology` into `opts.outdir`. */
@@ -49,7 +63,10 @@ export async function synthesize(topology: Topology, opts: SynthOptions): Promis
   const outdir = path.resolve(opts.outdir);
   checkPaths(topology, outdir);
   const pkis = new Map<string, MeshPki>();
-  for (const mesh of topology.meshes) pkis.set(mesh.name, await ensureMeshPki(mesh, opts.keyStore));
+  for (const mesh of topology.meshes) {
+    const deployedRoot = readDeployedRoot(outdir, mesh.name);
+    pkis.set(mesh.name, await ensureMeshPki(mesh, { ...opts.keyStore, deployedRoot, allowNewRoot: opts.allowNewRoot }));
+  }
   const folders = renderTopology(topology, pkis);
   const written = writeOutput(outdir, folders);
   const fileCount = new Map(folders.map((f) => [f.name, f.files.length]));
@@ -69,6 +86,7 @@ export async function synthesize(topology: Topology, opts: SynthOptions): Promis
       };
     }),
     removed: written.removed,
+    foreign: written.foreign,
   };
 }
 
@@ -83,6 +101,27 @@ export function renderTopology(topology: Topology, pkis: ReadonlyMap<string, Mes
     for (const chart of construct.clusters) folders.push(renderCluster(chart));
   }
   return folders;
+}
+
+/**
+ * The root certificate in the `cacerts` Secret of an earlier output folder
+ * of `mesh`, if there is one that can be read (an encrypted file cannot).
+ */
+function readDeployedRoot(outdir: string, mesh: string): { source: string; certPem: string } | undefined {
+  if (!fs.existsSync(outdir) || !fs.statSync(outdir).isDirectory()) return undefined;
+  const secretFile = manifestFileName({ apiVersion: 'v1', kind: 'Secret', metadata: { name: CACERTS_SECRET_NAME, namespace: ISTIO_SYSTEM } });
+  for (const entry of fs.readdirSync(outdir).sort(compareStrings)) {
+    const dir = path.join(outdir, entry);
+    if (ownerOf(dir) !== mesh) continue;
+    try {
+      const secret = parse(fs.readFileSync(path.join(dir, secretFile), 'utf8')) as { data?: Record<string, string> };
+      const b64 = secret?.data?.['root-cert.pem'];
+      if (b64) return { source: displayPath(dir), certPem: Buffer.from(b64, 'base64').toString('utf8') };
+    } catch {
+      // Missing or unreadable: nothing to compare with.
+    }
+  }
+  return undefined;
 }
 
 /** CA keys must never land in, or hold, the folder that gets committed. */
@@ -100,9 +139,4 @@ function checkPaths(topology: Topology, outdir: string): void {
     }
   }
   if (problems.length > 0) throw new OutputError('the key store and the output folder overlap', problems);
-}
-
-function isInside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }

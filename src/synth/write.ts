@@ -2,24 +2,42 @@
  * Writes rendered folders into the output folder as one swap: everything
  * is first written to a staging folder beside them, then each cluster
  * folder is renamed into place. A failure before the swap leaves the output
- * exactly as it was; a failure during it is rolled back. Only folders that
- * carry meshgen's marker are ever replaced or removed.
+ * exactly as it was; a failure during it is rolled back, and whatever cannot
+ * be rolled back is kept and named, never deleted.
+ *
+ * Only folders that carry meshgen's marker file, naming a mesh of the
+ * topology being written, are ever replaced or removed. A lock file keeps
+ * two runs from writing one output folder at once.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OutputError } from '../errors';
-import { displayPath } from '../pki/key-store';
-import { MARKER_FILE, RenderedFolder } from './render';
+import { displayPath } from '../paths';
+import { MARKER_FILE, markerMesh, RenderedFolder } from './render';
 
 const STAGING_PREFIX = '.meshgen-staging-';
 const TRASH_PREFIX = '.meshgen-old-';
+const LOCK_FILE = '.meshgen-lock';
 
 /** What a write changed. */
 export interface WriteResult {
   /** Folders written (new or replaced), by name. */
   readonly written: readonly string[];
-  /** Folders removed because their cluster is gone, by name. */
+  /** Folders removed because their cluster left the topology, by name. */
   readonly removed: readonly string[];
+  /** meshgen folders of meshes not in this topology, left alone, by name. */
+  readonly foreign: readonly string[];
+}
+
+/** The mesh named by the marker of `dir`, if `dir` is a folder meshgen made. */
+export function ownerOf(dir: string): string | undefined {
+  try {
+    const marker = path.join(dir, MARKER_FILE);
+    if (!fs.lstatSync(dir).isDirectory() || !fs.lstatSync(marker).isFile()) return undefined;
+    return markerMesh(fs.readFileSync(marker, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Replaces the output folder's cluster folders with `folders`. */
@@ -31,63 +49,108 @@ export function writeOutput(outdir: string, folders: readonly RenderedFolder[]):
       { file: shown, message: 'is a file', fix: 'pass a folder with -o, or move the file away' },
     ]);
   }
-  const names = new Set(folders.map((f) => f.name));
-  const stale: string[] = [];
-  if (existed) {
-    for (const entry of fs.readdirSync(outdir, { withFileTypes: true })) {
-      const full = path.join(outdir, entry.name);
-      if (entry.name.startsWith(STAGING_PREFIX) || entry.name.startsWith(TRASH_PREFIX)) {
-        fs.rmSync(full, { recursive: true, force: true });
-        continue;
-      }
-      const ours = entry.isDirectory() && fs.existsSync(path.join(full, MARKER_FILE));
-      if (names.has(entry.name) && !ours) {
-        throw new OutputError(`cannot write ${displayPath(full)}: it exists and was not made by meshgen`, [
-          {
-            file: displayPath(full),
-            message: `exists and has no ${MARKER_FILE} marker, so meshgen will not replace it`,
-            fix: 'move it away, or write to another output folder with -o',
-          },
-        ]);
-      }
-      if (ours && !names.has(entry.name)) stale.push(entry.name);
-    }
+  for (const f of folders) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(f.name)) throw new OutputError(`cannot write a folder named ${JSON.stringify(f.name)}: not a DNS-1123 label`);
   }
-
   try {
     fs.mkdirSync(outdir, { recursive: true });
   } catch (err) {
-    throw new OutputError(`cannot create output folder ${shown}: ${(err as NodeJS.ErrnoException).code}`);
+    throw new OutputError(`cannot create output folder ${shown}: ${(err as NodeJS.ErrnoException).code}`, [
+      { file: shown, message: 'cannot be created', fix: 'choose an output folder whose parent exists and is writable' },
+    ]);
   }
-  let staging: string | undefined;
-  let trash: string | undefined;
+  const lock = path.join(outdir, LOCK_FILE);
   try {
-    staging = fs.mkdtempSync(path.join(outdir, STAGING_PREFIX));
+    fs.writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+  } catch (err) {
+    if (!existed) fs.rmSync(outdir, { recursive: true, force: true });
+    const busy = (err as NodeJS.ErrnoException).code === 'EEXIST';
+    throw new OutputError(busy ? `output folder ${shown} is locked by another meshgen run` : `cannot write to output folder ${shown}`, [
+      {
+        file: displayPath(lock),
+        message: busy ? 'exists' : `cannot be created (${(err as NodeJS.ErrnoException).code})`,
+        fix: busy ? 'wait for the other run; if none is running, a run was killed: remove the lock file' : 'check the folder permissions',
+      },
+    ]);
+  }
+  try {
+    return writeLocked(outdir, folders);
+  } catch (err) {
+    if (!existed) fs.rmSync(outdir, { recursive: true, force: true });
+    throw err;
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+function writeLocked(outdir: string, folders: readonly RenderedFolder[]): WriteResult {
+  const names = new Map(folders.map((f) => [f.name, f.mesh]));
+  const meshes = new Set(folders.map((f) => f.mesh));
+  const stale: string[] = [];
+  const foreign: string[] = [];
+  for (const entry of fs.readdirSync(outdir, { withFileTypes: true })) {
+    const full = path.join(outdir, entry.name);
+    if (entry.name.startsWith(TRASH_PREFIX)) {
+      throw new OutputError(`an earlier meshgen run was interrupted while replacing folders in ${displayPath(outdir)}`, [
+        {
+          file: displayPath(full),
+          message: 'holds the previous versions of the folders that run replaced',
+          fix: 'move back what you need, then remove this folder and run synth again',
+        },
+      ]);
+    }
+    if (entry.name.startsWith(STAGING_PREFIX)) {
+      // Staging folders only ever hold copies that were never swapped in.
+      fs.rmSync(full, { recursive: true, force: true });
+      continue;
+    }
+    const owner = ownerOf(full);
+    const wanted = names.get(entry.name);
+    if (wanted !== undefined && owner !== wanted) {
+      throw new OutputError(`cannot write ${displayPath(full)}: it exists and was not made by meshgen for mesh "${wanted}"`, [
+        {
+          file: displayPath(full),
+          message: owner === undefined ? `exists and has no ${MARKER_FILE} marker` : `was made for mesh "${owner}"`,
+          fix: 'move it away, or write to another output folder with -o',
+        },
+      ]);
+    }
+    if (owner !== undefined && wanted === undefined) {
+      if (meshes.has(owner)) stale.push(entry.name);
+      else foreign.push(entry.name);
+    }
+  }
+
+  const staging = fs.mkdtempSync(path.join(outdir, STAGING_PREFIX));
+  try {
     for (const folder of folders) {
       const dir = path.join(staging, folder.name);
-      fs.mkdirSync(dir);
+      fs.mkdirSync(dir, { mode: 0o755 });
+      fs.chmodSync(dir, 0o755);
       for (const file of folder.files) {
         const target = path.join(dir, file.path);
-        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
         fs.writeFileSync(target, file.content, { mode: file.mode, flag: 'wx' });
         fs.chmodSync(target, file.mode);
       }
     }
-    trash = fs.mkdtempSync(path.join(outdir, TRASH_PREFIX));
-    swap(outdir, staging, trash, folders.map((f) => f.name), stale);
+    swap(outdir, staging, folders.map((f) => f.name), stale);
   } catch (err) {
-    if (!existed) fs.rmSync(outdir, { recursive: true, force: true });
     if (err instanceof OutputError) throw err;
-    throw new OutputError(`cannot write output folder ${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new OutputError(`cannot write output folder ${displayPath(outdir)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   } finally {
-    if (staging) fs.rmSync(staging, { recursive: true, force: true });
-    if (trash) fs.rmSync(trash, { recursive: true, force: true });
+    fs.rmSync(staging, { recursive: true, force: true });
   }
-  return { written: folders.map((f) => f.name), removed: stale };
+  return { written: folders.map((f) => f.name), removed: stale, foreign };
 }
 
-/** Renames staged folders into place and stale ones out; undoes every step on failure. */
-function swap(outdir: string, staging: string, trash: string, names: readonly string[], stale: readonly string[]): void {
+/**
+ * Renames staged folders into place and stale ones out. On failure every
+ * step is undone that can be; if an undo fails too, the old folders stay in
+ * the trash folder, which is named in the error and never deleted.
+ */
+function swap(outdir: string, staging: string, names: readonly string[], stale: readonly string[]): void {
+  const trash = fs.mkdtempSync(path.join(outdir, TRASH_PREFIX));
   const undo: (() => void)[] = [];
   try {
     for (const name of [...names, ...stale]) {
@@ -102,7 +165,26 @@ function swap(outdir: string, staging: string, trash: string, names: readonly st
       }
     }
   } catch (err) {
-    for (const step of undo.reverse()) step();
+    const failed: string[] = [];
+    for (const step of undo.reverse()) {
+      try {
+        step();
+      } catch (undoErr) {
+        failed.push((undoErr as Error).message);
+      }
+    }
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    if (failed.length > 0) {
+      throw new OutputError(`cannot replace folders in ${displayPath(outdir)} (${code}), and the rollback failed too`, [
+        {
+          file: displayPath(trash),
+          message: 'holds the previous versions of the replaced folders',
+          fix: 'move them back into the output folder by hand, then remove this folder',
+        },
+      ]);
+    }
+    fs.rmSync(trash, { recursive: true, force: true });
     throw err;
   }
+  fs.rmSync(trash, { recursive: true, force: true });
 }

@@ -98,8 +98,8 @@ describe('meshgen CLI', () => {
   });
 
   it('takes several topology files', () => {
-    const ws = workspace(meshYaml({ name: 'a', clusters: [TWO_CLUSTERS[0]] }));
-    fs.writeFileSync(path.join(ws.dir, 'b.yaml'), meshYaml({ name: 'b', clusters: [TWO_CLUSTERS[1]] }));
+    const ws = workspace(meshYaml({ name: 'a', keyStore: 'pki-a', clusters: [TWO_CLUSTERS[0]] }));
+    fs.writeFileSync(path.join(ws.dir, 'b.yaml'), meshYaml({ name: 'b', keyStore: 'pki-b', clusters: [TWO_CLUSTERS[1]] }));
     const r = runCli(['validate', '-f', 'mesh.yaml', 'b.yaml'], ws.dir);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/mesh "a".*\nmesh "b".*\nmesh\.yaml, b\.yaml: valid/);

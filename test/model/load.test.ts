@@ -55,8 +55,8 @@ describe('loadTopology', () => {
   });
 
   it('reads several Mesh documents, from one file or several', () => {
-    const a = meshYaml({ name: 'a', clusters: [{ name: 'a1', network: 'na' }] });
-    const b = meshYaml({ name: 'b', clusters: [{ name: 'b1', network: 'nb' }] });
+    const a = meshYaml({ name: 'a', keyStore: 'pki/a', clusters: [{ name: 'a1', network: 'na' }] });
+    const b = meshYaml({ name: 'b', keyStore: 'pki/b', clusters: [{ name: 'b1', network: 'nb' }] });
     expect(parseTopology([{ file: FILE, text: `${b}---\n${a}` }]).meshes.map((m) => m.name)).toEqual(['a', 'b']);
     const dir = tmpDir();
     fs.writeFileSync(path.join(dir, 'a.yaml'), a);

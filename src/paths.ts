@@ -1,0 +1,35 @@
+/**
+ * Path helpers shared by every layer: how paths are shown to users and
+ * whether one path lies inside another, with symbolic links resolved.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Path as shown to the user: relative to the working folder when inside it. */
+export function displayPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
+
+/** Absolute path with every existing part's symbolic links resolved; the rest is kept as written. */
+export function realPath(p: string): string {
+  const abs = path.resolve(p);
+  const rest: string[] = [];
+  let head = abs;
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync(head), ...rest);
+    } catch {
+      const parent = path.dirname(head);
+      if (parent === head) return abs;
+      rest.unshift(path.basename(head));
+      head = parent;
+    }
+  }
+}
+
+/** True when `child` is `parent` or lies below it, after resolving links. */
+export function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(realPath(parent), realPath(child));
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
