@@ -5,6 +5,14 @@ import { meshYaml, readTree, REPO, runCli, TWO_CLUSTERS, workspace } from '../he
 
 // These run the compiled command (bin/meshgen → lib/), as users do: `npm test` builds first.
 describe('meshgen CLI', () => {
+  it('is loadable as a package through its main entry', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pkg = require(REPO) as Record<string, unknown>;
+    for (const name of ['Mesh', 'ClusterChart', 'loadTopology', 'ensureMeshPki', 'synthesize', 'renderCluster', 'writeOutput']) {
+      expect(typeof pkg[name], name).toBe('function');
+    }
+  });
+
   it('prints its version', () => {
     const r = runCli(['--version']);
     expect(r.code).toBe(0);
@@ -25,7 +33,7 @@ describe('meshgen CLI', () => {
   });
 
   it('exits 2 on usage errors', () => {
-    for (const args of [['frobnicate'], ['synth', '--bogus'], ['synth', '-o'], []]) {
+    for (const args of [['frobnicate'], ['synth', '--bogus'], ['synth', '-o'], ['synth', '-o', ''], []]) {
       const r = runCli(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.length, args.join(' ')).toBeGreaterThan(0);

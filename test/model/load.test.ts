@@ -54,6 +54,22 @@ describe('loadTopology', () => {
     expect(isMultiNetwork(mesh)).toBe(false);
   });
 
+  it('accepts a trailing document separator and comment-only documents', () => {
+    expect(parseTopology([{ file: FILE, text: `${meshYaml({ clusters: TWO_CLUSTERS })}---\n# the end\n---\n` }]).meshes).toHaveLength(1);
+  });
+
+  it('expands anchors, aliases and merge keys', () => {
+    const text = meshYaml({ clusters: [] }).replace(
+      '  clusters:\n',
+      '  clusters:\n    - &base {name: cluster1, context: c1, network: net1}\n    - <<: *base\n      name: cluster2\n      context: c2\n',
+    );
+    const mesh = parseTopology([{ file: FILE, text }]).meshes[0];
+    expect(mesh.clusters.map((c) => [c.name, c.network])).toEqual([
+      ['cluster1', 'net1'],
+      ['cluster2', 'net1'],
+    ]);
+  });
+
   it('reads several Mesh documents, from one file or several', () => {
     const a = meshYaml({ name: 'a', keyStore: 'pki/a', clusters: [{ name: 'a1', network: 'na' }] });
     const b = meshYaml({ name: 'b', keyStore: 'pki/b', clusters: [{ name: 'b1', network: 'nb' }] });
@@ -157,13 +173,23 @@ describe('invalid topologies', () => {
     },
     {
       name: 'fails when two documents define the same mesh',
-      text: `${valid}---\n${meshYaml({ clusters: [{ name: 'c9', network: 'n' }] })}`,
+      text: `${valid}---\n${meshYaml({ keyStore: 'pki2', clusters: [{ name: 'c9', network: 'n' }] })}`,
       expect: [/metadata\.name: mesh "mesh1" is already defined at \/topo\/mesh\.yaml:4/],
     },
     {
       name: 'fails when the file holds no document',
       text: '# nothing here\n',
       expect: [/\/topo\/mesh\.yaml: holds no topology document/, /fix: start it with apiVersion/],
+    },
+    {
+      name: 'fails when an alias has no anchor, naming its line',
+      text: valid.replace('network: network1', 'network: *nowhere'),
+      expect: [/mesh\.yaml:13:16: document 1: Unresolved alias.*nowhere/, /fix: define each anchor/],
+    },
+    {
+      name: 'fails when two meshes share a key store, so they would share a root CA',
+      text: `${valid}---\n${meshYaml({ name: 'mesh2', clusters: [{ name: 'c9', network: 'n9' }] })}`,
+      expect: [/mesh\.yaml:26:15: spec\.trust\.keyStore: the key store of mesh "mesh2" is also the key store of the mesh at/, /fix: give each mesh its own spec\.trust\.keyStore/],
     },
     {
       name: 'fails when a document is not a mapping',

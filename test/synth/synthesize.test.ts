@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { KeyStoreError, OutputError } from '../../src/errors';
 import { loadTopology } from '../../src/model/load';
 import { synthesize } from '../../src/synth/synthesize';
+import { generatePrivateKey } from '../../src/pki/certificates';
 import { checkAgainstCrd, checkIstioOperator } from '../helpers/istio-api';
 import { meshYaml, readTree, tmpDir, TWO_CLUSTERS, walk, workspace } from '../helpers';
 
@@ -183,5 +184,43 @@ describe('synthesize', () => {
     expect(err).toBeInstanceOf(OutputError);
     expect(err.message).toMatch(/mesh\.yaml: spec\.trust\.keyStore: the key store .*dist\/pki and the output folder .*dist overlap/);
     expect(fs.existsSync(ws.out)).toBe(false);
+  });
+
+  it('refuses a new root CA when the output was made under another one, unless told to', async () => {
+    const ws = workspace();
+    await synthIn(ws);
+    const before = readTree(ws.out, { modes: true });
+    fs.renameSync(path.join(ws.dir, 'pki'), path.join(ws.dir, 'pki-lost'));
+    const err = await synthIn(ws).catch((e) => e);
+    expect(err).toBeInstanceOf(KeyStoreError);
+    expect(err.message).toMatch(/root-cert\.pem: is missing, but .*dist\/cluster1 was made under a root CA \(SHA-256 [0-9A-F:]+\)/);
+    expect(err.message).toMatch(/fix: restore the key store from backup.*--new-root/);
+    expect(fs.existsSync(path.join(ws.dir, 'pki'))).toBe(false);
+    expect(readTree(ws.out, { modes: true })).toEqual(before);
+
+    const replaced = await synthesize(loadTopology(ws.file), { outdir: ws.out, allowNewRoot: true, keyStore: { generateKey: () => generatePrivateKey(2048) } });
+    expect(replaced.meshes[0].root).toBe('new');
+    expect(readTree(ws.out)['cluster1/secret.istio-system.cacerts.yaml']).not.toBe(before['cluster1/secret.istio-system.cacerts.yaml'].slice(4));
+  });
+
+  it("refuses a key store whose root is not the output's root", async () => {
+    const ws = workspace();
+    await synthIn(ws);
+    fs.rmSync(path.join(ws.dir, 'pki'), { recursive: true });
+    await synthesize(loadTopology(ws.file), { outdir: path.join(ws.dir, 'other'), keyStore: { generateKey: () => generatePrivateKey(2048) } });
+    const err = await synthIn(ws).catch((e) => e);
+    expect(err).toBeInstanceOf(KeyStoreError);
+    expect(err.message).toMatch(/root-cert\.pem: is not the root CA .*dist\/cluster1 was made under/);
+  });
+
+  it('quotes names that YAML 1.1 readers would take for booleans, so kubectl reads them as strings', async () => {
+    const ws = workspace(meshYaml({ clusters: [{ name: 'cluster1', network: 'no' }, { name: 'cluster2', network: 'on' }] }));
+    await synthIn(ws);
+    const ns = fs.readFileSync(path.join(ws.out, 'cluster1', 'namespace.istio-system.yaml'), 'utf8');
+    expect(ns).toMatch(/topology\.istio\.io\/network: "no"/);
+    // kubectl and istioctl read YAML 1.1, where a bare `no` is false.
+    expect(parse(ns, { version: '1.1' }).metadata.labels['topology.istio.io/network']).toBe('no');
+    const cp = parse(fs.readFileSync(path.join(ws.out, 'cluster2', 'istiooperator.control-plane.yaml'), 'utf8'), { version: '1.1' });
+    expect(cp.spec.values.global.network).toBe('on');
   });
 });
