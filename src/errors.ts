@@ -33,13 +33,18 @@ export function formatProblem(p: Problem): string {
   return p.fix ? `${text}\n    fix: ${p.fix}` : text;
 }
 
+/** Problems listed in an error message; the rest are counted. All stay in `problems`. */
+export const MAX_LISTED_PROBLEMS = 50;
+
 /** Base class of every error meshgen reports to its user. */
 export class MeshgenError extends Error {
   /** Every problem found; the message lists them all. */
   public readonly problems: readonly Problem[];
 
   constructor(summary: string, problems: readonly Problem[] = []) {
-    const body = problems.map((p) => `  ${formatProblem(p).replace(/\n/g, '\n  ')}`).join('\n');
+    const shown = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => `  ${formatProblem(p).replace(/\n/g, '\n  ')}`);
+    if (problems.length > MAX_LISTED_PROBLEMS) shown.push(`  … and ${problems.length - MAX_LISTED_PROBLEMS} more`);
+    const body = shown.join('\n');
     super(body ? `${summary}\n${body}` : summary);
     this.name = new.target.name;
     this.problems = problems;

@@ -5,6 +5,7 @@
  */
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { TopologyError } from '../errors';
 import { CacertsSecret } from '../constructs/cacerts-secret';
 import { ControlPlane } from '../constructs/control-plane';
 import { CrossNetworkGateway } from '../constructs/cross-network-gateway';
@@ -42,7 +43,7 @@ export class ClusterChart extends Chart {
     super(scope, props.cluster.name, { disableResourceNameHashes: true });
     const { mesh, cluster, pki } = props;
     if (!mesh.clusters.includes(cluster)) {
-      throw new Error(`cluster "${cluster.name}" is not a cluster of mesh "${mesh.name}"`);
+      throw new TopologyError(`cluster "${cluster.name}" is not a cluster of mesh "${mesh.name}"`);
     }
     this.mesh = mesh;
     this.cluster = cluster;
@@ -54,9 +55,12 @@ export class ClusterChart extends Chart {
     new CacertsSecret(this, 'Cacerts', { files: pki.cacerts(cluster.name) });
 
     const inputs: IstioOperator[] = [];
-    if (plan.primary) {
+    if (cluster.role === 'remote') {
+      if (!plan.primary || plan.primary.role !== 'primary') {
+        throw new TopologyError(`remote "${cluster.name}" needs a primary of mesh "${mesh.name}" as its controlPlane`);
+      }
       if (!plan.remotePilotAddress || !plan.injectionPath) {
-        throw new Error(`remote "${cluster.name}" needs the east-west gateway address of "${plan.primary.name}"`);
+        throw new TopologyError(`remote "${cluster.name}" needs the east-west gateway address of "${plan.primary.name}" (eastWestGateway.address)`);
       }
       inputs.push(
         new RemoteControlPlane(this, 'RemoteControlPlane', {

@@ -67,8 +67,11 @@ function toProblem(doc: SourceDocument, e: ErrorObject): Problem {
       const what = parent?.properties?.[key]?.description;
       return problemAt(doc, path, `missing required key "${key}"`, `add "${key}:"${what ? ` (${what})` : ''}`);
     }
-    case 'type':
-      return problemAt(doc, path, `must be ${article(String(e.params.type))}, got ${describe(e.data)}`, `write ${article(String(e.params.type))} here`);
+    case 'type': {
+      const want = String(e.params.type);
+      const fix = want === 'string' && typeof e.data !== 'object' ? 'put the value in quotes, so YAML reads it as a string (e.g. "1.30")' : `write ${article(want)} here`;
+      return problemAt(doc, path, `must be ${article(want)}, got ${describe(e.data)}`, fix);
+    }
     case 'const':
       return problemAt(
         doc,

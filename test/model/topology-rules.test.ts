@@ -1,0 +1,151 @@
+/**
+ * Validation of primary-remote and multi-mesh topology rules: each failure
+ * names the file, line, path and fix, and the CLI exits 1 on it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TopologyError } from '../../src/errors';
+import { parseTopology } from '../../src/model/load';
+import { runCli, tmpDir } from '../helpers';
+
+const FILE = '/topo/mesh.yaml';
+
+function mesh(name: string, clusters: string, extra = ''): string {
+  return [
+    'apiVersion: meshgen.dev/v1alpha1',
+    'kind: Mesh',
+    'metadata:',
+    `  name: ${name}`,
+    'spec:',
+    '  istio:',
+    '    version: 1.30.3',
+    extra,
+    '  trust:',
+    `    keyStore: pki/${name}`,
+    '  clusters:',
+    clusters.trim().replace(/^/gm, '    '),
+    '',
+  ]
+    .filter((l) => l !== '')
+    .join('\n')
+    .concat('\n');
+}
+
+const PRIMARY = `
+- name: cluster1
+  context: c1
+  network: network1
+  eastWestGateway: {address: 192.0.2.10}`;
+
+const cases: { name: string; text: string; expect: RegExp[] }[] = [
+  {
+    name: 'fails when a remote has no controlPlane',
+    text: mesh('mesh1', `${PRIMARY}\n- {name: cluster2, context: c2, network: network1, role: remote}`),
+    expect: [/mesh\.yaml:15:7: spec\.clusters\[1\]: remote cluster "cluster2" has no controlPlane/, /fix: add controlPlane: <name of the primary cluster/],
+  },
+  {
+    name: 'fails when a controlPlane names no cluster, suggesting the nearest primary',
+    text: mesh('mesh1', `${PRIMARY}\n- {name: cluster2, context: c2, network: network1, role: remote, controlPlane: cluster01}`),
+    expect: [/spec\.clusters\[1\]\.controlPlane: controlPlane "cluster01" is not a cluster of mesh "mesh1"/, /fix: did you mean "cluster1"\?/],
+  },
+  {
+    name: 'fails when a controlPlane is itself a remote',
+    text: mesh(
+      'mesh1',
+      `${PRIMARY}\n- {name: cluster2, context: c2, network: network1, role: remote, controlPlane: cluster1}\n- {name: cluster3, context: c3, network: network1, role: remote, controlPlane: cluster2}`,
+    ),
+    expect: [/spec\.clusters\[2\]\.controlPlane: controlPlane "cluster2" is itself a remote/, /fix: name a primary cluster, or make "cluster2" a primary/],
+  },
+  {
+    name: 'fails when a controlPlane is a cluster of another mesh',
+    text: `${mesh('mesh1', `${PRIMARY}\n- {name: cluster2, context: c2, network: network1, role: remote, controlPlane: other1}`)}---\n${mesh('mesh2', '- {name: other1, context: o1, network: network9}')}`,
+    expect: [/spec\.clusters\[1\]\.controlPlane: controlPlane "other1" is a cluster of mesh "mesh2", not of mesh "mesh1"/],
+  },
+  {
+    name: 'fails when a primary has a controlPlane',
+    text: mesh('mesh1', `${PRIMARY}\n- {name: cluster2, context: c2, network: network1, controlPlane: cluster1}`),
+    expect: [/spec\.clusters\[1\]\.controlPlane: only a remote cluster has a controlPlane, and "cluster2" is a primary/, /fix: add role: remote/],
+  },
+  {
+    name: 'fails when every cluster is a remote',
+    text: mesh('mesh1', '- {name: a, context: a, network: n, role: remote, controlPlane: b}\n- {name: b, context: b, network: n, role: remote, controlPlane: a}'),
+    expect: [/spec\.clusters: mesh "mesh1" has no primary cluster/, /fix: make at least one cluster role: primary/],
+  },
+  {
+    name: "fails when a remote's primary has no east-west gateway address, naming the primary",
+    text: mesh('mesh1', '- {name: cluster1, context: c1, network: network1}\n- {name: cluster2, context: c2, network: network2, role: remote, controlPlane: cluster1}'),
+    expect: [
+      /mesh\.yaml:11:7: spec\.clusters\[0\]: primary "cluster1" serves "cluster2", which reach its istiod through its east-west gateway, whose address is not set/,
+      /fix: install "cluster1" first, then set spec\.clusters\[0\]\.eastWestGateway\.address to the EXTERNAL-IP or hostname of `kubectl --context=c1 -n istio-system get service istio-eastwestgateway`/,
+    ],
+  },
+  {
+    name: "fails when a remote on another network cannot reach its primary's NodePort gateway",
+    text: mesh(
+      'mesh1',
+      '- {name: cluster1, context: c1, network: network1, eastWestGateway: {serviceType: NodePort, address: 192.0.2.1}}\n- {name: cluster2, context: c2, network: network2, role: remote, controlPlane: cluster1}',
+    ),
+    expect: [
+      /spec\.clusters\[0\]\.eastWestGateway\.serviceType: remote "cluster2" on network "network2" cannot reach the istiod of "cluster1" on network "network1"/,
+      /fix: use serviceType: LoadBalancer for the east-west gateway of "cluster1"/,
+    ],
+  },
+  {
+    name: 'fails when clusters of different meshes share a network',
+    text: `${mesh('mesh1', '- {name: a1, context: a1, network: shared}')}---\n${mesh('mesh2', '- {name: b1, context: b1, network: shared}')}`,
+    expect: [/spec\.clusters\[0\]\.network: network "shared" is already a network of mesh "mesh1" \(cluster "a1" at \/topo\/mesh\.yaml:11\); a network belongs to one mesh/],
+  },
+  {
+    name: 'fails when a gateway address is neither an IP nor a DNS name',
+    text: mesh('mesh1', '- {name: a1, context: a1, network: n, eastWestGateway: {address: "https://lb:443"}}'),
+    expect: [/spec\.clusters\[0\]\.eastWestGateway\.address: "https:\/\/lb:443" is neither an IP address nor a DNS name/],
+  },
+  {
+    name: 'fails when the service type is unknown',
+    text: mesh('mesh1', '- {name: a1, context: a1, network: n, eastWestGateway: {serviceType: ClusterIP}}'),
+    expect: [/eastWestGateway\.serviceType: "ClusterIP" is not one of: LoadBalancer, NodePort/],
+  },
+  {
+    name: 'fails when the revision is not a DNS label',
+    text: mesh('mesh1', '- {name: a1, context: a1, network: n}', '    revision: 1.30.3'),
+    expect: [/spec\.istio\.revision: "1\.30\.3" is not a DNS-1123 label/, /fix: rename it, e\.g\. "1-30-3"/],
+  },
+];
+
+describe('topology rules', () => {
+  for (const c of cases) {
+    it(c.name, () => {
+      let err: unknown;
+      try {
+        parseTopology([{ file: FILE, text: c.text }]);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TopologyError);
+      for (const re of c.expect) expect((err as Error).message).toMatch(re);
+    });
+  }
+
+  it('accepts IPv6 addresses and hostnames as gateway addresses', () => {
+    const text = mesh(
+      'mesh1',
+      '- {name: a1, context: a1, network: n, eastWestGateway: {address: "2001:db8::1"}}\n- {name: a2, context: a2, network: n, eastWestGateway: {address: lb.example.com}}',
+    );
+    expect(parseTopology([{ file: FILE, text }]).meshes[0].clusters.map((c) => c.eastWestGateway.address)).toEqual(['2001:db8::1', 'lb.example.com']);
+  });
+
+  it('exits 1 from the CLI on each of these, for validate and synth, writing nothing', () => {
+    const dir = tmpDir();
+    for (const [i, c] of cases.entries()) {
+      const file = path.join(dir, `case${i}.yaml`);
+      fs.writeFileSync(file, c.text);
+      for (const cmd of ['validate', 'synth']) {
+        const r = runCli(cmd === 'synth' ? [cmd, '-f', file, '-o', path.join(dir, 'dist')] : [cmd, '-f', file], dir);
+        expect(r.code, `${cmd} ${c.name}`).toBe(1);
+        expect(r.stderr, c.name).toMatch(/^meshgen: invalid topology in /);
+      }
+    }
+    expect(fs.existsSync(path.join(dir, 'dist'))).toBe(false);
+  });
+});
