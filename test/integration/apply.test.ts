@@ -10,7 +10,9 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, runCli, tmpDir, workspace } from '../helpers';
+import { loadTopology } from '../../src/model/load';
+import { synthesize } from '../../src/synth/synthesize';
+import { FIXTURE_TOPOLOGIES, fixedKeyStore, REPO, runCli, tmpDir, workspace } from '../helpers';
 
 const run = promisify(execFile);
 const KIT = process.env.KUBE_APISERVER_KIT ?? path.resolve(REPO, '..', 'shared', 'kube-apiserver');
@@ -129,5 +131,23 @@ describe.each(CLUSTERS)('kubectl against a real API server: %s', (cluster) => {
     const r = await kubectlFull(server, ['apply', '--dry-run=server', '-f', broken]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Unsupported value: "AUTO_UNDERSCORE_PASSTHROUGH"/);
+  });
+});
+
+describe('every documented topology and the mixed fleet against a real API server', () => {
+  const fixtures = fs.readdirSync(FIXTURE_TOPOLOGIES).filter((f) => f.endsWith('.yaml')).sort();
+
+  it.each(fixtures)('%s: kubectl apply --dry-run=server -k succeeds on every cluster folder, without warnings', async (fixture) => {
+    const server = servers.get('cluster1')!;
+    const dir = tmpDir();
+    fs.copyFileSync(path.join(FIXTURE_TOPOLOGIES, fixture), path.join(dir, fixture));
+    const fixtureOut = path.join(dir, 'dist');
+    await synthesize(loadTopology(path.join(dir, fixture)), { outdir: fixtureOut, keyStore: fixedKeyStore() });
+    for (const cluster of fs.readdirSync(fixtureOut).sort()) {
+      const r = await kubectlFull(server, ['apply', '--dry-run=server', '-k', path.join(fixtureOut, cluster)]);
+      expect(r.stderr, `${fixture} ${cluster}`).toBe('');
+      expect(r.code, `${fixture} ${cluster}`).toBe(0);
+      expect(r.stdout, `${fixture} ${cluster}`).toMatch(/namespace\/istio-system (unchanged|configured) \(server dry run\)/);
+    }
   });
 });
