@@ -7,29 +7,20 @@
  * @see https://istio.io/latest/docs/setup/install/multicluster/primary-remote_multi-network/#configure-cluster1-as-a-primary
  */
 import { Construct } from 'constructs';
-import { IstioOperator } from './istio-operator';
+import { IstioOperator, IstioReleaseProps } from './istio-operator';
 import { describeObject } from './description';
 
 /** metadata.name of the control-plane IstioOperator. */
 export const CONTROL_PLANE_NAME = 'control-plane';
 
 /** Props of ControlPlane. */
-export interface ControlPlaneProps {
+export interface ControlPlaneProps extends IstioReleaseProps {
   /** values.global.meshID. */
   readonly meshID: string;
   /** values.global.multiCluster.clusterName. */
   readonly clusterName: string;
   /** values.global.network. */
   readonly network: string;
-  /** spec.hub: image registry. */
-  readonly hub: string;
-  /** spec.tag: Istio release. */
-  readonly tag: string;
-  /**
-   * spec.revision.
-   * @default - no revision
-   */
-  readonly revision?: string;
   /**
    * values.global.externalIstiod: istiod also serves remote clusters through the east-west gateway.
    * @default false

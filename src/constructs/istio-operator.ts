@@ -43,6 +43,19 @@ export interface IstioOperatorSpec {
   readonly values?: Record<string, unknown>;
 }
 
+/** The Istio release a control-plane IstioOperator installs. */
+export interface IstioReleaseProps {
+  /** spec.hub: image registry. */
+  readonly hub: string;
+  /** spec.tag: Istio release. */
+  readonly tag: string;
+  /**
+   * spec.revision.
+   * @default - no revision
+   */
+  readonly revision?: string;
+}
+
 /** Props of IstioOperator. */
 export interface IstioOperatorProps {
   /** metadata.name. */

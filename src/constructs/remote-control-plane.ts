@@ -8,28 +8,19 @@
  */
 import { Construct } from 'constructs';
 import { describeObject } from './description';
-import { IstioOperator } from './istio-operator';
+import { IstioOperator, IstioReleaseProps } from './istio-operator';
 
 /** metadata.name of the remote IstioOperator. */
 export const REMOTE_OPERATOR_NAME = 'remote';
 
 /** Props of RemoteControlPlane. */
-export interface RemoteControlPlaneProps {
+export interface RemoteControlPlaneProps extends IstioReleaseProps {
   /** values.istiodRemote.injectionPath: `/inject/cluster/<cluster>/net/<network>`. */
   readonly injectionPath: string;
   /** values.global.remotePilotAddress: the primary's east-west gateway address. */
   readonly remotePilotAddress: string;
   /** Name of the primary, for the description. */
   readonly primary: string;
-  /** spec.hub. */
-  readonly hub: string;
-  /** spec.tag. */
-  readonly tag: string;
-  /**
-   * spec.revision.
-   * @default - no revision
-   */
-  readonly revision?: string;
 }
 
 /** The remote profile IstioOperator; the document is `operator.resource`. */

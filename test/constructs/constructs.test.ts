@@ -4,6 +4,8 @@ import { CacertsSecret } from '../../src/constructs/cacerts-secret';
 import { ControlPlane } from '../../src/constructs/control-plane';
 import { CrossNetworkGateway } from '../../src/constructs/cross-network-gateway';
 import { EastWestGateway } from '../../src/constructs/east-west-gateway';
+import { ExposeIstiod } from '../../src/constructs/expose-istiod';
+import { RemoteControlPlane } from '../../src/constructs/remote-control-plane';
 import { IstioSystemNamespace } from '../../src/constructs/istio-system-namespace';
 import { checkAgainstCrd, checkIstioOperator } from '../helpers/istio-api';
 
@@ -113,5 +115,69 @@ describe('CacertsSecret', () => {
     expect(secret.type).toBe('Opaque');
     expect(Object.keys(secret.data).sort()).toEqual(['ca-cert.pem', 'ca-key.pem', 'cert-chain.pem', 'root-cert.pem']);
     for (const [k, v] of Object.entries(files)) expect(Buffer.from(secret.data[k], 'base64').toString()).toBe(v);
+  });
+});
+
+describe('EastWestGateway options', () => {
+  it('takes a revision, a NodePort Service with a node selector, and extra annotations that win', () => {
+    const chart = Testing.chart();
+    new EastWestGateway(chart, 'EW', {
+      network: 'n1',
+      revision: 'canary',
+      serviceType: 'NodePort',
+      serviceAnnotations: { 'traffic.istio.io/nodeSelector': '{"pool":"edge"}', 'x/y': 'z' },
+    });
+    const [iop] = Testing.synth(chart);
+    expect(iop.spec.revision).toBe('canary');
+    const k8s = iop.spec.components.ingressGateways[0].k8s;
+    expect(k8s.service.type).toBe('NodePort');
+    expect(k8s.serviceAnnotations).toEqual({ 'traffic.istio.io/nodeSelector': '{"pool":"edge"}', 'x/y': 'z' });
+    expect(checkIstioOperator(iop)).toEqual([]);
+  });
+});
+
+describe('RemoteControlPlane', () => {
+  it('is the remote profile pointed at the primary', () => {
+    const chart = Testing.chart();
+    new RemoteControlPlane(chart, 'R', {
+      injectionPath: '/inject/cluster/c2/net/n2',
+      remotePilotAddress: '192.0.2.1',
+      primary: 'c1',
+      hub: 'docker.io/istio',
+      tag: '1.30.3',
+    });
+    const [iop] = Testing.synth(chart);
+    expect(iop).toEqual({
+      apiVersion: 'install.istio.io/v1alpha1',
+      kind: 'IstioOperator',
+      metadata: { name: 'remote' },
+      spec: {
+        profile: 'remote',
+        hub: 'docker.io/istio',
+        tag: '1.30.3',
+        values: { istiodRemote: { injectionPath: '/inject/cluster/c2/net/n2' }, global: { remotePilotAddress: '192.0.2.1' } },
+      },
+    });
+    expect(checkIstioOperator(iop)).toEqual([]);
+  });
+});
+
+describe('ExposeIstiod', () => {
+  it('is expose-istiod.yaml without a revision and the -rev template with one, valid against the CRDs', () => {
+    for (const revision of [undefined, 'canary']) {
+      const chart = Testing.chart();
+      new ExposeIstiod(chart, 'E', { revision });
+      const [gw, vs] = Testing.synth(chart);
+      expect(gw.metadata).toEqual({ name: 'istiod-gateway', namespace: 'istio-system' });
+      expect(vs.metadata.name).toBe(revision ? 'istiod-vs-canary' : 'istiod-vs');
+      const host = revision ? 'istiod-canary.istio-system.svc.cluster.local' : 'istiod.istio-system.svc.cluster.local';
+      expect(vs.spec.tls.map((t: any) => t.route[0].destination)).toEqual([
+        { host, port: { number: 15012 } },
+        { host, port: { number: 443 } },
+      ]);
+      expect(vs.spec.tls[0].match[0].sniHosts).toEqual(revision ? ['istiod-canary.istio-system.svc', host] : ['*']);
+      expect(checkAgainstCrd(gw)).toEqual([]);
+      expect(checkAgainstCrd(vs)).toEqual([]);
+    }
   });
 });
