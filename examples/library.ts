@@ -6,7 +6,7 @@
  */
 import { k8s } from 'cdk8s-plus-27';
 import { App } from 'cdk8s';
-import { ensureMeshPki, loadTopology, Mesh, renderCluster, writeOutput } from 'meshgen';
+import { ensureMeshPki, loadTopology, Mesh, renderCluster, resolveMeshCredentials, writeOutput } from 'meshgen';
 
 /** Synthesizes `topologyFile` into `outdir`, adding a ConfigMap to every cluster. */
 export async function synthWithExtras(topologyFile: string, outdir: string): Promise<void> {
@@ -14,8 +14,9 @@ export async function synthWithExtras(topologyFile: string, outdir: string): Pro
   const app = new App();
   const folders = [];
   for (const model of topology.meshes) {
+    const credentials = resolveMeshCredentials(model); // API credentials for the remote secrets
     const pki = await ensureMeshPki(model); // makes or reuses the CA keys in spec.trust.keyStore
-    const mesh = new Mesh(app, model.name, { mesh: model, pki });
+    const mesh = new Mesh(app, model.name, { mesh: model, pki, credentials });
     for (const chart of mesh.clusters) {
       new k8s.KubeConfigMap(chart, 'MeshInfo', {
         metadata: { name: 'mesh-info', namespace: 'istio-system' },

@@ -59,3 +59,6 @@ export class KeyStoreError extends MeshgenError {}
 
 /** The output folder cannot be written as asked. */
 export class OutputError extends MeshgenError {}
+
+/** Cluster API credentials cannot be found, read or used. */
+export class CredentialsError extends MeshgenError {}

@@ -1,7 +1,9 @@
 /**
- * Path helpers shared by every layer: how paths are shown to users and
- * whether one path lies inside another, with symbolic links resolved.
+ * Path and file helpers shared by every layer: how paths are shown to
+ * users, whether one path lies inside another (links resolved), and
+ * writing a file so that a crash never leaves half of it.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -32,4 +34,20 @@ export function realPath(p: string): string {
 export function isInside(child: string, parent: string): boolean {
   const rel = path.relative(realPath(parent), realPath(child));
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Writes `content` to `file` with `mode` under a temporary name, then
+ * renames it into place. Failures become `errorType` errors naming the file.
+ */
+export function writeFileAtomically(file: string, content: string, mode: number, errorType: new (message: string) => Error): void {
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    fs.writeFileSync(tmp, content, { mode, flag: 'wx' });
+    fs.chmodSync(tmp, mode);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw new errorType(`cannot write ${displayPath(file)}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
 }

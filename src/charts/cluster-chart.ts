@@ -11,6 +11,11 @@ import { ControlPlane } from '../constructs/control-plane';
 import { CrossNetworkGateway } from '../constructs/cross-network-gateway';
 import { EastWestGateway } from '../constructs/east-west-gateway';
 import { ExposeIstiod } from '../constructs/expose-istiod';
+import { ExternalRemoteSecret } from '../constructs/external-remote-secret';
+import { ReaderTokenSecret } from '../constructs/reader-token-secret';
+import { RemoteSecret } from '../constructs/remote-secret';
+import { MeshCredentials } from '../credentials/resolve';
+import { remoteKubeconfig } from '../credentials/remote-kubeconfig';
 import { IstioOperator } from '../constructs/istio-operator';
 import { IstioSystemNamespace } from '../constructs/istio-system-namespace';
 import { RemoteControlPlane } from '../constructs/remote-control-plane';
@@ -26,6 +31,8 @@ export interface ClusterChartProps {
   readonly cluster: ClusterModel;
   /** CA material of the mesh. */
   readonly pki: MeshPki;
+  /** API credentials of the mesh's clusters, for remote secrets. */
+  readonly credentials: MeshCredentials;
 }
 
 /** Everything one cluster needs; its id is the cluster name. */
@@ -36,12 +43,14 @@ export class ClusterChart extends Chart {
   public readonly cluster: ClusterModel;
   /** What the topology asks of this cluster. */
   public readonly plan: ClusterPlan;
+  /** API credentials of the mesh's clusters. */
+  public readonly credentials: MeshCredentials;
   /** IstioOperator documents, in the order `istioctl install` must take them. */
   public readonly istioctlInputs: readonly IstioOperator[];
 
   constructor(scope: Construct, props: ClusterChartProps) {
     super(scope, props.cluster.name, { disableResourceNameHashes: true });
-    const { mesh, cluster, pki } = props;
+    const { mesh, cluster, pki, credentials } = props;
     if (!mesh.clusters.includes(cluster)) {
       throw new TopologyError(`cluster "${cluster.name}" is not a cluster of mesh "${mesh.name}"`);
     }
@@ -49,6 +58,7 @@ export class ClusterChart extends Chart {
     this.cluster = cluster;
     const plan = planCluster(mesh, cluster);
     this.plan = plan;
+    this.credentials = credentials;
     const revision = mesh.istio.revision;
 
     new IstioSystemNamespace(this, 'Namespace', { network: plan.networkLabel, controlPlaneClusters: plan.controlPlaneClusters });
@@ -97,6 +107,21 @@ export class ClusterChart extends Chart {
     }
     if (plan.exposeIstiod) new ExposeIstiod(this, 'ExposeIstiod', { revision });
     if (plan.exposeServices) new CrossNetworkGateway(this, 'CrossNetworkGateway');
+    if (cluster.credentials.source === 'reader-token' && plan.readBy.length > 0) new ReaderTokenSecret(this, 'ReaderToken');
+    for (const target of plan.reads) {
+      const credential = credentials.get(target.name);
+      if (credential.kind === 'static') {
+        new RemoteSecret(this, `RemoteSecret-${target.name}`, { cluster: target.name, kubeconfig: remoteKubeconfig(target.name, credential.credential) });
+      } else if (credential.kind === 'external') {
+        new ExternalRemoteSecret(this, `ExternalRemoteSecret-${target.name}`, {
+          cluster: target.name,
+          storeName: credential.external.storeName,
+          storeKind: credential.external.storeKind,
+          key: credential.external.key,
+          property: credential.external.property,
+        });
+      }
+    }
     this.istioctlInputs = inputs;
   }
 }

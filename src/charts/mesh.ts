@@ -4,6 +4,7 @@
  */
 import { Construct } from 'constructs';
 import { MeshModel } from '../model/types';
+import { MeshCredentials } from '../credentials/resolve';
 import { MeshPki } from '../pki/key-store';
 import { ClusterChart } from './cluster-chart';
 
@@ -13,6 +14,8 @@ export interface MeshProps {
   readonly mesh: MeshModel;
   /** Its CA material, from ensureMeshPki(). */
   readonly pki: MeshPki;
+  /** Its clusters' API credentials, from resolveMeshCredentials(). */
+  readonly credentials: MeshCredentials;
 }
 
 /** A multicluster Istio mesh: one chart per cluster, in cluster name order. */
@@ -22,6 +25,6 @@ export class Mesh extends Construct {
 
   constructor(scope: Construct, id: string, props: MeshProps) {
     super(scope, id);
-    this.clusters = props.mesh.clusters.map((cluster) => new ClusterChart(this, { mesh: props.mesh, cluster, pki: props.pki }));
+    this.clusters = props.mesh.clusters.map((cluster) => new ClusterChart(this, { mesh: props.mesh, cluster, pki: props.pki, credentials: props.credentials }));
   }
 }

@@ -29,6 +29,9 @@ export function synthCommand(io: Io): Command {
         io.out(`  root CA ${mesh.root}, key store ${displayPath(mesh.keyStore)}\n`);
       }
       for (const name of result.removed) io.out(`removed ${out}/${name}/: its cluster is no longer in the topology\n`);
+      for (const p of result.pending) {
+        io.out(`pending: remote secrets of cluster "${p.cluster}" (mesh "${p.mesh}"): ${p.reason}\n    next: ${p.fix}\n`);
+      }
       for (const name of result.foreign) io.out(`kept ${out}/${name}/: made for a mesh that is not in this topology\n`);
     });
 }

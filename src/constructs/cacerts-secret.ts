@@ -9,7 +9,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { CacertsFiles } from '../pki/key-store';
 import { ISTIO_SYSTEM } from './names';
-import { describeObject } from './description';
+import { describeObject, markBeforeIstiod } from './description';
 
 /** Name of the Secret istiod reads its plug-in CA from. */
 export const CACERTS_SECRET_NAME = 'cacerts';
@@ -41,6 +41,7 @@ export class CacertsSecret extends Construct {
       type: 'Opaque',
       data,
     });
+    markBeforeIstiod(this.resource);
     describeObject(this.resource, "Secret `cacerts`: this cluster's intermediate CA and its private key, under the mesh root");
   }
 }

@@ -1,6 +1,6 @@
 /**
- * A one-line, human description attached to a generated object, which the
- * cluster README lists beside the object's file.
+ * Facts attached to a generated object for the cluster README: a one-line
+ * description, and whether it must be applied before istiod starts.
  */
 import { IConstruct } from 'constructs';
 
@@ -15,4 +15,16 @@ export function describeObject(obj: IConstruct, text: string): void {
 export function descriptionOf(obj: IConstruct): string | undefined {
   const entry = obj.node.metadata.find((m) => m.type === DESCRIPTION);
   return entry ? String(entry.data) : undefined;
+}
+
+const BEFORE_ISTIOD = 'meshgen:before-istiod';
+
+/** Marks `obj` as needed before istiod starts (applied first, with kubectl). */
+export function markBeforeIstiod(obj: IConstruct): void {
+  obj.node.addMetadata(BEFORE_ISTIOD, true);
+}
+
+/** True when `obj` must be applied before istiod starts. */
+export function isBeforeIstiod(obj: IConstruct): boolean {
+  return obj.node.metadata.some((m) => m.type === BEFORE_ISTIOD);
 }

@@ -7,7 +7,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ISTIO_SYSTEM, NETWORK_LABEL } from './names';
-import { describeObject } from './description';
+import { describeObject, markBeforeIstiod } from './description';
 
 /** Props of IstioSystemNamespace. */
 export interface IstioSystemNamespaceProps {
@@ -50,6 +50,7 @@ export class IstioSystemNamespace extends Construct {
       props.network ? `labelled with network \`${props.network}\`` : undefined,
       props.controlPlaneClusters ? `managed by the control plane of \`${props.controlPlaneClusters}\`` : undefined,
     ].filter(Boolean);
+    markBeforeIstiod(this.resource);
     describeObject(this.resource, ['Namespace `istio-system`', ...details].join(', '));
   }
 }

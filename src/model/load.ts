@@ -3,6 +3,7 @@
  * cross-document validation → resolve defaults. Collects every problem of
  * every file and throws one TopologyError listing them all.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Problem, TopologyError } from '../errors';
 import { sortBy } from '../order';
@@ -12,13 +13,14 @@ import { checkSchema, nearest } from './schema-check';
 import { parseSource, problemAt, readSource, SourceDocument } from './source';
 import {
   ClusterModel,
+  CredentialSettings,
   DEFAULT_ISTIO_HUB,
   DEFAULT_KEY_STORE,
   MESHGEN_API_VERSION,
   MeshModel,
   Topology,
 } from './types';
-import { MeshDocumentValue, validateMeshDocuments } from './validate';
+import { CredentialsValue, MeshDocumentValue, validateMeshDocuments } from './validate';
 
 /** Document kinds a topology file may hold, with their schemas. */
 const DOCUMENT_SCHEMAS: Record<string, object> = {
@@ -98,6 +100,25 @@ function kindOf(doc: SourceDocument, problems: Problem[]): string | undefined {
   return undefined;
 }
 
+/** Merges mesh-level credential defaults under a cluster's own and resolves paths against the topology file. */
+function resolveCredentials(raw: CredentialsValue, base: string): CredentialSettings {
+  const store = raw.secretStore;
+  return {
+    source: raw.source ?? 'kubeconfig',
+    explicit: raw.source !== undefined || raw.kubeconfig !== undefined,
+    kubeconfig: raw.kubeconfig === undefined ? [] : [expandPath(raw.kubeconfig, base)],
+    server: raw.server,
+    external:
+      store && raw.key ? { storeName: store.name, storeKind: store.kind ?? 'ClusterSecretStore', key: raw.key, property: raw.property } : undefined,
+  };
+}
+
+/** Resolves `~/…` against the home folder and relative paths against `base`. */
+function expandPath(p: string, base: string): string {
+  if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1));
+  return path.resolve(base, p);
+}
+
 function toMeshModel(doc: SourceDocument): MeshModel {
   const m = doc.value as MeshDocumentValue;
   const base = path.dirname(path.resolve(doc.file));
@@ -113,6 +134,7 @@ function toMeshModel(doc: SourceDocument): MeshModel {
         annotations: c.eastWestGateway?.annotations ?? {},
         address: c.eastWestGateway?.address,
       },
+      credentials: resolveCredentials({ ...m.spec.credentials, ...c.credentials }, base),
     })),
     (c) => c.name,
   );

@@ -34,6 +34,8 @@ export interface ClusterPlan {
   readonly injectionPath?: string;
   /** Clusters whose API server this cluster's istiod reads (remote secrets). */
   readonly reads: readonly ClusterModel[];
+  /** Primaries whose istiod reads this cluster's API server. */
+  readonly readBy: readonly ClusterModel[];
 }
 
 /** The primary cluster that serves `cluster`: itself for a primary. */
@@ -76,6 +78,8 @@ export function planCluster(mesh: MeshModel, cluster: ClusterModel): ClusterPlan
     remotePilotAddress: primary?.eastWestGateway.address,
     injectionPath: isPrimary ? undefined : injectionPath(cluster),
     reads: isPrimary ? mesh.clusters.filter((c) => c.name !== cluster.name) : [],
+    // Every primary reads every other cluster of its mesh.
+    readBy: mesh.clusters.filter((c) => c.role === 'primary' && c.name !== cluster.name),
   };
 }
 

@@ -19,6 +19,44 @@ export const ISTIO_VERSION_PATTERN = '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)
 /** The `$id` the published schema carries. */
 export const MESH_SCHEMA_ID = 'https://meshgen.dev/schema/v1alpha1/mesh.schema.json';
 
+/** Schema of a `credentials` block, at mesh level (defaults) or per cluster. */
+function credentialsSchema(description: string) {
+  return {
+      type: 'object',
+      additionalProperties: false,
+      description: description,
+      properties: {
+        source: {
+          enum: ['kubeconfig', 'reader-token', 'external'],
+          description:
+            'kubeconfig: the user\'s kubeconfig entry (static token or client certificate). reader-token: the token of istio-reader-service-account, read by `meshgen credentials fetch`. external: an ExternalSecret builds the remote secret. Default: kubeconfig.',
+        },
+        kubeconfig: {
+          type: 'string',
+          minLength: 1,
+          description: 'Kubeconfig file to read, relative to this file. Default: $KUBECONFIG, else ~/.kube/config.',
+        },
+        server: {
+          type: 'string',
+          pattern: '^https://',
+          description: 'API server URL as the other clusters reach it, when the kubeconfig\'s (e.g. 127.0.0.1 for kind) is not.',
+        },
+        secretStore: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          description: 'For source: external: the external-secrets store that holds the kubeconfig.',
+          properties: {
+            name: { type: 'string', minLength: 1, description: 'Name of the SecretStore or ClusterSecretStore.' },
+            kind: { enum: ['SecretStore', 'ClusterSecretStore'], description: 'Default: ClusterSecretStore.' },
+          },
+        },
+        key: { type: 'string', minLength: 1, description: 'For source: external: the key in the store holding the kubeconfig.' },
+        property: { type: 'string', minLength: 1, description: 'For source: external: the property of that key, if the store keeps several.' },
+      },
+    } as const;
+}
+
 /** JSON Schema (draft-07) of one `Mesh` document. */
 export const meshSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -88,6 +126,7 @@ export const meshSchema = {
             },
           },
         },
+        credentials: credentialsSchema('Defaults for every cluster\'s credentials block.'),
         clusters: {
           type: 'array',
           minItems: 1,
@@ -119,6 +158,9 @@ export const meshSchema = {
                 $ref: '#/definitions/dnsLabel',
                 description: 'For role: remote: the name of the primary cluster, in this mesh, whose istiod serves this cluster.',
               },
+              credentials: credentialsSchema(
+                'Where the credentials come from that other control planes use to read this cluster\'s API (its remote secrets).',
+              ),
               eastWestGateway: {
                 type: 'object',
                 additionalProperties: false,

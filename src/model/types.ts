@@ -42,6 +42,27 @@ export interface SourceRef {
   readonly document: number;
 }
 
+/** Where the credentials that other control planes use to read a cluster's API come from. */
+export type CredentialSource = 'kubeconfig' | 'reader-token' | 'external';
+
+/** How a cluster's API credentials reach the remote secrets of the clusters that read it. */
+export interface CredentialSettings {
+  /**
+   * `kubeconfig`: the user's kubeconfig entry for the context (static token or client certificate);
+   * `reader-token`: the token of Istio's reader service account, fetched by `meshgen credentials fetch`;
+   * `external`: an ExternalSecret builds the remote secret from a secret store.
+   */
+  readonly source: CredentialSource;
+  /** True when `source` was set in the topology rather than defaulted. */
+  readonly explicit: boolean;
+  /** Kubeconfig files to read, in kubectl's merge order (absolute paths); empty for the defaults. */
+  readonly kubeconfig: readonly string[];
+  /** API server URL as other clusters reach it, overriding the kubeconfig's. */
+  readonly server?: string;
+  /** For `external`: the secret store and the key holding the kubeconfig. */
+  readonly external?: { readonly storeName: string; readonly storeKind: 'SecretStore' | 'ClusterSecretStore'; readonly key: string; readonly property?: string };
+}
+
 /** One Kubernetes cluster of a mesh. */
 export interface ClusterModel {
   /** DNS-1123 label: `values.global.multiCluster.clusterName` and the `dist/` folder name. */
@@ -56,6 +77,8 @@ export interface ClusterModel {
   readonly controlPlane?: string;
   /** East-west gateway settings. */
   readonly eastWestGateway: EastWestGatewaySettings;
+  /** Where the credentials to read this cluster's API come from. */
+  readonly credentials: CredentialSettings;
 }
 
 /** Istio release and image settings of a mesh. */

@@ -11,6 +11,16 @@ import { nearest } from './schema-check';
 import { formatPath, problemAt, SourceDocument } from './source';
 import { DEFAULT_KEY_STORE } from './types';
 
+/** A `credentials` block as its schema guarantees it. */
+export interface CredentialsValue {
+  source?: 'kubeconfig' | 'reader-token' | 'external';
+  kubeconfig?: string;
+  server?: string;
+  secretStore?: { name: string; kind?: 'SecretStore' | 'ClusterSecretStore' };
+  key?: string;
+  property?: string;
+}
+
 /** A Mesh document as its schema guarantees it. */
 export interface MeshDocumentValue {
   apiVersion: string;
@@ -20,6 +30,7 @@ export interface MeshDocumentValue {
     meshID?: string;
     istio: { version: string; hub?: string; revision?: string };
     trust?: { keyStore?: string };
+    credentials?: CredentialsValue;
     clusters: {
       name: string;
       context: string;
@@ -27,6 +38,7 @@ export interface MeshDocumentValue {
       role?: 'primary' | 'remote';
       controlPlane?: string;
       eastWestGateway?: { serviceType?: 'LoadBalancer' | 'NodePort'; annotations?: Record<string, string>; address?: string };
+      credentials?: CredentialsValue;
     }[];
   };
 }
@@ -155,7 +167,7 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
     });
   }
   problems.push(...checkNetworksAcrossMeshes(docs));
-  for (const doc of docs) problems.push(...checkRoles(doc, docs), ...checkAddresses(doc));
+  for (const doc of docs) problems.push(...checkRoles(doc, docs), ...checkAddresses(doc), ...checkCredentials(doc));
   return problems;
 }
 
@@ -341,6 +353,46 @@ function checkAddresses(doc: SourceDocument): Problem[] {
       ),
     );
   }
+  return problems;
+}
+
+/** An `external` source needs a store and a key; other sources take neither. */
+function checkCredentials(doc: SourceDocument): Problem[] {
+  const problems: Problem[] = [];
+  const spec = obj(obj(doc.value).spec);
+  const meshCreds = obj(spec.credentials);
+  const clusters = Array.isArray(spec.clusters) ? spec.clusters : [];
+  clusters.forEach((raw, i) => {
+    const own = obj(obj(raw).credentials);
+    const merged = { ...meshCreds, ...own };
+    const source = str(merged.source) ?? 'kubeconfig';
+    const at = (key: string): (string | number)[] =>
+      key in own ? ['spec', 'clusters', i, 'credentials', key] : key in meshCreds ? ['spec', 'credentials', key] : ['spec', 'clusters', i];
+    if (source === 'external') {
+      for (const key of ['secretStore', 'key']) {
+        if (merged[key] === undefined) {
+          problems.push(
+            problemAt(
+              doc,
+              at('source'),
+              `cluster "${str(obj(raw).name)}" takes its credentials from an external secret store but names no ${key}`,
+              key === 'key'
+                ? 'add credentials.key: the key in the store that holds the kubeconfig of this cluster'
+                : 'add credentials.secretStore: {name: <store>, kind: ClusterSecretStore}',
+            ),
+          );
+        }
+      }
+    } else {
+      for (const key of ['secretStore', 'key', 'property']) {
+        if (merged[key] !== undefined) {
+          problems.push(
+            problemAt(doc, at(key), `${key} is only used with source: external, and the source is ${source}`, `remove ${key}, or set source: external`),
+          );
+        }
+      }
+    }
+  });
   return problems;
 }
 

@@ -9,12 +9,12 @@
  * Key files are 0600 and folders 0700; a file is written under a temporary
  * name and renamed, so a crash never leaves half a key.
  */
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KeyStoreError, Problem } from '../errors';
 import { ClusterModel, MeshModel } from '../model/types';
-import { displayPath } from '../paths';
+import { displayPath, writeFileAtomically } from '../paths';
 import {
   createIntermediateCertificate,
   createRootCertificate,
@@ -296,21 +296,10 @@ function ensureDir(dir: string): void {
 }
 
 function writeKeyFile(file: string, content: string): void {
-  writeAtomically(file, content, 0o600);
+  writeFileAtomically(file, content, 0o600, KeyStoreError);
 }
 
 function writePublicFile(file: string, content: string): void {
-  writeAtomically(file, content, 0o644);
+  writeFileAtomically(file, content, 0o644, KeyStoreError);
 }
 
-function writeAtomically(file: string, content: string, mode: number): void {
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    fs.writeFileSync(tmp, content, { mode, flag: 'wx' });
-    fs.chmodSync(tmp, mode);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw new KeyStoreError(`cannot write ${displayPath(file)}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-}

@@ -2,8 +2,10 @@
  * The README of one cluster folder: what is in it and the exact commands,
  * in order, to apply it to that cluster, following Istio's install guides.
  */
+import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
+import { remoteSecretName } from '../constructs/remote-secret';
+import { MeshCredentials } from '../credentials/resolve';
 import { ClusterPlan } from '../model/plan';
-import { ClusterModel } from '../model/types';
 
 /** What the README needs to know about the folder's files. */
 export interface ApplyPlan {
@@ -16,7 +18,7 @@ export interface ApplyPlan {
 }
 
 /** Markdown README for one cluster folder. */
-export function clusterReadme(plan: ClusterPlan, files: ApplyPlan): string {
+export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: MeshCredentials): string {
   const { mesh, cluster, primary } = plan;
   const ctx = shellQuote(cluster.context);
   const rev = mesh.istio.revision;
@@ -63,11 +65,15 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan): string {
   out.push(`${step()}. The namespace and the CA certificates. istiod reads \`cacerts\` only when it starts, so this comes first:`);
   code(`kubectl --context=${ctx} apply ${files.preInstall.map((f) => `-f ${f}`).join(' ')}`);
   if (primary) {
+    const cred = credentials.get(cluster.name);
     out.push(
-      `${step()}. Attach this cluster to \`${primary.name}\`: give its istiod read access to this cluster's API server. ` +
-        "The secret's name must equal this cluster's name:",
+      `${step()}. Attach this cluster to \`${primary.name}\`: its istiod reads this cluster's API through ` +
+        `\`${remoteSecretName(cluster.name)}\`, in \`../${primary.name}\`. ` +
+        (cred.kind === 'pending'
+          ? `That secret is not written yet: ${cred.reason}. Install this cluster first; the steps below say how to finish.`
+          : `Apply that folder if it is not applied yet:`),
     );
-    code(remoteSecretCommand(cluster, primary));
+    if (cred.kind !== 'pending') code(`kubectl --context=${shellQuote(primary.context)} apply -k ../${primary.name}`);
   }
   for (const input of files.istioctl) {
     out.push(`${step()}. ${capitalize(input.what)}:`);
@@ -76,12 +82,35 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan): string {
   const istioObjects = files.kubectl.length > files.preInstall.length;
   out.push(`${step()}. Everything kubectl applies${istioObjects ? " (Istio's CRDs exist now)" : ''}:`);
   code(`kubectl --context=${ctx} apply -k .`);
-  if (plan.reads.length > 0) {
+  if (cluster.credentials.source === 'reader-token' && plan.readBy.length > 0) {
     out.push(
-      `${step()}. Endpoint discovery: give this cluster's istiod read access to the API servers of the other clusters. ` +
-        "Each secret's name must equal that cluster's name:",
+      `${step()}. Kubernetes has now filled in the token of \`${READER_TOKEN_SECRET}\`. From the topology file's folder, store it ` +
+        `for the other control planes, then synthesize again and apply the folders of ${plan.readBy.map((c) => `\`${c.name}\``).join(', ')}:`,
     );
-    code(...plan.reads.map((other) => remoteSecretCommand(other, cluster)));
+    code(`meshgen credentials fetch --cluster ${cluster.name}`, 'meshgen synth');
+  }
+  out.push('');
+  if (plan.reads.length > 0) {
+    out.push('## Endpoint discovery', '');
+    out.push("This cluster's istiod reads the API servers of the other clusters of the mesh through these remote secrets:", '');
+    for (const other of plan.reads) {
+      const cred = credentials.get(other.name);
+      const name = `\`${remoteSecretName(other.name)}\``;
+      if (cred.kind === 'static') out.push(`- ${name}: in this folder.`);
+      else if (cred.kind === 'external') {
+        out.push(`- ${name}: built by the external-secrets operator from ${cred.external.storeKind} \`${cred.external.storeName}\`, key \`${cred.external.key}\`.`);
+      } else out.push(`- ${name}: not written yet: ${cred.reason}. To fix: ${cred.fix}.`);
+    }
+    out.push(
+      '',
+      '`kubectl apply -k` never deletes. When a cluster leaves the mesh, delete its remote secret here; this deletes every remote secret but the ones above:',
+      '',
+      '```sh',
+      `kubectl --context=${ctx} -n istio-system delete secret -l istio/multiCluster=true --field-selector ${plan.reads
+        .map((o) => `metadata.name!=${remoteSecretName(o.name)}`)
+        .join(',')}`,
+      '```',
+    );
   }
   out.push('');
 
@@ -98,14 +127,6 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan): string {
   if (primary) out.push(`istioctl --context=${shellQuote(primary.context)} remote-clusters  # lists ${cluster.name}`);
   out.push('```', '');
   return out.join('\n');
-}
-
-/** The istioctl pipeline that lets `reader`'s istiod read `target`'s API server. */
-function remoteSecretCommand(target: ClusterModel, reader: ClusterModel): string {
-  return (
-    `istioctl create-remote-secret --context=${shellQuote(target.context)} --name=${target.name} | ` +
-    `kubectl --context=${shellQuote(reader.context)} apply -f -`
-  );
 }
 
 function counter(): () => number {

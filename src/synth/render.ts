@@ -6,10 +6,10 @@
 import { ApiObject } from 'cdk8s';
 import { ClusterChart } from '../charts/cluster-chart';
 import { sortBy } from '../order';
-import { descriptionOf } from '../constructs/description';
+import { descriptionOf, isBeforeIstiod } from '../constructs/description';
 import { ISTIO_OPERATOR_API_VERSION } from '../constructs/istio-operator';
 import { ApplyPlan, clusterReadme } from './readme';
-import { GENERATED_HEADER, ManifestHead, manifestFileName, manifestText, needsIstioCrds, toYaml } from './files';
+import { GENERATED_HEADER, ManifestHead, manifestFileName, manifestText, toYaml } from './files';
 
 /** Name of the file that marks a folder as made by meshgen, and for which mesh. */
 export const MARKER_FILE = '.meshgen-output';
@@ -66,7 +66,7 @@ export function renderCluster(chart: ClusterChart): RenderedFolder {
     byObject.set(obj, file);
     if (json.apiVersion === ISTIO_OPERATOR_API_VERSION) continue;
     kubectl.push({ file, what: descriptionOf(obj) ?? `${json.kind} \`${json.metadata.name}\``, secret });
-    if (!needsIstioCrds(json)) preInstall.push(file);
+    if (isBeforeIstiod(obj)) preInstall.push(file);
   }
   const istioctl = chart.istioctlInputs.map((op) => ({
     file: byObject.get(op.resource) as string,
@@ -82,7 +82,7 @@ export function renderCluster(chart: ClusterChart): RenderedFolder {
     })}`,
     mode: 0o644,
   });
-  add({ path: 'README.md', content: clusterReadme(chart.plan, { preInstall, istioctl, kubectl }), mode: 0o644 });
+  add({ path: 'README.md', content: clusterReadme(chart.plan, { preInstall, istioctl, kubectl }, chart.credentials), mode: 0o644 });
   add({ path: MARKER_FILE, content: markerText(chart.mesh.name), mode: 0o644 });
   return { name: chart.node.id, mesh: chart.mesh.name, files: sortBy([...files.values()], (f) => f.path) };
 }

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { App } from 'cdk8s';
 import { Mesh } from '../charts/mesh';
+import { MeshCredentials, resolveMeshCredentials } from '../credentials/resolve';
 import { Problem, OutputError } from '../errors';
 import { Topology } from '../model/types';
 import { displayPath, isInside } from '../paths';
@@ -34,6 +35,11 @@ export interface SynthOptions {
    * @default false
    */
   readonly allowNewRoot?: boolean;
+  /**
+   * Environment for $KUBECONFIG.
+   * @default process.env
+   */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** What one cluster folder got. */
@@ -56,18 +62,22 @@ export interface SynthResult {
   readonly removed: readonly string[];
   /** meshgen folders of meshes not in this topology, left alone. */
   readonly foreign: readonly string[];
+  /** Clusters whose remote secrets could not be written yet, with why and what to do. */
+  readonly pending: readonly { readonly mesh: string; readonly cluster: string; readonly reason: string; readonly fix: string }[];
 }
 
 /** Synthesizes every mesh of `topology` into `opts.outdir`. */
 export async function synthesize(topology: Topology, opts: SynthOptions): Promise<SynthResult> {
   const outdir = path.resolve(opts.outdir);
   checkPaths(topology, outdir);
+  // Credentials are only read, so their problems surface before any key is made.
+  const credentials = new Map(topology.meshes.map((mesh) => [mesh.name, resolveMeshCredentials(mesh, { env: opts.env })]));
   const pkis = new Map<string, MeshPki>();
   for (const mesh of topology.meshes) {
     const deployedRoot = readDeployedRoot(outdir, mesh.name);
     pkis.set(mesh.name, await ensureMeshPki(mesh, { ...opts.keyStore, deployedRoot, allowNewRoot: opts.allowNewRoot }));
   }
-  const folders = renderTopology(topology, pkis);
+  const folders = renderTopology(topology, pkis, credentials);
   const written = writeOutput(outdir, folders);
   const fileCount = new Map(folders.map((f) => [f.name, f.files.length]));
   return {
@@ -87,17 +97,23 @@ export async function synthesize(topology: Topology, opts: SynthOptions): Promis
     }),
     removed: written.removed,
     foreign: written.foreign,
+    pending: topology.meshes.flatMap((mesh) => (credentials.get(mesh.name) as MeshCredentials).pending.map((p) => ({ mesh: mesh.name, ...p }))),
   };
 }
 
 /** Builds the construct tree of every mesh and renders one folder per cluster, in memory. */
-export function renderTopology(topology: Topology, pkis: ReadonlyMap<string, MeshPki>): RenderedFolder[] {
+export function renderTopology(
+  topology: Topology,
+  pkis: ReadonlyMap<string, MeshPki>,
+  credentials: ReadonlyMap<string, MeshCredentials>,
+): RenderedFolder[] {
   const app = new App();
   const folders: RenderedFolder[] = [];
   for (const mesh of topology.meshes) {
     const pki = pkis.get(mesh.name);
-    if (!pki) throw new Error(`no CA material for mesh "${mesh.name}"`);
-    const construct = new Mesh(app, mesh.name, { mesh, pki });
+    const creds = credentials.get(mesh.name);
+    if (!pki || !creds) throw new Error(`no CA material or credentials for mesh "${mesh.name}"`);
+    const construct = new Mesh(app, mesh.name, { mesh, pki, credentials: creds });
     for (const chart of construct.clusters) folders.push(renderCluster(chart));
   }
   return folders;

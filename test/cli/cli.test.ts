@@ -52,6 +52,10 @@ describe('meshgen CLI', () => {
         '  cluster1  8 files, intermediate CA reused',
         '  cluster2  8 files, intermediate CA reused',
         '  root CA reused, key store pki',
+        'pending: remote secrets of cluster "cluster1" (mesh "mesh1"): context "kind-cluster1" was not found in the kubeconfig (0 files read)',
+        '    next: set credentials.kubeconfig to the kubeconfig that has it, or credentials.source: reader-token or external',
+        'pending: remote secrets of cluster "cluster2" (mesh "mesh1"): context "kind-cluster2" was not found in the kubeconfig (0 files read)',
+        '    next: set credentials.kubeconfig to the kubeconfig that has it, or credentials.source: reader-token or external',
         '',
       ].join('\n'),
     );

@@ -28,9 +28,10 @@ describe('loadTopology', () => {
     expect(mesh.istio).toEqual({ version: '1.30.3', hub: 'docker.io/istio' });
     expect(mesh.trust.keyStore).toBe(path.join(REPO, 'examples', '.meshgen', 'pki'));
     const gateway = { serviceType: 'LoadBalancer', annotations: {} };
+    const credentials = { source: 'reader-token', explicit: true, kubeconfig: [] };
     expect(mesh.clusters).toEqual([
-      { name: 'cluster1', context: 'kind-cluster1', network: 'network1', role: 'primary', eastWestGateway: gateway },
-      { name: 'cluster2', context: 'kind-cluster2', network: 'network2', role: 'primary', eastWestGateway: gateway },
+      { name: 'cluster1', context: 'kind-cluster1', network: 'network1', role: 'primary', eastWestGateway: gateway, credentials },
+      { name: 'cluster2', context: 'kind-cluster2', network: 'network2', role: 'primary', eastWestGateway: gateway, credentials },
     ]);
     expect(isMultiNetwork(mesh)).toBe(true);
   });

@@ -15,6 +15,7 @@ function mesh(keyStore: string, names: string[] = ['cluster1', 'cluster2']): Mes
     network: `network${i + 1}`,
     role: 'primary',
     eastWestGateway: { serviceType: 'LoadBalancer', annotations: {} },
+    credentials: { source: 'kubeconfig', explicit: false, kubeconfig: [] },
   }));
   return { name: 'mesh1', meshID: 'mesh1', istio: { version: '1.30.3', hub: 'docker.io/istio' }, trust: { keyStore }, clusters, source: { file: 'mesh.yaml', document: 0 } };
 }

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTopology } from '../../src/model/load';
 import { synthesize } from '../../src/synth/synthesize';
@@ -14,6 +14,9 @@ import { checkAgainstCrd, checkIstioOperator } from '../helpers/istio-api';
 import { FIXTURE_TOPOLOGIES, fixedKeyStore, readTree, tmpDir, walk } from '../helpers';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any };
+
+/** Fixture kubeconfig with the contexts of the topology fixtures. */
+const FLEET_KUBECONFIG = path.join(FIXTURE_TOPOLOGIES, '..', 'kubeconfig', 'fleet.yaml');
 
 const FIXTURES = fs.readdirSync(FIXTURE_TOPOLOGIES).filter((f) => f.endsWith('.yaml')).sort();
 const outputs = new Map<string, string>();
@@ -24,7 +27,7 @@ async function synthFixture(name: string): Promise<string> {
   const file = path.join(dir, name);
   fs.copyFileSync(path.join(FIXTURE_TOPOLOGIES, name), file);
   const out = path.join(dir, 'dist');
-  await synthesize(loadTopology(file), { outdir: out, keyStore: fixedKeyStore() });
+  await synthesize(loadTopology(file), { outdir: out, keyStore: fixedKeyStore(), env: { KUBECONFIG: FLEET_KUBECONFIG } });
   return out;
 }
 
@@ -74,6 +77,34 @@ describe.each(FIXTURES)('%s', (fixture) => {
     }
   });
 
+  it('names every remote secret, its annotation and its kubeconfig after the cluster it opens, in istioctl\'s format', () => {
+    const out = outputs.get(fixture)!;
+    for (const cluster of fs.readdirSync(out)) {
+      for (const o of objectsOf(out, cluster).filter((x) => x.metadata.name.startsWith('istio-remote-secret-'))) {
+        const target = o.metadata.name.slice('istio-remote-secret-'.length);
+        if (o.kind === 'ExternalSecret') {
+          expect(o.spec.target.template.metadata.annotations).toEqual({ 'networking.istio.io/cluster': target });
+          expect(o.spec.data[0].secretKey).toBe(target);
+          continue;
+        }
+        const secret = o as Obj & { stringData: Record<string, string>; type?: string };
+        expect(secret.metadata).toEqual({
+          name: `istio-remote-secret-${target}`,
+          namespace: 'istio-system',
+          labels: { 'istio/multiCluster': 'true' },
+          annotations: { 'networking.istio.io/cluster': target },
+        });
+        expect(secret.type).toBeUndefined();
+        expect(Object.keys(secret.stringData)).toEqual([target]);
+        const kubeconfig = parse(secret.stringData[target]);
+        expect(kubeconfig['current-context']).toBe(target);
+        expect(kubeconfig.clusters.map((c: { name: string }) => c.name)).toEqual([target]);
+        expect(kubeconfig.users.map((c: { name: string }) => c.name)).toEqual([target]);
+        expect(kubeconfig.contexts).toEqual([{ context: { cluster: target, user: target }, name: target }]);
+      }
+    }
+  });
+
   it('names one network everywhere: namespace label, istiod values, gateway label, env and values', () => {
     const out = outputs.get(fixture)!;
     for (const cluster of fs.readdirSync(out)) {
@@ -101,7 +132,8 @@ describe('A. multi-primary, one network', () => {
     const out = outputs.get('multi-primary-single-network.yaml')!;
     for (const cluster of ['cluster1', 'cluster2']) {
       const objs = objectsOf(out, cluster);
-      expect(summary(objs)).toEqual(['IstioOperator/control-plane', 'Namespace/istio-system', 'Secret/cacerts']);
+      const other = cluster === 'cluster1' ? 'cluster2' : 'cluster1';
+      expect(summary(objs)).toEqual(['IstioOperator/control-plane', 'Namespace/istio-system', 'Secret/cacerts', `Secret/istio-remote-secret-${other}`]);
       expect(find(objs, 'Namespace', 'istio-system')!.metadata).toEqual({ name: 'istio-system' });
       expect(find(objs, 'IstioOperator', 'control-plane')!.spec.values).toEqual({
         global: { meshID: 'mesh1', multiCluster: { clusterName: cluster }, network: 'network1' },
@@ -113,7 +145,7 @@ describe('A. multi-primary, one network', () => {
 describe('B. multi-primary, several networks', () => {
   it('gives every cluster a network label, an east-west gateway and the cross-network Gateway', () => {
     const out = outputs.get('multi-primary-multi-network.yaml')!;
-    for (const [cluster, network] of [['cluster1', 'network1'], ['cluster2', 'network2']]) {
+    for (const [cluster, network, other] of [['cluster1', 'network1', 'cluster2'], ['cluster2', 'network2', 'cluster1']]) {
       const objs = objectsOf(out, cluster);
       expect(summary(objs)).toEqual([
         'Gateway/cross-network-gateway',
@@ -121,6 +153,7 @@ describe('B. multi-primary, several networks', () => {
         'IstioOperator/eastwest',
         'Namespace/istio-system',
         'Secret/cacerts',
+        `Secret/istio-remote-secret-${other}`,
       ]);
       expect(find(objs, 'Namespace', 'istio-system')!.metadata.labels).toEqual({ 'topology.istio.io/network': network });
       expect(find(objs, 'IstioOperator', 'eastwest')!.spec.revision).toBe('');
@@ -139,6 +172,7 @@ describe('C. primary-remote, one network', () => {
       'IstioOperator/eastwest',
       'Namespace/istio-system',
       'Secret/cacerts',
+      'Secret/istio-remote-secret-cluster2',
       'VirtualService/istiod-vs',
     ]);
     expect(find(objs, 'Namespace', 'istio-system')!.metadata).toEqual({ name: 'istio-system' });
@@ -197,6 +231,7 @@ describe('D. primary-remote, several networks', () => {
       'IstioOperator/eastwest',
       'Namespace/istio-system',
       'Secret/cacerts',
+      'Secret/istio-remote-secret-cluster2',
       'VirtualService/istiod-vs',
     ]);
     expect(summary(remote)).toEqual(['IstioOperator/eastwest', 'IstioOperator/remote', 'Namespace/istio-system', 'Secret/cacerts']);
@@ -213,8 +248,9 @@ describe('D. primary-remote, several networks', () => {
   it('has the primary read the remote and the remote read nobody', () => {
     const primaryReadme = fs.readFileSync(path.join(out(), 'cluster1', 'README.md'), 'utf8');
     const remoteReadme = fs.readFileSync(path.join(out(), 'cluster2', 'README.md'), 'utf8');
-    expect(primaryReadme).toMatch(/istioctl create-remote-secret --context=kind-cluster2 --name=cluster2 \| kubectl --context=kind-cluster1 apply -f -/);
-    expect(remoteReadme).not.toMatch(/--name=cluster1/);
+    expect(primaryReadme).toMatch(/- `istio-remote-secret-cluster2`: in this folder\./);
+    expect(remoteReadme).not.toMatch(/## Endpoint discovery/);
+    expect(remoteReadme).toMatch(/its istiod reads this cluster's API through `istio-remote-secret-cluster2`, in `\.\.\/cluster1`/);
   });
 });
 
@@ -223,16 +259,30 @@ describe('mixed fleet', () => {
 
   it('gives each cluster what its role and network need', () => {
     expect(fs.readdirSync(out()).sort()).toEqual(['cluster-east-1', 'cluster-east-2', 'cluster-west-1', 'edge-1']);
-    const east1 = summary(objectsOf(out(), 'cluster-east-1'));
-    expect(east1).toEqual([
-      'Gateway/cross-network-gateway',
-      'IstioOperator/control-plane',
+    const base = ['Gateway/cross-network-gateway', 'IstioOperator/control-plane', 'IstioOperator/eastwest', 'Namespace/istio-system', 'Secret/cacerts'];
+    // east-2's credentials come from a secret store; edge-1's reader token is not fetched yet.
+    expect(summary(objectsOf(out(), 'cluster-east-1'))).toEqual(
+      [...base, 'ExternalSecret/istio-remote-secret-cluster-east-2', 'Secret/istio-remote-secret-cluster-west-1'].sort(),
+    );
+    expect(summary(objectsOf(out(), 'cluster-east-2'))).toEqual(
+      [...base, 'Secret/istio-remote-secret-cluster-east-1', 'Secret/istio-remote-secret-cluster-west-1'].sort(),
+    );
+    expect(summary(objectsOf(out(), 'cluster-west-1'))).toEqual(
+      [
+        ...base,
+        'ExternalSecret/istio-remote-secret-cluster-east-2',
+        'Gateway/istiod-gateway',
+        'Secret/istio-remote-secret-cluster-east-1',
+        'VirtualService/istiod-vs-1-30-3',
+      ].sort(),
+    );
+    expect(summary(objectsOf(out(), 'edge-1'))).toEqual([
       'IstioOperator/eastwest',
+      'IstioOperator/remote',
       'Namespace/istio-system',
       'Secret/cacerts',
+      'Secret/istio-reader-service-account-istio-remote-secret-token',
     ]);
-    expect(summary(objectsOf(out(), 'cluster-west-1'))).toEqual([...east1, 'Gateway/istiod-gateway', 'VirtualService/istiod-vs-1-30-3'].sort());
-    expect(summary(objectsOf(out(), 'edge-1'))).toEqual(['IstioOperator/eastwest', 'IstioOperator/remote', 'Namespace/istio-system', 'Secret/cacerts']);
   });
 
   it('carries the revision into every IstioOperator and the revisioned expose-istiod template', () => {
@@ -270,18 +320,20 @@ describe('mixed fleet', () => {
     const west = fs.readFileSync(path.join(out(), 'cluster-west-1', 'README.md'), 'utf8');
     expect(edge).toMatch(/First install `cluster-west-1` \(`\.\.\/cluster-west-1\/README\.md`\)/);
     expect(west).toMatch(/Install this cluster before its remotes: `edge-1`\./);
-    // The remote is attached to its primary before its remote profile is installed.
-    const attach = edge.indexOf('istioctl create-remote-secret --context=edge-1 --name=edge-1 | kubectl');
+    // The reader token is fetched after the remote's own install, then the primary's folder is applied again.
     const install = edge.indexOf('istioctl install --context=edge-1 -y -f istiooperator.remote.yaml');
-    expect(attach).toBeGreaterThan(0);
-    expect(install).toBeGreaterThan(attach);
+    const fetch = edge.indexOf('meshgen credentials fetch --cluster edge-1');
+    expect(install).toBeGreaterThan(0);
+    expect(fetch).toBeGreaterThan(install);
+    expect(west).toMatch(/- `istio-remote-secret-edge-1`: not written yet: its reader token has not been fetched yet/);
     expect(west).toMatch(/kubectl --context=arn:aws:eks:us-west-2:111122223333:cluster\/west-1 apply -k \./);
   });
 
   it('has every primary read every other cluster of the mesh', () => {
     const readme = fs.readFileSync(path.join(out(), 'cluster-east-1', 'README.md'), 'utf8');
-    for (const other of ['cluster-east-2', 'cluster-west-1', 'edge-1']) {
-      expect(readme).toMatch(new RegExp(`istioctl create-remote-secret --context=\\S+ --name=${other} \\| kubectl --context=gke_acme_us-east1_east-1 apply -f -`));
-    }
+    for (const other of ['cluster-east-2', 'cluster-west-1', 'edge-1']) expect(readme).toMatch(new RegExp(`- \`istio-remote-secret-${other}\``));
+    expect(readme).toMatch(
+      /delete secret -l istio\/multiCluster=true --field-selector metadata\.name!=istio-remote-secret-cluster-east-2,metadata\.name!=istio-remote-secret-cluster-west-1,metadata\.name!=istio-remote-secret-edge-1/,
+    );
   });
 });

@@ -1,0 +1,60 @@
+/**
+ * Reader tokens fetched from clusters, kept in the mesh's key store beside
+ * the cluster's CA (`<keyStore>/<cluster>/reader-credential.json`, 0600).
+ * They reach `dist/` only inside the remote secrets.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CredentialsError } from '../errors';
+import { displayPath, writeFileAtomically } from '../paths';
+
+/** File name of a stored reader credential. */
+export const READER_CREDENTIAL_FILE = 'reader-credential.json';
+
+/** What `meshgen credentials fetch` stores for one cluster. */
+export interface ReaderCredential {
+  /** API server URL from the user's kubeconfig when fetched. */
+  readonly server: string;
+  /** Base64 PEM of the cluster CA, from the token Secret's `ca.crt`. */
+  readonly certificateAuthorityData: string;
+  /** The reader service account's token. */
+  readonly token: string;
+}
+
+/** Path of the stored reader credential of `cluster`. */
+export function readerCredentialPath(keyStore: string, cluster: string): string {
+  return path.join(keyStore, cluster, READER_CREDENTIAL_FILE);
+}
+
+/** The stored reader credential of `cluster`, if any. A damaged file is an error. */
+export function readReaderCredential(keyStore: string, cluster: string): ReaderCredential | undefined {
+  const file = readerCredentialPath(keyStore, cluster);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CredentialsError(`cannot read ${displayPath(file)} (${(err as NodeJS.ErrnoException).code})`);
+  }
+  try {
+    const value = JSON.parse(text) as Partial<ReaderCredential>;
+    if (typeof value.server === 'string' && typeof value.certificateAuthorityData === 'string' && typeof value.token === 'string') {
+      return { server: value.server, certificateAuthorityData: value.certificateAuthorityData, token: value.token };
+    }
+  } catch {
+    // fall through
+  }
+  throw new CredentialsError(`${displayPath(file)} is damaged`, [
+    { file: displayPath(file), message: 'is not a reader credential', fix: 'remove it and run `meshgen credentials fetch` again' },
+  ]);
+}
+
+/** Stores a reader credential (0600, atomically); returns whether it changed. */
+export function writeReaderCredential(keyStore: string, cluster: string, credential: ReaderCredential): boolean {
+  const before = readReaderCredential(keyStore, cluster);
+  if (before && JSON.stringify(before) === JSON.stringify(credential)) return false;
+  const dir = path.join(keyStore, cluster);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileAtomically(readerCredentialPath(keyStore, cluster), `${JSON.stringify(credential, null, 2)}\n`, 0o600, CredentialsError);
+  return true;
+}

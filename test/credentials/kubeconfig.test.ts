@@ -1,0 +1,118 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { credentialFor, defaultKubeconfigFiles, isLocalServer, KubeconfigError, loadKubeconfig } from '../../src/credentials/kubeconfig';
+import { remoteKubeconfig } from '../../src/credentials/remote-kubeconfig';
+import { REPO } from '../helpers';
+
+const DIR = path.join(REPO, 'test', 'fixtures', 'kubeconfig');
+const file = (name: string) => path.join(DIR, name);
+const b64 = (name: string) => fs.readFileSync(file(name)).toString('base64');
+
+function failure(files: string[], context: string): KubeconfigError {
+  try {
+    credentialFor(loadKubeconfig(files), context);
+  } catch (err) {
+    if (err instanceof KubeconfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a KubeconfigError');
+}
+
+describe('kubeconfig credentials', () => {
+  it('reads a bearer token, the server, the CA and tls-server-name', () => {
+    const config = loadKubeconfig([file('fleet.yaml')]);
+    expect(credentialFor(config, 'kind-cluster1')).toEqual({
+      server: 'https://172.18.0.2:6443',
+      certificateAuthorityData: b64('../pki/root-cert.pem'),
+      tlsServerName: undefined,
+      user: { token: 'fixture-token-cluster1' },
+    });
+    expect(credentialFor(config, 'kind-cluster2').tlsServerName).toBe('cluster2.internal');
+  });
+
+  it('reads a client certificate and key, inline or from files relative to the kubeconfig', () => {
+    const inline = credentialFor(loadKubeconfig([file('fleet.yaml')]), 'kind-cluster2');
+    expect(inline.user).toEqual({ clientCertificateData: b64('files/client.crt'), clientKeyData: b64('files/client.key') });
+    const fromFiles = credentialFor(loadKubeconfig([file('files.yaml')]), 'certs');
+    expect(fromFiles.certificateAuthorityData).toBe(b64('files/ca.crt'));
+    expect(fromFiles.user).toEqual({ clientCertificateData: b64('files/client.crt'), clientKeyData: b64('files/client.key') });
+    expect(credentialFor(loadKubeconfig([file('files.yaml')]), 'tokenfile').user).toEqual({ token: 'file-token-value' });
+  });
+
+  it('merges several files as kubectl does: the first to define a name wins, missing files are skipped', () => {
+    const config = loadKubeconfig([file('missing.yaml'), file('first.yaml'), file('second.yaml')]);
+    expect(config.files).toEqual([file('first.yaml'), file('second.yaml')]);
+    expect(credentialFor(config, 'shared')).toMatchObject({ server: 'https://first.example.com', user: { token: 'first-token' } });
+    expect(credentialFor(config, 'only-second')).toMatchObject({ server: 'https://other.example.com', user: { token: 'other-token' } });
+  });
+
+  it('takes $KUBECONFIG as a list, else ~/.kube/config', () => {
+    expect(defaultKubeconfigFiles({ KUBECONFIG: `/a${path.delimiter}/b` })).toEqual(['/a', '/b']);
+    expect(defaultKubeconfigFiles({ HOME: '/home/x' })[0]).toMatch(/\.kube\/config$/);
+  });
+
+  it('fails on an exec plugin, saying istiod cannot run it and naming reader-token', () => {
+    const err = failure([file('plugins.yaml')], 'exec');
+    expect(err.message).toBe(
+      'user "aws" of context "exec" authenticates with an exec plugin, which runs on your machine and cannot be used by istiod in another cluster',
+    );
+    expect(err.fix).toMatch(/credentials\.source: reader-token/);
+    expect(failure([file('plugins.yaml')], 'authprovider').message).toMatch(/an auth-provider plugin/);
+  });
+
+  it('fails on a missing context, naming the context and the files', () => {
+    const err = failure([file('first.yaml'), file('second.yaml')], 'kind-nope');
+    expect(err.message).toMatch(/^context "kind-nope" is not in .*first\.yaml, .*second\.yaml$/);
+    expect(err.fix).toMatch(/credentials\.kubeconfig/);
+  });
+
+  it('fails on a user without a usable credential, a cluster without a CA, and a dangling context', () => {
+    expect(failure([file('plugins.yaml')], 'basic').message).toMatch(/has no token or client certificate that istiod could use/);
+    expect(failure([file('plugins.yaml')], 'noca').message).toMatch(/has no certificate authority/);
+    expect(failure([file('plugins.yaml')], 'dangling').message).toMatch(/names cluster "nowhere", which is not in/);
+  });
+
+  it('never puts a credential in an error message', () => {
+    for (const ctx of ['exec', 'authprovider', 'basic', 'noca', 'dangling', 'nope']) {
+      const err = failure([file('plugins.yaml')], ctx);
+      expect(`${err.message} ${err.fix}`).not.toMatch(/some-token|secret-password/);
+    }
+  });
+
+  it('flags API servers on the local machine', () => {
+    expect(isLocalServer('https://127.0.0.1:39999')).toBe(true);
+    expect(isLocalServer('https://localhost:6443')).toBe(true);
+    expect(isLocalServer('https://[::1]:6443')).toBe(true);
+    expect(isLocalServer('https://172.18.0.2:6443')).toBe(false);
+  });
+});
+
+describe('remote kubeconfig', () => {
+  it("is istioctl create-remote-secret's kubeconfig, field by field", () => {
+    const text = remoteKubeconfig('cluster1', { server: 'https://172.18.0.2:6443', certificateAuthorityData: 'Q0E=', user: { token: 'tok' } });
+    // istioctl's golden (pkg/.../testdata): one cluster, context and user, all named after the cluster; no preferences.
+    expect(parse(text)).toEqual({
+      apiVersion: 'v1',
+      clusters: [{ cluster: { 'certificate-authority-data': 'Q0E=', server: 'https://172.18.0.2:6443' }, name: 'cluster1' }],
+      contexts: [{ context: { cluster: 'cluster1', user: 'cluster1' }, name: 'cluster1' }],
+      'current-context': 'cluster1',
+      kind: 'Config',
+      users: [{ name: 'cluster1', user: { token: 'tok' } }],
+    });
+    expect(Object.keys(parse(text))).toEqual(['apiVersion', 'clusters', 'contexts', 'current-context', 'kind', 'users']);
+  });
+
+  it('carries tls-server-name and client certificates when the credential has them', () => {
+    const text = remoteKubeconfig('c2', {
+      server: 'https://s',
+      certificateAuthorityData: 'Q0E=',
+      tlsServerName: 'c2.internal',
+      user: { clientCertificateData: 'Q0VSVA==', clientKeyData: 'S0VZ' },
+    });
+    const doc = parse(text);
+    expect(doc.clusters[0].cluster['tls-server-name']).toBe('c2.internal');
+    expect(doc.users[0].user).toEqual({ 'client-certificate-data': 'Q0VSVA==', 'client-key-data': 'S0VZ' });
+  });
+});
