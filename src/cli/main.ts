@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { MeshgenError } from '../errors';
+import { credentialsCommand } from './credentials';
 import { synthCommand } from './synth';
 import { validateCommand } from './validate';
 
@@ -41,7 +42,12 @@ export function buildProgram(io: Io): Command {
     .exitOverride();
   program.addCommand(synthCommand(io));
   program.addCommand(validateCommand(io));
-  for (const cmd of program.commands) cmd.configureOutput({ writeOut: io.out, writeErr: io.err }).exitOverride();
+  program.addCommand(credentialsCommand(io));
+  const configure = (cmd: Command) => {
+    cmd.configureOutput({ writeOut: io.out, writeErr: io.err }).exitOverride();
+    cmd.commands.forEach(configure);
+  };
+  program.commands.forEach(configure);
   return program;
 }
 

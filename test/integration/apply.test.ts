@@ -8,7 +8,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTopology } from '../../src/model/load';
 import { synthesize } from '../../src/synth/synthesize';
@@ -17,6 +17,7 @@ import { FIXTURE_TOPOLOGIES, fixedKeyStore, REPO, runCli, tmpDir, workspace } fr
 const run = promisify(execFile);
 const KIT = process.env.KUBE_APISERVER_KIT ?? path.resolve(REPO, '..', 'shared', 'kube-apiserver');
 const CLUSTERS = ['cluster1', 'cluster2'];
+const ESO_CRD = path.join(REPO, 'test', 'fixtures', 'crds', 'externalsecrets-v1-subset.yaml');
 
 interface Server {
   dir: string;
@@ -70,7 +71,13 @@ beforeAll(async () => {
     const { stdout } = await run(path.join(KIT, 'start.sh'), ['--istio-crds', dir], { timeout: 180_000 });
     const m = /export KUBECONFIG=(\S+)/.exec(stdout);
     if (!m) throw new Error(`start.sh printed no KUBECONFIG: ${stdout}`);
-    servers.set(cluster, { dir, kubeconfig: m[1] });
+    const server = { dir, kubeconfig: m[1] };
+    servers.set(cluster, server);
+    // ExternalSecrets (credentials.source: external) need external-secrets' CRD.
+    await run('kubectl', ['apply', '-f', ESO_CRD], { env: { ...process.env, KUBECONFIG: server.kubeconfig } });
+    await run('kubectl', ['wait', '--for', 'condition=Established', 'crd/externalsecrets.external-secrets.io'], {
+      env: { ...process.env, KUBECONFIG: server.kubeconfig },
+    });
   }
   const ws = workspace();
   const r = runCli(['synth', '-f', ws.file, '-o', ws.out], ws.dir);
@@ -149,5 +156,110 @@ describe('every documented topology and the mixed fleet against a real API serve
       expect(r.code, `${fixture} ${cluster}`).toBe(0);
       expect(r.stdout, `${fixture} ${cluster}`).toMatch(/namespace\/istio-system (unchanged|configured) \(server dry run\)/);
     }
+  });
+});
+
+describe('reader tokens: synth, apply, credentials fetch, synth, rotation', () => {
+  /** A kubeconfig with one context per test server (c1, c2) and one that nothing answers (c3). */
+  function composeKubeconfig(dir: string): string {
+    const entries = CLUSTERS.map((cluster, i) => {
+      const doc = parse(fs.readFileSync(servers.get(cluster)!.kubeconfig, 'utf8'));
+      return { name: `c${i + 1}`, cluster: doc.clusters[0].cluster, user: doc.users[0].user };
+    });
+    entries.push({ name: 'c3', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true }, user: { token: 'x' } });
+    const file = path.join(dir, 'kubeconfig');
+    fs.writeFileSync(
+      file,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: entries.map((e) => ({ name: e.name, cluster: e.cluster })),
+        users: entries.map((e) => ({ name: e.name, user: e.user })),
+        contexts: entries.map((e) => ({ name: e.name, context: { cluster: e.name, user: e.name } })),
+      }),
+      { mode: 0o600 },
+    );
+    return file;
+  }
+
+  function topology(dir: string): string {
+    const clusters = ['c1', 'c2', 'c3']
+      .map((c, i) => `    - {name: cluster${i + 1}, context: ${c}, network: network${i + 1}, credentials: {server: "https://cluster${i + 1}.mesh.test:6443"}}`)
+      .join('\n');
+    const file = path.join(dir, 'mesh.yaml');
+    fs.writeFileSync(
+      file,
+      `apiVersion: meshgen.dev/v1alpha1\nkind: Mesh\nmetadata: {name: tokens}\nspec:\n  istio: {version: 1.30.3}\n  trust: {keyStore: pki}\n` +
+        `  credentials: {source: reader-token, kubeconfig: kubeconfig}\n  clusters:\n${clusters}\n`,
+    );
+    return file;
+  }
+
+  async function fillToken(server: Server, token: string): Promise<void> {
+    const ca = Buffer.from('-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n').toString('base64');
+    const patch = JSON.stringify({ data: { token: Buffer.from(token).toString('base64'), 'ca.crt': ca } });
+    const r = await kubectlFull(server, ['-n', 'istio-system', 'patch', 'secret', 'istio-reader-service-account-istio-remote-secret-token', '--type', 'merge', '-p', patch]);
+    expect(r.code, r.stderr).toBe(0);
+  }
+
+  function remoteToken(out: string, reader: string, target: string): string | undefined {
+    const file = path.join(out, reader, `secret.istio-system.istio-remote-secret-${target}.yaml`);
+    if (!fs.existsSync(file)) return undefined;
+    const secret = parse(fs.readFileSync(file, 'utf8'));
+    const kubeconfig = parse(secret.stringData[target]);
+    expect(kubeconfig.clusters[0].cluster.server).toBe(`https://${target}.mesh.test:6443`);
+    return kubeconfig.users[0].user.token;
+  }
+
+  it('fetches the tokens Kubernetes filled in, writes them into the remote secrets, and follows a rotation', async () => {
+    const dir = tmpDir();
+    composeKubeconfig(dir);
+    topology(dir);
+    const out = path.join(dir, 'dist');
+    const s1 = servers.get('cluster1')!;
+    const s2 = servers.get('cluster2')!;
+
+    let r = runCli(['synth', '-o', out], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/pending: remote secrets of cluster "cluster2" \(mesh "tokens"\): its reader token has not been fetched yet/);
+    expect(fs.existsSync(path.join(out, 'cluster2', 'secret.istio-system.istio-reader-service-account-istio-remote-secret-token.yaml'))).toBe(true);
+    expect(remoteToken(out, 'cluster1', 'cluster2')).toBeUndefined();
+
+    // Only cluster1's folder is applied, and its token Secret is still empty; nothing answers for cluster3.
+    expect((await kubectlFull(s1, ['apply', '-k', path.join(out, 'cluster1')])).code).toBe(0);
+    r = runCli(['credentials', 'fetch'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cluster "cluster1": the token Secret istio-system\/istio-reader-service-account-istio-remote-secret-token has no token yet/);
+    expect(r.stderr).toMatch(/cluster "cluster2": the token Secret .* does not exist on the cluster\n\s+fix: apply the cluster's folder first/);
+    expect(r.stderr).toMatch(/cluster "cluster3": cannot reach the API server of context "c3" at https:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+
+    // The token controller's part, done by hand: this API server runs no controllers.
+    await fillToken(s1, 'token-one');
+    expect((await kubectlFull(s2, ['apply', '-k', path.join(out, 'cluster2')])).code).toBe(0);
+    await fillToken(s2, 'token-two');
+    r = runCli(['credentials', 'fetch', '--cluster', 'cluster1', 'cluster2'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/cluster1: reader token new \(mesh "tokens"\)\ncluster2: reader token new/);
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/token-one|token-two/);
+    expect(fs.statSync(path.join(dir, 'pki', 'cluster2', 'reader-credential.json')).mode & 0o777).toBe(0o600);
+
+    r = runCli(['synth', '-o', out], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(remoteToken(out, 'cluster1', 'cluster2')).toBe('token-two');
+    expect(remoteToken(out, 'cluster2', 'cluster1')).toBe('token-one');
+    expect(remoteToken(out, 'cluster1', 'cluster3')).toBeUndefined();
+    const applied = await kubectlFull(s1, ['apply', '-k', path.join(out, 'cluster1')]);
+    expect(applied.stderr).toBe('');
+    expect(applied.stdout).toMatch(/secret\/istio-remote-secret-cluster2 created/);
+
+    // Rotation: a new token on cluster2 reaches every remote secret that carries it.
+    await fillToken(s2, 'token-two-rotated');
+    r = runCli(['credentials', 'fetch', '--cluster', 'cluster2'], dir);
+    expect(r.stdout).toMatch(/cluster2: reader token updated/);
+    expect(runCli(['synth', '-o', out], dir).code).toBe(0);
+    expect(remoteToken(out, 'cluster1', 'cluster2')).toBe('token-two-rotated');
+    r = runCli(['credentials', 'fetch', '--cluster', 'cluster2'], dir);
+    expect(r.stdout).toMatch(/cluster2: reader token unchanged/);
   });
 });

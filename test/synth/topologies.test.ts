@@ -66,7 +66,7 @@ describe.each(FIXTURES)('%s', (fixture) => {
   it('validates against Istio 1.30.3 APIs, and kubectl kustomize builds every folder', () => {
     const out = outputs.get(fixture)!;
     for (const cluster of fs.readdirSync(out)) {
-      for (const o of objectsOf(out, cluster).filter((x) => x.apiVersion.includes('istio.io'))) {
+      for (const o of objectsOf(out, cluster).filter((x) => x.apiVersion.includes('istio.io') || x.kind === 'ExternalSecret')) {
         const problems = o.kind === 'IstioOperator' ? checkIstioOperator(o as any) : checkAgainstCrd(o);
         expect(problems, `${cluster} ${o.kind}/${o.metadata.name}`).toEqual([]);
       }

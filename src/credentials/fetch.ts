@@ -1,0 +1,162 @@
+/**
+ * `meshgen credentials fetch`: reads the token Kubernetes filled into each
+ * reader-token cluster's `istio-reader-service-account` token Secret,
+ * through the cluster's API with the user's own context (any auth the user
+ * has, exec plugins included), and stores it in the mesh's key store.
+ * Tokens are never printed; errors name the cluster and what to do.
+ */
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+import { ISTIO_SYSTEM } from '../constructs/names';
+import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
+import { Problem } from '../errors';
+import { ClusterModel, MeshModel, Topology } from '../model/types';
+import { defaultKubeconfigFiles, KubeconfigError, loadKubeconfig, MergedKubeconfig } from './kubeconfig';
+import { readReaderCredential, writeReaderCredential } from './token-store';
+
+/** Outcome of one cluster's fetch. */
+export type FetchOutcome =
+  | { readonly mesh: string; readonly cluster: string; readonly status: 'new' | 'updated' | 'unchanged' }
+  | { readonly mesh: string; readonly cluster: string; readonly status: 'failed'; readonly problem: Problem };
+
+/** Options of fetchReaderTokens(). */
+export interface FetchOptions {
+  /**
+   * Only these clusters.
+   * @default - every cluster with credentials.source: reader-token
+   */
+  readonly clusters?: readonly string[];
+  /**
+   * Environment for $KUBECONFIG.
+   * @default process.env
+   */
+  readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Give up on a cluster's API after this many milliseconds.
+   * @default 15000
+   */
+  readonly timeoutMs?: number;
+}
+
+/** The reader-token clusters of `topology`, restricted to `names` if given. */
+export function readerTokenClusters(topology: Topology, names?: readonly string[]): { mesh: MeshModel; cluster: ClusterModel }[] {
+  const all = topology.meshes.flatMap((mesh) => mesh.clusters.map((cluster) => ({ mesh, cluster })));
+  return all.filter(({ cluster }) => cluster.credentials.source === 'reader-token' && (!names || names.includes(cluster.name)));
+}
+
+/** Fetches and stores the reader token of every selected cluster; never throws for one cluster's failure. */
+export async function fetchReaderTokens(topology: Topology, opts: FetchOptions = {}): Promise<FetchOutcome[]> {
+  const outcomes: FetchOutcome[] = [];
+  for (const { mesh, cluster } of readerTokenClusters(topology, opts.clusters)) {
+    const fail = (message: string, fix: string): FetchOutcome => ({
+      mesh: mesh.name,
+      cluster: cluster.name,
+      status: 'failed',
+      problem: { path: `cluster "${cluster.name}"`, message, fix },
+    });
+    let config: MergedKubeconfig;
+    let server: string;
+    try {
+      config = loadKubeconfig(cluster.credentials.kubeconfig.length > 0 ? cluster.credentials.kubeconfig : defaultKubeconfigFiles(opts.env));
+      server = serverOf(config, cluster.context);
+    } catch (err) {
+      if (!(err instanceof KubeconfigError)) throw err;
+      outcomes.push(fail(err.message, err.fix));
+      continue;
+    }
+    const kc = new KubeConfig();
+    kc.loadFromString(singleContextKubeconfig(config, cluster.context));
+    kc.setCurrentContext(cluster.context);
+    const api = kc.makeApiClient(CoreV1Api);
+    let data: Record<string, string> | undefined;
+    try {
+      const secret = await withTimeout(api.readNamespacedSecret({ name: READER_TOKEN_SECRET, namespace: ISTIO_SYSTEM }), opts.timeoutMs ?? 15_000);
+      data = secret.data;
+    } catch (err) {
+      outcomes.push(fail(...describeApiError(err, cluster, server)));
+      continue;
+    }
+    const token = data?.token;
+    const ca = data?.['ca.crt'];
+    if (!token || !ca) {
+      outcomes.push(
+        fail(
+          `the token Secret ${ISTIO_SYSTEM}/${READER_TOKEN_SECRET} has no ${!token ? 'token' : 'ca.crt'} yet: Kubernetes' token controller has not filled it in`,
+          'check that istio-reader-service-account exists (Istio is installed on this cluster), wait a few seconds, and run the command again',
+        ),
+      );
+      continue;
+    }
+    const existed = readReaderCredential(mesh.trust.keyStore, cluster.name) !== undefined;
+    const changed = writeReaderCredential(mesh.trust.keyStore, cluster.name, {
+      server,
+      certificateAuthorityData: ca,
+      token: Buffer.from(token, 'base64').toString('utf8'),
+    });
+    outcomes.push({ mesh: mesh.name, cluster: cluster.name, status: !existed ? 'new' : changed ? 'updated' : 'unchanged' });
+  }
+  return outcomes;
+}
+
+function serverOf(config: MergedKubeconfig, context: string): string {
+  const ctx = config.contexts.get(context);
+  const where = config.files.length > 0 ? config.files.join(', ') : '(no kubeconfig file found)';
+  if (!ctx) throw new KubeconfigError(`context "${context}" is not in ${where}`, 'point credentials.kubeconfig (or $KUBECONFIG) at the file that has it');
+  const server = config.clusters.get(String(ctx.value.cluster ?? ''))?.value.server;
+  if (typeof server !== 'string') throw new KubeconfigError(`context "${context}" has no cluster with a server in ${where}`, 'repair the kubeconfig');
+  return server;
+}
+
+/** One context of a merged kubeconfig as a standalone file, with file references made absolute. */
+function singleContextKubeconfig(config: MergedKubeconfig, context: string): string {
+  const ctx = config.contexts.get(context)!;
+  const clusterName = String(ctx.value.cluster);
+  const userName = String(ctx.value.user);
+  const absolute = (entry: { file: string; value: Record<string, unknown> } | undefined, keys: string[]) => {
+    const value = { ...(entry?.value ?? {}) };
+    for (const key of keys) {
+      if (typeof value[key] === 'string' && entry) value[key] = path.resolve(path.dirname(entry.file), value[key] as string);
+    }
+    return value;
+  };
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: clusterName, cluster: absolute(config.clusters.get(clusterName), ['certificate-authority']) }],
+    users: [{ name: userName, user: absolute(config.users.get(userName), ['client-certificate', 'client-key', 'tokenFile']) }],
+    contexts: [{ name: context, context: ctx.value }],
+    'current-context': context,
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A message and a fix for a failed API call, without anything from the response body. */
+function describeApiError(err: unknown, cluster: ClusterModel, server: string): [string, string] {
+  const e = err as { code?: number | string; cause?: { code?: string }; message?: string };
+  if (typeof e.code === 'number') {
+    if (e.code === 404) {
+      return [
+        `the token Secret ${ISTIO_SYSTEM}/${READER_TOKEN_SECRET} does not exist on the cluster`,
+        `apply the cluster's folder first (kubectl --context=${cluster.context} apply -k ${cluster.name}), after Istio is installed there`,
+      ];
+    }
+    if (e.code === 401 || e.code === 403) {
+      return [`the API server of context "${cluster.context}" refused to read the token Secret (HTTP ${e.code})`, 'use a context that may read Secrets in istio-system'];
+    }
+    return [`the API server of context "${cluster.context}" answered HTTP ${e.code}`, 'check the cluster and run the command again'];
+  }
+  const code = typeof e.code === 'string' ? e.code : (e.cause?.code ?? 'unknown error');
+  return [
+    `cannot reach the API server of context "${cluster.context}" at ${server} (${code})`,
+    'check that the cluster is up and that this machine can reach it (VPN, kubeconfig), then run the command again',
+  ];
+}
