@@ -21,17 +21,6 @@ export function manifestFileName(m: ManifestHead): string {
   return `${parts.join('.')}.yaml`;
 }
 
-/** API group of a manifest; `core` for `v1`. */
-export function apiGroup(m: ManifestHead): string {
-  const slash = m.apiVersion.indexOf('/');
-  return slash < 0 ? 'core' : m.apiVersion.slice(0, slash);
-}
-
-/** True when the object's kind is defined by Istio's CRDs. */
-export function needsIstioCrds(m: ManifestHead): boolean {
-  return apiGroup(m).endsWith('.istio.io');
-}
-
 /** YAML text of one object with the generated-file header. */
 export function manifestText(obj: unknown): string {
   return `${GENERATED_HEADER}\n${toYaml(obj)}`;

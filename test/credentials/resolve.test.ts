@@ -1,0 +1,128 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CredentialsError } from '../../src/errors';
+import { loadTopology } from '../../src/model/load';
+import { resolveMeshCredentials } from '../../src/credentials/resolve';
+import { writeReaderCredential } from '../../src/credentials/token-store';
+import { REPO, runCli, tmpDir, workspace } from '../helpers';
+
+const KUBE = path.join(REPO, 'test', 'fixtures', 'kubeconfig');
+
+function topo(credentials: string, contexts: [string, string] = ['kind-cluster1', 'kind-cluster2']): string {
+  return [
+    'apiVersion: meshgen.dev/v1alpha1',
+    'kind: Mesh',
+    'metadata: {name: mesh1}',
+    'spec:',
+    '  istio: {version: 1.30.3}',
+    '  trust: {keyStore: pki}',
+    `  credentials: ${credentials}`,
+    '  clusters:',
+    `    - {name: cluster1, context: "${contexts[0]}", network: network1}`,
+    `    - {name: cluster2, context: "${contexts[1]}", network: network2}`,
+    '',
+  ].join('\n');
+}
+
+function resolveIn(yaml: string, env: NodeJS.ProcessEnv = {}) {
+  const dir = tmpDir();
+  fs.writeFileSync(path.join(dir, 'mesh.yaml'), yaml);
+  const mesh = loadTopology(path.join(dir, 'mesh.yaml')).meshes[0];
+  return { mesh, dir, resolve: () => resolveMeshCredentials(mesh, { env }) };
+}
+
+function credentialsError(fn: () => unknown): CredentialsError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof CredentialsError) return err;
+    throw err;
+  }
+  throw new Error('expected a CredentialsError');
+}
+
+describe('resolveMeshCredentials', () => {
+  it('takes static credentials from an explicit kubeconfig', () => {
+    const { resolve } = resolveIn(topo(`{kubeconfig: ${path.join(KUBE, 'fleet.yaml')}}`));
+    const creds = resolve();
+    expect(creds.pending).toEqual([]);
+    expect(creds.get('cluster1')).toMatchObject({ kind: 'static', credential: { server: 'https://172.18.0.2:6443', user: { token: 'fixture-token-cluster1' } } });
+  });
+
+  it('takes $KUBECONFIG when no kubeconfig is set, and applies a server override', () => {
+    const { resolve } = resolveIn(topo('{server: "https://api.cluster.example:6443"}'), { KUBECONFIG: path.join(KUBE, 'fleet.yaml') });
+    expect(resolve().get('cluster2')).toMatchObject({ kind: 'static', credential: { server: 'https://api.cluster.example:6443' } });
+  });
+
+  it('leaves defaulted kubeconfig credentials pending when the context is not found, without a path in the reason', () => {
+    const { resolve } = resolveIn(topo('{}'), { KUBECONFIG: path.join(KUBE, 'first.yaml') });
+    const creds = resolve();
+    expect(creds.pending.map((p) => p.cluster)).toEqual(['cluster1', 'cluster2']);
+    expect(creds.pending[0].reason).toBe('context "kind-cluster1" was not found in the kubeconfig (1 file read)');
+  });
+
+  it('fails when an explicitly chosen kubeconfig lacks the context, naming the context and the file', () => {
+    const { resolve } = resolveIn(topo(`{kubeconfig: ${path.join(KUBE, 'first.yaml')}}`));
+    const err = credentialsError(resolve);
+    expect(err.message).toMatch(/cluster "cluster1" credentials: context "kind-cluster1" is not in .*first\.yaml/);
+  });
+
+  it('fails on an exec plugin, naming reader-token, and on an API server on the local machine', () => {
+    const { resolve } = resolveIn(topo(`{kubeconfig: ${path.join(KUBE, 'plugins.yaml')}}`, ['exec', 'kind']));
+    const err = credentialsError(resolve);
+    expect(err.problems).toHaveLength(2);
+    expect(err.message).toMatch(/cluster "cluster1" credentials: user "aws" of context "exec" authenticates with an exec plugin/);
+    expect(err.message).toMatch(/fix: use credentials\.source: reader-token/);
+    expect(err.message).toMatch(/cluster "cluster2" credentials: the API server https:\/\/127\.0\.0\.1:39999 is on the local machine/);
+    expect(err.message).toMatch(/fix: set credentials\.server/);
+    expect(err.message).not.toMatch(/some-token/);
+  });
+
+  it('uses a fetched reader token, and leaves a missing one pending', () => {
+    const { mesh, resolve } = resolveIn(topo('{source: reader-token}'));
+    writeReaderCredential(mesh.trust.keyStore, 'cluster2', { server: 'https://10.1.2.3:6443', certificateAuthorityData: 'Q0E=', token: 'tok' });
+    const creds = resolve();
+    expect(creds.get('cluster2')).toEqual({
+      kind: 'static',
+      credential: { server: 'https://10.1.2.3:6443', certificateAuthorityData: 'Q0E=', user: { token: 'tok' } },
+    });
+    expect(creds.pending).toEqual([expect.objectContaining({ cluster: 'cluster1', reason: 'its reader token has not been fetched yet' })]);
+  });
+
+  it('fails on a damaged stored token', () => {
+    const { mesh, resolve } = resolveIn(topo('{source: reader-token}'));
+    fs.mkdirSync(path.join(mesh.trust.keyStore, 'cluster1'), { recursive: true });
+    fs.writeFileSync(path.join(mesh.trust.keyStore, 'cluster1', 'reader-credential.json'), '{"token": 1}');
+    expect(() => resolve()).toThrow(/reader-credential\.json is damaged/);
+  });
+});
+
+describe('credentials in the CLI', () => {
+  it('exits 1 on unusable credentials before making any key', () => {
+    const ws = workspace(topo(`{kubeconfig: ${path.join(KUBE, 'plugins.yaml')}}`, ['exec', 'basic']));
+    fs.rmSync(path.join(ws.dir, 'pki'), { recursive: true });
+    const r = runCli(['synth'], ws.dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^meshgen: cannot find the API credentials of mesh "mesh1"/);
+    expect(r.stderr).not.toMatch(/secret-password/);
+    expect(fs.existsSync(path.join(ws.dir, 'pki'))).toBe(false);
+  });
+
+  it('validates an external source: a store and a key are needed, and only there', () => {
+    const ws = workspace(topo('{source: external, secretStore: {name: vault}}'));
+    let r = runCli(['validate'], ws.dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/spec\.credentials\.source: cluster "cluster1" takes its credentials from an external secret store but names no key/);
+    fs.writeFileSync(ws.file, topo('{source: reader-token, key: a/b}'));
+    r = runCli(['validate'], ws.dir);
+    expect(r.stderr).toMatch(/spec\.credentials\.key: key is only used with source: external, and the source is reader-token/);
+  });
+
+  it('fails `credentials fetch` for a cluster that is not a reader-token cluster', () => {
+    const ws = workspace(topo('{source: reader-token}'));
+    const r = runCli(['credentials', 'fetch', '--cluster', 'cluster9'], ws.dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not clusters with credentials\.source: reader-token: cluster9/);
+  });
+});
