@@ -106,6 +106,14 @@ function fileAsBase64(ref: string, kubeconfig: string, what: string): string {
   }
 }
 
+/** `<key>-data` as given, or the file `<key>` (relative to the kubeconfig) as base64. */
+function inlineOrFile(entry: Record<string, unknown>, key: string, kubeconfig: string): string | undefined {
+  const data = entry[`${key}-data`];
+  if (typeof data === 'string') return data;
+  const ref = entry[key];
+  return typeof ref === 'string' ? fileAsBase64(ref, kubeconfig, key) : undefined;
+}
+
 /** The static credential of `context`, or a KubeconfigError saying why there is none. */
 export function credentialFor(config: MergedKubeconfig, context: string): StaticCredential {
   const where = config.files.length > 0 ? config.files.map(displayPath).join(', ') : '(no kubeconfig file found)';
@@ -124,11 +132,7 @@ export function credentialFor(config: MergedKubeconfig, context: string): Static
   if (typeof server !== 'string' || server === '') {
     throw new KubeconfigError(`cluster "${clusterName}" of context "${context}" has no server in ${displayPath(cluster.file)}`, 'repair the kubeconfig');
   }
-  let ca: string | undefined;
-  if (typeof cluster.value['certificate-authority-data'] === 'string') ca = cluster.value['certificate-authority-data'] as string;
-  else if (typeof cluster.value['certificate-authority'] === 'string') {
-    ca = fileAsBase64(cluster.value['certificate-authority'] as string, cluster.file, 'certificate-authority');
-  }
+  const ca = inlineOrFile(cluster.value, 'certificate-authority', cluster.file);
   if (!ca) {
     throw new KubeconfigError(
       `cluster "${clusterName}" of context "${context}" has no certificate authority in ${displayPath(cluster.file)}, so istiod could not verify its API server`,
@@ -151,18 +155,8 @@ export function credentialFor(config: MergedKubeconfig, context: string): Static
     const token = Buffer.from(fileAsBase64(u.tokenFile, user.file, 'tokenFile'), 'base64').toString('utf8').trim();
     return { server, certificateAuthorityData: ca, tlsServerName, user: { token } };
   }
-  const certData =
-    typeof u['client-certificate-data'] === 'string'
-      ? (u['client-certificate-data'] as string)
-      : typeof u['client-certificate'] === 'string'
-        ? fileAsBase64(u['client-certificate'] as string, user.file, 'client-certificate')
-        : undefined;
-  const keyData =
-    typeof u['client-key-data'] === 'string'
-      ? (u['client-key-data'] as string)
-      : typeof u['client-key'] === 'string'
-        ? fileAsBase64(u['client-key'] as string, user.file, 'client-key')
-        : undefined;
+  const certData = inlineOrFile(u, 'client-certificate', user.file);
+  const keyData = inlineOrFile(u, 'client-key', user.file);
   if (certData && keyData) return { server, certificateAuthorityData: ca, tlsServerName, user: { clientCertificateData: certData, clientKeyData: keyData } };
   throw new KubeconfigError(
     `user "${userName}" of context "${context}" has no token or client certificate that istiod could use`,

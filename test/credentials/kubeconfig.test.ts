@@ -4,20 +4,14 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { credentialFor, defaultKubeconfigFiles, isLocalServer, KubeconfigError, loadKubeconfig } from '../../src/credentials/kubeconfig';
 import { remoteKubeconfig } from '../../src/credentials/remote-kubeconfig';
-import { REPO } from '../helpers';
+import { REPO, thrown } from '../helpers';
 
 const DIR = path.join(REPO, 'test', 'fixtures', 'kubeconfig');
 const file = (name: string) => path.join(DIR, name);
 const b64 = (name: string) => fs.readFileSync(file(name)).toString('base64');
 
 function failure(files: string[], context: string): KubeconfigError {
-  try {
-    credentialFor(loadKubeconfig(files), context);
-  } catch (err) {
-    if (err instanceof KubeconfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a KubeconfigError');
+  return thrown(() => credentialFor(loadKubeconfig(files), context), KubeconfigError);
 }
 
 describe('kubeconfig credentials', () => {

@@ -5,7 +5,7 @@ import { CredentialsError } from '../../src/errors';
 import { loadTopology } from '../../src/model/load';
 import { resolveMeshCredentials } from '../../src/credentials/resolve';
 import { writeReaderCredential } from '../../src/credentials/token-store';
-import { REPO, runCli, tmpDir, workspace } from '../helpers';
+import { REPO, runCli, tmpDir, workspace, thrown } from '../helpers';
 
 const KUBE = path.join(REPO, 'test', 'fixtures', 'kubeconfig');
 
@@ -33,13 +33,7 @@ function resolveIn(yaml: string, env: NodeJS.ProcessEnv = {}) {
 }
 
 function credentialsError(fn: () => unknown): CredentialsError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CredentialsError) return err;
-    throw err;
-  }
-  throw new Error('expected a CredentialsError');
+  return thrown(fn, CredentialsError);
 }
 
 describe('resolveMeshCredentials', () => {

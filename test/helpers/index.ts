@@ -140,3 +140,14 @@ export function runCli(args: string[], cwd: string = REPO): CliResult {
   const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'meshgen'), ...args], { cwd, encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** The error `fn` throws, which must be an instance of `type`. */
+export function thrown<E extends Error>(fn: () => unknown, type: new (...args: never[]) => E): E {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof type) return err;
+    throw err;
+  }
+  throw new Error(`expected ${type.name} to be thrown`);
+}

@@ -4,18 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { TopologyError } from '../../src/errors';
 import { loadTopology, parseTopology } from '../../src/model/load';
 import { isMultiNetwork, meshNetworks } from '../../src/model/types';
-import { meshYaml, REPO, tmpDir, TWO_CLUSTERS } from '../helpers';
+import { meshYaml, REPO, tmpDir, TWO_CLUSTERS, thrown } from '../helpers';
 
 const FILE = '/topo/mesh.yaml';
 
 function errorOf(text: string, file = FILE): TopologyError {
-  try {
-    parseTopology([{ file, text }]);
-  } catch (err) {
-    if (err instanceof TopologyError) return err;
-    throw err;
-  }
-  throw new Error('expected a TopologyError');
+  return thrown(() => parseTopology([{ file, text }]), TopologyError);
 }
 
 describe('loadTopology', () => {

@@ -7,6 +7,7 @@ import { KeyStoreError, OutputError } from '../../src/errors';
 import { loadTopology } from '../../src/model/load';
 import { synthesize } from '../../src/synth/synthesize';
 import { generatePrivateKey } from '../../src/pki/certificates';
+import { writeReaderCredential } from '../../src/credentials/token-store';
 import { checkAgainstCrd, checkIstioOperator } from '../helpers/istio-api';
 import { meshYaml, readTree, tmpDir, TWO_CLUSTERS, walk, workspace } from '../helpers';
 
@@ -225,5 +226,25 @@ describe('synthesize', () => {
     expect(parse(ns, { version: '1.1' }).metadata.labels['topology.istio.io/network']).toBe('no');
     const cp = parse(fs.readFileSync(path.join(ws.out, 'cluster2', 'istiooperator.control-plane.yaml'), 'utf8'), { version: '1.1' });
     expect(cp.spec.values.global.network).toBe('on');
+  });
+
+  it("removes a cluster's remote secrets from every other folder when it leaves, and the README says what to delete", async () => {
+    const three = [...TWO_CLUSTERS, { name: 'cluster3', network: 'network3' }];
+    const withTokens = (clusters: typeof three) => meshYaml({ clusters, extra: '' }).replace('  clusters:', '  credentials: {source: reader-token}\n  clusters:');
+    const ws = workspace(withTokens(three));
+    for (const c of three) {
+      writeReaderCredential(path.join(ws.dir, 'pki'), c.name, { server: `https://${c.name}.example:6443`, certificateAuthorityData: 'Q0E=', token: `t-${c.name}` });
+    }
+    await synthIn(ws);
+    expect(fs.existsSync(path.join(ws.out, 'cluster1', 'secret.istio-system.istio-remote-secret-cluster3.yaml'))).toBe(true);
+    fs.writeFileSync(ws.file, withTokens(TWO_CLUSTERS));
+    await synthIn(ws);
+    for (const c of ['cluster1', 'cluster2']) {
+      const files = fs.readdirSync(path.join(ws.out, c));
+      expect(files.filter((f) => f.startsWith('secret.istio-system.istio-remote-secret-'))).toEqual([`secret.istio-system.istio-remote-secret-${c === 'cluster1' ? 'cluster2' : 'cluster1'}.yaml`]);
+      const readme = fs.readFileSync(path.join(ws.out, c, 'README.md'), 'utf8');
+      expect(readme).toMatch(/delete secret -l istio\/multiCluster=true --field-selector metadata\.name!=istio-remote-secret-cluster[12]\n/);
+      expect(fs.readFileSync(path.join(ws.out, c, 'kustomization.yaml'), 'utf8')).not.toMatch(/cluster3/);
+    }
   });
 });
