@@ -12,6 +12,7 @@ import { CrossNetworkGateway } from '../constructs/cross-network-gateway';
 import { EastWestGateway } from '../constructs/east-west-gateway';
 import { ExposeIstiod } from '../constructs/expose-istiod';
 import { ExternalRemoteSecret } from '../constructs/external-remote-secret';
+import { FederatedServiceExport, FederatedServiceImport, FederationGateway } from '../constructs/federated-service';
 import { ReaderTokenSecret } from '../constructs/reader-token-secret';
 import { RemoteSecret } from '../constructs/remote-secret';
 import { MeshCredentials } from '../credentials/resolve';
@@ -20,7 +21,8 @@ import { IstioOperator } from '../constructs/istio-operator';
 import { IstioSystemNamespace } from '../constructs/istio-system-namespace';
 import { RemoteControlPlane } from '../constructs/remote-control-plane';
 import { ClusterPlan, planCluster } from '../model/plan';
-import { ClusterModel, MeshModel } from '../model/types';
+import { FederationPlan, NO_FEDERATION } from '../model/federation-plan';
+import { ClusterModel, DEFAULT_TRUST_DOMAIN, MeshModel } from '../model/types';
 import { MeshPki } from '../pki/key-store';
 
 /** Props of ClusterChart. */
@@ -33,6 +35,29 @@ export interface ClusterChartProps {
   readonly pki: MeshPki;
   /** API credentials of the mesh's clusters, for remote secrets. */
   readonly credentials: MeshCredentials;
+  /**
+   * What the cluster gets from the federations of its mesh.
+   * @default - none
+   */
+  readonly federation?: FederationPlan;
+  /**
+   * Root certificates (PEM) of other meshes this mesh trusts (federation trust: trust-bundles).
+   * @default - none
+   */
+  readonly trustRoots?: readonly string[];
+}
+
+/** meshConfig of a primary: trust domain, federation aliases and roots, DNS proxying. */
+function meshConfigFor(mesh: MeshModel, fed: FederationPlan, trustRoots: readonly string[]): Record<string, unknown> {
+  const proxyMetadata: Record<string, string> = {};
+  if (fed.dnsCapture) proxyMetadata.ISTIO_META_DNS_CAPTURE = 'true';
+  if (fed.dnsAutoAllocate) proxyMetadata.ISTIO_META_DNS_AUTO_ALLOCATE = 'true';
+  const config: Record<string, unknown> = {};
+  if (mesh.trustDomain !== DEFAULT_TRUST_DOMAIN) config.trustDomain = mesh.trustDomain;
+  if (fed.trustDomainAliases.length > 0) config.trustDomainAliases = [...fed.trustDomainAliases];
+  if (trustRoots.length > 0) config.caCertificates = trustRoots.map((pem) => ({ pem }));
+  if (Object.keys(proxyMetadata).length > 0) config.defaultConfig = { proxyMetadata };
+  return config;
 }
 
 /** Everything one cluster needs; its id is the cluster name. */
@@ -57,6 +82,7 @@ export class ClusterChart extends Chart {
     this.mesh = mesh;
     this.cluster = cluster;
     const plan = planCluster(mesh, cluster);
+    const fed = props.federation ?? NO_FEDERATION;
     this.plan = plan;
     this.credentials = credentials;
     const revision = mesh.istio.revision;
@@ -92,10 +118,11 @@ export class ClusterChart extends Chart {
           tag: mesh.istio.version,
           revision,
           externalIstiod: plan.exposeIstiod,
+          meshConfig: meshConfigFor(mesh, fed, props.trustRoots ?? []),
         }).operator,
       );
     }
-    if (plan.eastWestGateway) {
+    if (plan.eastWestGateway || fed.exporting) {
       inputs.push(
         new EastWestGateway(this, 'EastWestGateway', {
           network: cluster.network,
@@ -107,6 +134,34 @@ export class ClusterChart extends Chart {
     }
     if (plan.exposeIstiod) new ExposeIstiod(this, 'ExposeIstiod', { revision });
     if (plan.exposeServices) new CrossNetworkGateway(this, 'CrossNetworkGateway');
+    for (const imp of fed.imports) {
+      new FederatedServiceImport(this, `Import-${imp.export.host}`, {
+        host: imp.export.host,
+        service: imp.export.service,
+        namespace: imp.export.namespace,
+        from: imp.export.from,
+        ports: imp.export.ports,
+        endpoints: imp.endpoints.map((c) => ({
+          address: c.eastWestGateway.address ?? '',
+          locality: c.locality,
+          cluster: c.name,
+        })),
+        resolution: imp.resolution,
+        address: imp.address,
+        split: imp.export.split,
+      });
+    }
+    for (const exp of fed.exports) {
+      new FederatedServiceExport(this, `Export-${exp.host}`, {
+        host: exp.host,
+        service: exp.service,
+        namespace: exp.namespace,
+        ports: exp.ports,
+        selector: exp.selector,
+        to: exp.to,
+      });
+    }
+    if (fed.exports.length > 0) new FederationGateway(this, 'FederationGateway', { hosts: [...new Set(fed.exports.map((e) => e.host))] });
     if (cluster.credentials.source === 'reader-token' && plan.readBy.length > 0) new ReaderTokenSecret(this, 'ReaderToken');
     for (const target of plan.reads) {
       const credential = credentials.get(target.name);

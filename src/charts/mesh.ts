@@ -3,7 +3,9 @@
  * ClusterChart per cluster. Use it in any cdk8s app.
  */
 import { Construct } from 'constructs';
-import { MeshModel } from '../model/types';
+import { TopologyError } from '../errors';
+import { planFederation } from '../model/federation-plan';
+import { MeshModel, Topology } from '../model/types';
 import { MeshCredentials } from '../credentials/resolve';
 import { MeshPki } from '../pki/key-store';
 import { ClusterChart } from './cluster-chart';
@@ -16,6 +18,11 @@ export interface MeshProps {
   readonly pki: MeshPki;
   /** Its clusters' API credentials, from resolveMeshCredentials(). */
   readonly credentials: MeshCredentials;
+  /**
+   * The whole topology and every mesh's root certificate, for the federations this mesh is in.
+   * @default - no federation
+   */
+  readonly federation?: { readonly topology: Topology; readonly roots: ReadonlyMap<string, string> };
 }
 
 /** A multicluster Istio mesh: one chart per cluster, in cluster name order. */
@@ -25,6 +32,14 @@ export class Mesh extends Construct {
 
   constructor(scope: Construct, id: string, props: MeshProps) {
     super(scope, id);
-    this.clusters = props.mesh.clusters.map((cluster) => new ClusterChart(this, { mesh: props.mesh, cluster, pki: props.pki, credentials: props.credentials }));
+    this.clusters = props.mesh.clusters.map((cluster) => {
+      const fed = props.federation ? planFederation(props.federation.topology, props.mesh, cluster) : undefined;
+      const trustRoots = (fed?.trustRootsOf ?? []).map((m) => {
+        const pem = props.federation?.roots.get(m);
+        if (!pem) throw new TopologyError(`no root certificate of mesh "${m}", which mesh "${props.mesh.name}" must trust`);
+        return pem;
+      });
+      return new ClusterChart(this, { mesh: props.mesh, cluster, pki: props.pki, credentials: props.credentials, federation: fed, trustRoots });
+    });
   }
 }

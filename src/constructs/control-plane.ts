@@ -26,6 +26,11 @@ export interface ControlPlaneProps extends IstioReleaseProps {
    * @default false
    */
   readonly externalIstiod?: boolean;
+  /**
+   * spec.meshConfig (trust domain, aliases, extra roots, DNS proxying).
+   * @default - none
+   */
+  readonly meshConfig?: Record<string, unknown>;
 }
 
 /** The control-plane IstioOperator; the document is `operator.resource`. */
@@ -41,6 +46,7 @@ export class ControlPlane extends Construct {
         hub: props.hub,
         tag: props.tag,
         revision: props.revision,
+        meshConfig: props.meshConfig && Object.keys(props.meshConfig).length > 0 ? props.meshConfig : undefined,
         values: {
           global: {
             meshID: props.meshID,

@@ -36,6 +36,8 @@ export interface IstioOperatorSpec {
   readonly hub?: string;
   readonly tag?: string;
   readonly revision?: string;
+  /** MeshConfig, as istioctl reads it. */
+  readonly meshConfig?: Record<string, unknown>;
   readonly components?: {
     readonly ingressGateways?: readonly IstioOperatorGatewayComponent[];
   };

@@ -6,25 +6,30 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Problem, TopologyError } from '../errors';
-import { sortBy } from '../order';
+import { compareStrings, sortBy } from '../order';
 import { plural } from '../text';
-import { meshSchema } from './schema';
+import { federationSchema, meshSchema } from './schema';
 import { checkSchema, nearest } from './schema-check';
 import { parseSource, problemAt, readSource, SourceDocument } from './source';
 import {
   ClusterModel,
   CredentialSettings,
+  DEFAULT_TRUST_DOMAIN,
+  FederationModel,
+  ServiceExport,
   DEFAULT_ISTIO_HUB,
   DEFAULT_KEY_STORE,
   MESHGEN_API_VERSION,
   MeshModel,
   Topology,
 } from './types';
-import { CredentialsValue, MeshDocumentValue, validateMeshDocuments } from './validate';
+import { CredentialsValue, FederationDocumentValue, MeshDocumentValue, validateMeshDocuments } from './validate';
+import { validateFederations } from './validate-federation';
 
 /** Document kinds a topology file may hold, with their schemas. */
 const DOCUMENT_SCHEMAS: Record<string, object> = {
   Mesh: meshSchema,
+  MeshFederation: federationSchema,
 };
 
 /** A topology file's contents, for loading text that is not on disk. */
@@ -52,6 +57,7 @@ export function loadTopology(files: string | readonly string[]): Topology {
 export function parseTopology(sources: readonly TopologySource[], earlier: readonly Problem[] = []): Topology {
   const problems: Problem[] = [...earlier];
   const meshDocs: SourceDocument[] = [];
+  const fedDocs: SourceDocument[] = [];
   for (const source of sources) {
     const parsed = parseSource(source.file, source.text);
     problems.push(...parsed.problems);
@@ -67,15 +73,20 @@ export function parseTopology(sources: readonly TopologySource[], earlier: reado
       if (!kind) continue;
       problems.push(...checkSchema(doc, DOCUMENT_SCHEMAS[kind]));
       if (kind === 'Mesh') meshDocs.push(doc);
+      else fedDocs.push(doc);
     }
   }
-  problems.push(...validateMeshDocuments(meshDocs));
+  problems.push(...validateMeshDocuments(meshDocs), ...validateFederations(fedDocs, meshDocs));
   if (problems.length > 0) {
     const files = [...new Set(problems.map((p) => p.file).filter(Boolean))].join(', ');
     throw new TopologyError(`invalid topology${files ? ` in ${files}` : ''}: ${plural(problems.length, 'problem')}`, problems);
   }
   const meshes = sortBy(meshDocs.map(toMeshModel), (m) => m.name);
-  return { meshes, files: sources.map((s) => s.file) };
+  const federations = sortBy(
+    fedDocs.map((doc) => toFederationModel(doc, meshes)),
+    (f) => f.name,
+  );
+  return { meshes, federations, files: sources.map((s) => s.file) };
 }
 
 function kindOf(doc: SourceDocument, problems: Problem[]): string | undefined {
@@ -98,6 +109,34 @@ function kindOf(doc: SourceDocument, problems: Problem[]): string | undefined {
     );
   }
   return undefined;
+}
+
+function toFederationModel(doc: SourceDocument, meshes: readonly MeshModel[]): FederationModel {
+  const f = doc.value as FederationDocumentValue;
+  const hostSuffix = f.spec.hostSuffix ?? 'global';
+  const exports: ServiceExport[] = f.spec.exports.map((e) => {
+    const from = meshes.find((m) => m.name === e.from);
+    return {
+      service: e.service,
+      namespace: e.namespace,
+      from: e.from,
+      to: [...e.to].sort(compareStrings),
+      ports: e.ports.map((p) => ({ number: p.number, targetPort: p.targetPort, name: p.name, protocol: p.protocol })),
+      selector: e.selector ?? { app: e.service },
+      clusters: [...(e.clusters ?? from?.clusters.map((c) => c.name) ?? [])].sort(compareStrings),
+      split: e.split,
+      host: `${e.service}.${e.namespace}.${hostSuffix}`,
+    };
+  });
+  return {
+    name: f.metadata.name,
+    meshes: [...f.spec.meshes].sort(compareStrings),
+    trust: f.spec.trust ?? 'shared-root',
+    hostSuffix,
+    addressAllocation: f.spec.addressAllocation ?? 'auto',
+    exports: sortBy(exports, (e) => `${e.host}\n${e.from}`),
+    source: { file: doc.file, document: doc.index },
+  };
 }
 
 /** Merges mesh-level credential defaults under a cluster's own and resolves paths against the topology file. */
@@ -129,6 +168,7 @@ function toMeshModel(doc: SourceDocument): MeshModel {
       network: c.network,
       role: c.role ?? 'primary',
       controlPlane: c.controlPlane,
+      locality: c.locality,
       eastWestGateway: {
         serviceType: c.eastWestGateway?.serviceType ?? 'LoadBalancer',
         annotations: c.eastWestGateway?.annotations ?? {},
@@ -141,6 +181,7 @@ function toMeshModel(doc: SourceDocument): MeshModel {
   return {
     name: m.metadata.name,
     meshID: m.spec.meshID ?? m.metadata.name,
+    trustDomain: m.spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
     istio: { version: m.spec.istio.version, hub: m.spec.istio.hub ?? DEFAULT_ISTIO_HUB, revision: m.spec.istio.revision },
     trust: { keyStore: path.resolve(base, m.spec.trust?.keyStore ?? DEFAULT_KEY_STORE) },
     clusters,

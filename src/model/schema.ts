@@ -88,6 +88,12 @@ export const meshSchema = {
           $ref: '#/definitions/dnsLabel',
           description: 'values.global.meshID of every cluster. Default: metadata.name.',
         },
+        trustDomain: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+          maxLength: 253,
+          description: 'meshConfig.trustDomain: the SPIFFE trust domain of the mesh\'s workloads. Default: cluster.local.',
+        },
         istio: {
           type: 'object',
           description: 'Istio release and images of every cluster.',
@@ -154,6 +160,11 @@ export const meshSchema = {
                 default: 'primary',
                 description: 'primary: the cluster runs its own istiod. remote: the istiod of its controlPlane serves it.',
               },
+              locality: {
+                type: 'string',
+                pattern: '^[^/]+(/[^/]+){0,2}$',
+                description: 'Istio locality region[/zone[/subzone]] of the cluster, set on the endpoints other meshes reach it at, for failover.',
+              },
               controlPlane: {
                 $ref: '#/definitions/dnsLabel',
                 description: 'For role: remote: the name of the primary cluster, in this mesh, whose istiod serves this cluster.',
@@ -199,3 +210,141 @@ export const meshSchema = {
     },
   },
 } as const;
+
+/** JSON Schema (draft-07) of one `MeshFederation` document. */
+export const federationSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'meshgen MeshFederation',
+  description: 'Separate meshes that share some services through their east-west gateways.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: { const: MESHGEN_API_VERSION, description: 'Topology API version.' },
+    kind: { const: 'MeshFederation', description: 'Document kind.' },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      description: 'Identity of the federation.',
+      properties: { name: { $ref: '#/definitions/dnsLabel', description: 'Federation name.' } },
+    },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['meshes', 'exports'],
+      description: 'The federated meshes and the services they share.',
+      properties: {
+        meshes: {
+          type: 'array',
+          minItems: 2,
+          uniqueItems: true,
+          items: { $ref: '#/definitions/dnsLabel' },
+          description: 'Names of the Mesh documents that take part.',
+        },
+        trust: {
+          enum: ['shared-root', 'trust-bundles'],
+          default: 'shared-root',
+          description:
+            'shared-root: the meshes share one root CA (one trust.keyStore). trust-bundles: each mesh keeps its own root and trusts the others\' roots (meshConfig.caCertificates). Default: shared-root.',
+        },
+        hostSuffix: {
+          $ref: '#/definitions/dnsLabel',
+          default: 'global',
+          description: 'Suffix of exported hosts: <service>.<namespace>.<hostSuffix>. Default: global.',
+        },
+        addressAllocation: {
+          enum: ['auto', 'static'],
+          default: 'auto',
+          description: 'auto: Istio allocates an address for each exported host. static: meshgen writes a stable address into each ServiceEntry. Default: auto.',
+        },
+        exports: {
+          type: 'array',
+          minItems: 1,
+          description: 'Services one mesh runs and others may call.',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['service', 'namespace', 'from', 'to', 'ports'],
+            properties: {
+              service: { $ref: '#/definitions/dnsLabel', description: 'Kubernetes Service name.' },
+              namespace: { $ref: '#/definitions/dnsLabel', description: 'Namespace of the Service.' },
+              from: { $ref: '#/definitions/dnsLabel', description: 'The mesh that runs it.' },
+              to: { type: 'array', minItems: 1, uniqueItems: true, items: { $ref: '#/definitions/dnsLabel' }, description: 'Meshes that may call it.' },
+              ports: {
+                type: 'array',
+                minItems: 1,
+                description: 'Ports of the Service that are shared.',
+                items: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['number', 'name', 'protocol'],
+                  properties: {
+                    number: { type: 'integer', minimum: 1, maximum: 65535, description: 'Port number.' },
+                    targetPort: {
+                      type: 'integer',
+                      minimum: 1,
+                      maximum: 65535,
+                      description: 'Port of the pods behind it, when it differs from number (the Service\'s targetPort).',
+                    },
+                    name: { $ref: '#/definitions/dnsLabel', description: 'Port name.' },
+                    protocol: {
+                      enum: ['HTTP', 'HTTP2', 'GRPC', 'TCP', 'TLS', 'HTTPS', 'MONGO'],
+                      description: 'Istio protocol of the port.',
+                    },
+                  },
+                },
+              },
+              selector: {
+                type: 'object',
+                additionalProperties: { type: 'string' },
+                description: 'Labels of the Service\'s pods. Default: {app: <service>}.',
+              },
+              clusters: {
+                type: 'array',
+                minItems: 1,
+                uniqueItems: true,
+                items: { $ref: '#/definitions/dnsLabel' },
+                description: 'Clusters of the exporting mesh that run the Service. Default: all of them.',
+              },
+              split: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['local', 'remote'],
+                description: 'Split calls to the importing mesh\'s own copy of the Service between it and the exported one, in percent.',
+                properties: {
+                  local: { type: 'integer', minimum: 0, maximum: 100, description: 'Percent to the local copy.' },
+                  remote: { type: 'integer', minimum: 0, maximum: 100, description: 'Percent to the exported copy.' },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  definitions: meshSchema.definitions,
+} as const;
+
+/** The published schema: a topology document is a Mesh or a MeshFederation, told apart by kind. */
+export const topologySchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: MESH_SCHEMA_ID,
+  title: 'meshgen topology document',
+  description: 'One document of a meshgen topology file: a Mesh or a MeshFederation.',
+  if: { type: 'object', properties: { kind: { const: 'MeshFederation' } }, required: ['kind'] },
+  then: { $ref: '#/definitions/federation' },
+  else: { $ref: '#/definitions/mesh' },
+  definitions: {
+    mesh: { ...withoutMeta(meshSchema), definitions: undefined },
+    federation: { ...withoutMeta(federationSchema), definitions: undefined },
+    dnsLabel: meshSchema.definitions.dnsLabel,
+  },
+};
+
+function withoutMeta<T extends { $schema?: string; $id?: string }>(schema: T): Omit<T, '$schema' | '$id'> {
+  const { $schema: _s, $id: _i, ...rest } = schema;
+  void _s;
+  void _i;
+  return rest;
+}

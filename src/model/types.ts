@@ -75,6 +75,8 @@ export interface ClusterModel {
   readonly role: ClusterRole;
   /** For a remote: the name of the primary cluster whose istiod serves it. */
   readonly controlPlane?: string;
+  /** Istio locality `region[/zone[/subzone]]` of the cluster, for failover between meshes. */
+  readonly locality?: string;
   /** East-west gateway settings. */
   readonly eastWestGateway: EastWestGatewaySettings;
   /** Where the credentials to read this cluster's API come from. */
@@ -103,6 +105,8 @@ export interface MeshModel {
   readonly name: string;
   /** `values.global.meshID`. */
   readonly meshID: string;
+  /** `meshConfig.trustDomain`: the SPIFFE trust domain of the mesh's workloads. */
+  readonly trustDomain: string;
   readonly istio: IstioSettings;
   readonly trust: TrustSettings;
   /** Clusters, sorted by name. */
@@ -110,10 +114,64 @@ export interface MeshModel {
   readonly source: SourceRef;
 }
 
+/** Default SPIFFE trust domain of a mesh. */
+export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
+
+/** How federated meshes trust each other's workloads. */
+export type FederationTrust = 'shared-root' | 'trust-bundles';
+
+/** One port of an exported service. */
+export interface ExportPort {
+  readonly number: number;
+  /** Port of the pods, if it differs from `number`. */
+  readonly targetPort?: number;
+  readonly name: string;
+  readonly protocol: string;
+}
+
+/** A service of one mesh that other meshes may call. */
+export interface ServiceExport {
+  /** Kubernetes Service name. */
+  readonly service: string;
+  /** Its namespace. */
+  readonly namespace: string;
+  /** The mesh that runs it. */
+  readonly from: string;
+  /** The meshes that may call it. */
+  readonly to: readonly string[];
+  readonly ports: readonly ExportPort[];
+  /** Labels of the service's pods, for the exporting side's ServiceEntry. */
+  readonly selector: Readonly<Record<string, string>>;
+  /** Clusters of the exporting mesh that run it (sorted); all of its clusters unless listed. */
+  readonly clusters: readonly string[];
+  /** Split calls to the local copy in importing meshes between local and remote, in percent. */
+  readonly split?: { readonly local: number; readonly remote: number };
+  /** Host the importing meshes call: `<service>.<namespace>.<hostSuffix>`. */
+  readonly host: string;
+}
+
+/** Separate meshes that share some services through their gateways. */
+export interface FederationModel {
+  /** `metadata.name` of the MeshFederation document. */
+  readonly name: string;
+  /** Names of the federated meshes, sorted. */
+  readonly meshes: readonly string[];
+  readonly trust: FederationTrust;
+  /** Suffix of exported hosts. */
+  readonly hostSuffix: string;
+  /** `auto`: Istio allocates addresses for the hosts; `static`: meshgen writes a stable address into each ServiceEntry. */
+  readonly addressAllocation: 'auto' | 'static';
+  /** Exports, sorted by host. */
+  readonly exports: readonly ServiceExport[];
+  readonly source: SourceRef;
+}
+
 /** Everything one `synth` run works on. */
 export interface Topology {
   /** Meshes, sorted by name. */
   readonly meshes: readonly MeshModel[];
+  /** Federations between meshes, sorted by name. */
+  readonly federations: readonly FederationModel[];
   /** Topology files read, in the order given. */
   readonly files: readonly string[];
 }

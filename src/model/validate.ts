@@ -5,11 +5,9 @@
  * Pure: every problem is collected, nothing is thrown here.
  */
 import { isIP } from 'node:net';
-import * as path from 'node:path';
 import { Problem } from '../errors';
 import { nearest } from './schema-check';
 import { formatPath, problemAt, SourceDocument } from './source';
-import { DEFAULT_KEY_STORE } from './types';
 
 /** A `credentials` block as its schema guarantees it. */
 export interface CredentialsValue {
@@ -21,6 +19,27 @@ export interface CredentialsValue {
   property?: string;
 }
 
+/** A MeshFederation document as its schema guarantees it. */
+export interface FederationDocumentValue {
+  metadata: { name: string };
+  spec: {
+    meshes: string[];
+    trust?: 'shared-root' | 'trust-bundles';
+    hostSuffix?: string;
+    addressAllocation?: 'auto' | 'static';
+    exports: {
+      service: string;
+      namespace: string;
+      from: string;
+      to: string[];
+      ports: { number: number; targetPort?: number; name: string; protocol: string }[];
+      selector?: Record<string, string>;
+      clusters?: string[];
+      split?: { local: number; remote: number };
+    }[];
+  };
+}
+
 /** A Mesh document as its schema guarantees it. */
 export interface MeshDocumentValue {
   apiVersion: string;
@@ -28,6 +47,7 @@ export interface MeshDocumentValue {
   metadata: { name: string };
   spec: {
     meshID?: string;
+    trustDomain?: string;
     istio: { version: string; hub?: string; revision?: string };
     trust?: { keyStore?: string };
     credentials?: CredentialsValue;
@@ -37,6 +57,7 @@ export interface MeshDocumentValue {
       network: string;
       role?: 'primary' | 'remote';
       controlPlane?: string;
+      locality?: string;
       eastWestGateway?: { serviceType?: 'LoadBalancer' | 'NodePort'; annotations?: Record<string, string>; address?: string };
       credentials?: CredentialsValue;
     }[];
@@ -51,16 +72,16 @@ interface Seen {
   path: (string | number)[];
 }
 
-function str(v: unknown): string | undefined {
+export function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-function obj(v: unknown): Record<string, unknown> {
+export function obj(v: unknown): Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
 /** Where a value was first used, to report any later use of the same value. */
-class FirstUses {
+export class FirstUses {
   private readonly seen = new Map<string, Seen & { owner: string }>();
 
   constructor(private readonly problems: Problem[]) {}
@@ -98,7 +119,6 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
   const meshIDs = new FirstUses(problems);
   const clusterNames = new FirstUses(problems);
   const contexts = new FirstUses(problems);
-  const keyStores = new FirstUses(problems);
 
   for (const doc of docs) {
     const spec = obj(obj(doc.value).spec);
@@ -121,15 +141,6 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
         'list all clusters of one mesh in a single Mesh document, or give this mesh its own spec.meshID',
       );
     }
-
-    const keyStore = str(obj(spec.trust).keyStore);
-    keyStores.claim(
-      path.resolve(path.dirname(path.resolve(doc.file)), keyStore ?? DEFAULT_KEY_STORE),
-      doc,
-      keyStore === undefined ? ['metadata', 'name'] : ['spec', 'trust', 'keyStore'],
-      (at) => `the key store of mesh "${name}" is also the key store of the mesh at ${at}, so both meshes would share one root CA`,
-      'give each mesh its own spec.trust.keyStore, e.g. .meshgen/pki/<mesh name>',
-    );
 
     const version = str(obj(spec.istio).version);
     const [major, minor] = (version ?? '').split('.').map(Number);

@@ -109,11 +109,12 @@ export function renderTopology(
 ): RenderedFolder[] {
   const app = new App();
   const folders: RenderedFolder[] = [];
+  const roots = new Map([...pkis].map(([mesh, pki]) => [mesh, pki.rootCertPem]));
   for (const mesh of topology.meshes) {
     const pki = pkis.get(mesh.name);
     const creds = credentials.get(mesh.name);
     if (!pki || !creds) throw new Error(`no CA material or credentials for mesh "${mesh.name}"`);
-    const construct = new Mesh(app, mesh.name, { mesh, pki, credentials: creds });
+    const construct = new Mesh(app, mesh.name, { mesh, pki, credentials: creds, federation: { topology, roots } });
     for (const chart of construct.clusters) folders.push(renderCluster(chart));
   }
   return folders;

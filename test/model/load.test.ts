@@ -184,7 +184,7 @@ describe('invalid topologies', () => {
     {
       name: 'fails when two meshes share a key store, so they would share a root CA',
       text: `${valid}---\n${meshYaml({ name: 'mesh2', clusters: [{ name: 'c9', network: 'n9' }] })}`,
-      expect: [/mesh\.yaml:26:15: spec\.trust\.keyStore: the key store of mesh "mesh2" is also the key store of the mesh at/, /fix: give each mesh its own spec\.trust\.keyStore/],
+      expect: [/mesh\.yaml:26:15: spec\.trust\.keyStore: the key store of mesh "mesh2" is also the key store of mesh "mesh1", so both meshes would share one root CA/, /fix: give each mesh its own spec\.trust\.keyStore/],
     },
     {
       name: 'fails when a document is not a mapping',

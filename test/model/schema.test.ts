@@ -3,14 +3,21 @@ import * as path from 'node:path';
 import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { meshSchema } from '../../src/model/schema';
+import { topologySchema } from '../../src/model/schema';
 import { REPO } from '../helpers';
 
 describe('published JSON Schema', () => {
   const published = JSON.parse(fs.readFileSync(path.join(REPO, 'schema', 'mesh.schema.json'), 'utf8'));
 
   it('is the schema the loader checks against (run `npm run build && npm run schema` after changing it)', () => {
-    expect(published).toEqual(JSON.parse(JSON.stringify(meshSchema)));
+    expect(published).toEqual(JSON.parse(JSON.stringify(topologySchema)));
+  });
+
+  it('tells a Mesh from a MeshFederation by kind, as an editor would', () => {
+    const validate = new Ajv({ strict: true }).compile(published);
+    const fed = parse(fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'topologies', 'federation.yaml'), 'utf8').split('---').pop()!);
+    expect(validate(fed), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...fed, spec: { ...fed.spec, bogus: 1 } })).toBe(false);
   });
 
   it('accepts the bundled example, as an editor would check it', () => {
@@ -36,7 +43,8 @@ describe('published JSON Schema', () => {
       }
       if (node.items) visit(node.items as Record<string, unknown>, `${at}[]`);
     };
-    visit(published, '');
+    visit(published.definitions.mesh, 'Mesh');
+    visit(published.definitions.federation, 'MeshFederation');
     expect(missing).toEqual([]);
   });
 });

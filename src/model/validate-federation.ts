@@ -1,0 +1,166 @@
+/**
+ * Checks of MeshFederation documents against the meshes they name, and of
+ * key stores, which federations may share. Pure: every problem is
+ * collected, nothing is thrown. Values of the wrong shape are skipped (the
+ * schema check names them).
+ */
+import * as path from 'node:path';
+import { Problem } from '../errors';
+import { nearest } from './schema-check';
+import { problemAt, SourceDocument } from './source';
+import { DEFAULT_KEY_STORE } from './types';
+import { FirstUses, obj, str } from './validate';
+
+interface MeshInfo {
+  doc: SourceDocument;
+  clusters: Map<string, { index: number; address?: string }>;
+  keyStore: string;
+}
+
+function meshInfos(meshDocs: readonly SourceDocument[]): Map<string, MeshInfo> {
+  const out = new Map<string, MeshInfo>();
+  for (const doc of meshDocs) {
+    const name = str(obj(obj(doc.value).metadata).name);
+    if (name === undefined || out.has(name)) continue;
+    const spec = obj(obj(doc.value).spec);
+    const clusters = new Map<string, { index: number; address?: string }>();
+    (Array.isArray(spec.clusters) ? spec.clusters : []).forEach((raw, index) => {
+      const c = obj(raw);
+      const cname = str(c.name);
+      if (cname !== undefined) clusters.set(cname, { index, address: str(obj(c.eastWestGateway).address) });
+    });
+    const keyStore = path.resolve(path.dirname(path.resolve(doc.file)), str(obj(spec.trust).keyStore) ?? DEFAULT_KEY_STORE);
+    out.set(name, { doc, clusters, keyStore });
+  }
+  return out;
+}
+
+/** Every problem of the federations, and of key stores shared between meshes. */
+export function validateFederations(fedDocs: readonly SourceDocument[], meshDocs: readonly SourceDocument[]): Problem[] {
+  const problems: Problem[] = [];
+  const meshes = meshInfos(meshDocs);
+  const names = new FirstUses(problems);
+  // host → importing mesh → where first imported
+  const imported = new Map<string, FirstUses>();
+  const sharedRootPairs = new Set<string>();
+
+  for (const doc of fedDocs) {
+    const spec = obj(obj(doc.value).spec);
+    const fedName = str(obj(obj(doc.value).metadata).name);
+    names.claim(fedName, doc, ['metadata', 'name'], (at) => `federation "${fedName}" is already defined at ${at}`, 'give each MeshFederation its own name');
+    const members = (Array.isArray(spec.meshes) ? spec.meshes : []).map(str);
+    const known = [...meshes.keys()];
+    members.forEach((m, i) => {
+      if (m !== undefined && !meshes.has(m)) {
+        const near = nearest(m, known);
+        problems.push(
+          problemAt(doc, ['spec', 'meshes', i], `mesh "${m}" is not defined in the topology`, near ? `did you mean "${near}"?` : `define a Mesh named "${m}", or remove it`),
+        );
+      }
+    });
+    const trust = str(spec.trust) ?? 'shared-root';
+    const present = members.filter((m): m is string => m !== undefined && meshes.has(m));
+    if (trust === 'shared-root') {
+      for (const m of present) for (const n of present) if (m < n) sharedRootPairs.add(`${m}\n${n}`);
+      const stores = new Map(present.map((m) => [m, meshes.get(m)!.keyStore]));
+      const first = present[0];
+      for (const m of present.slice(1)) {
+        if (stores.get(m) !== stores.get(first)) {
+          problems.push(
+            problemAt(
+              doc,
+              spec.trust === undefined ? ['spec', 'meshes'] : ['spec', 'trust'],
+              `meshes "${first}" and "${m}" have different key stores, so different root CAs, but trust shared-root needs one root`,
+              'give the federated meshes the same spec.trust.keyStore, or set trust: trust-bundles to keep separate roots',
+            ),
+          );
+        }
+      }
+    }
+
+    const suffix = str(spec.hostSuffix) ?? 'global';
+    const exports = Array.isArray(spec.exports) ? spec.exports : [];
+    exports.forEach((raw, i) => {
+      const e = obj(raw);
+      const at = (...rest: (string | number)[]) => ['spec', 'exports', i, ...rest];
+      const from = str(e.from);
+      const to = (Array.isArray(e.to) ? e.to : []).map(str);
+      if (from !== undefined && !present.includes(from)) {
+        problems.push(problemAt(doc, at('from'), `mesh "${from}" is not a mesh of federation "${fedName}"`, `use one of: ${present.join(', ')}`));
+      }
+      to.forEach((t, j) => {
+        if (t === undefined) return;
+        if (t === from) problems.push(problemAt(doc, at('to', j), `mesh "${t}" exports the service to itself`, 'list only other meshes in to'));
+        else if (!present.includes(t)) problems.push(problemAt(doc, at('to', j), `mesh "${t}" is not a mesh of federation "${fedName}"`, `use one of: ${present.join(', ')}`));
+      });
+      const service = str(e.service);
+      const namespace = str(e.namespace);
+      const host = service && namespace ? `${service}.${namespace}.${suffix}` : undefined;
+      for (const t of to) {
+        if (t === undefined || host === undefined) continue;
+        if (!imported.has(t)) imported.set(t, new FirstUses(problems));
+        imported.get(t)!.claim(
+          host,
+          doc,
+          at('service'),
+          (first) => `mesh "${t}" would import host ${host} twice: it is already exported to it at ${first}`,
+          'export each service to a mesh once, or use another hostSuffix',
+        );
+      }
+      const mesh = from !== undefined ? meshes.get(from) : undefined;
+      if (mesh) {
+        const listed = Array.isArray(e.clusters) ? e.clusters.map(str) : undefined;
+        listed?.forEach((c, j) => {
+          if (c !== undefined && !mesh.clusters.has(c)) {
+            problems.push(problemAt(doc, at('clusters', j), `cluster "${c}" is not a cluster of mesh "${from}"`, `use clusters of "${from}": ${[...mesh.clusters.keys()].join(', ')}`));
+          }
+        });
+        const exporting = (listed ?? [...mesh.clusters.keys()]).filter((c): c is string => c !== undefined && mesh.clusters.has(c));
+        for (const c of exporting) {
+          const info = mesh.clusters.get(c)!;
+          if (info.address === undefined) {
+            problems.push(
+              problemAt(
+                mesh.doc,
+                ['spec', 'clusters', info.index],
+                `cluster "${c}" exports ${host ?? 'a service'} to other meshes, which reach it through its east-west gateway, whose address is not set`,
+                `set eastWestGateway.address of "${c}" to the EXTERNAL-IP or hostname of its istio-eastwestgateway Service`,
+              ),
+            );
+          }
+        }
+      }
+      const split = obj(e.split);
+      if (typeof split.local === 'number' && typeof split.remote === 'number' && split.local + split.remote !== 100) {
+        problems.push(problemAt(doc, at('split'), `split weights add up to ${split.local + split.remote}, not 100`, 'make local + remote equal 100'));
+      }
+      const ports = Array.isArray(e.ports) ? e.ports : [];
+      const portNames = new FirstUses(problems);
+      ports.forEach((p, j) => {
+        const pname = str(obj(p).name);
+        portNames.claim(pname, doc, at('ports', j, 'name'), (first) => `port name "${pname}" is already used at ${first}`, 'give each port its own name');
+      });
+    });
+  }
+
+  // Meshes may share a key store (and so a root CA) only inside a shared-root federation.
+  const byStore = new Map<string, string[]>();
+  for (const [name, info] of meshes) byStore.set(info.keyStore, [...(byStore.get(info.keyStore) ?? []), name]);
+  for (const group of byStore.values()) {
+    for (let i = 1; i < group.length; i++) {
+      const [a, b] = [group[0], group[i]].sort();
+      if (sharedRootPairs.has(`${a}\n${b}`)) continue;
+      const info = meshes.get(group[i])!;
+      const keyStoreSet = str(obj(obj(obj(info.doc.value).spec).trust).keyStore) !== undefined;
+      problems.push(
+        problemAt(
+          info.doc,
+          keyStoreSet ? ['spec', 'trust', 'keyStore'] : ['metadata', 'name'],
+          `the key store of mesh "${group[i]}" is also the key store of mesh "${group[0]}", so both meshes would share one root CA`,
+          'give each mesh its own spec.trust.keyStore, e.g. .meshgen/pki/<mesh name>, or federate them with trust: shared-root',
+        ),
+      );
+    }
+  }
+  return problems;
+}
