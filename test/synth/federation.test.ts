@@ -1,0 +1,193 @@
+/**
+ * Multi-mesh federation: the objects each side gets, the mesh settings, and
+ * every validation failure with its message.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TopologyError } from '../../src/errors';
+import { loadTopology, parseTopology } from '../../src/model/load';
+import { staticAddresses } from '../../src/model/federation-plan';
+import { synthesize } from '../../src/synth/synthesize';
+import { FIXTURE_TOPOLOGIES, fixedKeyStore, thrown, tmpDir, walk } from '../helpers';
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: any };
+
+async function synthFixture(name: string): Promise<string> {
+  const dir = tmpDir();
+  fs.copyFileSync(path.join(FIXTURE_TOPOLOGIES, name), path.join(dir, name));
+  const out = path.join(dir, 'dist');
+  await synthesize(loadTopology(path.join(dir, name)), { outdir: out, keyStore: fixedKeyStore() });
+  return out;
+}
+
+function objects(out: string, cluster: string): Obj[] {
+  const dir = path.join(out, cluster);
+  return walk(dir)
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS() as Obj));
+}
+
+const find = (objs: Obj[], kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name);
+
+describe('federation of mesh-east and mesh-west (shared root)', () => {
+  let out: string;
+  beforeAll(async () => {
+    out = await synthFixture('federation.yaml');
+  });
+
+  it('imports echo into every cluster of mesh-east through mesh-west\'s gateway, with mutual TLS and the split', () => {
+    for (const cluster of ['cluster-east-1', 'cluster-east-2']) {
+      const objs = objects(out, cluster);
+      expect(find(objs, 'ServiceEntry', 'echo.demo.global')!.spec).toEqual({
+        hosts: ['echo.demo.global'],
+        location: 'MESH_INTERNAL',
+        resolution: 'DNS',
+        ports: [{ number: 80, name: 'http', protocol: 'HTTP' }],
+        endpoints: [{ address: 'eastwest.west-1.example.com', locality: 'us-west-2/us-west-2a', ports: { http: 15443 } }],
+      });
+      expect(find(objs, 'DestinationRule', 'echo.demo.global')!.spec).toEqual({ host: 'echo.demo.global', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } });
+      expect(find(objs, 'VirtualService', 'echo-demo-split')!.spec).toEqual({
+        hosts: ['echo.demo.svc.cluster.local'],
+        http: [
+          {
+            route: [
+              { destination: { host: 'echo.demo.svc.cluster.local' }, weight: 80 },
+              { destination: { host: 'echo.demo.global' }, weight: 20 },
+            ],
+          },
+        ],
+      });
+    }
+  });
+
+  it('exports ledger from both east clusters: a workloadSelector ServiceEntry and a Gateway for that host only', () => {
+    for (const cluster of ['cluster-east-1', 'cluster-east-2']) {
+      const objs = objects(out, cluster);
+      expect(find(objs, 'ServiceEntry', 'ledger.payments.global')!.metadata.namespace).toBe('payments');
+      expect(find(objs, 'ServiceEntry', 'ledger.payments.global')!.spec.workloadSelector).toEqual({ labels: { 'app.kubernetes.io/name': 'ledger' } });
+      expect(find(objs, 'Gateway', 'federation-gateway')!.spec.servers).toEqual([
+        { port: { number: 15443, name: 'tls', protocol: 'TLS' }, tls: { mode: 'AUTO_PASSTHROUGH' }, hosts: ['ledger.payments.global'] },
+      ]);
+    }
+    const west = objects(out, 'cluster-west-1');
+    expect(find(west, 'ServiceEntry', 'ledger.payments.global')!.spec.endpoints).toEqual([
+      { address: '198.51.100.11', locality: 'us-east1/us-east1-b', ports: { 'tcp-postgres': 15443 } },
+      { address: '198.51.100.12', locality: 'us-east1/us-east1-c', ports: { 'tcp-postgres': 15443 } },
+    ]);
+    expect(find(west, 'ServiceEntry', 'ledger.payments.global')!.spec.resolution).toBe('STATIC');
+    expect(find(west, 'ServiceEntry', 'echo.demo.global')!.spec.ports).toEqual([{ number: 80, targetPort: 8080, name: 'http', protocol: 'HTTP' }]);
+    // mesh-west has one network, so its gateway exists only because it exports.
+    expect(find(west, 'IstioOperator', 'eastwest')).toBeDefined();
+    expect(find(west, 'Gateway', 'cross-network-gateway')).toBeUndefined();
+  });
+
+  it('sets trust domains, aliases and DNS proxying in the control planes (no auto-allocate flag from Istio 1.25 on)', () => {
+    const east = find(objects(out, 'cluster-east-1'), 'IstioOperator', 'control-plane')!.spec.meshConfig;
+    expect(east).toEqual({
+      trustDomain: 'east.example.com',
+      trustDomainAliases: ['west.example.com'],
+      defaultConfig: { proxyMetadata: { ISTIO_META_DNS_CAPTURE: 'true' } },
+    });
+    expect(find(objects(out, 'cluster-west-1'), 'IstioOperator', 'control-plane')!.spec.meshConfig.trustDomainAliases).toEqual(['east.example.com']);
+  });
+
+  it('shares one root between the meshes', () => {
+    const root = (cluster: string) =>
+      Buffer.from(parse(fs.readFileSync(path.join(out, cluster, 'secret.istio-system.cacerts.yaml'), 'utf8')).data['root-cert.pem'], 'base64').toString();
+    expect(root('cluster-east-1')).toBe(root('cluster-west-1'));
+  });
+});
+
+describe('federation with trust bundles and static addresses', () => {
+  it("makes each mesh trust the other's root, allocates a stable address, and asks old Istio to allocate addresses itself only when auto", async () => {
+    const out = await synthFixture('federation-trust-bundles.yaml');
+    const root = (cluster: string) =>
+      Buffer.from(parse(fs.readFileSync(path.join(out, cluster, 'secret.istio-system.cacerts.yaml'), 'utf8')).data['root-cert.pem'], 'base64').toString();
+    expect(root('cluster-a')).not.toBe(root('cluster-b'));
+    const a = find(objects(out, 'cluster-a'), 'IstioOperator', 'control-plane')!.spec.meshConfig;
+    expect(a.caCertificates).toEqual([{ pem: root('cluster-b') }]);
+    expect(a.defaultConfig.proxyMetadata).toEqual({ ISTIO_META_DNS_CAPTURE: 'true' });
+    const se = find(objects(out, 'cluster-a'), 'ServiceEntry', 'reviews.shop.mesh')!;
+    expect(se.spec.addresses).toEqual([staticAddresses(loadTopology(path.join(FIXTURE_TOPOLOGIES, 'federation-trust-bundles.yaml'))).get('reviews.shop.mesh')]);
+    expect(se.spec.addresses[0]).toMatch(/^240\.241\.\d+\.\d+$/);
+    expect(find(objects(out, 'cluster-b'), 'IstioOperator', 'control-plane')!.spec.meshConfig.caCertificates).toEqual([{ pem: root('cluster-a') }]);
+  });
+
+  it('sets ISTIO_META_DNS_AUTO_ALLOCATE before Istio 1.25 with auto allocation', async () => {
+    const dir = tmpDir();
+    const text = fs
+      .readFileSync(path.join(FIXTURE_TOPOLOGIES, 'federation-trust-bundles.yaml'), 'utf8')
+      .replace('addressAllocation: static', 'addressAllocation: auto');
+    fs.writeFileSync(path.join(dir, 'm.yaml'), text);
+    await synthesize(loadTopology(path.join(dir, 'm.yaml')), { outdir: path.join(dir, 'dist'), keyStore: fixedKeyStore() });
+    const cp = find(objects(path.join(dir, 'dist'), 'cluster-a'), 'IstioOperator', 'control-plane')!;
+    expect(cp.spec.meshConfig.defaultConfig.proxyMetadata).toEqual({ ISTIO_META_DNS_CAPTURE: 'true', ISTIO_META_DNS_AUTO_ALLOCATE: 'true' });
+  });
+});
+
+describe('federation validation', () => {
+  const base = fs.readFileSync(path.join(FIXTURE_TOPOLOGIES, 'federation.yaml'), 'utf8');
+  const FILE = '/topo/fed.yaml';
+  const cases: { name: string; edit: (s: string) => string; expect: RegExp[] }[] = [
+    {
+      name: 'fails when a federation names a mesh that does not exist',
+      edit: (s) => s.replace('meshes: [mesh-east, mesh-west]', 'meshes: [mesh-east, mesh-wset]'),
+      expect: [/spec\.meshes\[1\]: mesh "mesh-wset" is not defined in the topology/, /did you mean "mesh-west"\?/],
+    },
+    {
+      name: 'fails when an export comes from a mesh outside the federation',
+      edit: (s) => s.replace('from: mesh-west', 'from: mesh-north'),
+      expect: [/spec\.exports\[0\]\.from: mesh "mesh-north" is not a mesh of federation "east-west"/],
+    },
+    {
+      name: 'fails when a mesh exports to itself',
+      edit: (s) => s.replace('to: [mesh-east]', 'to: [mesh-west]'),
+      expect: [/spec\.exports\[0\]\.to\[0\]: mesh "mesh-west" exports the service to itself/],
+    },
+    {
+      name: 'fails when an exporting cluster has no gateway address, naming the cluster',
+      edit: (s) => s.replace('      eastWestGateway: {address: eastwest.west-1.example.com}\n', ''),
+      expect: [/spec\.clusters\[0\]: cluster "cluster-west-1" exports echo\.demo\.global to other meshes, .*whose address is not set/],
+    },
+    {
+      name: 'fails when two exports give one mesh the same host',
+      edit: (s) => `${s}    - {service: echo, namespace: demo, from: mesh-west, to: [mesh-east], ports: [{number: 8080, name: http, protocol: HTTP}]}\n`,
+      expect: [/spec\.exports\[2\]\.service: mesh "mesh-east" would import host echo\.demo\.global twice: it is already exported to it at/],
+    },
+    {
+      name: 'fails when split weights do not add up to 100',
+      edit: (s) => s.replace('split: {local: 80, remote: 20}', 'split: {local: 80, remote: 30}'),
+      expect: [/spec\.exports\[0\]\.split: split weights add up to 110, not 100/],
+    },
+    {
+      name: 'fails when shared-root meshes have different key stores',
+      edit: (s) => s.replace('keyStore: .meshgen/federated-pki\n  clusters:\n    - name: cluster-west-1', 'keyStore: .meshgen/west-pki\n  clusters:\n    - name: cluster-west-1'),
+      expect: [/meshes "mesh-east" and "mesh-west" have different key stores, so different root CAs, but trust shared-root needs one root/, /or set trust: trust-bundles/],
+    },
+    {
+      name: 'fails when meshes share a key store without a shared-root federation',
+      edit: (s) => s.replace('meshes: [mesh-east, mesh-west]', 'meshes: [mesh-east, mesh-west]\n  trust: trust-bundles'),
+      expect: [/spec\.trust\.keyStore: the key store of mesh "mesh-west" is also the key store of mesh "mesh-east", so both meshes would share one root CA/],
+    },
+    {
+      name: 'fails when an export lists a cluster of another mesh',
+      edit: (s) => s.replace('      split: {local: 80, remote: 20}', '      split: {local: 80, remote: 20}\n      clusters: [cluster-east-1]'),
+      expect: [/spec\.exports\[0\]\.clusters\[0\]: cluster "cluster-east-1" is not a cluster of mesh "mesh-west"/],
+    },
+    {
+      name: 'fails when two meshes share a network',
+      edit: (s) => s.replace('network: network-west', 'network: network-east-1'),
+      expect: [/network "network-east-1" is already a network of mesh "mesh-east"/],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const text = c.edit(base);
+      expect(text).not.toBe(base);
+      const err = thrown(() => parseTopology([{ file: FILE, text }]), TopologyError);
+      for (const re of c.expect) expect(err.message).toMatch(re);
+    });
+  }
+});
