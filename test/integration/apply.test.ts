@@ -150,6 +150,11 @@ describe('every documented topology and the mixed fleet against a real API serve
     fs.copyFileSync(path.join(FIXTURE_TOPOLOGIES, fixture), path.join(dir, fixture));
     const fixtureOut = path.join(dir, 'dist');
     await synthesize(loadTopology(path.join(dir, fixture)), { outdir: fixtureOut, keyStore: fixedKeyStore() });
+    // A dry run cannot create namespaces for the objects in them; exporting-side ServiceEntries live
+    // in the exported services' namespaces, which the user's apps own.
+    for (const ns of ['istio-system', 'demo', 'payments', 'shop']) {
+      await kubectlFull(server, ['create', 'namespace', ns]);
+    }
     for (const cluster of fs.readdirSync(fixtureOut).sort()) {
       const r = await kubectlFull(server, ['apply', '--dry-run=server', '-k', path.join(fixtureOut, cluster)]);
       expect(r.stderr, `${fixture} ${cluster}`).toBe('');
