@@ -70,6 +70,8 @@ export class ClusterChart extends Chart {
   public readonly plan: ClusterPlan;
   /** API credentials of the mesh's clusters. */
   public readonly credentials: MeshCredentials;
+  /** What the cluster gets from its mesh's federations. */
+  public readonly federation: FederationPlan;
   /** IstioOperator documents, in the order `istioctl install` must take them. */
   public readonly istioctlInputs: readonly IstioOperator[];
 
@@ -83,6 +85,7 @@ export class ClusterChart extends Chart {
     this.cluster = cluster;
     const plan = planCluster(mesh, cluster);
     const fed = props.federation ?? NO_FEDERATION;
+    this.federation = fed;
     this.plan = plan;
     this.credentials = credentials;
     const revision = mesh.istio.revision;

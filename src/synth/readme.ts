@@ -5,6 +5,7 @@
 import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
 import { remoteSecretName } from '../constructs/remote-secret';
 import { MeshCredentials } from '../credentials/resolve';
+import { FederationPlan, NO_FEDERATION } from '../model/federation-plan';
 import { ClusterPlan } from '../model/plan';
 
 /** What the README needs to know about the folder's files. */
@@ -18,7 +19,7 @@ export interface ApplyPlan {
 }
 
 /** Markdown README for one cluster folder. */
-export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: MeshCredentials): string {
+export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: MeshCredentials, federation: FederationPlan = NO_FEDERATION): string {
   const { mesh, cluster, primary } = plan;
   const ctx = shellQuote(cluster.context);
   const rev = mesh.istio.revision;
@@ -114,6 +115,7 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: 
   }
   out.push('');
 
+  if (federation.imports.length > 0 || federation.exports.length > 0) out.push(...federationSection(plan, federation), '');
   out.push('## Use', '');
   out.push(`Label a namespace for sidecar injection${primary ? ` (served by \`${primary.name}\`)` : ''}:`, '');
   out.push('```sh', `kubectl --context=${ctx} label namespace <namespace> ${rev ? `istio.io/rev=${rev}` : 'istio-injection=enabled'}`, '```', '');
@@ -127,6 +129,42 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: 
   if (primary) out.push(`istioctl --context=${shellQuote(primary.context)} remote-clusters  # lists ${cluster.name}`);
   out.push('```', '');
   return out.join('\n');
+}
+
+/** The README section on the services this cluster shares with other meshes. */
+function federationSection(plan: ClusterPlan, fed: FederationPlan): string[] {
+  const ctx = shellQuote(plan.cluster.context);
+  const out = ['## Services shared with other meshes', ''];
+  if (fed.imports.length > 0) {
+    out.push(`Mesh \`${plan.mesh.name}\` calls these services of other meshes, through their east-west gateways with Istio mutual TLS:`, '');
+    for (const imp of fed.imports) {
+      const e = imp.export;
+      const split = e.split ? `; ${e.split.remote}% of calls to \`${e.service}.${e.namespace}.svc.cluster.local\` go there` : '';
+      out.push(`- \`${e.host}\`: \`${e.service}\` in \`${e.namespace}\` of mesh \`${e.from}\`, at ${imp.endpoints.map((c) => `\`${c.eastWestGateway.address}\``).join(', ')}${split}.`);
+    }
+    out.push('');
+  }
+  if (fed.exports.length > 0) {
+    out.push(`Mesh \`${plan.mesh.name}\` lets other meshes call these services, and no others:`, '');
+    for (const e of fed.exports) {
+      const selector = Object.entries(e.selector).map(([k, v]) => `${k}=${v}`).join(',');
+      out.push(`- \`${e.host}\`: pods \`${selector}\` in \`${e.namespace}\`, for ${e.to.map((t) => `\`${t}\``).join(', ')}.`);
+    }
+    const namespaces = [...new Set(fed.exports.map((e) => `\`${e.namespace}\``))];
+    out.push('', `The ${namespaces.length === 1 ? 'namespace' : 'namespaces'} ${namespaces.join(', ')} must exist before \`kubectl apply -k\`.`, '');
+  }
+  if (fed.imports.length > 0) {
+    const e = fed.imports[0].export;
+    out.push(
+      'Check a call across meshes from a pod with a sidecar (here `sleep` in namespace `sample`):',
+      '',
+      '```sh',
+      `istioctl --context=${ctx} proxy-config endpoints deploy/sleep -n sample --cluster "outbound|${e.ports[0].number}||${e.host}"`,
+      `kubectl --context=${ctx} -n sample exec deploy/sleep -c sleep -- curl -sS ${e.ports[0].protocol.startsWith('HTTP') ? `http://${e.host}:${e.ports[0].number}/` : `telnet://${e.host}:${e.ports[0].number}`}`,
+      '```',
+    );
+  }
+  return out;
 }
 
 function counter(): () => number {

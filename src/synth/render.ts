@@ -82,7 +82,7 @@ export function renderCluster(chart: ClusterChart): RenderedFolder {
     })}`,
     mode: 0o644,
   });
-  add({ path: 'README.md', content: clusterReadme(chart.plan, { preInstall, istioctl, kubectl }, chart.credentials), mode: 0o644 });
+  add({ path: 'README.md', content: clusterReadme(chart.plan, { preInstall, istioctl, kubectl }, chart.credentials, chart.federation), mode: 0o644 });
   add({ path: MARKER_FILE, content: markerText(chart.mesh.name), mode: 0o644 });
   return { name: chart.node.id, mesh: chart.mesh.name, files: sortBy([...files.values()], (f) => f.path) };
 }
