@@ -151,3 +151,19 @@ export function thrown<E extends Error>(fn: () => unknown, type: new (...args: n
   }
   throw new Error(`expected ${type.name} to be thrown`);
 }
+
+/**
+ * Synthesizes a committed topology fixture in a temp folder, with a
+ * byte-stable key store; returns the output folder.
+ */
+export async function synthFixture(name: string, env?: NodeJS.ProcessEnv): Promise<string> {
+  // Imported here so that helpers stay cheap for tests that never synthesize.
+  const { loadTopology } = await import('../../src/model/load');
+  const { synthesize } = await import('../../src/synth/synthesize');
+  const dir = tmpDir();
+  const file = path.join(dir, name);
+  fs.copyFileSync(path.join(FIXTURE_TOPOLOGIES, name), file);
+  const out = path.join(dir, 'dist');
+  await synthesize(loadTopology(file), { outdir: out, keyStore: fixedKeyStore(), env });
+  return out;
+}

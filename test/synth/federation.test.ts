@@ -10,17 +10,10 @@ import { TopologyError } from '../../src/errors';
 import { loadTopology, parseTopology } from '../../src/model/load';
 import { staticAddresses } from '../../src/model/federation-plan';
 import { synthesize } from '../../src/synth/synthesize';
-import { FIXTURE_TOPOLOGIES, fixedKeyStore, thrown, tmpDir, walk } from '../helpers';
+import { FIXTURE_TOPOLOGIES, fixedKeyStore, synthFixture, thrown, tmpDir, walk } from '../helpers';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: any };
 
-async function synthFixture(name: string): Promise<string> {
-  const dir = tmpDir();
-  fs.copyFileSync(path.join(FIXTURE_TOPOLOGIES, name), path.join(dir, name));
-  const out = path.join(dir, 'dist');
-  await synthesize(loadTopology(path.join(dir, name)), { outdir: out, keyStore: fixedKeyStore() });
-  return out;
-}
 
 function objects(out: string, cluster: string): Obj[] {
   const dir = path.join(out, cluster);

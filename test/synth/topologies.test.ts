@@ -8,10 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadTopology } from '../../src/model/load';
-import { synthesize } from '../../src/synth/synthesize';
 import { checkAgainstCrd, checkIstioOperator } from '../helpers/istio-api';
-import { FIXTURE_TOPOLOGIES, fixedKeyStore, readTree, tmpDir, walk } from '../helpers';
+import { FIXTURE_TOPOLOGIES, readTree, synthFixture as synthFixtureIn, walk } from '../helpers';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any };
 
@@ -21,14 +19,9 @@ const FLEET_KUBECONFIG = path.join(FIXTURE_TOPOLOGIES, '..', 'kubeconfig', 'flee
 const FIXTURES = fs.readdirSync(FIXTURE_TOPOLOGIES).filter((f) => f.endsWith('.yaml')).sort();
 const outputs = new Map<string, string>();
 
-/** Synthesizes a fixture in a temp folder with a byte-stable key store; returns the output folder. */
-async function synthFixture(name: string): Promise<string> {
-  const dir = tmpDir();
-  const file = path.join(dir, name);
-  fs.copyFileSync(path.join(FIXTURE_TOPOLOGIES, name), file);
-  const out = path.join(dir, 'dist');
-  await synthesize(loadTopology(file), { outdir: out, keyStore: fixedKeyStore(), env: { KUBECONFIG: FLEET_KUBECONFIG } });
-  return out;
+/** Synthesizes a fixture with the fixture kubeconfig. */
+function synthFixture(name: string): Promise<string> {
+  return synthFixtureIn(name, { KUBECONFIG: FLEET_KUBECONFIG });
 }
 
 function objectsOf(out: string, cluster: string): Obj[] {
