@@ -20,6 +20,7 @@ import { remoteKubeconfig } from '../credentials/remote-kubeconfig';
 import { IstioOperator } from '../constructs/istio-operator';
 import { IstioSystemNamespace } from '../constructs/istio-system-namespace';
 import { RemoteControlPlane } from '../constructs/remote-control-plane';
+import { HelloWorld, SampleNamespace, Sleep } from '../constructs/samples';
 import { ClusterPlan, planCluster } from '../model/plan';
 import { FederationPlan, NO_FEDERATION } from '../model/federation-plan';
 import { ClusterModel, DEFAULT_TRUST_DOMAIN, MeshModel } from '../model/types';
@@ -45,6 +46,12 @@ export interface ClusterChartProps {
    * @default - none
    */
   readonly trustRoots?: readonly string[];
+}
+
+/** helloworld v1 and v2 alternate over the clusters that run it, in name order, so calls show both. */
+export function helloWorldVersion(mesh: MeshModel, cluster: ClusterModel): 'v1' | 'v2' {
+  const running = mesh.clusters.filter((c) => c.samples.includes('helloworld'));
+  return running.indexOf(cluster) % 2 === 0 ? 'v1' : 'v2';
 }
 
 /** meshConfig of a primary: trust domain, federation aliases and roots, DNS proxying. */
@@ -179,6 +186,11 @@ export class ClusterChart extends Chart {
           property: credential.external.property,
         });
       }
+    }
+    if (cluster.samples.length > 0) {
+      new SampleNamespace(this, 'SampleNamespace', { revision });
+      if (cluster.samples.includes('helloworld')) new HelloWorld(this, 'HelloWorld', { version: helloWorldVersion(mesh, cluster) });
+      if (cluster.samples.includes('sleep')) new Sleep(this, 'Sleep');
     }
     this.istioctlInputs = inputs;
   }

@@ -6,6 +6,8 @@
 import { Command, CommanderError } from 'commander';
 import { MeshgenError } from '../errors';
 import { credentialsCommand } from './credentials';
+import { diffCommand } from './diff';
+import { initCommand } from './init';
 import { synthCommand } from './synth';
 import { validateCommand } from './validate';
 
@@ -31,8 +33,8 @@ function packageVersion(): string {
   return (require('../../../package.json') as { version: string }).version;
 }
 
-/** Builds the command tree. */
-export function buildProgram(io: Io): Command {
+/** Builds the command tree; commands that end with a non-zero code on success (diff) report it through `setExitCode`. */
+export function buildProgram(io: Io, setExitCode: (code: number) => void = () => undefined): Command {
   const program = new Command('meshgen')
     .description('Generate per-cluster manifests for a multicluster Istio mesh from one topology file.')
     .version(packageVersion(), '-V, --version', 'print the version')
@@ -43,6 +45,8 @@ export function buildProgram(io: Io): Command {
   program.addCommand(synthCommand(io));
   program.addCommand(validateCommand(io));
   program.addCommand(credentialsCommand(io));
+  program.addCommand(diffCommand(io, setExitCode));
+  program.addCommand(initCommand(io));
   const configure = (cmd: Command) => {
     cmd.configureOutput({ writeOut: io.out, writeErr: io.err }).exitOverride();
     cmd.commands.forEach(configure);
@@ -53,14 +57,17 @@ export function buildProgram(io: Io): Command {
 
 /** Runs the command line `argv` (as process.argv) and returns the exit code. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
-  const program = buildProgram(io);
+  let code = 0;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
   try {
     if (argv.length <= 2) {
       program.outputHelp({ error: true });
       return EXIT_USAGE;
     }
     await program.parseAsync([...argv]);
-    return 0;
+    return code;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;

@@ -10,3 +10,8 @@ export const DEFAULT_TOPOLOGY = 'mesh.yaml';
 export function withTopologyFiles(cmd: Command): Command {
   return cmd.option('-f, --file <path...>', 'topology file(s); repeat or list several', [DEFAULT_TOPOLOGY]);
 }
+
+/** Adds `-o, --output <dir>`: the output folder. */
+export function outputOption(cmd: Command): Command {
+  return cmd.option('-o, --output <dir>', 'output folder', 'dist');
+}

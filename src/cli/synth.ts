@@ -1,37 +1,52 @@
 /**
- * `meshgen synth`: write one folder of manifests per cluster.
+ * `meshgen synth`: write one folder of manifests per cluster, then say what
+ * was written and what to run next.
  */
 import { Command } from 'commander';
 import { loadTopology } from '../model/load';
 import { displayPath } from '../paths';
-import { synthesize } from '../synth/synthesize';
-import type { Io } from './main';
+import { KeyStoreOptions } from '../pki/key-store';
+import { SynthResult, synthesize } from '../synth/synthesize';
 import { plural } from '../text';
-import { withTopologyFiles } from './options';
+import type { Io } from './main';
+import { outputOption, withTopologyFiles } from './options';
 
 /** The `synth` subcommand. */
 export function synthCommand(io: Io): Command {
-  return withTopologyFiles(new Command('synth'))
+  return outputOption(withTopologyFiles(new Command('synth')))
     .description('write dist/<cluster>/ for every cluster: manifests, kustomization.yaml and README.md')
-    .option('-o, --output <dir>', 'output folder', 'dist')
     .option('--new-root', 'accept a new root CA although the output was made under another one (replaces the mesh CA: roll out every cluster)')
-    .action(async function (this: Command, opts: { file: string[]; output: string; newRoot?: boolean }) {
+    .option('-q, --quiet', 'print nothing on success')
+    .option('--json', 'print the summary as JSON')
+    .action(async function (this: Command, opts: { file: string[]; output: string; newRoot?: boolean; quiet?: boolean; json?: boolean }) {
       if (opts.output.trim() === '') this.error("error: option '-o, --output <dir>' needs a folder name", { exitCode: 2 });
       const topology = loadTopology(opts.file);
-      const result = await synthesize(topology, { outdir: opts.output, allowNewRoot: opts.newRoot });
-      const out = displayPath(result.outdir);
-      for (const mesh of result.meshes) {
-        io.out(`mesh "${mesh.name}": ${plural(mesh.clusters.length, 'cluster')} written to ${out}/\n`);
-        const width = Math.max(...mesh.clusters.map((c) => c.name.length));
-        for (const c of mesh.clusters) {
-          io.out(`  ${c.name.padEnd(width)}  ${plural(c.files, 'file')}, intermediate CA ${c.intermediate}\n`);
-        }
-        io.out(`  root CA ${mesh.root}, key store ${displayPath(mesh.keyStore)}\n`);
-      }
-      for (const name of result.removed) io.out(`removed ${out}/${name}/: its cluster is no longer in the topology\n`);
-      for (const p of result.pending) {
-        io.out(`pending: remote secrets of cluster "${p.cluster}" (mesh "${p.mesh}"): ${p.reason}\n    next: ${p.fix}\n`);
-      }
-      for (const name of result.foreign) io.out(`kept ${out}/${name}/: made for a mesh that is not in this topology\n`);
+      const result = await synthesize(topology, { outdir: opts.output, allowNewRoot: opts.newRoot, keyStore: progress(io, !opts.quiet && !opts.json) });
+      if (opts.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
+      else if (!opts.quiet) io.out(summary(result));
     });
+}
+
+/** Key-making progress on stderr, only where a person watches (a TTY). */
+export function progress(io: Io, enabled: boolean): KeyStoreOptions {
+  if (!enabled || !process.stderr.isTTY) return {};
+  return { onMakeKeys: (count) => io.err(`making ${plural(count, 'RSA key')} (a few seconds each, in parallel)…\n`) };
+}
+
+/** The human summary of a synth: per cluster what was written, what is pending, what to run next. */
+export function summary(result: SynthResult): string {
+  const out = displayPath(result.outdir);
+  const lines: string[] = [];
+  for (const mesh of result.meshes) {
+    lines.push(`mesh "${mesh.name}": ${plural(mesh.clusters.length, 'cluster')} written to ${out}/`);
+    const width = Math.max(...mesh.clusters.map((c) => c.name.length));
+    for (const c of mesh.clusters) lines.push(`  ${c.name.padEnd(width)}  ${plural(c.files, 'file')}, intermediate CA ${c.intermediate}`);
+    lines.push(`  root CA ${mesh.root}, key store ${displayPath(mesh.keyStore)}`);
+  }
+  for (const name of result.removed) lines.push(`removed ${out}/${name}/: its cluster is no longer in the topology`);
+  for (const p of result.pending) lines.push(`pending: remote secrets of cluster "${p.cluster}" (mesh "${p.mesh}"): ${p.reason}`, `    next: ${p.fix}`);
+  for (const name of result.foreign) lines.push(`kept ${out}/${name}/: made for a mesh that is not in this topology`);
+  const order = result.meshes.flatMap((m) => m.clusters.map((c) => `${out}/${c.name}/README.md`));
+  lines.push(`next: apply each cluster by its README, in this order: ${order.join(', ')}`);
+  return `${lines.join('\n')}\n`;
 }

@@ -175,6 +175,7 @@ function toMeshModel(doc: SourceDocument): MeshModel {
         address: c.eastWestGateway?.address,
       },
       credentials: resolveCredentials({ ...m.spec.credentials, ...c.credentials }, base),
+      samples: [...(c.samples ?? m.spec.samples ?? [])].sort(compareStrings),
     })),
     (c) => c.name,
   );

@@ -57,6 +57,11 @@ function credentialsSchema(description: string) {
     } as const;
 }
 
+/** Schema of a `samples` list. */
+function samplesSchema(description: string) {
+  return { type: 'array', uniqueItems: true, items: { enum: ['helloworld', 'sleep'] }, description } as const;
+}
+
 /** JSON Schema (draft-07) of one `Mesh` document. */
 export const meshSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -133,6 +138,9 @@ export const meshSchema = {
           },
         },
         credentials: credentialsSchema('Defaults for every cluster\'s credentials block.'),
+        samples: samplesSchema(
+          'Istio sample apps to check the mesh with, in namespace sample of every cluster: helloworld (v1 and v2 in alternate clusters) and sleep. Default: none.',
+        ),
         clusters: {
           type: 'array',
           minItems: 1,
@@ -169,6 +177,7 @@ export const meshSchema = {
                 $ref: '#/definitions/dnsLabel',
                 description: 'For role: remote: the name of the primary cluster, in this mesh, whose istiod serves this cluster.',
               },
+              samples: samplesSchema('Sample apps for this cluster, instead of the mesh\'s list.'),
               credentials: credentialsSchema(
                 'Where the credentials come from that other control planes use to read this cluster\'s API (its remote secrets).',
               ),

@@ -63,6 +63,9 @@ export interface CredentialSettings {
   readonly external?: { readonly storeName: string; readonly storeKind: 'SecretStore' | 'ClusterSecretStore'; readonly key: string; readonly property?: string };
 }
 
+/** Istio sample apps meshgen can add to check a mesh. */
+export type SampleApp = 'helloworld' | 'sleep';
+
 /** One Kubernetes cluster of a mesh. */
 export interface ClusterModel {
   /** DNS-1123 label: `values.global.multiCluster.clusterName` and the `dist/` folder name. */
@@ -81,6 +84,8 @@ export interface ClusterModel {
   readonly eastWestGateway: EastWestGatewaySettings;
   /** Where the credentials to read this cluster's API come from. */
   readonly credentials: CredentialSettings;
+  /** Sample apps to deploy in namespace `sample` (sorted). */
+  readonly samples: readonly SampleApp[];
 }
 
 /** Istio release and image settings of a mesh. */

@@ -51,6 +51,7 @@ export interface MeshDocumentValue {
     istio: { version: string; hub?: string; revision?: string };
     trust?: { keyStore?: string };
     credentials?: CredentialsValue;
+    samples?: ('helloworld' | 'sleep')[];
     clusters: {
       name: string;
       context: string;
@@ -60,6 +61,7 @@ export interface MeshDocumentValue {
       locality?: string;
       eastWestGateway?: { serviceType?: 'LoadBalancer' | 'NodePort'; annotations?: Record<string, string>; address?: string };
       credentials?: CredentialsValue;
+      samples?: ('helloworld' | 'sleep')[];
     }[];
   };
 }

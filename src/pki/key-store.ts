@@ -79,6 +79,16 @@ export interface KeyStoreOptions {
    * @default false
    */
   readonly allowNewRoot?: boolean;
+  /**
+   * Make missing material in memory only, writing nothing (for `meshgen diff`).
+   * @default false
+   */
+  readonly dryRun?: boolean;
+  /**
+   * Called before keys are made, with how many.
+   * @default - nothing
+   */
+  readonly onMakeKeys?: (count: number) => void;
 }
 
 const ROOT_CERT = 'root-cert.pem';
@@ -143,6 +153,9 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   }
 
   const missing = mesh.clusters.filter((c) => !existing.has(c.name));
+  const keyCount = (root ? 0 : 1) + missing.length;
+  if (keyCount > 0) opts.onMakeKeys?.(keyCount);
+  const write = !opts.dryRun;
   const keys = await Promise.all([root ? Promise.resolve(undefined) : generateKey(), ...missing.map(() => generateKey())]);
   const [newRootKey, ...newClusterKeys] = keys;
 
@@ -154,9 +167,11 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   } else {
     rootKeyPem = newRootKey as string;
     rootCertPem = createRootCertificate(rootKeyPem, { now: now(), serial: serial() });
-    ensureDir(store);
-    writeKeyFile(path.join(store, ROOT_KEY), rootKeyPem);
-    writePublicFile(path.join(store, ROOT_CERT), rootCertPem);
+    if (write) {
+      ensureDir(store);
+      writeKeyFile(path.join(store, ROOT_KEY), rootKeyPem);
+      writePublicFile(path.join(store, ROOT_CERT), rootCertPem);
+    }
   }
 
   const material = new Map<string, { certPem: string; keyPem: string }>();
@@ -171,10 +186,12 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
       now: now(),
       serial: serial(),
     });
-    const dir = path.join(store, cluster.name);
-    ensureDir(dir);
-    writeKeyFile(path.join(dir, CA_KEY), keyPem);
-    writePublicFile(path.join(dir, CA_CERT), certPem);
+    if (write) {
+      const dir = path.join(store, cluster.name);
+      ensureDir(dir);
+      writeKeyFile(path.join(dir, CA_KEY), keyPem);
+      writePublicFile(path.join(dir, CA_CERT), certPem);
+    }
     material.set(cluster.name, { certPem, keyPem });
     provenance.set(cluster.name, 'new');
   });

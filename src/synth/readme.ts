@@ -46,7 +46,7 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: 
   const secrets = files.kubectl.filter((f) => f.secret).map((f) => `\`${f.file}\``);
   if (secrets.length > 0) {
     out.push(
-      `${secrets.join(', ')} ${secrets.length === 1 ? 'holds' : 'hold'} private keys. Encrypt ${secrets.length === 1 ? 'it' : 'them'} ` +
+      `${secrets.join(', ')} ${secrets.length === 1 ? 'holds' : 'hold'} private keys or credentials. Encrypt ${secrets.length === 1 ? 'it' : 'them'} ` +
         '(SOPS, Sealed Secrets) before committing this folder anywhere others can read it.',
       '',
     );
@@ -120,6 +120,7 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: 
   out.push(`Label a namespace for sidecar injection${primary ? ` (served by \`${primary.name}\`)` : ''}:`, '');
   out.push('```sh', `kubectl --context=${ctx} label namespace <namespace> ${rev ? `istio.io/rev=${rev}` : 'istio-injection=enabled'}`, '```', '');
 
+  if (cluster.samples.length > 0) out.push(...verifySection(plan), '');
   out.push('## Check', '', '```sh');
   out.push(`kubectl --context=${ctx} -n istio-system get pods,services`);
   if (plan.eastWestGateway) {
@@ -129,6 +130,30 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: 
   if (primary) out.push(`istioctl --context=${shellQuote(primary.context)} remote-clusters  # lists ${cluster.name}`);
   out.push('```', '');
   return out.join('\n');
+}
+
+/** The README section that checks the mesh with the sample apps. */
+function verifySection(plan: ClusterPlan): string[] {
+  const { mesh, cluster } = plan;
+  const ctx = shellQuote(cluster.context);
+  const hello = mesh.clusters.filter((c) => c.samples.includes('helloworld'));
+  const out = ['## Verify', ''];
+  out.push(
+    `This folder deploys the sample apps ${cluster.samples.map((s) => `\`${s}\``).join(' and ')} in namespace \`sample\` ` +
+      `(helloworld runs in ${hello.map((c) => `\`${c.name}\``).join(', ') || 'no cluster'}, v1 and v2 alternating).`,
+    '',
+  );
+  if (cluster.samples.includes('sleep') && hello.length > 0) {
+    out.push(
+      'Once every cluster is applied, call helloworld from here several times; answers from both `helloworld-v1` and `helloworld-v2` mean traffic crosses clusters:',
+      '',
+      '```sh',
+      `kubectl --context=${ctx} -n sample rollout status deploy/sleep`,
+      `for i in 1 2 3 4 5 6 7 8 9 10; do kubectl --context=${ctx} -n sample exec deploy/sleep -c sleep -- curl -sS helloworld.sample:5000/hello; done`,
+      '```',
+    );
+  }
+  return out;
 }
 
 /** The README section on the services this cluster shares with other meshes. */

@@ -61,7 +61,8 @@ export function renderCluster(chart: ClusterChart): RenderedFolder {
   for (const obj of objects) {
     const json = obj.toJson() as ManifestHead;
     const file = manifestFileName(json);
-    const secret = json.kind === 'Secret';
+    const body = json as ManifestHead & { data?: object; stringData?: object };
+    const secret = json.kind === 'Secret' && (body.data !== undefined || body.stringData !== undefined);
     add({ path: file, content: manifestText(json), mode: secret ? 0o600 : 0o644 });
     byObject.set(obj, file);
     if (json.apiVersion === ISTIO_OPERATOR_API_VERSION) continue;

@@ -11,6 +11,7 @@ import { App } from 'cdk8s';
 import { Mesh } from '../charts/mesh';
 import { MeshCredentials, resolveMeshCredentials } from '../credentials/resolve';
 import { Problem, OutputError } from '../errors';
+import { installOrder } from '../model/plan';
 import { Topology } from '../model/types';
 import { displayPath, isInside } from '../paths';
 import { ensureMeshPki, KeyStoreOptions, MeshPki, Provenance } from '../pki/key-store';
@@ -45,6 +46,7 @@ export interface SynthOptions {
 /** What one cluster folder got. */
 export interface ClusterSummary {
   readonly name: string;
+  readonly role: 'primary' | 'remote';
   readonly files: number;
   readonly intermediate: Provenance;
 }
@@ -66,8 +68,20 @@ export interface SynthResult {
   readonly pending: readonly { readonly mesh: string; readonly cluster: string; readonly reason: string; readonly fix: string }[];
 }
 
-/** Synthesizes every mesh of `topology` into `opts.outdir`. */
-export async function synthesize(topology: Topology, opts: SynthOptions): Promise<SynthResult> {
+/** Everything a synth would write, rendered in memory; nothing is written yet. */
+export interface PreparedSynthesis {
+  readonly outdir: string;
+  readonly folders: readonly RenderedFolder[];
+  /** Summary without what only the write knows (removed and foreign folders). */
+  readonly summary: Omit<SynthResult, 'removed' | 'foreign'>;
+}
+
+/**
+ * Renders every mesh of `topology` for `opts.outdir` in memory: checks
+ * paths and credentials, loads or makes CA material (in memory only with
+ * `keyStore.dryRun`), builds and renders the construct tree.
+ */
+export async function prepareSynthesis(topology: Topology, opts: SynthOptions): Promise<PreparedSynthesis> {
   const outdir = path.resolve(opts.outdir);
   checkPaths(topology, outdir);
   // Credentials are only read, so their problems surface before any key is made.
@@ -78,27 +92,36 @@ export async function synthesize(topology: Topology, opts: SynthOptions): Promis
     pkis.set(mesh.name, await ensureMeshPki(mesh, { ...opts.keyStore, deployedRoot, allowNewRoot: opts.allowNewRoot }));
   }
   const folders = renderTopology(topology, pkis, credentials);
-  const written = writeOutput(outdir, folders);
   const fileCount = new Map(folders.map((f) => [f.name, f.files.length]));
   return {
     outdir,
-    meshes: topology.meshes.map((mesh) => {
-      const pki = pkis.get(mesh.name) as MeshPki;
-      return {
-        name: mesh.name,
-        keyStore: mesh.trust.keyStore,
-        root: pki.root,
-        clusters: mesh.clusters.map((c) => ({
-          name: c.name,
-          files: fileCount.get(c.name) ?? 0,
-          intermediate: pki.intermediates.get(c.name) ?? 'reused',
-        })),
-      };
-    }),
-    removed: written.removed,
-    foreign: written.foreign,
-    pending: topology.meshes.flatMap((mesh) => (credentials.get(mesh.name) as MeshCredentials).pending.map((p) => ({ mesh: mesh.name, ...p }))),
+    folders,
+    summary: {
+      outdir,
+      meshes: topology.meshes.map((mesh) => {
+        const pki = pkis.get(mesh.name) as MeshPki;
+        return {
+          name: mesh.name,
+          keyStore: mesh.trust.keyStore,
+          root: pki.root,
+          clusters: installOrder(mesh).map((c) => ({
+            name: c.name,
+            role: c.role,
+            files: fileCount.get(c.name) ?? 0,
+            intermediate: pki.intermediates.get(c.name) ?? 'reused',
+          })),
+        };
+      }),
+      pending: topology.meshes.flatMap((mesh) => (credentials.get(mesh.name) as MeshCredentials).pending.map((p) => ({ mesh: mesh.name, ...p }))),
+    },
   };
+}
+
+/** Synthesizes every mesh of `topology` into `opts.outdir`. */
+export async function synthesize(topology: Topology, opts: SynthOptions): Promise<SynthResult> {
+  const prepared = await prepareSynthesis(topology, opts);
+  const written = writeOutput(prepared.outdir, prepared.folders);
+  return { ...prepared.summary, removed: written.removed, foreign: written.foreign };
 }
 
 /** Builds the construct tree of every mesh and renders one folder per cluster, in memory. */

@@ -56,6 +56,7 @@ describe('meshgen CLI', () => {
         '    next: set credentials.kubeconfig to the kubeconfig that has it, or credentials.source: reader-token or external',
         'pending: remote secrets of cluster "cluster2" (mesh "mesh1"): context "kind-cluster2" was not found in the kubeconfig (0 files read)',
         '    next: set credentials.kubeconfig to the kubeconfig that has it, or credentials.source: reader-token or external',
+        'next: apply each cluster by its README, in this order: dist/cluster1/README.md, dist/cluster2/README.md',
         '',
       ].join('\n'),
     );

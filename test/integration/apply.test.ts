@@ -152,7 +152,7 @@ describe('every documented topology and the mixed fleet against a real API serve
     await synthesize(loadTopology(path.join(dir, fixture)), { outdir: fixtureOut, keyStore: fixedKeyStore() });
     // A dry run cannot create namespaces for the objects in them; exporting-side ServiceEntries live
     // in the exported services' namespaces, which the user's apps own.
-    for (const ns of ['istio-system', 'demo', 'payments', 'shop']) {
+    for (const ns of ['istio-system', 'sample', 'demo', 'payments', 'shop']) {
       await kubectlFull(server, ['create', 'namespace', ns]);
     }
     for (const cluster of fs.readdirSync(fixtureOut).sort()) {

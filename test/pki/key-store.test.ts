@@ -16,6 +16,7 @@ function mesh(keyStore: string, names: string[] = ['cluster1', 'cluster2']): Mes
     role: 'primary',
     eastWestGateway: { serviceType: 'LoadBalancer', annotations: {} },
     credentials: { source: 'kubeconfig', explicit: false, kubeconfig: [] },
+    samples: [],
   }));
   return { name: 'mesh1', meshID: 'mesh1', trustDomain: 'cluster.local', istio: { version: '1.30.3', hub: 'docker.io/istio' }, trust: { keyStore }, clusters, source: { file: 'mesh.yaml', document: 0 } };
 }

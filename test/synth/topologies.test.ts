@@ -247,6 +247,9 @@ describe('D. primary-remote, several networks', () => {
   });
 });
 
+/** Objects of the sample apps, left out where a test is about the mesh's own objects. */
+const SAMPLE = /^(Deployment|Service|ServiceAccount)\/|^Namespace\/sample$/;
+
 describe('mixed fleet', () => {
   const out = () => outputs.get('mixed.yaml')!;
 
@@ -254,13 +257,13 @@ describe('mixed fleet', () => {
     expect(fs.readdirSync(out()).sort()).toEqual(['cluster-east-1', 'cluster-east-2', 'cluster-west-1', 'edge-1']);
     const base = ['Gateway/cross-network-gateway', 'IstioOperator/control-plane', 'IstioOperator/eastwest', 'Namespace/istio-system', 'Secret/cacerts'];
     // east-2's credentials come from a secret store; edge-1's reader token is not fetched yet.
-    expect(summary(objectsOf(out(), 'cluster-east-1'))).toEqual(
+    expect(summary(objectsOf(out(), 'cluster-east-1')).filter((o) => !SAMPLE.test(o))).toEqual(
       [...base, 'ExternalSecret/istio-remote-secret-cluster-east-2', 'Secret/istio-remote-secret-cluster-west-1'].sort(),
     );
-    expect(summary(objectsOf(out(), 'cluster-east-2'))).toEqual(
+    expect(summary(objectsOf(out(), 'cluster-east-2')).filter((o) => !SAMPLE.test(o))).toEqual(
       [...base, 'Secret/istio-remote-secret-cluster-east-1', 'Secret/istio-remote-secret-cluster-west-1'].sort(),
     );
-    expect(summary(objectsOf(out(), 'cluster-west-1'))).toEqual(
+    expect(summary(objectsOf(out(), 'cluster-west-1')).filter((o) => !SAMPLE.test(o))).toEqual(
       [
         ...base,
         'ExternalSecret/istio-remote-secret-cluster-east-2',
@@ -269,7 +272,7 @@ describe('mixed fleet', () => {
         'VirtualService/istiod-vs-1-30-3',
       ].sort(),
     );
-    expect(summary(objectsOf(out(), 'edge-1'))).toEqual([
+    expect(summary(objectsOf(out(), 'edge-1')).filter((o) => !SAMPLE.test(o))).toEqual([
       'IstioOperator/eastwest',
       'IstioOperator/remote',
       'Namespace/istio-system',
@@ -320,6 +323,20 @@ describe('mixed fleet', () => {
     expect(fetch).toBeGreaterThan(install);
     expect(west).toMatch(/- `istio-remote-secret-edge-1`: not written yet: its reader token has not been fetched yet/);
     expect(west).toMatch(/kubectl --context=arn:aws:eks:us-west-2:111122223333:cluster\/west-1 apply -k \./);
+  });
+
+  it('deploys the samples: helloworld v1 and v2 alternating, sleep everywhere, a revision-labelled namespace, and says how to verify', () => {
+    const versions = ['cluster-east-1', 'cluster-east-2', 'cluster-west-1'].map(
+      (c) => objectsOf(out(), c).find((o) => o.kind === 'Deployment' && o.metadata.name.startsWith('helloworld-'))!.metadata.name,
+    );
+    expect(versions).toEqual(['helloworld-v1', 'helloworld-v2', 'helloworld-v1']);
+    const edge = objectsOf(out(), 'edge-1');
+    expect(edge.filter((o) => o.metadata.name.startsWith('helloworld'))).toEqual([]);
+    expect(find(edge, 'Deployment', 'sleep')).toBeDefined();
+    expect(find(edge, 'Namespace', 'sample')!.metadata.labels).toEqual({ 'istio.io/rev': '1-30-3' });
+    const readme = fs.readFileSync(path.join(out(), 'edge-1', 'README.md'), 'utf8');
+    expect(readme).toMatch(/kubectl --context=edge-1 -n sample exec deploy\/sleep -c sleep -- curl -sS helloworld\.sample:5000\/hello/);
+    expect(readme).toMatch(/helloworld runs in `cluster-east-1`, `cluster-east-2`, `cluster-west-1`/);
   });
 
   it('has every primary read every other cluster of the mesh', () => {

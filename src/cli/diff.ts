@@ -1,0 +1,41 @@
+/**
+ * `meshgen diff`: what `meshgen synth` would change in the output folder,
+ * as unified diffs with Secret values masked; writes nothing. Exit 0 when
+ * nothing would change and 1 otherwise, so CI can check that committed
+ * manifests are up to date.
+ */
+import { Command } from 'commander';
+import { loadTopology } from '../model/load';
+import { displayPath } from '../paths';
+import { diffOutput } from '../synth/diff';
+import { prepareSynthesis } from '../synth/synthesize';
+import { plural } from '../text';
+import type { Io } from './main';
+import { outputOption, withTopologyFiles } from './options';
+
+/** Exit code when the output would change. */
+export const EXIT_DIFFERS = 1;
+
+/** The `diff` subcommand; its action resolves to the exit code. */
+export function diffCommand(io: Io, setExitCode: (code: number) => void): Command {
+  return outputOption(withTopologyFiles(new Command('diff')))
+    .description('show what synth would change in the output folder (Secret values masked); exit 1 if anything would change')
+    .option('--stat', 'list the changed files only')
+    .action(async (opts: { file: string[]; output: string; stat?: boolean }) => {
+      const topology = loadTopology(opts.file);
+      const prepared = await prepareSynthesis(topology, { outdir: opts.output, keyStore: { dryRun: true } });
+      const changes = diffOutput(prepared.outdir, prepared.folders);
+      for (const c of changes) {
+        if (opts.stat) io.out(`${c.status.padEnd(7)} ${c.path}\n`);
+        else io.out(c.patch);
+      }
+      const newKeys = prepared.summary.meshes.some((m) => m.root === 'new' || m.clusters.some((c) => c.intermediate === 'new'));
+      if (newKeys) io.err('meshgen: note: synth would make new CA keys, so the cacerts Secrets shown here would differ again\n');
+      io.err(
+        changes.length === 0
+          ? `${displayPath(prepared.outdir)} is up to date\n`
+          : `${plural(changes.length, 'file')} would change in ${displayPath(prepared.outdir)}: run meshgen synth\n`,
+      );
+      setExitCode(changes.length === 0 ? 0 : EXIT_DIFFERS);
+    });
+}

@@ -1,0 +1,130 @@
+/**
+ * `meshgen init`: a starting mesh.yaml from the contexts of a kubeconfig,
+ * with the schema modeline and comments. Never overwrites without --force.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { Document, isMap, YAMLMap } from 'yaml';
+import { defaultKubeconfigFiles, KubeconfigError, loadKubeconfig } from '../credentials/kubeconfig';
+import { OutputError, TopologyError } from '../errors';
+import { parseTopology } from '../model/load';
+import { clusterNamesFromContexts } from '../model/names';
+import { MESH_SCHEMA_ID } from '../model/schema';
+import { MESHGEN_API_VERSION } from '../model/types';
+import { displayPath, writeFileAtomically } from '../paths';
+import { plural } from '../text';
+import type { Io } from './main';
+
+/** Options of `meshgen init`. */
+export interface InitOptions {
+  readonly kubeconfig?: string;
+  readonly contexts?: string;
+  readonly meshId: string;
+  readonly singleNetwork?: boolean;
+  readonly istioVersion: string;
+  readonly output: string;
+  readonly force?: boolean;
+}
+
+/** The text of a starting topology for `contexts` of the kubeconfig `files`. */
+export function initTopology(opts: InitOptions, files: readonly string[], outputFile: string): { text: string; clusters: number } {
+  let config;
+  try {
+    config = loadKubeconfig(files);
+  } catch (err) {
+    if (err instanceof KubeconfigError) throw new TopologyError(err.message, [{ message: err.message, fix: err.fix }]);
+    throw err;
+  }
+  const known = [...config.contexts.keys()];
+  const wanted = opts.contexts ? opts.contexts.split(',').map((c) => c.trim()).filter(Boolean) : known;
+  const where = config.files.length > 0 ? config.files.map(displayPath).join(', ') : files.map(displayPath).join(', ');
+  const missing = wanted.filter((c) => !config.contexts.has(c));
+  if (missing.length > 0 || wanted.length === 0) {
+    throw new TopologyError(
+      wanted.length === 0 ? `no contexts in ${where}` : `${plural(missing.length, 'context')} not in ${where}: ${missing.join(', ')}`,
+      [{ message: `the kubeconfig has: ${known.join(', ') || '(none)'}`, fix: 'pass --contexts with names from that list, or another --kubeconfig' }],
+    );
+  }
+  const names = clusterNamesFromContexts(wanted);
+  const doc = new Document({
+    apiVersion: MESHGEN_API_VERSION,
+    kind: 'Mesh',
+    metadata: { name: opts.meshId },
+    spec: {
+      istio: { version: opts.istioVersion },
+      trust: { keyStore: '.meshgen/pki' },
+      ...(opts.kubeconfig ? { credentials: { kubeconfig: relativeTo(outputFile, opts.kubeconfig) } } : {}),
+      clusters: wanted.map((context, i) => {
+        const user = config.users.get(String(config.contexts.get(context)?.value.user ?? ''))?.value ?? {};
+        const plugin = user.exec !== undefined || user['auth-provider'] !== undefined;
+        return {
+          name: names[i],
+          context,
+          network: opts.singleNetwork ? `${opts.meshId}-network` : `network-${names[i]}`,
+          ...(plugin ? { credentials: { source: 'reader-token' } } : {}),
+        };
+      }),
+    },
+  });
+  doc.commentBefore =
+    ` yaml-language-server: $schema=${MESH_SCHEMA_ID}\n` +
+    ` Made by \`meshgen init\` from ${where}. Check it, then run \`meshgen synth\`.\n` +
+    ' Cluster names come from the contexts: lowercased, other characters than a-z, 0-9 and "-" replaced by "-".';
+  const spec = doc.get('spec') as YAMLMap;
+  const commentKey = (map: YAMLMap, key: string, comment: string) => {
+    const pair = map.items.find((p) => (p.key as { value?: unknown }).value === key);
+    if (pair) (pair.key as { commentBefore?: string }).commentBefore = ` ${comment}`;
+  };
+  commentKey(spec, 'istio', 'Istio release of every cluster; add revision: <name> to install a revisioned control plane.');
+  commentKey(spec, 'trust', 'Root and intermediate CA keys live here: never commit this folder.');
+  commentKey(
+    spec,
+    'clusters',
+    opts.singleNetwork
+      ? 'All clusters share one network: pods reach each other directly, no east-west gateways.'
+      : 'Each cluster on its own network: traffic between clusters goes through east-west gateways.',
+  );
+  const clusters = spec.get('clusters') as unknown as { items: unknown[] };
+  clusters.items.forEach((item, i) => {
+    if (!isMap(item)) return;
+    if (names[i] !== wanted[i]) item.commentBefore = ` from context ${wanted[i]}`;
+    const creds = item.items.find((p) => (p.key as { value?: unknown }).value === 'credentials');
+    if (creds) (creds.key as { commentBefore?: string }).commentBefore = ' its user runs an exec or auth-provider plugin, which istiod cannot: use the reader token';
+  });
+  const text = doc.toString({ lineWidth: 0 });
+  // The file must be one that meshgen accepts.
+  parseTopology([{ file: outputFile, text }]);
+  return { text, clusters: wanted.length };
+}
+
+function relativeTo(file: string, target: string): string {
+  const rel = path.relative(path.dirname(path.resolve(file)), path.resolve(target));
+  return rel.startsWith('..') || path.isAbsolute(rel) ? path.resolve(target) : rel;
+}
+
+/** The `init` subcommand. */
+export function initCommand(io: Io): Command {
+  return new Command('init')
+    .description('write a starting mesh.yaml from the contexts of a kubeconfig')
+    .option('--kubeconfig <path>', 'kubeconfig to read (default: $KUBECONFIG, else ~/.kube/config)')
+    .option('--contexts <names>', 'comma-separated contexts to include (default: all)')
+    .option('--mesh-id <id>', 'mesh name and ID', 'mesh1')
+    .option('--network-per-cluster', 'put each cluster on its own network (the default)')
+    .option('--single-network', 'put all clusters on one network')
+    .option('--istio-version <version>', 'Istio release', '1.30.3')
+    .option('-o, --output <file>', 'file to write', 'mesh.yaml')
+    .option('--force', 'overwrite an existing file')
+    .action(function (this: Command, opts: InitOptions & { networkPerCluster?: boolean }) {
+      if (opts.singleNetwork && opts.networkPerCluster) this.error('error: choose --single-network or --network-per-cluster, not both', { exitCode: 2 });
+      if (fs.existsSync(opts.output) && !opts.force) {
+        throw new OutputError(`${displayPath(opts.output)} exists`, [
+          { file: displayPath(opts.output), message: 'would be overwritten', fix: 'pass --force to replace it, or -o another file' },
+        ]);
+      }
+      const files = opts.kubeconfig ? [opts.kubeconfig] : defaultKubeconfigFiles();
+      const { text, clusters } = initTopology(opts, files, opts.output);
+      writeFileAtomically(path.resolve(opts.output), text, 0o644, OutputError);
+      io.out(`wrote ${displayPath(opts.output)}: mesh "${opts.meshId}" with ${plural(clusters, 'cluster')}; next: meshgen validate -f ${displayPath(opts.output)}\n`);
+    });
+}

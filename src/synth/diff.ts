@@ -1,0 +1,97 @@
+/**
+ * What a synth would change in the output folder, file by file, as unified
+ * diffs, without writing anything. Values of Secrets are masked on both
+ * sides, so a diff never shows key material or tokens: a changed value
+ * shows as a changed fingerprint.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { parseAllDocuments } from 'yaml';
+import { compareStrings } from '../order';
+import { GENERATED_HEADER, toYaml } from './files';
+import { RenderedFolder } from './render';
+import { ownerOf } from './write';
+
+/** One file that would change. */
+export interface FileChange {
+  /** Path relative to the output folder. */
+  readonly path: string;
+  readonly status: 'added' | 'removed' | 'changed';
+  /** Unified diff, with Secret values masked. */
+  readonly patch: string;
+}
+
+/** Secret values replaced by a short fingerprint, so a diff shows that they changed but not what they are. */
+export function maskSecrets(text: string): string {
+  let docs;
+  try {
+    docs = parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown> | null);
+  } catch {
+    return text;
+  }
+  if (!docs.some((d) => d?.kind === 'Secret')) return text;
+  const masked = docs.map((d) => {
+    if (!d || d.kind !== 'Secret') return d;
+    const out: Record<string, unknown> = { ...d };
+    for (const field of ['data', 'stringData']) {
+      const values = d[field] as Record<string, unknown> | undefined;
+      if (!values) continue;
+      out[field] = Object.fromEntries(
+        Object.entries(values).map(([k, v]) => [k, `<secret, sha256 ${createHash('sha256').update(String(v)).digest('hex').slice(0, 12)}>`]),
+      );
+    }
+    return out;
+  });
+  const header = text.startsWith(GENERATED_HEADER) ? `${GENERATED_HEADER}\n` : '';
+  return header + masked.map((d) => toYaml(d)).join('---\n');
+}
+
+function filesOf(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const visit = (rel: string) => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) visit(r);
+      else out.set(r, fs.readFileSync(path.join(dir, r), 'utf8'));
+    }
+  };
+  visit('');
+  return out;
+}
+
+/** The changes writing `folders` into `outdir` would make, sorted by path. */
+export function diffOutput(outdir: string, folders: readonly RenderedFolder[]): FileChange[] {
+  const changes: FileChange[] = [];
+  const add = (file: string, before: string | undefined, after: string | undefined) => {
+    if (before === after) return;
+    const status = before === undefined ? 'added' : after === undefined ? 'removed' : 'changed';
+    const patch = createTwoFilesPatch(
+      before === undefined ? '/dev/null' : `a/${file}`,
+      after === undefined ? '/dev/null' : `b/${file}`,
+      maskSecrets(before ?? ''),
+      maskSecrets(after ?? ''),
+      undefined,
+      undefined,
+      { context: 3 },
+    );
+    changes.push({ path: file, status, patch });
+  };
+  const names = new Set(folders.map((f) => f.name));
+  const meshes = new Set(folders.map((f) => f.mesh));
+  for (const folder of folders) {
+    const dir = path.join(outdir, folder.name);
+    const old = fs.existsSync(dir) ? filesOf(dir) : new Map<string, string>();
+    const next = new Map(folder.files.map((f) => [f.path, f.content]));
+    for (const file of new Set([...old.keys(), ...next.keys()])) add(`${folder.name}/${file}`, old.get(file), next.get(file));
+  }
+  if (fs.existsSync(outdir)) {
+    for (const entry of fs.readdirSync(outdir)) {
+      const owner = ownerOf(path.join(outdir, entry));
+      if (names.has(entry) || owner === undefined || !meshes.has(owner)) continue;
+      for (const [file, content] of filesOf(path.join(outdir, entry))) add(`${entry}/${file}`, content, undefined);
+    }
+  }
+  return changes.sort((a, b) => compareStrings(a.path, b.path));
+}

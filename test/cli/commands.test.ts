@@ -1,0 +1,115 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { clusterNameFromContext, clusterNamesFromContexts } from '../../src/model/names';
+import { REPO, runCli, tmpDir, workspace } from '../helpers';
+
+const KUBE = path.join(REPO, 'test', 'fixtures', 'kubeconfig');
+
+describe('meshgen init', () => {
+  it('writes a topology from three contexts that validates and synthesizes', () => {
+    const dir = tmpDir();
+    const r = runCli(['init', '--kubeconfig', path.join(KUBE, 'fleet.yaml'), '--contexts', 'kind-cluster1,kind-cluster2,gke_acme_us-east1_east-1', '--mesh-id', 'prod'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('wrote mesh.yaml: mesh "prod" with 3 clusters; next: meshgen validate -f mesh.yaml\n');
+    const text = fs.readFileSync(path.join(dir, 'mesh.yaml'), 'utf8');
+    expect(text).toMatch(/^# yaml-language-server: \$schema=/);
+    expect(text).toMatch(/# from context gke_acme_us-east1_east-1\n\s+- name: gke-acme-us-east1-east-1/);
+    expect(runCli(['validate'], dir).stdout).toMatch(/mesh "prod" \(mesh ID prod, Istio 1\.30\.3\): 3 clusters on 3 networks/);
+    const synth = runCli(['synth', '-q'], dir);
+    expect(synth.code, synth.stderr).toBe(0);
+    expect(synth.stdout).toBe('');
+    expect(fs.readdirSync(path.join(dir, 'dist')).sort()).toEqual(['gke-acme-us-east1-east-1', 'kind-cluster1', 'kind-cluster2']);
+    // The fixture kubeconfig has every context: the remote secrets are written.
+    expect(fs.existsSync(path.join(dir, 'dist', 'kind-cluster1', 'secret.istio-system.istio-remote-secret-kind-cluster2.yaml'))).toBe(true);
+  });
+
+  it('puts every cluster on one network with --single-network, and picks the reader token for plugin users', () => {
+    const dir = tmpDir();
+    expect(runCli(['init', '--kubeconfig', path.join(KUBE, 'plugins.yaml'), '--contexts', 'exec,basic', '--single-network'], dir).code).toBe(0);
+    const text = fs.readFileSync(path.join(dir, 'mesh.yaml'), 'utf8');
+    expect(text.match(/network: mesh1-network/g)).toHaveLength(2);
+    expect(text).toMatch(/- name: exec\n\s+context: exec\n\s+network: mesh1-network\n\s+# its user runs an exec or auth-provider plugin.*\n\s+credentials:\n\s+source: reader-token/);
+  });
+
+  it('refuses to overwrite without --force, and names unknown contexts', () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'mesh.yaml'), 'mine\n');
+    let r = runCli(['init', '--kubeconfig', path.join(KUBE, 'fleet.yaml')], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/mesh\.yaml exists[\s\S]*fix: pass --force/);
+    expect(fs.readFileSync(path.join(dir, 'mesh.yaml'), 'utf8')).toBe('mine\n');
+    r = runCli(['init', '--kubeconfig', path.join(KUBE, 'fleet.yaml'), '--force', '--contexts', 'kind-cluster1,nope'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/1 context not in .*fleet\.yaml: nope/);
+    expect(fs.readFileSync(path.join(dir, 'mesh.yaml'), 'utf8')).toBe('mine\n');
+    r = runCli(['init', '--kubeconfig', path.join(KUBE, 'fleet.yaml'), '--force'], dir);
+    expect(r.code).toBe(0);
+  });
+
+  it('derives cluster names from contexts as DNS-1123 labels, unique', () => {
+    expect(clusterNameFromContext('gke_acme_us-east1_c1')).toBe('gke-acme-us-east1-c1');
+    expect(clusterNameFromContext('arn:aws:eks:us-west-2:1111:cluster/West_2')).toBe('arn-aws-eks-us-west-2-1111-cluster-west-2');
+    expect(clusterNameFromContext('__')).toBe('cluster');
+    expect(clusterNameFromContext('x'.repeat(70))).toHaveLength(63);
+    expect(clusterNamesFromContexts(['a_b', 'a-b', 'A.B'])).toEqual(['a-b', 'a-b-2', 'a-b-3']);
+  });
+});
+
+describe('meshgen diff', () => {
+  it('exits 1 before a synth, 0 right after, 1 after a topology change, and never prints a secret', () => {
+    const ws = workspace();
+    let r = runCli(['diff'], ws.dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/16 files would change in dist: run meshgen synth/);
+    expect(r.stdout).toMatch(/\+\+\+ b\/cluster1\/secret\.istio-system\.cacerts\.yaml/);
+    expect(r.stdout).toMatch(/ca-key\.pem: <secret, sha256 [0-9a-f]{12}>/);
+    expect(fs.existsSync(ws.out)).toBe(false);
+
+    expect(runCli(['synth', '-q'], ws.dir).code).toBe(0);
+    r = runCli(['diff'], ws.dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('dist is up to date\n');
+
+    fs.writeFileSync(ws.file, fs.readFileSync(ws.file, 'utf8').replace('network: network2', 'network: network9'));
+    r = runCli(['diff', '--stat'], ws.dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(
+      'changed cluster2/README.md\nchanged cluster2/istiooperator.control-plane.yaml\nchanged cluster2/istiooperator.eastwest.yaml\nchanged cluster2/namespace.istio-system.yaml\n',
+    );
+    const full = runCli(['diff'], ws.dir);
+    expect(full.stdout).toMatch(/-      network: network2\n\+      network: network9/);
+    for (const out of [r, full]) expect(`${out.stdout}${out.stderr}`).not.toMatch(/BEGIN|PRIVATE KEY|LS0tLS1CRUdJTi/);
+    // Nothing was written by diff.
+    expect(fs.readFileSync(path.join(ws.out, 'cluster2', 'namespace.istio-system.yaml'), 'utf8')).toMatch(/network2/);
+  });
+
+  it('masks a changed secret value as a changed fingerprint', () => {
+    const ws = workspace();
+    expect(runCli(['synth', '-q'], ws.dir).code).toBe(0);
+    const file = path.join(ws.out, 'cluster1', 'secret.istio-system.cacerts.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/ca-key\.pem: \S+/, 'ca-key.pem: c2VjcmV0'));
+    const r = runCli(['diff'], ws.dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/-  ca-key\.pem: <secret, sha256 [0-9a-f]{12}>\n\+  ca-key\.pem: <secret, sha256 [0-9a-f]{12}>/);
+    expect(r.stdout).not.toMatch(/c2VjcmV0/);
+  });
+});
+
+describe('meshgen synth output', () => {
+  it('prints JSON for scripts and the next steps for people', () => {
+    const ws = workspace();
+    const json = runCli(['synth', '--json'], ws.dir);
+    expect(json.code).toBe(0);
+    const result = JSON.parse(json.stdout);
+    expect(result.meshes[0].clusters.map((c: { name: string; role: string }) => [c.name, c.role])).toEqual([
+      ['cluster1', 'primary'],
+      ['cluster2', 'primary'],
+    ]);
+    expect(result.pending).toHaveLength(2);
+    const human = runCli(['synth'], ws.dir);
+    expect(human.stdout).toMatch(/next: apply each cluster by its README, in this order: dist\/cluster1\/README\.md, dist\/cluster2\/README\.md\n$/);
+  });
+});
