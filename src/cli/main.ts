@@ -5,8 +5,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { MeshgenError } from '../errors';
+import { convertCommand } from './convert';
 import { credentialsCommand } from './credentials';
 import { diffCommand } from './diff';
+import { graphCommand } from './graph';
 import { initCommand } from './init';
 import { synthCommand } from './synth';
 import { validateCommand } from './validate';
@@ -47,6 +49,8 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void = () =>
   program.addCommand(credentialsCommand(io));
   program.addCommand(diffCommand(io, setExitCode));
   program.addCommand(initCommand(io));
+  program.addCommand(convertCommand(io));
+  program.addCommand(graphCommand(io));
   const configure = (cmd: Command) => {
     cmd.configureOutput({ writeOut: io.out, writeErr: io.err }).exitOverride();
     cmd.commands.forEach(configure);

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Problem, TopologyError } from '../errors';
 import { compareStrings, sortBy } from '../order';
 import { plural } from '../text';
+import { convertPeer, detectPeerFormat } from './peers';
 import { federationSchema, meshSchema } from './schema';
 import { checkSchema, nearest } from './schema-check';
 import { parseSource, problemAt, readSource, SourceDocument } from './source';
@@ -58,7 +59,19 @@ export function parseTopology(sources: readonly TopologySource[], earlier: reado
   const problems: Problem[] = [...earlier];
   const meshDocs: SourceDocument[] = [];
   const fedDocs: SourceDocument[] = [];
-  for (const source of sources) {
+  for (const original of sources) {
+    let source = original;
+    // A peer tool's file (ristioctl, setup-mesh) is read through its conversion to the native format.
+    const format = detectPeerFormat(original.text);
+    if (format) {
+      try {
+        source = { file: `${original.file} (read as ${format})`, text: convertPeer(original.file, original.text).yaml };
+      } catch (err) {
+        if (!(err instanceof TopologyError)) throw err;
+        problems.push(...err.problems);
+        continue;
+      }
+    }
     const parsed = parseSource(source.file, source.text);
     problems.push(...parsed.problems);
     if (parsed.docs.length === 0 && parsed.problems.length === 0) {

@@ -4,6 +4,7 @@
  */
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { Problem } from '../errors';
+import { toDnsLabel } from './names';
 import { DocPath, problemAt, SourceDocument } from './source';
 
 const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
@@ -86,7 +87,7 @@ function toProblem(doc: SourceDocument, e: ErrorObject): Problem {
     case 'pattern':
     case 'maxLength':
       if (e.schemaPath.includes('/dnsLabel/')) {
-        const fixed = toDnsLabel(String(e.data));
+        const fixed = toDnsLabel(String(e.data), '') || undefined;
         return problemAt(
           doc,
           path,
@@ -117,16 +118,6 @@ function article(type: string): string {
   return /^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`;
 }
 
-/** Suggests a valid DNS-1123 label close to `value`, if one can be made. */
-export function toDnsLabel(value: string): string | undefined {
-  const s = value
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+/, '')
-    .slice(0, 63)
-    .replace(/-+$/, '');
-  return s.length > 0 ? s : undefined;
-}
 
 /** The candidate closest to `word` by edit distance, if it is close enough to be a typo. */
 export function nearest(word: string, candidates: readonly string[]): string | undefined {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clusterNameFromContext, clusterNamesFromContexts } from '../../src/model/names';
-import { REPO, runCli, tmpDir, workspace } from '../helpers';
+import { readTree, REPO, runCli, tmpDir, workspace } from '../helpers';
 
 const KUBE = path.join(REPO, 'test', 'fixtures', 'kubeconfig');
 
@@ -112,4 +112,48 @@ describe('meshgen synth output', () => {
     const human = runCli(['synth'], ws.dir);
     expect(human.stdout).toMatch(/next: apply each cluster by its README, in this order: dist\/cluster1\/README\.md, dist\/cluster2\/README\.md\n$/);
   });
+});
+
+describe('peer formats in the CLI', () => {
+  const PEERS = path.join(REPO, 'test', 'fixtures', 'peers');
+
+  /** A kubeconfig with static tokens for the contexts kind-cluster1..3. */
+  function writeKubeconfigs(dir: string): void {
+    fs.mkdirSync(path.join(dir, 'kubeconfigs'), { recursive: true });
+    for (const n of [1, 2, 3]) {
+      fs.writeFileSync(
+        path.join(dir, 'kubeconfigs', `cluster${n}.yaml`),
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          `clusters: [{name: c${n}, cluster: {server: "https://10.0.0.${n}:6443", certificate-authority-data: Q0E=}}]`,
+          `users: [{name: u${n}, user: {token: token-${n}}}]`,
+          `contexts: [{name: kind-cluster${n}, context: {cluster: c${n}, user: u${n}}}]`,
+          '',
+        ].join('\n'),
+      );
+    }
+  }
+
+  for (const [format, file] of [
+    ['ristioctl', 'ristioctl/mesh.yaml'],
+    ['setup-mesh', 'setup-mesh/topology.yaml'],
+  ] as const) {
+    it(`reads ${format} directly, and its conversion synthesizes to the same output`, () => {
+      const dir = tmpDir();
+      const peer = path.join(dir, path.basename(file));
+      fs.copyFileSync(path.join(PEERS, file), peer);
+      writeKubeconfigs(dir);
+      const v = runCli(['validate', '-f', path.basename(file)], dir);
+      expect(v.code, v.stderr).toBe(0);
+      const direct = runCli(['synth', '-q', '-f', path.basename(file), '-o', 'direct'], dir);
+      expect(direct.code, direct.stderr).toBe(0);
+      const conv = runCli(['convert', path.basename(file), '-o', 'native.yaml'], dir);
+      expect(conv.code, conv.stderr).toBe(0);
+      const viaNative = runCli(['synth', '-q', '-f', 'native.yaml', '-o', 'native'], dir);
+      expect(viaNative.code, viaNative.stderr).toBe(0);
+      expect(readTree(path.join(dir, 'native'))).toEqual(readTree(path.join(dir, 'direct')));
+      expect(Object.keys(readTree(path.join(dir, 'direct'))).length).toBeGreaterThan(10);
+    });
+  }
 });

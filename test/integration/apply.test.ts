@@ -153,7 +153,7 @@ describe('every documented topology and the mixed fleet against a real API serve
     // A dry run cannot create namespaces for the objects in them; exporting-side ServiceEntries live
     // in the exported services' namespaces, which the user's apps own.
     for (const ns of ['istio-system', 'sample', 'demo', 'payments', 'shop']) {
-      await kubectlFull(server, ['create', 'namespace', ns]);
+      await kubectlFull(server, ['create', 'namespace', ns, '--save-config']);
     }
     for (const cluster of fs.readdirSync(fixtureOut).sort()) {
       const r = await kubectlFull(server, ['apply', '--dry-run=server', '-k', path.join(fixtureOut, cluster)]);

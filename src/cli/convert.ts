@@ -1,0 +1,91 @@
+/**
+ * `meshgen convert`: turn a peer tool's topology file (ristioctl's
+ * `mesh.yaml`, Istio setup-mesh's `topology.yaml`) into a commented
+ * meshgen `mesh.yaml`, on stdout or into a new file.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { OutputError, TopologyError } from '../errors';
+import { parseTopology } from '../model/load';
+import { convertPeer, DEFAULT_PEER_ISTIO_VERSION, istioVersionProblem, PEER_FORMAT_TITLES } from '../model/peers';
+import { displayPath, writeFileAtomically } from '../paths';
+import { plural } from '../text';
+import type { Io } from './main';
+
+/** Options of `meshgen convert`. */
+interface ConvertOptions {
+  readonly output?: string;
+  readonly force?: boolean;
+  readonly istioVersion: string;
+}
+
+/** The `convert` subcommand. */
+export function convertCommand(io: Io): Command {
+  return new Command('convert')
+    .description('convert a ristioctl mesh.yaml or an Istio setup-mesh topology.yaml into a meshgen mesh.yaml (on stdout unless -o)')
+    .argument('<file>', 'the peer topology file')
+    .option('-o, --output <file>', 'write the converted topology to this new file instead of stdout')
+    .option('--force', 'overwrite the -o file if it exists')
+    .option('--istio-version <version>', 'Istio release for setup-mesh files, which name none', parseIstioVersion, DEFAULT_PEER_ISTIO_VERSION)
+    .action(function (this: Command, file: string, opts: ConvertOptions) {
+      if (opts.output !== undefined && opts.output.trim() === '') this.error("error: option '-o, --output <file>' needs a file name", { exitCode: 2 });
+      const out = opts.output;
+      if (out !== undefined) checkOutput(file, out, opts.force === true);
+      const result = convertPeer(file, readPeerFile(file), { istioVersion: opts.istioVersion, outputFile: out });
+      if (out === undefined) {
+        io.out(result.yaml);
+        return;
+      }
+      writeFileAtomically(out, result.yaml, 0o644, OutputError);
+      const topology = parseTopology([{ file: out, text: result.yaml }]);
+      const clusters = topology.meshes.reduce((n, m) => n + m.clusters.length, 0);
+      io.out(
+        `converted ${file} (${PEER_FORMAT_TITLES[result.format]}) to ${displayPath(path.resolve(out))}: ` +
+          `${topology.meshes.length} ${topology.meshes.length === 1 ? 'mesh' : 'meshes'}, ${plural(clusters, 'cluster')}\n`,
+      );
+    });
+}
+
+/** Commander parser of `--istio-version`: a bad release is a usage error. */
+function parseIstioVersion(value: string): string {
+  const problem = istioVersionProblem(value, 'pass the release with --istio-version');
+  if (problem) throw new InvalidArgumentError(`${problem.message}; ${problem.fix}.`);
+  return value;
+}
+
+/** The text of the peer file; an unreadable file is a TopologyError naming it. */
+function readPeerFile(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a file' : code === 'EACCES' ? 'permission denied' : (code ?? 'error');
+    throw new TopologyError(`cannot convert ${file}`, [
+      { file, message: `cannot read the file: ${reason}`, fix: 'pass the path of a readable ristioctl mesh.yaml or setup-mesh topology.yaml' },
+    ]);
+  }
+}
+
+/** Refuses an output that would replace the input, a folder, or (without --force) an existing file. */
+function checkOutput(file: string, out: string, force: boolean): void {
+  if (path.resolve(out) === path.resolve(file)) {
+    throw new OutputError(`cannot write ${out}`, [
+      { file: out, message: 'it is the file being converted', fix: 'write the converted topology to another file, e.g. -o meshgen.yaml' },
+    ]);
+  }
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.lstatSync(out);
+  } catch {
+    return;
+  }
+  if (stat.isDirectory() || (stat.isSymbolicLink() && fs.statSync(out, { throwIfNoEntry: false })?.isDirectory())) {
+    throw new OutputError(`cannot write ${out}`, [{ file: out, message: 'it is a folder', fix: 'give -o the path of a file, e.g. -o mesh.yaml' }]);
+  }
+  if (!force) {
+    throw new OutputError(`cannot write ${out}`, [
+      { file: out, message: 'the file already exists', fix: 'pass --force to overwrite it, or choose another -o' },
+    ]);
+  }
+}

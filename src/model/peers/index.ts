@@ -1,0 +1,199 @@
+/**
+ * Converting the topology files of peer tools into meshgen's own format.
+ *
+ * `convertPeer` recognises the format, lets its converter (`ristioctl.ts`,
+ * `setup-mesh.ts`) turn it into plain meshes with notes, writes those as
+ * native Mesh documents with the notes as comments beside the keys they are
+ * about, and checks the result with the loader, so that what it returns
+ * always loads. Pure: it reads and writes no file.
+ */
+import * as path from 'node:path';
+import { Document, isMap, isScalar, isSeq, YAMLMap } from 'yaml';
+import { TopologyError } from '../../errors';
+import { parseTopology } from '../load';
+import { parseSource } from '../source';
+import { MESHGEN_API_VERSION } from '../types';
+import {
+  ConvertedCredentials,
+  ConvertedMesh,
+  ConvertedTopology,
+  ConverterInput,
+  detectPeerFormat,
+  isMeshgenTopology,
+  istioVersionProblem,
+  PEER_FORMAT_TITLES,
+  PeerFormat,
+} from './detect';
+import { convertRistioctl } from './ristioctl';
+import { convertSetupMesh, DEFAULT_PEER_ISTIO_VERSION } from './setup-mesh';
+
+export { detectPeerFormat, istioVersionProblem, PEER_FORMAT_TITLES, toDnsLabel } from './detect';
+export type { PeerFormat } from './detect';
+export { RISTIOCTL_API_VERSION } from './ristioctl';
+export { clusterNamesFromContexts, DEFAULT_PEER_ISTIO_VERSION, ISTIO_READER_SERVICE_ACCOUNT } from './setup-mesh';
+
+/** Options of {@link convertPeer}. */
+export interface ConvertPeerOptions {
+  /**
+   * Istio release of the mesh, for formats that name none (setup-mesh).
+   * ristioctl files name the release of each cluster and ignore this.
+   * @default '1.30.3'
+   */
+  readonly istioVersion?: string;
+  /**
+   * Where the converted text will be written. Its relative paths resolve
+   * against this file's folder, so paths of the peer file are rewritten to
+   * resolve against it.
+   * @default - the peer file itself: relative paths stay as the peer file wrote them
+   */
+  readonly outputFile?: string;
+}
+
+/** A converted peer file. */
+export interface ConvertPeerResult {
+  /** The format the file was in. */
+  readonly format: PeerFormat;
+  /** Native topology text: one commented Mesh document per mesh, which `parseTopology` accepts. */
+  readonly yaml: string;
+}
+
+const CONVERTERS: Readonly<Record<PeerFormat, (input: ConverterInput) => ConvertedTopology>> = {
+  ristioctl: convertRistioctl,
+  'setup-mesh': convertSetupMesh,
+};
+
+/** Width comments are wrapped at, not counting their indentation. */
+const COMMENT_WIDTH = 92;
+
+/**
+ * Converts the text of a ristioctl `mesh.yaml` or of a setup-mesh
+ * `topology.yaml` into meshgen's native topology. `file` names the peer
+ * file in messages and is the base of its relative paths. Throws
+ * TopologyError, listing every problem with its file, path and fix, when
+ * the text is in neither format or is not valid in its own.
+ */
+export function convertPeer(file: string, text: string, opts: ConvertPeerOptions = {}): ConvertPeerResult {
+  const format = detectPeerFormat(text);
+  if (!format) {
+    const yamlProblems = parseSource(file, text).problems;
+    if (yamlProblems.length > 0) throw new TopologyError(`cannot convert ${file}: it is not valid YAML`, yamlProblems);
+    const native = isMeshgenTopology(text);
+    throw new TopologyError(`cannot convert ${file}: ${native ? 'it is already a meshgen topology' : 'it is not in a format meshgen converts'}`, [
+      native
+        ? { file, message: `the file has apiVersion: ${MESHGEN_API_VERSION}`, fix: `use it as it is: meshgen validate -f ${file}` }
+        : {
+            file,
+            message: `neither a ${PEER_FORMAT_TITLES.ristioctl} (apiVersion: ristioctl.k8smgmt.io/…) nor a ${PEER_FORMAT_TITLES['setup-mesh']} (mesh_id and contexts)`,
+            fix: 'pass a ristioctl mesh.yaml or a setup-mesh topology.yaml',
+          },
+    ]);
+  }
+  const istioVersion = opts.istioVersion ?? DEFAULT_PEER_ISTIO_VERSION;
+  const versionProblem = istioVersionProblem(istioVersion, 'pass the release with meshgen convert --istio-version');
+  if (versionProblem) {
+    throw new TopologyError(`cannot convert ${file}: the Istio release ${JSON.stringify(istioVersion)} is not usable`, [
+      { path: '--istio-version', message: versionProblem.message, fix: versionProblem.fix },
+    ]);
+  }
+  const target = opts.outputFile ?? file;
+  const converted = CONVERTERS[format]({ file, text, outDir: path.dirname(path.resolve(target)), istioVersion });
+  const yaml = renderTopology(file, format, converted);
+  try {
+    parseTopology([{ file: target, text: yaml }]);
+  } catch (err) {
+    if (!(err instanceof TopologyError)) throw err;
+    throw new TopologyError(`converting ${file} gave a topology meshgen rejects, which is a bug in meshgen convert`, err.problems);
+  }
+  return { format, yaml };
+}
+
+/** The converted file: a header naming its source, then one document per mesh. */
+function renderTopology(file: string, format: PeerFormat, topology: ConvertedTopology): string {
+  const header = [
+    `Converted from ${file} (${PEER_FORMAT_TITLES[format]}) by meshgen convert.`,
+    'Read the notes below, then check the file with meshgen validate -f <this file>.',
+    ...topology.notes,
+  ];
+  return topology.meshes.map((mesh, i) => renderMesh(mesh, i === 0 ? header : [])).join('---\n');
+}
+
+/** One Mesh document, in the key order of the native examples, with the notes as comments. */
+function renderMesh(mesh: ConvertedMesh, header: readonly string[]): string {
+  const shared = sharedCredentials(mesh);
+  const doc = new Document({
+    apiVersion: MESHGEN_API_VERSION,
+    kind: 'Mesh',
+    metadata: { name: mesh.name },
+    spec: {
+      istio: { version: mesh.istioVersion },
+      trust: { keyStore: mesh.keyStore },
+      ...(shared ? { credentials: credentialsValue(shared) } : {}),
+      clusters: mesh.clusters.map((c) => ({
+        name: c.name,
+        context: c.context,
+        network: c.network,
+        ...(c.samples ? { samples: [...c.samples] } : {}),
+        ...(shared || isEmpty(c.credentials) ? {} : { credentials: credentialsValue(c.credentials) }),
+      })),
+    },
+  });
+  const blocks = [header, mesh.notes].filter((b) => b.length > 0);
+  if (blocks.length > 0) doc.commentBefore = blocks.map((b) => comment(b)).join('\n\n');
+  const spec = doc.get('spec', true) as YAMLMap;
+  noteKey(spec, 'istio', mesh.istioNotes);
+  noteKey(spec, 'trust', mesh.trustNotes);
+  noteKey(spec, 'clusters', mesh.clusterNotes);
+  const items = spec.get('clusters', true);
+  if (isSeq(items)) {
+    items.items.forEach((item, i) => {
+      const notes = mesh.clusters[i].notes;
+      if (isMap(item) && notes.length > 0) item.commentBefore = comment(notes);
+    });
+  }
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** The credentials every cluster of a mesh of several has, when they all have the same (non-empty) ones. */
+function sharedCredentials(mesh: ConvertedMesh): ConvertedCredentials | undefined {
+  const first = mesh.clusters[0]?.credentials;
+  if (mesh.clusters.length < 2 || !first || isEmpty(first)) return undefined;
+  const same = (c: ConvertedCredentials) => c.source === first.source && c.kubeconfig === first.kubeconfig;
+  return mesh.clusters.every((c) => same(c.credentials)) ? first : undefined;
+}
+
+function isEmpty(c: ConvertedCredentials): boolean {
+  return c.source === undefined && c.kubeconfig === undefined;
+}
+
+/** A credentials block in the schema's key order. */
+function credentialsValue(c: ConvertedCredentials): Record<string, string> {
+  return { ...(c.source ? { source: c.source } : {}), ...(c.kubeconfig ? { kubeconfig: c.kubeconfig } : {}) };
+}
+
+/** Puts `notes` above the key `key` of `map`. */
+function noteKey(map: YAMLMap, key: string, notes: readonly string[]): void {
+  if (notes.length === 0) return;
+  const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
+  if (pair && isScalar(pair.key)) pair.key.commentBefore = comment(notes);
+}
+
+/**
+ * Comment text for the yaml library: each note wrapped at COMMENT_WIDTH,
+ * its continuation lines indented, every line led by the space after `#`.
+ */
+function comment(notes: readonly string[]): string {
+  const lines: string[] = [];
+  for (const note of notes) {
+    let line = '';
+    for (const word of note.split(/\s+/).filter(Boolean)) {
+      if (line !== '' && line.length + 1 + word.length > COMMENT_WIDTH) {
+        lines.push(line);
+        line = `  ${word}`;
+      } else {
+        line = line === '' ? word : `${line} ${word}`;
+      }
+    }
+    lines.push(line);
+  }
+  return lines.map((l) => ` ${l}`).join('\n');
+}

@@ -1,0 +1,362 @@
+/**
+ * ristioctl's `mesh.yaml` → meshgen meshes.
+ *
+ * ristioctl describes a mesh with Kubernetes-style documents of
+ * `apiVersion: ristioctl.k8smgmt.io/v3`: one `Certificate` per meshID (the
+ * CA) and one `Cluster` per cluster. Every cluster is a primary on a
+ * network of its own, `network-<cluster>`, so the mesh is Istio's
+ * multi-primary, multi-network install. Where ristioctl behaves badly, the
+ * conversion does the right thing and says so in a comment: clusters of
+ * different meshIDs become separate meshes (ristioctl links them all), and
+ * `password: true` is noted as not honoured (ristioctl ignores it).
+ */
+import * as path from 'node:path';
+import { compareStrings, sortBy } from '../../order';
+import { DocPath, SourceDocument } from '../source';
+import { DEFAULT_KEY_STORE } from '../types';
+import { nearest } from '../schema-check';
+import {
+  conversionError,
+  ConvertedCluster,
+  ConvertedMesh,
+  ConvertedTopology,
+  ConverterInput,
+  describeValue,
+  isRelativePath,
+  istioVersionProblem,
+  parsePeerDocuments,
+  PeerReader,
+  rebasePath,
+  relativePathNote,
+  renameNote,
+  RISTIOCTL_API_GROUP,
+  uniqueLabels,
+} from './detect';
+
+/** The ristioctl API version meshgen converts. */
+export const RISTIOCTL_API_VERSION = `${RISTIOCTL_API_GROUP}/v3`;
+
+/** Certificate validity meshgen uses, in days (Istio's tools/certs profile). */
+const MESHGEN_VALIDITY_DAYS = 3650;
+
+const KINDS = ['Certificate', 'Cluster'] as const;
+const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'];
+const CERTIFICATE_KEYS = ['validityHours', 'password', 'sanSuffix', 'meshID', 'folder'];
+const CLUSTER_KEYS = ['kubeconfigFile', 'context', 'meshID', 'version', 'installHelloWorld'];
+
+/** A ristioctl `Certificate`: the CA of the clusters with its meshID. */
+interface CertificateDoc {
+  readonly doc: SourceDocument;
+  readonly name: string;
+  readonly meshID: string;
+  readonly validityHours?: number;
+  readonly password?: boolean;
+  readonly sanSuffix?: string;
+  readonly folder?: string;
+}
+
+/** A ristioctl `Cluster`. */
+interface ClusterDoc {
+  readonly doc: SourceDocument;
+  readonly name: string;
+  readonly context: string;
+  readonly meshID: string;
+  readonly version: string;
+  readonly kubeconfigFile?: string;
+  readonly installHelloWorld?: boolean;
+}
+
+/**
+ * Converts a ristioctl `mesh.yaml` into one mesh per meshID. Throws
+ * TopologyError listing every problem of the file. The `istioVersion` of
+ * the input is not used: each Cluster names its release.
+ */
+export function convertRistioctl(input: ConverterInput): ConvertedTopology {
+  const { file, outDir } = input;
+  const docs = parsePeerDocuments(file, input.text, 'ristioctl');
+  const reader = new PeerReader(file, true);
+  const certificates: CertificateDoc[] = [];
+  const clusters: ClusterDoc[] = [];
+  for (const doc of docs) {
+    const read = readDocument(reader, doc);
+    if (read?.kind === 'Certificate') certificates.push(read.value);
+    else if (read?.kind === 'Cluster') clusters.push(read.value);
+  }
+  checkAcrossDocuments(reader, certificates, clusters);
+  if (reader.problems.length === 0 && clusters.length === 0) {
+    reader.problems.push({
+      file,
+      message: 'holds no Cluster document, so there is no mesh to convert',
+      fix: `add a document with apiVersion: ${RISTIOCTL_API_VERSION} and kind: Cluster for each cluster of the mesh`,
+    });
+  }
+  if (reader.problems.length > 0) throw conversionError(file, 'ristioctl', reader.problems);
+
+  const peerDir = path.dirname(path.resolve(file));
+  const meshIDs = [...new Set(clusters.map((c) => c.meshID))];
+  const meshNames = uniqueLabels(meshIDs, 'mesh');
+  const clusterNames = uniqueLabels(clusters.map((c) => c.name), 'cluster');
+  const networks = uniqueLabels(clusterNames.map((n) => `network-${n}`), 'network');
+  const certificateOf = new Map(certificates.map((c) => [c.meshID, c]));
+  const keyStores = keyStoresOf(meshIDs.map((id) => certificateOf.get(id)?.folder), meshNames, peerDir, outDir);
+
+  const meshes: ConvertedMesh[] = meshIDs.map((meshID, m) => {
+    const name = meshNames[m];
+    const members: ConvertedCluster[] = [];
+    let version = '';
+    clusters.forEach((c, i) => {
+      if (c.meshID !== meshID) return;
+      version = c.version;
+      const notes = renameNote('ristioctl Cluster', c.name, clusterNames[i], 'cluster', 'cluster names are distinct DNS-1123 labels');
+      if (c.installHelloWorld) {
+        notes.push('installHelloWorld: true becomes samples: helloworld (v1 and v2 alternate over the clusters) and sleep, to call it from.');
+      }
+      members.push({
+        name: clusterNames[i],
+        context: c.context,
+        network: networks[i],
+        credentials: c.kubeconfigFile === undefined ? {} : { kubeconfig: rebasePath(c.kubeconfigFile, peerDir, outDir) },
+        samples: c.installHelloWorld ? ['helloworld', 'sleep'] : undefined,
+        notes,
+      });
+    });
+    const certificate = certificateOf.get(meshID);
+    return {
+      name,
+      // checkAcrossDocuments made sure that the clusters of a meshID agree on it.
+      istioVersion: version,
+      keyStore: keyStores[m].store,
+      notes: renameNote(
+        'ristioctl meshID',
+        meshID,
+        name,
+        'mesh',
+        'mesh names are distinct DNS-1123 labels, and the name is also the mesh ID (values.global.meshID) the clusters get',
+      ),
+      istioNotes: [],
+      trustNotes: [...certificateNotes(meshID, certificate), ...keyStores[m].notes],
+      clusterNotes: [
+        'ristioctl makes every cluster a primary on a network of its own, network-<cluster>: Istio\'s multi-primary, multi-network install.',
+      ],
+      clusters: sortBy(members, (c) => c.name),
+    };
+  });
+
+  const notes: string[] = [];
+  if (meshes.length > 1) {
+    notes.push(
+      `ristioctl links the clusters of all its meshIDs with each other, as if they were one mesh. meshgen keeps each meshID a mesh ` +
+        `of its own: the ${meshes.length} Mesh documents below never read each other's clusters. To share services between ` +
+        'them, add a MeshFederation document.',
+    );
+  }
+  for (const cert of certificates) {
+    if (!meshIDs.includes(cert.meshID)) {
+      notes.push(`Certificate ${JSON.stringify(cert.name)} has meshID ${JSON.stringify(cert.meshID)}, which no Cluster has: no mesh was made for it.`);
+    }
+  }
+  const relative =
+    clusters.some((c) => c.kubeconfigFile !== undefined && isRelativePath(c.kubeconfigFile)) ||
+    certificates.some((c) => c.folder !== undefined && isRelativePath(c.folder) && meshIDs.includes(c.meshID));
+  notes.push(...relativePathNote(file, outDir, relative));
+  return { notes, meshes: sortBy(meshes, (m) => m.name) };
+}
+
+/** Reads one document; undefined when it cannot be used (its problems are recorded). */
+function readDocument(
+  reader: PeerReader,
+  doc: SourceDocument,
+): { kind: 'Certificate'; value: CertificateDoc } | { kind: 'Cluster'; value: ClusterDoc } | undefined {
+  const top = reader.map(doc, [], doc.value, TOP_KEYS, `document ${doc.index + 1}`);
+  if (!top) return undefined;
+  const apiVersion = top.apiVersion;
+  if (apiVersion === undefined) {
+    reader.add(doc, ['apiVersion'], 'apiVersion is missing', `add apiVersion: ${RISTIOCTL_API_VERSION}`);
+  } else if (apiVersion !== RISTIOCTL_API_VERSION) {
+    reader.add(
+      doc,
+      ['apiVersion'],
+      `apiVersion ${describeValue(apiVersion)} is not ${RISTIOCTL_API_VERSION}, the ristioctl format meshgen converts`,
+      `write the document in ristioctl's v3 format (apiVersion: ${RISTIOCTL_API_VERSION})`,
+    );
+  }
+  const kind = top.kind;
+  if (kind !== 'Certificate' && kind !== 'Cluster') {
+    const near = typeof kind === 'string' ? nearest(kind, KINDS) : undefined;
+    reader.add(
+      doc,
+      ['kind'],
+      kind === undefined ? 'kind is missing' : `unknown kind ${describeValue(kind)}`,
+      near ? `did you mean "${near}"?` : `use kind: ${KINDS.join(' or kind: ')}`,
+    );
+    return undefined;
+  }
+  const metadata = reader.map(doc, ['metadata'], top.metadata, ['name'], 'metadata', `add metadata: {name: <${kind.toLowerCase()} name>}`);
+  const name = metadata ? reader.string(doc, ['metadata', 'name'], metadata.name, `add metadata.name: <${kind.toLowerCase()} name>`) : undefined;
+  const specKeys = kind === 'Certificate' ? CERTIFICATE_KEYS : CLUSTER_KEYS;
+  const spec = reader.map(doc, ['spec'], top.spec, specKeys, 'spec', `add a spec with the keys ${specKeys.join(', ')}`);
+  if (!spec) return undefined;
+  const at = (key: string): DocPath => ['spec', key];
+  const meshID = reader.string(doc, at('meshID'), spec.meshID, `add spec.meshID: the mesh this ${kind} belongs to`);
+  if (kind === 'Certificate') {
+    const value = {
+      validityHours: reader.positiveInteger(doc, at('validityHours'), spec.validityHours),
+      password: reader.boolean(doc, at('password'), spec.password),
+      sanSuffix: reader.string(doc, at('sanSuffix'), spec.sanSuffix),
+      folder: reader.string(doc, at('folder'), spec.folder),
+    };
+    if (name === undefined || meshID === undefined) return undefined;
+    return { kind, value: { doc, name, meshID, ...value } };
+  }
+  const context = reader.string(doc, at('context'), spec.context, 'add spec.context: the kube context of the cluster');
+  const version = readVersion(reader, doc, spec.version);
+  const kubeconfigFile = reader.string(doc, at('kubeconfigFile'), spec.kubeconfigFile);
+  const installHelloWorld = reader.boolean(doc, at('installHelloWorld'), spec.installHelloWorld);
+  if (name === undefined || meshID === undefined || context === undefined || version === undefined) return undefined;
+  return { kind, value: { doc, name, context, meshID, version, kubeconfigFile, installHelloWorld } };
+}
+
+/** The Istio release of a Cluster, as meshgen writes it (`v1.30.3` → `1.30.3`). */
+function readVersion(reader: PeerReader, doc: SourceDocument, raw: unknown): string | undefined {
+  const at: DocPath = ['spec', 'version'];
+  if (raw === undefined || raw === null) {
+    reader.add(doc, at, 'version is missing', 'add spec.version: the Istio release of the cluster, e.g. 1.30.3');
+    return undefined;
+  }
+  if (typeof raw === 'number') {
+    reader.add(doc, at, `version ${raw} is a number, not an Istio release such as 1.30.3`, 'write the whole release, in quotes if YAML reads it as a number: "1.30.3"');
+    return undefined;
+  }
+  if (typeof raw !== 'string') {
+    reader.add(doc, at, `version is ${describeValue(raw)}, not an Istio release`, 'write it as <major>.<minor>.<patch>, e.g. 1.30.3');
+    return undefined;
+  }
+  const version = raw.replace(/^v/, '');
+  const problem = istioVersionProblem(version, 'set spec.version to the release');
+  if (problem) {
+    reader.add(doc, at, problem.message, problem.fix);
+    return undefined;
+  }
+  return version;
+}
+
+/** Names, contexts and meshIDs that must not repeat, and one release per meshID. */
+function checkAcrossDocuments(reader: PeerReader, certificates: readonly CertificateDoc[], clusters: readonly ClusterDoc[]): void {
+  const firstAt = (doc: SourceDocument, p: DocPath) => {
+    const pos = doc.locate(p);
+    return `${reader.pathOf(doc, p)}${pos ? `, line ${pos.line}` : ''}`;
+  };
+  const certificateOf = new Map<string, CertificateDoc>();
+  for (const cert of certificates) {
+    const first = certificateOf.get(cert.meshID);
+    if (!first) {
+      certificateOf.set(cert.meshID, cert);
+      continue;
+    }
+    reader.add(
+      cert.doc,
+      ['spec', 'meshID'],
+      `Certificate ${JSON.stringify(cert.name)} has meshID ${JSON.stringify(cert.meshID)}, like Certificate ${JSON.stringify(first.name)} ` +
+        `(${firstAt(first.doc, ['spec', 'meshID'])}); a mesh has one root CA`,
+      'remove one of the two Certificates, or give it the meshID of the clusters it is for',
+    );
+  }
+  const byName = new Map<string, ClusterDoc>();
+  const byContext = new Map<string, ClusterDoc>();
+  const byMesh = new Map<string, ClusterDoc>();
+  for (const c of clusters) {
+    const sameName = byName.get(c.name);
+    if (sameName) {
+      reader.add(
+        c.doc,
+        ['metadata', 'name'],
+        `Cluster ${JSON.stringify(c.name)} is already defined at ${firstAt(sameName.doc, ['metadata', 'name'])}`,
+        'give each Cluster its own metadata.name, or remove the repeated document',
+      );
+    } else {
+      byName.set(c.name, c);
+    }
+    const sameContext = byContext.get(c.context);
+    if (sameContext) {
+      reader.add(
+        c.doc,
+        ['spec', 'context'],
+        `context ${JSON.stringify(c.context)} is already the context of Cluster ${JSON.stringify(sameContext.name)} (${firstAt(sameContext.doc, ['spec', 'context'])})`,
+        'each Cluster is one Kubernetes cluster: give it the kube context that points at it',
+      );
+    } else {
+      byContext.set(c.context, c);
+    }
+    const sameMesh = byMesh.get(c.meshID);
+    if (!sameMesh) {
+      byMesh.set(c.meshID, c);
+    } else if (sameMesh.version !== c.version) {
+      reader.add(
+        c.doc,
+        ['spec', 'version'],
+        `Cluster ${JSON.stringify(c.name)} runs Istio ${c.version}, but Cluster ${JSON.stringify(sameMesh.name)} of the same meshID ` +
+          `${JSON.stringify(c.meshID)} runs ${sameMesh.version} (${firstAt(sameMesh.doc, ['spec', 'version'])})`,
+        `a mesh runs one Istio release: give every Cluster of meshID ${JSON.stringify(c.meshID)} the same spec.version`,
+      );
+    }
+  }
+}
+
+/** What the comments say about a mesh's Certificate, or about its lack of one. */
+function certificateNotes(meshID: string, cert: CertificateDoc | undefined): string[] {
+  if (!cert) {
+    return [`No ristioctl Certificate has meshID ${JSON.stringify(meshID)}: meshgen makes this mesh's root CA in the key store below on the first synth.`];
+  }
+  const notes = [`From ristioctl Certificate ${JSON.stringify(cert.name)}.`];
+  if (cert.sanSuffix !== undefined) {
+    notes.push(
+      `ristioctl names the root CA root.${cert.sanSuffix} and each intermediate CA <cluster>.${cert.sanSuffix} (CN and SAN). ` +
+        'meshgen does not support custom CNs yet: it uses the subjects of Istio\'s tools/certs (CN=Root CA; CN=Intermediate CA, L=<cluster>).',
+    );
+  }
+  if (cert.validityHours !== undefined) {
+    const days = cert.validityHours / 24;
+    const shown = Number.isInteger(days) ? `${days} days` : `${cert.validityHours} hours`;
+    notes.push(
+      `validityHours: ${cert.validityHours} (${shown}): meshgen makes certificates valid for ${MESHGEN_VALIDITY_DAYS} days; ` +
+        'the validity is not configurable yet.',
+    );
+  }
+  if (cert.password) {
+    notes.push(
+      'password: true asks for an encrypted root key, but ristioctl ignores it and writes the key unencrypted. meshgen does not ' +
+        'support encrypted root keys yet either: root-key.pem is written unencrypted with mode 0600, so keep the key store out of version control.',
+    );
+  }
+  return notes;
+}
+
+/**
+ * The key store of each mesh: the Certificate's folder, else the default.
+ * Meshes never share one (a shared key store means a shared root CA), so
+ * meshes that would get the same folder each get `<folder>/<mesh>` instead.
+ */
+function keyStoresOf(
+  folders: readonly (string | undefined)[],
+  meshNames: readonly string[],
+  peerDir: string,
+  outDir: string,
+): { store: string; notes: string[] }[] {
+  const wanted = folders.map((f) => (f === undefined ? DEFAULT_KEY_STORE : rebasePath(f, peerDir, outDir).replace(/\/+$/, '') || '/'));
+  const key = (store: string) => (isRelativePath(store) ? path.resolve(outDir, store) : store);
+  const count = new Map<string, number>();
+  for (const w of wanted) count.set(key(w), (count.get(key(w)) ?? 0) + 1);
+  return wanted.map((w, i) => {
+    if (count.get(key(w)) === 1) return { store: w, notes: [] };
+    const store = `${w === '/' ? '' : w}/${meshNames[i]}`;
+    const others = meshNames.filter((_, j) => j !== i && key(wanted[j]) === key(w)).sort(compareStrings);
+    const whose = folders[i] === undefined ? 'The default key store' : 'The folder of its Certificate';
+    return {
+      store,
+      notes: [
+        `${whose}, ${w}, is also that of mesh ${others.map((o) => JSON.stringify(o)).join(', ')}; ` +
+          `each mesh needs its own root CA, so this mesh keeps its keys in ${store}.`,
+      ],
+    };
+  });
+}
