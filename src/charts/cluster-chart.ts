@@ -3,10 +3,17 @@
  * for. The topology rules (which cluster gets which objects) live in
  * `model/plan.ts`; the constructs only know how to draw one concept.
  */
-import { Chart } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { TopologyError } from '../errors';
+import { ArgoApplication } from '../constructs/argocd';
 import { CacertsSecret } from '../constructs/cacerts-secret';
+import { placeObject } from '../constructs/description';
+import { EastWestGatewayManifests } from '../constructs/east-west-gateway-manifests';
+import { FluxHelmRelease, FluxHelmRepository, FluxKustomization } from '../constructs/flux';
+import { FolderFile } from '../constructs/folder-file';
+import { ISTIO_SYSTEM } from '../constructs/names';
+import { SailIstio } from '../constructs/sail';
 import { ControlPlane } from '../constructs/control-plane';
 import { CrossNetworkGateway } from '../constructs/cross-network-gateway';
 import { EastWestGateway } from '../constructs/east-west-gateway';
@@ -23,7 +30,9 @@ import { RemoteControlPlane } from '../constructs/remote-control-plane';
 import { HelloWorld, SampleNamespace, Sleep } from '../constructs/samples';
 import { ClusterPlan, planCluster } from '../model/plan';
 import { FederationPlan, NO_FEDERATION } from '../model/federation-plan';
-import { ClusterModel, DEFAULT_TRUST_DOMAIN, MeshModel } from '../model/types';
+import { baseValues, EASTWEST_RELEASE, gatewayValues, istiodRelease, istiodValues, meshConfigFor } from '../model/install-values';
+import { ClusterModel, GitOpsSettings, MeshModel } from '../model/types';
+import { toYaml as toValuesYaml } from '../yaml-text';
 import { MeshPki } from '../pki/key-store';
 
 /** Props of ClusterChart. */
@@ -54,18 +63,6 @@ export function helloWorldVersion(mesh: MeshModel, cluster: ClusterModel): 'v1' 
   return running.indexOf(cluster) % 2 === 0 ? 'v1' : 'v2';
 }
 
-/** meshConfig of a primary: trust domain, federation aliases and roots, DNS proxying. */
-function meshConfigFor(mesh: MeshModel, fed: FederationPlan, trustRoots: readonly string[]): Record<string, unknown> {
-  const proxyMetadata: Record<string, string> = {};
-  if (fed.dnsCapture) proxyMetadata.ISTIO_META_DNS_CAPTURE = 'true';
-  if (fed.dnsAutoAllocate) proxyMetadata.ISTIO_META_DNS_AUTO_ALLOCATE = 'true';
-  const config: Record<string, unknown> = {};
-  if (mesh.trustDomain !== DEFAULT_TRUST_DOMAIN) config.trustDomain = mesh.trustDomain;
-  if (fed.trustDomainAliases.length > 0) config.trustDomainAliases = [...fed.trustDomainAliases];
-  if (trustRoots.length > 0) config.caCertificates = trustRoots.map((pem) => ({ pem }));
-  if (Object.keys(proxyMetadata).length > 0) config.defaultConfig = { proxyMetadata };
-  return config;
-}
 
 /** Everything one cluster needs; its id is the cluster name. */
 export class ClusterChart extends Chart {
@@ -97,10 +94,10 @@ export class ClusterChart extends Chart {
     this.credentials = credentials;
     const revision = mesh.istio.revision;
 
-    new IstioSystemNamespace(this, 'Namespace', { network: plan.networkLabel, controlPlaneClusters: plan.controlPlaneClusters });
-    new CacertsSecret(this, 'Cacerts', { files: pki.cacerts(cluster.name) });
-
-    const inputs: IstioOperator[] = [];
+    const install = mesh.istio.install;
+    const engine = mesh.gitops?.engine;
+    const meshConfig = meshConfigFor(mesh, fed, props.trustRoots ?? []);
+    const needsGateway = plan.eastWestGateway || fed.exporting;
     if (cluster.role === 'remote') {
       if (!plan.primary || plan.primary.role !== 'primary') {
         throw new TopologyError(`remote "${cluster.name}" needs a primary of mesh "${mesh.name}" as its controlPlane`);
@@ -108,10 +105,69 @@ export class ClusterChart extends Chart {
       if (!plan.remotePilotAddress || !plan.injectionPath) {
         throw new TopologyError(`remote "${cluster.name}" needs the east-west gateway address of "${plan.primary.name}" (eastWestGateway.address)`);
       }
+    }
+
+    // Before istiod: the namespace and the CA it reads at start; then the remote secrets.
+    const prereqs = new Construct(this, 'Prereqs');
+    new IstioSystemNamespace(prereqs, 'Namespace', { network: plan.networkLabel, controlPlaneClusters: plan.controlPlaneClusters });
+    new CacertsSecret(prereqs, 'Cacerts', { files: pki.cacerts(cluster.name) });
+
+    // The install itself, in exactly one form.
+    const inputs: IstioOperator[] = [];
+    if (install === 'istioctl') {
+      inputs.push(...this.istioctlInstall(plan, meshConfig, needsGateway));
+    } else if (install === 'sail') {
+      new SailIstio(this, 'Sail', {
+        name: revision ?? 'default',
+        version: mesh.istio.version,
+        profile: plan.primary ? 'remote' : undefined,
+        values: withoutKeys(istiodValues(plan, meshConfig), ['profile', 'revision']),
+      });
+    } else if (engine === 'flux') {
+      this.fluxInstall(plan, meshConfig, needsGateway);
+    } else if (engine === 'argocd') {
+      this.argoInstall(plan, meshConfig, needsGateway);
+    } else {
+      this.helmValuesFiles(plan, meshConfig, needsGateway);
+    }
+
+    // After istiod: objects that need Istio's CRDs or its sidecar injector.
+    const config = new Construct(this, 'Config');
+    if (install === 'sail' && needsGateway) {
+      new EastWestGatewayManifests(config, 'EastWestGateway', {
+        network: cluster.network,
+        revision,
+        serviceType: cluster.eastWestGateway.serviceType,
+        serviceAnnotations: cluster.eastWestGateway.annotations,
+      });
+    }
+    if (plan.exposeIstiod) new ExposeIstiod(config, 'ExposeIstiod', { revision });
+    if (plan.exposeServices) new CrossNetworkGateway(config, 'CrossNetworkGateway');
+    this.federationObjects(config, fed);
+    if (cluster.credentials.source === 'reader-token' && plan.readBy.length > 0) new ReaderTokenSecret(config, 'ReaderToken');
+    this.remoteSecrets(prereqs, plan, credentials);
+    if (cluster.samples.length > 0) {
+      new SampleNamespace(config, 'SampleNamespace', { revision });
+      if (cluster.samples.includes('helloworld')) new HelloWorld(config, 'HelloWorld', { version: helloWorldVersion(mesh, cluster) });
+      if (cluster.samples.includes('sleep')) new Sleep(config, 'Sleep');
+    }
+
+    // Engines apply the two groups from folders of their own, in order.
+    if (install !== 'istioctl') placeAll(config, CONFIG_FOLDER);
+    if (engine === 'argocd') placeAll(prereqs, PREREQS_FOLDER);
+    this.istioctlInputs = inputs;
+  }
+
+  /** The IstioOperator documents of `istioctl install`. */
+  private istioctlInstall(plan: ClusterPlan, meshConfig: Record<string, unknown>, needsGateway: boolean): IstioOperator[] {
+    const { mesh, cluster } = plan;
+    const revision = mesh.istio.revision;
+    const inputs: IstioOperator[] = [];
+    if (plan.primary) {
       inputs.push(
         new RemoteControlPlane(this, 'RemoteControlPlane', {
-          injectionPath: plan.injectionPath,
-          remotePilotAddress: plan.remotePilotAddress,
+          injectionPath: plan.injectionPath as string,
+          remotePilotAddress: plan.remotePilotAddress as string,
           primary: plan.primary.name,
           hub: mesh.istio.hub,
           tag: mesh.istio.version,
@@ -128,11 +184,11 @@ export class ClusterChart extends Chart {
           tag: mesh.istio.version,
           revision,
           externalIstiod: plan.exposeIstiod,
-          meshConfig: meshConfigFor(mesh, fed, props.trustRoots ?? []),
+          meshConfig,
         }).operator,
       );
     }
-    if (plan.eastWestGateway || fed.exporting) {
+    if (needsGateway) {
       inputs.push(
         new EastWestGateway(this, 'EastWestGateway', {
           network: cluster.network,
@@ -142,27 +198,121 @@ export class ClusterChart extends Chart {
         }).operator,
       );
     }
-    if (plan.exposeIstiod) new ExposeIstiod(this, 'ExposeIstiod', { revision });
-    if (plan.exposeServices) new CrossNetworkGateway(this, 'CrossNetworkGateway');
+    return inputs;
+  }
+
+  /** The three charts with their values, as `helm upgrade --install` takes them, in install order. */
+  private charts(plan: ClusterPlan, meshConfig: Record<string, unknown>, needsGateway: boolean): HelmChartInstall[] {
+    const charts: HelmChartInstall[] = [
+      { release: 'istio-base', chart: 'base', values: baseValues(plan), what: "Istio's CRDs and cluster roles" },
+      { release: istiodRelease(plan.mesh.istio.revision), chart: 'istiod', values: istiodValues(plan, meshConfig), what: plan.primary ? 'the remote profile' : 'the control plane (istiod)' },
+    ];
+    if (needsGateway) {
+      charts.push({ release: EASTWEST_RELEASE, chart: 'gateway', values: gatewayValues(plan), what: `the east-west gateway of network \`${plan.cluster.network}\`` });
+    }
+    return charts;
+  }
+
+  /** Values files for `helm upgrade --install` of Istio's charts. */
+  private helmValuesFiles(plan: ClusterPlan, meshConfig: Record<string, unknown>, needsGateway: boolean): void {
+    for (const c of this.charts(plan, meshConfig, needsGateway)) {
+      new FolderFile(this, `Values-${c.release}`, {
+        path: `helm/${c.release}.values.yaml`,
+        content: `${GENERATED_VALUES_HEADER}\n${toValuesYaml(c.values)}`,
+        description: `values of chart \`${c.chart}\`, release \`${c.release}\`: ${c.what}`,
+        helm: { release: c.release, chart: c.chart },
+      });
+    }
+  }
+
+  /** Flux: the charts as HelmReleases in `istio/`, applied before `istio-config/` by two Kustomizations. */
+  private fluxInstall(plan: ClusterPlan, meshConfig: Record<string, unknown>, needsGateway: boolean): void {
+    const gitops = plan.mesh.gitops as GitOpsSettings;
+    const flux = gitops.flux;
+    const istio = new Construct(this, 'FluxIstio');
+    new FluxHelmRepository(istio, 'Repository', { name: 'istio', namespace: ISTIO_SYSTEM, interval: flux.interval });
+    let previous: string | undefined;
+    for (const c of this.charts(plan, meshConfig, needsGateway)) {
+      new FluxHelmRelease(istio, `Release-${c.release}`, {
+        name: c.release,
+        namespace: ISTIO_SYSTEM,
+        chart: c.chart,
+        version: plan.mesh.istio.version,
+        repository: 'istio',
+        values: c.values,
+        dependsOn: previous ? [previous] : undefined,
+        interval: flux.interval,
+        description: `HelmRelease \`${c.release}\`: chart \`${c.chart}\`, ${c.what}`,
+      });
+      previous = c.release;
+    }
+    placeAll(istio, ISTIO_FOLDER);
+    const base = `./${gitops.path}/${plan.cluster.name}`;
+    const common = { namespace: 'flux-system', sourceName: flux.sourceName, sourceNamespace: flux.sourceNamespace, interval: flux.interval };
+    new FluxKustomization(this, 'FluxKustomizationIstio', {
+      ...common,
+      name: `${plan.cluster.name}-istio`,
+      path: `${base}/${ISTIO_FOLDER}`,
+      description: `Kustomization \`${plan.cluster.name}-istio\`: installs \`${ISTIO_FOLDER}/\` and waits until every release is ready`,
+    });
+    new FluxKustomization(this, 'FluxKustomizationConfig', {
+      ...common,
+      name: `${plan.cluster.name}-istio-config`,
+      path: `${base}/${CONFIG_FOLDER}`,
+      dependsOn: [`${plan.cluster.name}-istio`],
+      description: `Kustomization \`${plan.cluster.name}-istio-config\`: applies \`${CONFIG_FOLDER}/\` once Istio is ready`,
+    });
+  }
+
+  /** Argo CD: Applications for the CA secret, the three charts and the config, in sync waves. */
+  private argoInstall(plan: ClusterPlan, meshConfig: Record<string, unknown>, needsGateway: boolean): void {
+    const gitops = plan.mesh.gitops as GitOpsSettings;
+    const name = plan.cluster.name;
+    const common = { namespace: gitops.argocd.namespace, project: gitops.argocd.project, destination: plan.cluster.argocdCluster };
+    const git = (folder: string) => ({ repoURL: gitops.repoURL as string, targetRevision: gitops.targetRevision, path: `${gitops.path}/${name}/${folder}` });
+    new ArgoApplication(this, 'AppPrereqs', {
+      ...common,
+      name: `${name}-istio-prereqs`,
+      source: git(PREREQS_FOLDER),
+      wave: -2,
+      description: `Application \`${name}-istio-prereqs\`: \`${PREREQS_FOLDER}/\` (namespace, CA secret, remote secrets), before istiod`,
+    });
+    let wave = -1;
+    for (const c of this.charts(plan, meshConfig, needsGateway)) {
+      new ArgoApplication(this, `App-${c.release}`, {
+        ...common,
+        name: `${name}-${c.release}`,
+        source: { chart: c.chart, version: plan.mesh.istio.version, releaseName: c.release, values: c.values },
+        wave: wave++,
+        description: `Application \`${name}-${c.release}\`: chart \`${c.chart}\`, ${c.what}`,
+      });
+    }
+    new ArgoApplication(this, 'AppConfig', {
+      ...common,
+      name: `${name}-istio-config`,
+      source: git(CONFIG_FOLDER),
+      wave,
+      description: `Application \`${name}-istio-config\`: \`${CONFIG_FOLDER}/\`, once Istio is installed`,
+    });
+  }
+
+  /** Federation objects of this cluster. */
+  private federationObjects(scope: Construct, fed: FederationPlan): void {
     for (const imp of fed.imports) {
-      new FederatedServiceImport(this, `Import-${imp.export.host}`, {
+      new FederatedServiceImport(scope, `Import-${imp.export.host}`, {
         host: imp.export.host,
         service: imp.export.service,
         namespace: imp.export.namespace,
         from: imp.export.from,
         ports: imp.export.ports,
-        endpoints: imp.endpoints.map((c) => ({
-          address: c.eastWestGateway.address ?? '',
-          locality: c.locality,
-          cluster: c.name,
-        })),
+        endpoints: imp.endpoints.map((c) => ({ address: c.eastWestGateway.address ?? '', locality: c.locality, cluster: c.name })),
         resolution: imp.resolution,
         address: imp.address,
         split: imp.export.split,
       });
     }
     for (const exp of fed.exports) {
-      new FederatedServiceExport(this, `Export-${exp.host}`, {
+      new FederatedServiceExport(scope, `Export-${exp.host}`, {
         host: exp.host,
         service: exp.service,
         namespace: exp.namespace,
@@ -171,14 +321,17 @@ export class ClusterChart extends Chart {
         to: exp.to,
       });
     }
-    if (fed.exports.length > 0) new FederationGateway(this, 'FederationGateway', { hosts: [...new Set(fed.exports.map((e) => e.host))] });
-    if (cluster.credentials.source === 'reader-token' && plan.readBy.length > 0) new ReaderTokenSecret(this, 'ReaderToken');
+    if (fed.exports.length > 0) new FederationGateway(scope, 'FederationGateway', { hosts: [...new Set(fed.exports.map((e) => e.host))] });
+  }
+
+  /** Remote secrets (or ExternalSecrets) for every cluster this cluster's istiod reads. */
+  private remoteSecrets(scope: Construct, plan: ClusterPlan, credentials: MeshCredentials): void {
     for (const target of plan.reads) {
       const credential = credentials.get(target.name);
       if (credential.kind === 'static') {
-        new RemoteSecret(this, `RemoteSecret-${target.name}`, { cluster: target.name, kubeconfig: remoteKubeconfig(target.name, credential.credential) });
+        new RemoteSecret(scope, `RemoteSecret-${target.name}`, { cluster: target.name, kubeconfig: remoteKubeconfig(target.name, credential.credential) });
       } else if (credential.kind === 'external') {
-        new ExternalRemoteSecret(this, `ExternalRemoteSecret-${target.name}`, {
+        new ExternalRemoteSecret(scope, `ExternalRemoteSecret-${target.name}`, {
           cluster: target.name,
           storeName: credential.external.storeName,
           storeKind: credential.external.storeKind,
@@ -187,11 +340,32 @@ export class ClusterChart extends Chart {
         });
       }
     }
-    if (cluster.samples.length > 0) {
-      new SampleNamespace(this, 'SampleNamespace', { revision });
-      if (cluster.samples.includes('helloworld')) new HelloWorld(this, 'HelloWorld', { version: helloWorldVersion(mesh, cluster) });
-      if (cluster.samples.includes('sleep')) new Sleep(this, 'Sleep');
-    }
-    this.istioctlInputs = inputs;
   }
+}
+
+/** A Helm chart install of a cluster. */
+export interface HelmChartInstall {
+  readonly release: string;
+  readonly chart: 'base' | 'istiod' | 'gateway';
+  readonly values: Record<string, unknown>;
+  /** What it installs, for READMEs. */
+  readonly what: string;
+}
+
+/** Sub-folder of objects that need Istio's CRDs or istiod (with every install method but istioctl). */
+export const CONFIG_FOLDER = 'istio-config';
+/** Sub-folder of the Flux HelmReleases. */
+export const ISTIO_FOLDER = 'istio';
+/** Sub-folder of what precedes istiod, with Argo CD. */
+export const PREREQS_FOLDER = 'prereqs';
+
+const GENERATED_VALUES_HEADER = '# Generated by meshgen. Do not edit: change the topology file and run `meshgen synth`.';
+
+/** Places every Kubernetes object under `scope` in `folder`. */
+function placeAll(scope: Construct, folder: string): void {
+  for (const c of scope.node.findAll()) if (ApiObject.isApiObject(c)) placeObject(c, folder);
+}
+
+function withoutKeys(values: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).filter(([k]) => !keys.includes(k)));
 }

@@ -28,3 +28,20 @@ export function markBeforeIstiod(obj: IConstruct): void {
 export function isBeforeIstiod(obj: IConstruct): boolean {
   return obj.node.metadata.some((m) => m.type === BEFORE_ISTIOD);
 }
+
+const FOLDER = 'meshgen:folder';
+
+/**
+ * Puts `obj` in a sub-folder of the cluster folder, with its own
+ * kustomization.yaml, for an engine to apply on its own schedule (a Flux
+ * Kustomization or an Argo CD Application names the sub-folder).
+ */
+export function placeObject(obj: IConstruct, folder: string): void {
+  obj.node.addMetadata(FOLDER, folder);
+}
+
+/** The sub-folder `obj` was placed in, if any. */
+export function folderOf(obj: IConstruct): string | undefined {
+  const entry = obj.node.metadata.find((m) => m.type === FOLDER);
+  return entry ? String(entry.data) : undefined;
+}

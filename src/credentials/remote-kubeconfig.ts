@@ -3,7 +3,7 @@
  * `istioctl create-remote-secret` writes: one cluster, context and user, all
  * named after the cluster, keys in Go's (sorted) order.
  */
-import { stringify } from 'yaml';
+import { toYaml } from '../yaml-text';
 import { StaticCredential } from './kubeconfig';
 
 /** Kubeconfig text that lets istiod read `cluster` with `credential`. */
@@ -29,5 +29,5 @@ export function remoteKubeconfig(cluster: string, credential: StaticCredential):
     kind: 'Config',
     users: [{ name: cluster, user }],
   };
-  return stringify(config, { version: '1.1', lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false });
+  return toYaml(config);
 }

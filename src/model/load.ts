@@ -189,6 +189,7 @@ function toMeshModel(doc: SourceDocument): MeshModel {
       },
       credentials: resolveCredentials({ ...m.spec.credentials, ...c.credentials }, base),
       samples: [...(c.samples ?? m.spec.samples ?? [])].sort(compareStrings),
+      argocdCluster: c.argocdCluster ?? c.name,
     })),
     (c) => c.name,
   );
@@ -196,7 +197,26 @@ function toMeshModel(doc: SourceDocument): MeshModel {
     name: m.metadata.name,
     meshID: m.spec.meshID ?? m.metadata.name,
     trustDomain: m.spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
-    istio: { version: m.spec.istio.version, hub: m.spec.istio.hub ?? DEFAULT_ISTIO_HUB, revision: m.spec.istio.revision },
+    istio: {
+      version: m.spec.istio.version,
+      hub: m.spec.istio.hub ?? DEFAULT_ISTIO_HUB,
+      revision: m.spec.istio.revision,
+      install: m.spec.istio.install ?? (m.spec.gitops ? 'helm' : 'istioctl'),
+    },
+    gitops: m.spec.gitops
+      ? {
+          engine: m.spec.gitops.engine,
+          repoURL: m.spec.gitops.repoURL,
+          targetRevision: m.spec.gitops.targetRevision ?? 'HEAD',
+          path: (m.spec.gitops.path ?? 'dist').replace(/\/+$/, ''),
+          flux: {
+            sourceName: m.spec.gitops.flux?.sourceRef?.name ?? 'flux-system',
+            sourceNamespace: m.spec.gitops.flux?.sourceRef?.namespace ?? 'flux-system',
+            interval: m.spec.gitops.flux?.interval ?? '10m',
+          },
+          argocd: { namespace: m.spec.gitops.argocd?.namespace ?? 'argocd', project: m.spec.gitops.argocd?.project ?? 'default' },
+        }
+      : undefined,
     trust: { keyStore: path.resolve(base, m.spec.trust?.keyStore ?? DEFAULT_KEY_STORE) },
     clusters,
     source: { file: doc.file, document: doc.index },

@@ -116,6 +116,11 @@ export const meshSchema = {
               default: DEFAULT_ISTIO_HUB,
               description: `Image registry: the IstioOperator spec.hub. Default: ${DEFAULT_ISTIO_HUB}.`,
             },
+            install: {
+              enum: ['istioctl', 'helm', 'sail'],
+              description:
+                'How Istio is installed: istioctl (IstioOperator files), helm (values files for Istio\'s charts), or sail (a sailoperator.io Istio resource). Default: istioctl, or helm with gitops.',
+            },
             revision: {
               $ref: '#/definitions/dnsLabel',
               description:
@@ -134,6 +139,49 @@ export const meshSchema = {
               default: DEFAULT_KEY_STORE,
               description:
                 'Folder holding the root and intermediate CA keys, relative to this file. Never inside the output folder; never commit it.',
+            },
+          },
+        },
+        gitops: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['engine'],
+          description: 'Install everything through a GitOps engine from the committed output folder (implies istio.install: helm).',
+          properties: {
+            engine: { enum: ['flux', 'argocd'], description: 'flux: HelmReleases and Kustomizations. argocd: Applications.' },
+            repoURL: { type: 'string', minLength: 1, description: 'Git repository the output is committed to (Argo CD Applications need it).' },
+            targetRevision: { type: 'string', minLength: 1, description: 'Branch, tag or commit to follow. Default: HEAD.' },
+            path: {
+              type: 'string',
+              minLength: 1,
+              description: 'Path of the output folder inside that repository. Default: dist.',
+            },
+            flux: {
+              type: 'object',
+              additionalProperties: false,
+              description: 'Flux settings.',
+              properties: {
+                sourceRef: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['name'],
+                  description: 'The GitRepository that holds the output. Default: flux-system in flux-system.',
+                  properties: {
+                    name: { type: 'string', minLength: 1, description: 'GitRepository name.' },
+                    namespace: { type: 'string', minLength: 1, description: 'Its namespace. Default: flux-system.' },
+                  },
+                },
+                interval: { type: 'string', pattern: '^[0-9]+(s|m|h)$', description: 'Reconcile interval. Default: 10m.' },
+              },
+            },
+            argocd: {
+              type: 'object',
+              additionalProperties: false,
+              description: 'Argo CD settings.',
+              properties: {
+                namespace: { type: 'string', minLength: 1, description: 'Namespace of Argo CD. Default: argocd.' },
+                project: { type: 'string', minLength: 1, description: 'AppProject of the Applications. Default: default.' },
+              },
             },
           },
         },
@@ -178,6 +226,11 @@ export const meshSchema = {
                 description: 'For role: remote: the name of the primary cluster, in this mesh, whose istiod serves this cluster.',
               },
               samples: samplesSchema('Sample apps for this cluster, instead of the mesh\'s list.'),
+              argocdCluster: {
+                type: 'string',
+                minLength: 1,
+                description: 'With gitops.engine argocd: the cluster\'s name as registered in Argo CD. Default: the cluster name.',
+              },
               credentials: credentialsSchema(
                 'Where the credentials come from that other control planes use to read this cluster\'s API (its remote secrets).',
               ),

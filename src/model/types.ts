@@ -86,6 +86,8 @@ export interface ClusterModel {
   readonly credentials: CredentialSettings;
   /** Sample apps to deploy in namespace `sample` (sorted). */
   readonly samples: readonly SampleApp[];
+  /** Name of the cluster in Argo CD, with gitops.engine argocd. */
+  readonly argocdCluster: string;
 }
 
 /** Istio release and image settings of a mesh. */
@@ -96,6 +98,24 @@ export interface IstioSettings {
   readonly hub: string;
   /** Control-plane revision (`spec.revision`), if the mesh uses revisions. */
   readonly revision?: string;
+  /** How Istio is installed. */
+  readonly install: InstallMethod;
+}
+
+/** How Istio is installed on the clusters of a mesh. */
+export type InstallMethod = 'istioctl' | 'helm' | 'sail';
+
+/** Installing everything through a GitOps engine, from the committed output folder. */
+export interface GitOpsSettings {
+  readonly engine: 'flux' | 'argocd';
+  /** Git repository of the output (needed by Argo CD). */
+  readonly repoURL?: string;
+  /** Branch, tag or commit to follow. */
+  readonly targetRevision: string;
+  /** Path of the output folder in the repository. */
+  readonly path: string;
+  readonly flux: { readonly sourceName: string; readonly sourceNamespace: string; readonly interval: string };
+  readonly argocd: { readonly namespace: string; readonly project: string };
 }
 
 /** Where a mesh's certificate authority material lives. */
@@ -114,6 +134,8 @@ export interface MeshModel {
   readonly trustDomain: string;
   readonly istio: IstioSettings;
   readonly trust: TrustSettings;
+  /** Install through a GitOps engine, if set. */
+  readonly gitops?: GitOpsSettings;
   /** Clusters, sorted by name. */
   readonly clusters: readonly ClusterModel[];
   readonly source: SourceRef;

@@ -48,7 +48,15 @@ export interface MeshDocumentValue {
   spec: {
     meshID?: string;
     trustDomain?: string;
-    istio: { version: string; hub?: string; revision?: string };
+    istio: { version: string; hub?: string; revision?: string; install?: 'istioctl' | 'helm' | 'sail' };
+    gitops?: {
+      engine: 'flux' | 'argocd';
+      repoURL?: string;
+      targetRevision?: string;
+      path?: string;
+      flux?: { sourceRef?: { name: string; namespace?: string }; interval?: string };
+      argocd?: { namespace?: string; project?: string };
+    };
     trust?: { keyStore?: string };
     credentials?: CredentialsValue;
     samples?: ('helloworld' | 'sleep')[];
@@ -62,6 +70,7 @@ export interface MeshDocumentValue {
       eastWestGateway?: { serviceType?: 'LoadBalancer' | 'NodePort'; annotations?: Record<string, string>; address?: string };
       credentials?: CredentialsValue;
       samples?: ('helloworld' | 'sleep')[];
+      argocdCluster?: string;
     }[];
   };
 }
@@ -180,7 +189,7 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
     });
   }
   problems.push(...checkNetworksAcrossMeshes(docs));
-  for (const doc of docs) problems.push(...checkRoles(doc, docs), ...checkAddresses(doc), ...checkCredentials(doc));
+  for (const doc of docs) problems.push(...checkRoles(doc, docs), ...checkAddresses(doc), ...checkCredentials(doc), ...checkGitOps(doc));
   return problems;
 }
 
@@ -406,6 +415,32 @@ function checkCredentials(doc: SourceDocument): Problem[] {
       }
     }
   });
+  return problems;
+}
+
+/** A GitOps engine installs with Helm charts; Argo CD needs the repository the output lives in. */
+function checkGitOps(doc: SourceDocument): Problem[] {
+  const spec = obj(obj(doc.value).spec);
+  const gitops = obj(spec.gitops);
+  const engine = str(gitops.engine);
+  if (engine === undefined) return [];
+  const problems: Problem[] = [];
+  const install = str(obj(spec.istio).install);
+  if (install !== undefined && install !== 'helm') {
+    problems.push(
+      problemAt(
+        doc,
+        ['spec', 'istio', 'install'],
+        `gitops.engine ${engine} installs Istio from its Helm charts, but istio.install is ${install}`,
+        'remove istio.install (helm is implied), or remove gitops',
+      ),
+    );
+  }
+  if (engine === 'argocd' && str(gitops.repoURL) === undefined) {
+    problems.push(
+      problemAt(doc, ['spec', 'gitops'], 'Argo CD Applications need the Git repository the output is committed to', 'add gitops.repoURL (and gitops.path if the output is not in dist/)'),
+    );
+  }
   return problems;
 }
 

@@ -3,7 +3,9 @@
  * kind, namespace and name, so it is stable and never shared: namespaces
  * are DNS labels (no dots) and kinds contain none either.
  */
-import { stringify } from 'yaml';
+import { toYaml } from '../yaml-text';
+
+export { toYaml };
 
 /** The identifying fields of a Kubernetes manifest. */
 export interface ManifestHead {
@@ -26,11 +28,3 @@ export function manifestText(obj: unknown): string {
   return `${GENERATED_HEADER}\n${toYaml(obj)}`;
 }
 
-/**
- * Deterministic YAML: no line folding (long base64 values stay on one
- * line), no anchors, and strings that YAML 1.1 readers (kubectl, istioctl)
- * would take for booleans, such as a network named `no`, quoted.
- */
-export function toYaml(obj: unknown): string {
-  return stringify(obj, { version: '1.1', lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false });
-}

@@ -16,6 +16,15 @@ export interface ApplyPlan {
   readonly istioctl: readonly { readonly file: string; readonly what: string }[];
   /** Files kubectl applies, with a one-line description each. */
   readonly kubectl: readonly { readonly file: string; readonly what: string; readonly secret: boolean }[];
+  /** Sub-folders with a kustomization.yaml of their own. */
+  readonly folders: readonly string[];
+  /** Files that are not Kubernetes objects (Helm values). */
+  readonly other: readonly {
+    readonly file: string;
+    readonly what: string;
+    readonly usedBy: string;
+    readonly helm?: { readonly release: string; readonly chart: string };
+  }[];
 }
 
 /** Markdown README for one cluster folder. */
@@ -42,6 +51,7 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: 
   );
   for (const f of files.kubectl) out.push(`| \`${f.file}\` | ${f.what} | kubectl (\`kustomization.yaml\`) |`);
   for (const f of files.istioctl) out.push(`| \`${f.file}\` | ${f.what} | \`istioctl install\` |`);
+  for (const f of files.other) out.push(`| \`${f.file}\` | ${f.what} | ${f.usedBy} |`);
   out.push('');
   const secrets = files.kubectl.filter((f) => f.secret).map((f) => `\`${f.file}\``);
   if (secrets.length > 0) {
@@ -53,36 +63,71 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: 
   }
 
   out.push('## Apply, in this order', '');
-  out.push(`Run these from this folder, with \`istioctl\` ${mesh.istio.version} on your PATH.`, '');
+  const install = mesh.gitops?.engine ?? mesh.istio.install;
+  const tool = install === 'istioctl' ? `, with \`istioctl\` ${mesh.istio.version} on your PATH` : install === 'helm' ? ', with `helm` 3 on your PATH' : '';
+  out.push(`Run these from this folder${tool}. ${INSTALL_INTRO[install]}`, '');
   if (primary) {
     out.push(
-      `First install \`${primary.name}\` (\`../${primary.name}/README.md\`), up to its \`kubectl apply -k\` step: ` +
+      `First install \`${primary.name}\` (\`../${primary.name}/README.md\`), up to its last step: ` +
         `this cluster's sidecars are injected and configured by its istiod, reached at \`${plan.remotePilotAddress}\`.`,
       '',
     );
   } else if (plan.remotes.length > 0) {
     out.push(`Install this cluster before its remotes: ${plan.remotes.map((r) => `\`${r.name}\``).join(', ')}.`, '');
   }
-  out.push(`${step()}. The namespace and the CA certificates. istiod reads \`cacerts\` only when it starts, so this comes first:`);
-  code(`kubectl --context=${ctx} apply ${files.preInstall.map((f) => `-f ${f}`).join(' ')}`);
-  if (primary) {
-    const cred = credentials.get(cluster.name);
+  if (install === 'flux' || install === 'argocd') {
+    const where = install === 'flux' ? `--context=${ctx}` : '--context=<Argo CD cluster>';
     out.push(
-      `${step()}. Attach this cluster to \`${primary.name}\`: its istiod reads this cluster's API through ` +
-        `\`${remoteSecretName(cluster.name)}\`, in \`../${primary.name}\`. ` +
-        (cred.kind === 'pending'
-          ? `That secret is not written yet: ${cred.reason}. Install this cluster first; the steps below say how to finish.`
-          : `Apply that folder if it is not applied yet:`),
+      install === 'flux'
+        ? `${step()}. On this cluster, which runs Flux: apply this folder once, or point a Flux Kustomization at it. It applies the CA secret first, then Kustomization \`${cluster.name}-istio\` installs Istio's charts and waits for them, then \`${cluster.name}-istio-config\` applies \`istio-config/\`:`
+        : `${step()}. On the cluster that runs Argo CD: apply this folder once, or point an app-of-apps Application at it. Its Applications sync in waves: the CA secret, \`base\`, istiod, the east-west gateway, then \`istio-config/\`:`,
     );
-    if (cred.kind !== 'pending') code(`kubectl --context=${shellQuote(primary.context)} apply -k ../${primary.name}`);
+    code(`kubectl ${where} apply -k .`);
+    out.push(`${step()}. Watch it converge:`);
+    code(install === 'flux' ? `flux --context=${ctx} get kustomizations; flux --context=${ctx} get helmreleases -n istio-system` : `argocd app list | grep ${cluster.name}-`);
+  } else {
+    out.push(`${step()}. The namespace and the CA certificates. istiod reads \`cacerts\` only when it starts, so this comes first:`);
+    code(`kubectl --context=${ctx} apply ${files.preInstall.map((f) => `-f ${f}`).join(' ')}`);
+    if (primary) {
+      const cred = credentials.get(cluster.name);
+      out.push(
+        `${step()}. Attach this cluster to \`${primary.name}\`: its istiod reads this cluster's API through ` +
+          `\`${remoteSecretName(cluster.name)}\`, in \`../${primary.name}\`. ` +
+          (cred.kind === 'pending'
+            ? `That secret is not written yet: ${cred.reason}. Install this cluster first; the steps below say how to finish.`
+            : `Apply that folder if it is not applied yet:`),
+      );
+      if (cred.kind !== 'pending') code(`kubectl --context=${shellQuote(primary.context)} apply -k ../${primary.name}`);
+    }
+    for (const input of files.istioctl) {
+      out.push(`${step()}. ${capitalize(input.what)}:`);
+      code(`istioctl install --context=${ctx} -y -f ${input.file}`);
+    }
+    const helm = files.other.filter((f) => f.helm);
+    if (helm.length > 0) {
+      out.push(`${step()}. Istio's charts, in this order (\`base\` brings the CRDs):`);
+      code(
+        'helm repo add istio https://istio-release.storage.googleapis.com/charts && helm repo update',
+        ...helm.map(
+          (f) =>
+            `helm upgrade --install ${f.helm!.release} istio/${f.helm!.chart} --kube-context=${ctx} -n istio-system --version ${mesh.istio.version} -f ${f.file} --wait`,
+        ),
+      );
+    }
+    const sail = files.kubectl.find((f) => f.file.startsWith('istio.'));
+    if (install === 'sail' && sail) {
+      out.push(`${step()}. The control plane, through the Sail operator (which must run in the cluster): apply this folder, then wait for it:`);
+      code(`kubectl --context=${ctx} apply -k .`, `kubectl --context=${ctx} wait --for=condition=Ready istio/${sail.file.split('.')[1]} --timeout=5m`);
+    } else {
+      const istioObjects = files.kubectl.length > files.preInstall.length;
+      out.push(`${step()}. Everything kubectl applies${istioObjects && install === 'istioctl' ? " (Istio's CRDs exist now)" : ''}:`);
+      code(`kubectl --context=${ctx} apply -k .`);
+    }
+    if (files.folders.includes('istio-config')) {
+      out.push(`${step()}. What needs Istio's CRDs and istiod:`);
+      code(`kubectl --context=${ctx} apply -k istio-config`);
+    }
   }
-  for (const input of files.istioctl) {
-    out.push(`${step()}. ${capitalize(input.what)}:`);
-    code(`istioctl install --context=${ctx} -y -f ${input.file}`);
-  }
-  const istioObjects = files.kubectl.length > files.preInstall.length;
-  out.push(`${step()}. Everything kubectl applies${istioObjects ? " (Istio's CRDs exist now)" : ''}:`);
-  code(`kubectl --context=${ctx} apply -k .`);
   if (cluster.credentials.source === 'reader-token' && plan.readBy.length > 0) {
     out.push(
       `${step()}. Kubernetes has now filled in the token of \`${READER_TOKEN_SECRET}\`. From the topology file's folder, store it ` +
@@ -191,6 +236,14 @@ function federationSection(plan: ClusterPlan, fed: FederationPlan): string[] {
   }
   return out;
 }
+
+const INSTALL_INTRO: Record<string, string> = {
+  istioctl: 'istioctl installs the control plane from the IstioOperator files.',
+  helm: "Helm installs Istio's charts with the values files in `helm/`.",
+  sail: 'The Sail operator installs the control plane from the `Istio` resource; the east-west gateway is plain manifests.',
+  flux: "Flux installs everything from the committed folder: Istio's charts as HelmReleases, then the rest. Nothing here needs istioctl.",
+  argocd: "Argo CD installs everything from the committed folder: Istio's charts and the rest as Applications. Nothing here needs istioctl.",
+};
 
 function counter(): () => number {
   let n = 0;

@@ -6,7 +6,8 @@
 import { ApiObject } from 'cdk8s';
 import { ClusterChart } from '../charts/cluster-chart';
 import { sortBy } from '../order';
-import { descriptionOf, isBeforeIstiod } from '../constructs/description';
+import { descriptionOf, folderOf, isBeforeIstiod } from '../constructs/description';
+import { FolderFile } from '../constructs/folder-file';
 import { ISTIO_OPERATOR_API_VERSION } from '../constructs/istio-operator';
 import { ApplyPlan, clusterReadme } from './readme';
 import { GENERATED_HEADER, ManifestHead, manifestFileName, manifestText, toYaml } from './files';
@@ -58,32 +59,43 @@ export function renderCluster(chart: ClusterChart): RenderedFolder {
   const byObject = new Map<ApiObject, string>();
   const kubectl: ApplyPlan['kubectl'][number][] = [];
   const preInstall: string[] = [];
+  // Sub-folder (or '' for the cluster folder itself) → files kubectl applies there.
+  const kustomizations = new Map<string, string[]>([['', []]]);
   for (const obj of objects) {
     const json = obj.toJson() as ManifestHead;
-    const file = manifestFileName(json);
+    const folder = folderOf(obj) ?? '';
+    const file = folder ? `${folder}/${manifestFileName(json)}` : manifestFileName(json);
     const body = json as ManifestHead & { data?: object; stringData?: object };
     const secret = json.kind === 'Secret' && (body.data !== undefined || body.stringData !== undefined);
     add({ path: file, content: manifestText(json), mode: secret ? 0o600 : 0o644 });
     byObject.set(obj, file);
     if (json.apiVersion === ISTIO_OPERATOR_API_VERSION) continue;
     kubectl.push({ file, what: descriptionOf(obj) ?? `${json.kind} \`${json.metadata.name}\``, secret });
-    if (isBeforeIstiod(obj)) preInstall.push(file);
+    if (!kustomizations.has(folder)) kustomizations.set(folder, []);
+    kustomizations.get(folder)!.push(folder ? file.slice(folder.length + 1) : file);
+    if (isBeforeIstiod(obj) && !folder) preInstall.push(file);
   }
   const istioctl = chart.istioctlInputs.map((op) => ({
     file: byObject.get(op.resource) as string,
     what: descriptionOf(op.resource) ?? `IstioOperator \`${op.name}\``,
   }));
+  const other = chart.node.findAll().filter(FolderFile.isFolderFile);
+  for (const f of other) add({ path: f.path, content: f.content, mode: 0o644 });
 
+  for (const [folder, resources] of kustomizations) {
+    add({
+      path: folder ? `${folder}/kustomization.yaml` : 'kustomization.yaml',
+      content: `${GENERATED_HEADER}\n${toYaml({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources })}`,
+      mode: 0o644,
+    });
+  }
+  const folders = [...kustomizations.keys()].filter((f) => f !== '');
+  const otherFiles = other.map((f) => ({ file: f.path, what: f.description, usedBy: f.usedBy, helm: f.helm }));
   add({
-    path: 'kustomization.yaml',
-    content: `${GENERATED_HEADER}\n${toYaml({
-      apiVersion: 'kustomize.config.k8s.io/v1beta1',
-      kind: 'Kustomization',
-      resources: kubectl.map((k) => k.file),
-    })}`,
+    path: 'README.md',
+    content: clusterReadme(chart.plan, { preInstall, istioctl, kubectl, folders, other: otherFiles }, chart.credentials, chart.federation),
     mode: 0o644,
   });
-  add({ path: 'README.md', content: clusterReadme(chart.plan, { preInstall, istioctl, kubectl }, chart.credentials, chart.federation), mode: 0o644 });
   add({ path: MARKER_FILE, content: markerText(chart.mesh.name), mode: 0o644 });
   return { name: chart.node.id, mesh: chart.mesh.name, files: sortBy([...files.values()], (f) => f.path) };
 }

@@ -12,12 +12,13 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTopology } from '../../src/model/load';
 import { synthesize } from '../../src/synth/synthesize';
-import { FIXTURE_TOPOLOGIES, fixedKeyStore, REPO, runCli, tmpDir, workspace } from '../helpers';
+import { FIXTURE_TOPOLOGIES, fixedKeyStore, REPO, runCli, tmpDir, walk, workspace } from '../helpers';
 
 const run = promisify(execFile);
 const KIT = process.env.KUBE_APISERVER_KIT ?? path.resolve(REPO, '..', 'shared', 'kube-apiserver');
 const CLUSTERS = ['cluster1', 'cluster2'];
 const ESO_CRD = path.join(REPO, 'test', 'fixtures', 'crds', 'externalsecrets-v1-subset.yaml');
+const ENGINE_CRDS = path.join(REPO, 'test', 'fixtures', 'crds', 'engines-subset.yaml');
 
 interface Server {
   dir: string;
@@ -74,10 +75,10 @@ beforeAll(async () => {
     const server = { dir, kubeconfig: m[1] };
     servers.set(cluster, server);
     // ExternalSecrets (credentials.source: external) need external-secrets' CRD.
-    await run('kubectl', ['apply', '-f', ESO_CRD], { env: { ...process.env, KUBECONFIG: server.kubeconfig } });
-    await run('kubectl', ['wait', '--for', 'condition=Established', 'crd/externalsecrets.external-secrets.io'], {
-      env: { ...process.env, KUBECONFIG: server.kubeconfig },
-    });
+    // ExternalSecrets and the GitOps engines' objects need those projects' CRDs (test subsets).
+    const env = { ...process.env, KUBECONFIG: server.kubeconfig };
+    await run('kubectl', ['apply', '-f', ESO_CRD, '-f', ENGINE_CRDS], { env });
+    await run('kubectl', ['wait', '--for', 'condition=Established', 'crd', '--all'], { env });
   }
   const ws = workspace();
   const r = runCli(['synth', '-f', ws.file, '-o', ws.out], ws.dir);
@@ -152,14 +153,21 @@ describe('every documented topology and the mixed fleet against a real API serve
     await synthesize(loadTopology(path.join(dir, fixture)), { outdir: fixtureOut, keyStore: fixedKeyStore() });
     // A dry run cannot create namespaces for the objects in them; exporting-side ServiceEntries live
     // in the exported services' namespaces, which the user's apps own.
-    for (const ns of ['istio-system', 'sample', 'demo', 'payments', 'shop']) {
+    for (const ns of ['istio-system', 'sample', 'demo', 'payments', 'shop', 'flux-system', 'argocd']) {
       await kubectlFull(server, ['create', 'namespace', ns, '--save-config']);
     }
     for (const cluster of fs.readdirSync(fixtureOut).sort()) {
-      const r = await kubectlFull(server, ['apply', '--dry-run=server', '-k', path.join(fixtureOut, cluster)]);
-      expect(r.stderr, `${fixture} ${cluster}`).toBe('');
-      expect(r.code, `${fixture} ${cluster}`).toBe(0);
-      expect(r.stdout, `${fixture} ${cluster}`).toMatch(/namespace\/istio-system (unchanged|configured) \(server dry run\)/);
+      // The cluster folder and every sub-folder an engine applies on its own.
+      const folders = walk(path.join(fixtureOut, cluster))
+        .filter((f) => f.endsWith('kustomization.yaml'))
+        .map((f) => path.dirname(f));
+      for (const folder of folders) {
+        const r = await kubectlFull(server, ['apply', '--dry-run=server', '-k', path.join(fixtureOut, cluster, folder)]);
+        const at = `${fixture} ${cluster}/${folder}`;
+        expect(r.stderr, at).toBe('');
+        expect(r.code, at).toBe(0);
+        expect(r.stdout, at).toMatch(/^(\S+ (created|unchanged|configured) \(server dry run\)\n)+$/);
+      }
     }
   });
 });

@@ -19,13 +19,13 @@ describe('loadTopology', () => {
     const mesh = topo.meshes[0];
     expect(mesh.name).toBe('mesh1');
     expect(mesh.meshID).toBe('mesh1');
-    expect(mesh.istio).toEqual({ version: '1.30.3', hub: 'docker.io/istio' });
+    expect(mesh.istio).toEqual({ version: '1.30.3', hub: 'docker.io/istio', install: 'istioctl' });
     expect(mesh.trust.keyStore).toBe(path.join(REPO, 'examples', '.meshgen', 'pki'));
     const gateway = { serviceType: 'LoadBalancer', annotations: {} };
     const credentials = { source: 'reader-token', explicit: true, kubeconfig: [] };
     expect(mesh.clusters).toEqual([
-      { name: 'cluster1', context: 'kind-cluster1', network: 'network1', role: 'primary', eastWestGateway: gateway, credentials, samples: [] },
-      { name: 'cluster2', context: 'kind-cluster2', network: 'network2', role: 'primary', eastWestGateway: gateway, credentials, samples: [] },
+      { name: 'cluster1', context: 'kind-cluster1', network: 'network1', role: 'primary', eastWestGateway: gateway, credentials, samples: [], argocdCluster: 'cluster1' },
+      { name: 'cluster2', context: 'kind-cluster2', network: 'network2', role: 'primary', eastWestGateway: gateway, credentials, samples: [], argocdCluster: 'cluster2' },
     ]);
     expect(isMultiNetwork(mesh)).toBe(true);
   });

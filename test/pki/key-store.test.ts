@@ -17,8 +17,9 @@ function mesh(keyStore: string, names: string[] = ['cluster1', 'cluster2']): Mes
     eastWestGateway: { serviceType: 'LoadBalancer', annotations: {} },
     credentials: { source: 'kubeconfig', explicit: false, kubeconfig: [] },
     samples: [],
+    argocdCluster: name,
   }));
-  return { name: 'mesh1', meshID: 'mesh1', trustDomain: 'cluster.local', istio: { version: '1.30.3', hub: 'docker.io/istio' }, trust: { keyStore }, clusters, source: { file: 'mesh.yaml', document: 0 } };
+  return { name: 'mesh1', meshID: 'mesh1', trustDomain: 'cluster.local', istio: { version: '1.30.3', hub: 'docker.io/istio', install: 'istioctl' }, trust: { keyStore }, clusters, source: { file: 'mesh.yaml', document: 0 } };
 }
 
 /** Small keys keep these tests fast; the profile's 4096 bits are tested in certificates.test.ts. */

@@ -27,8 +27,22 @@ function synthFixture(name: string): Promise<string> {
 function objectsOf(out: string, cluster: string): Obj[] {
   const dir = path.join(out, cluster);
   return walk(dir)
-    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .filter((f) => f.endsWith('.yaml') && !f.endsWith('kustomization.yaml') && !f.startsWith('helm/'))
     .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS() as Obj));
+}
+
+/** The istiod Helm values of a cluster, from whichever install form its folder uses. */
+function istiodValuesOf(out: string, cluster: string, objs: Obj[]): any {
+  const iop = objs.find((o) => o.kind === 'IstioOperator' && o.metadata.name !== 'eastwest');
+  if (iop) return iop.spec.values;
+  const sail = objs.find((o) => o.kind === 'Istio');
+  if (sail) return sail.spec.values;
+  const release = objs.find((o) => o.kind === 'HelmRelease' && o.spec.chart.spec.chart === 'istiod');
+  if (release) return release.spec.values;
+  const app = objs.find((o) => o.kind === 'Application' && o.spec.source.chart === 'istiod');
+  if (app) return app.spec.source.helm.valuesObject;
+  const file = walk(path.join(out, cluster)).find((f) => /^helm\/istiod.*\.values\.yaml$/.test(f));
+  return parse(fs.readFileSync(path.join(out, cluster, file!), 'utf8'));
 }
 
 function find(objs: Obj[], kind: string, name: string): Obj | undefined {
@@ -59,14 +73,18 @@ describe.each(FIXTURES)('%s', (fixture) => {
   it('validates against Istio 1.30.3 APIs, and kubectl kustomize builds every folder', () => {
     const out = outputs.get(fixture)!;
     for (const cluster of fs.readdirSync(out)) {
-      for (const o of objectsOf(out, cluster).filter((x) => x.apiVersion.includes('istio.io') || x.kind === 'ExternalSecret')) {
+      for (const o of objectsOf(out, cluster).filter((x) => /istio\.io|fluxcd\.io|argoproj\.io|sailoperator\.io|external-secrets\.io/.test(x.apiVersion))) {
         const problems = o.kind === 'IstioOperator' ? checkIstioOperator(o as any) : checkAgainstCrd(o);
         expect(problems, `${cluster} ${o.kind}/${o.metadata.name}`).toEqual([]);
       }
-      const built = execFileSync('kubectl', ['kustomize', path.join(out, cluster)], { encoding: 'utf8' });
-      const kinds = parseAllDocuments(built).map((d) => d.toJS().kind);
+      const folders = walk(path.join(out, cluster))
+        .filter((f) => f.endsWith('kustomization.yaml'))
+        .map((f) => path.join(out, cluster, path.dirname(f)));
+      const kinds = folders.flatMap((dir) =>
+        parseAllDocuments(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' })).map((d) => d.toJS()?.kind),
+      );
       expect(kinds).not.toContain('IstioOperator');
-      expect(kinds).toContain('Namespace');
+      expect(kinds.some((k) => k === 'Namespace' || k === 'Application')).toBe(true);
     }
   });
 
@@ -103,19 +121,27 @@ describe.each(FIXTURES)('%s', (fixture) => {
     for (const cluster of fs.readdirSync(out)) {
       const objs = objectsOf(out, cluster);
       const ns = find(objs, 'Namespace', 'istio-system')!;
-      const cp = find(objs, 'IstioOperator', 'control-plane');
-      const remote = find(objs, 'IstioOperator', 'remote');
-      const network = cp ? cp.spec.values.global.network : /\/net\/([^/]+)$/.exec(remote!.spec.values.istiodRemote.injectionPath)![1];
+      const values = istiodValuesOf(out, cluster, objs);
+      const network = values.global.network ?? /\/net\/([^/]+)$/.exec(values.istiodRemote.injectionPath)![1];
       const label = ns.metadata.labels?.['topology.istio.io/network'];
       if (label !== undefined) expect(label, cluster).toBe(network);
       const ew = find(objs, 'IstioOperator', 'eastwest');
       if (ew) {
         const gw = ew.spec.components.ingressGateways[0];
-        if (fixture.includes('multi-network') || fixture === 'mixed.yaml') expect(label, `${cluster} has the network label`).toBe(network);
+        if (fixture.includes('multi-network') || fixture === 'mixed.yaml' || fixture.startsWith('install-')) {
+          expect(label, `${cluster} has the network label`).toBe(network);
+        }
         expect(gw.label['topology.istio.io/network'], cluster).toBe(network);
         expect(gw.k8s.env, cluster).toEqual([{ name: 'ISTIO_META_REQUESTED_NETWORK_VIEW', value: network }]);
         expect(ew.spec.values.global.network, cluster).toBe(network);
       }
+      // The other forms of the east-west gateway: plain manifests, or the gateway chart's values.
+      const service = find(objs, 'Service', 'istio-eastwestgateway') as (Obj & { metadata: { labels: Record<string, string> } }) | undefined;
+      if (service) expect(service.metadata.labels['topology.istio.io/network'], cluster).toBe(network);
+      const gateway = objs.find((o) => (o.kind === 'HelmRelease' && o.spec.chart.spec.chart === 'gateway') || (o.kind === 'Application' && o.spec.source.chart === 'gateway'));
+      if (gateway) expect((gateway.spec.values ?? gateway.spec.source.helm.valuesObject).networkGateway, cluster).toBe(network);
+      const valuesFile = path.join(out, cluster, 'helm', 'istio-eastwestgateway.values.yaml');
+      if (fs.existsSync(valuesFile)) expect(parse(fs.readFileSync(valuesFile, 'utf8')).networkGateway, cluster).toBe(network);
     }
   });
 });

@@ -1,0 +1,117 @@
+/**
+ * Flux objects that install Istio from its Helm charts: a HelmRepository,
+ * HelmReleases ordered with dependsOn, and Kustomizations that apply
+ * sub-folders of the cluster folder in order (Istio first, with `wait`,
+ * then what needs Istio's CRDs and istiod).
+ *
+ * @see https://fluxcd.io/flux/components/helm/helmreleases/
+ * @see https://fluxcd.io/flux/components/kustomize/kustomizations/
+ */
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import { describeObject } from './description';
+
+/** Istio's Helm chart repository. */
+export const ISTIO_CHART_REPOSITORY = 'https://istio-release.storage.googleapis.com/charts';
+
+/** A Flux HelmRepository of Istio's charts. */
+export class FluxHelmRepository extends Construct {
+  public readonly resource: ApiObject;
+
+  constructor(scope: Construct, id: string, props: { readonly name: string; readonly namespace: string; readonly interval: string }) {
+    super(scope, id);
+    this.resource = new ApiObject(this, 'Resource', {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'HelmRepository',
+      metadata: { name: props.name, namespace: props.namespace },
+      spec: { url: ISTIO_CHART_REPOSITORY, interval: props.interval },
+    });
+    describeObject(this.resource, `HelmRepository \`${props.name}\`: Istio's charts`);
+  }
+}
+
+/** Props of FluxHelmRelease. */
+export interface FluxHelmReleaseProps {
+  /** Release (and object) name. */
+  readonly name: string;
+  readonly namespace: string;
+  /** Chart name in Istio's repository. */
+  readonly chart: string;
+  /** Chart version: the Istio release. */
+  readonly version: string;
+  /** The HelmRepository, in `namespace`. */
+  readonly repository: string;
+  readonly values: Record<string, unknown>;
+  /**
+   * HelmReleases (in `namespace`) to install first.
+   * @default - none
+   */
+  readonly dependsOn?: readonly string[];
+  readonly interval: string;
+  /** One line for the README. */
+  readonly description: string;
+}
+
+/** A Flux HelmRelease (helm.toolkit.fluxcd.io/v2) of one of Istio's charts. */
+export class FluxHelmRelease extends Construct {
+  public readonly resource: ApiObject;
+
+  constructor(scope: Construct, id: string, props: FluxHelmReleaseProps) {
+    super(scope, id);
+    this.resource = new ApiObject(this, 'Resource', {
+      apiVersion: 'helm.toolkit.fluxcd.io/v2',
+      kind: 'HelmRelease',
+      metadata: { name: props.name, namespace: props.namespace },
+      spec: {
+        interval: props.interval,
+        releaseName: props.name,
+        chart: { spec: { chart: props.chart, version: props.version, sourceRef: { kind: 'HelmRepository', name: props.repository } } },
+        dependsOn: props.dependsOn && props.dependsOn.length > 0 ? props.dependsOn.map((name) => ({ name })) : undefined,
+        values: Object.keys(props.values).length > 0 ? props.values : undefined,
+      },
+    });
+    describeObject(this.resource, props.description);
+  }
+}
+
+/** Props of FluxKustomization. */
+export interface FluxKustomizationProps {
+  readonly name: string;
+  readonly namespace: string;
+  /** Path of the folder in the Git repository. */
+  readonly path: string;
+  readonly sourceName: string;
+  readonly sourceNamespace: string;
+  readonly interval: string;
+  /**
+   * Kustomizations (in `namespace`) to reconcile first.
+   * @default - none
+   */
+  readonly dependsOn?: readonly string[];
+  /** One line for the README. */
+  readonly description: string;
+}
+
+/** A Flux Kustomization (kustomize.toolkit.fluxcd.io/v1) that applies one sub-folder and waits for it to be ready. */
+export class FluxKustomization extends Construct {
+  public readonly resource: ApiObject;
+
+  constructor(scope: Construct, id: string, props: FluxKustomizationProps) {
+    super(scope, id);
+    this.resource = new ApiObject(this, 'Resource', {
+      apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+      kind: 'Kustomization',
+      metadata: { name: props.name, namespace: props.namespace },
+      spec: {
+        interval: props.interval,
+        path: props.path,
+        prune: true,
+        wait: true,
+        timeout: '10m',
+        sourceRef: { kind: 'GitRepository', name: props.sourceName, namespace: props.sourceNamespace },
+        dependsOn: props.dependsOn && props.dependsOn.length > 0 ? props.dependsOn.map((name) => ({ name })) : undefined,
+      },
+    });
+    describeObject(this.resource, props.description);
+  }
+}

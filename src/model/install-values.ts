@@ -1,0 +1,90 @@
+/**
+ * The settings of a cluster's Istio install, in the forms the installers
+ * read: meshConfig, and the Helm values of Istio's `base`, `istiod` and
+ * `gateway` charts (which istioctl's IstioOperator, Flux, Argo CD and the
+ * Sail operator all carry). One source, so every install method sets the
+ * same mesh ID, cluster name, network and remote settings.
+ */
+import { FederationPlan } from './federation-plan';
+import { ClusterPlan } from './plan';
+import { DEFAULT_TRUST_DOMAIN, MeshModel } from './types';
+
+/** Name of the east-west gateway release, Deployment and Service. */
+export const EASTWEST_RELEASE = 'istio-eastwestgateway';
+
+/** Helm release name of istiod: `istiod`, or `istiod-<revision>`. */
+export function istiodRelease(revision?: string): string {
+  return revision ? `istiod-${revision}` : 'istiod';
+}
+
+/** meshConfig of a primary: trust domain, federation aliases and roots, DNS proxying. */
+export function meshConfigFor(mesh: MeshModel, fed: FederationPlan, trustRoots: readonly string[]): Record<string, unknown> {
+  const proxyMetadata: Record<string, string> = {};
+  if (fed.dnsCapture) proxyMetadata.ISTIO_META_DNS_CAPTURE = 'true';
+  if (fed.dnsAutoAllocate) proxyMetadata.ISTIO_META_DNS_AUTO_ALLOCATE = 'true';
+  const config: Record<string, unknown> = {};
+  if (mesh.trustDomain !== DEFAULT_TRUST_DOMAIN) config.trustDomain = mesh.trustDomain;
+  if (fed.trustDomainAliases.length > 0) config.trustDomainAliases = [...fed.trustDomainAliases];
+  if (trustRoots.length > 0) config.caCertificates = trustRoots.map((pem) => ({ pem }));
+  if (Object.keys(proxyMetadata).length > 0) config.defaultConfig = { proxyMetadata };
+  return config;
+}
+
+/** Values of the `base` chart: the remote profile on a remote, nothing else. */
+export function baseValues(plan: ClusterPlan): Record<string, unknown> {
+  return plan.primary ? { profile: 'remote' } : {};
+}
+
+/**
+ * Values of the `istiod` chart. A primary: mesh ID, cluster name, network,
+ * externalIstiod when it serves remotes, meshConfig. A remote (Istio's
+ * "Helm" install steps): `profile: remote`, its cluster name, the injection
+ * path, the primary's address, `global.configCluster`, and the network on a
+ * multi-network mesh.
+ */
+export function istiodValues(plan: ClusterPlan, meshConfig: Record<string, unknown>): Record<string, unknown> {
+  const { mesh, cluster } = plan;
+  const release = { hub: mesh.istio.hub, tag: mesh.istio.version };
+  const revision = mesh.istio.revision ? { revision: mesh.istio.revision } : {};
+  if (plan.primary) {
+    return {
+      profile: 'remote',
+      ...revision,
+      global: {
+        ...release,
+        multiCluster: { clusterName: cluster.name },
+        ...(plan.multiNetwork ? { network: cluster.network } : {}),
+        configCluster: true,
+        remotePilotAddress: plan.remotePilotAddress,
+      },
+      istiodRemote: { injectionPath: plan.injectionPath },
+    };
+  }
+  return {
+    ...revision,
+    global: {
+      ...release,
+      meshID: mesh.meshID,
+      multiCluster: { clusterName: cluster.name },
+      network: cluster.network,
+      ...(plan.exposeIstiod ? { externalIstiod: true } : {}),
+    },
+    ...(Object.keys(meshConfig).length > 0 ? { meshConfig } : {}),
+  };
+}
+
+/** Values of the `gateway` chart for the east-west gateway (`networkGateway` sets its network, ports and env). */
+export function gatewayValues(plan: ClusterPlan): Record<string, unknown> {
+  const gw = plan.cluster.eastWestGateway;
+  const nodePort = gw.serviceType === 'NodePort';
+  const annotations: Record<string, string> = { ...(nodePort ? { 'traffic.istio.io/nodeSelector': '{}' } : {}), ...gw.annotations };
+  const service: Record<string, unknown> = {};
+  if (nodePort) service.type = 'NodePort';
+  if (Object.keys(annotations).length > 0) service.annotations = annotations;
+  return {
+    name: EASTWEST_RELEASE,
+    ...(plan.mesh.istio.revision ? { revision: plan.mesh.istio.revision } : {}),
+    networkGateway: plan.cluster.network,
+    ...(Object.keys(service).length > 0 ? { service } : {}),
+  };
+}
