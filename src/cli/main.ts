@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { MeshgenError } from '../errors';
+import { certsCommand } from './certs';
 import { convertCommand } from './convert';
 import { credentialsCommand } from './credentials';
 import { diffCommand } from './diff';
@@ -51,6 +52,7 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void = () =>
   program.addCommand(initCommand(io));
   program.addCommand(convertCommand(io));
   program.addCommand(graphCommand(io));
+  program.addCommand(certsCommand(io, setExitCode));
   const configure = (cmd: Command) => {
     cmd.configureOutput({ writeOut: io.out, writeErr: io.err }).exitOverride();
     cmd.commands.forEach(configure);

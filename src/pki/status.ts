@@ -1,0 +1,95 @@
+/**
+ * What the key store holds, certificate by certificate: subject, key,
+ * serial, validity, days left and whether the chain verifies. Reads only;
+ * never reads or reports key material beyond whether a key matches.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MeshModel } from '../model/types';
+import { displayPath } from '../paths';
+import { issuedBy, keyMatchesCertificate, parseCertificate } from './inspect';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The state of one certificate of the key store. */
+export interface CertificateStatus {
+  /** `root`, or the cluster name. */
+  readonly name: string;
+  /** File of the certificate, as shown to the user. */
+  readonly file: string;
+  /** False when the file does not exist yet (synth makes it). */
+  readonly present: boolean;
+  readonly subject?: string;
+  /** e.g. `RSA 4096`. */
+  readonly key?: string;
+  readonly serial?: string;
+  readonly notBefore?: string;
+  readonly notAfter?: string;
+  /** Whole days until notAfter (negative once expired). */
+  readonly daysLeft?: number;
+  /** The chain verifies: the root is self-signed with its key; an intermediate was issued by the root and matches its key. */
+  readonly verifies?: boolean;
+  /** Why it does not verify, if it does not. */
+  readonly problem?: string;
+}
+
+/** The status of a mesh's key store. */
+export interface MeshCertificatesStatus {
+  readonly mesh: string;
+  readonly keyStore: string;
+  readonly root: CertificateStatus;
+  readonly intermediates: readonly CertificateStatus[];
+}
+
+function read(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function describeCert(name: string, certFile: string, keyFile: string, now: Date, issuer?: string): CertificateStatus {
+  const pem = read(certFile);
+  const base = { name, file: displayPath(certFile) };
+  if (pem === undefined) return { ...base, present: false };
+  const cert = parseCertificate(pem);
+  if (!cert) return { ...base, present: true, verifies: false, problem: 'not a PEM certificate' };
+  const details = cert.publicKey.asymmetricKeyDetails;
+  const key = `${(cert.publicKey.asymmetricKeyType ?? 'unknown').toUpperCase()} ${details?.modulusLength ?? details?.namedCurve ?? ''}`.trim();
+  const notAfter = new Date(cert.validTo);
+  const problems: string[] = [];
+  const keyPem = read(keyFile);
+  if (keyPem === undefined) problems.push(`${path.basename(keyFile)} is missing`);
+  else if (!keyPem.includes('ENCRYPTED') && !keyMatchesCertificate(keyPem, cert)) problems.push(`${path.basename(keyFile)} is not its key`);
+  if (issuer === undefined && !issuedBy(cert, cert)) problems.push('not self-signed');
+  if (issuer !== undefined) {
+    const root = parseCertificate(issuer);
+    if (!root || !issuedBy(cert, root)) problems.push('not issued by the root');
+  }
+  if (notAfter <= now) problems.push('expired');
+  const problem = problems.length > 0 ? problems.join('; ') : undefined;
+  return {
+    ...base,
+    present: true,
+    subject: cert.subject.split('\n').join(', '),
+    key,
+    serial: cert.serialNumber,
+    notBefore: new Date(cert.validFrom).toISOString(),
+    notAfter: notAfter.toISOString(),
+    daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS),
+    verifies: problem === undefined,
+    problem,
+  };
+}
+
+/** Reads the status of every certificate `mesh` needs from its key store. */
+export function meshCertificatesStatus(mesh: MeshModel, now: Date = new Date()): MeshCertificatesStatus {
+  const store = mesh.trust.keyStore;
+  const root = describeCert('root', path.join(store, 'root-cert.pem'), path.join(store, 'root-key.pem'), now);
+  const rootPem = read(path.join(store, 'root-cert.pem'));
+  const intermediates = mesh.clusters.map((c) =>
+    describeCert(c.name, path.join(store, c.name, 'ca-cert.pem'), path.join(store, c.name, 'ca-key.pem'), now, rootPem ?? ''),
+  );
+  return { mesh: mesh.name, keyStore: displayPath(store), root, intermediates };
+}
