@@ -2,8 +2,10 @@
  * `meshgen synth`: write one folder of manifests per cluster, then say what
  * was written and what to run next.
  */
+import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { loadTopology } from '../model/load';
+import { MeshModel } from '../model/types';
 import { displayPath } from '../paths';
 import { KeyStoreOptions } from '../pki/key-store';
 import { SynthResult, synthesize } from '../synth/synthesize';
@@ -21,10 +23,32 @@ export function synthCommand(io: Io): Command {
     .action(async function (this: Command, opts: { file: string[]; output: string; newRoot?: boolean; quiet?: boolean; json?: boolean }) {
       if (opts.output.trim() === '') this.error("error: option '-o, --output <dir>' needs a folder name", { exitCode: 2 });
       const topology = loadTopology(opts.file);
-      const result = await synthesize(topology, { outdir: opts.output, allowNewRoot: opts.newRoot, keyStore: progress(io, !opts.quiet && !opts.json) });
+      const result = await synthesize(topology, {
+        outdir: opts.output,
+        allowNewRoot: opts.newRoot,
+        keyStore: progress(io, !opts.quiet && !opts.json),
+        askPassphrase: askOnTerminal,
+      });
       if (opts.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
       else if (!opts.quiet) io.out(summary(result));
     });
+}
+
+/** Asks for a root key passphrase on the terminal, without echo; undefined when there is no terminal. */
+export async function askOnTerminal(mesh: MeshModel): Promise<string | undefined> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  const readline = await import('node:readline');
+  const output = new Writable({
+    write: (_chunk, _enc, done) => done(),
+  });
+  process.stderr.write(`passphrase of the root key of mesh "${mesh.name}": `);
+  const rl = readline.createInterface({ input: process.stdin, output, terminal: true });
+  try {
+    return await new Promise<string>((resolve) => rl.question('', resolve));
+  } finally {
+    rl.close();
+    process.stderr.write('\n');
+  }
 }
 
 /** Key-making progress on stderr, only where a person watches (a TTY). */

@@ -15,6 +15,7 @@ import { parseSource, problemAt, readSource, SourceDocument } from './source';
 import {
   ClusterModel,
   CredentialSettings,
+  DEFAULT_CERTIFICATE_PROFILE,
   DEFAULT_TRUST_DOMAIN,
   FederationModel,
   ServiceExport,
@@ -124,6 +125,13 @@ function kindOf(doc: SourceDocument, problems: Problem[]): string | undefined {
   return undefined;
 }
 
+/** `3650d` or `87600h` as hours. */
+function hours(validity: string | undefined): number | undefined {
+  if (validity === undefined) return undefined;
+  const n = Number(validity.slice(0, -1));
+  return validity.endsWith('d') ? n * 24 : n;
+}
+
 function toFederationModel(doc: SourceDocument, meshes: readonly MeshModel[]): FederationModel {
   const f = doc.value as FederationDocumentValue;
   const hostSuffix = f.spec.hostSuffix ?? 'global';
@@ -217,7 +225,23 @@ function toMeshModel(doc: SourceDocument): MeshModel {
           argocd: { namespace: m.spec.gitops.argocd?.namespace ?? 'argocd', project: m.spec.gitops.argocd?.project ?? 'default' },
         }
       : undefined,
-    trust: { keyStore: path.resolve(base, m.spec.trust?.keyStore ?? DEFAULT_KEY_STORE) },
+    trust: {
+      keyStore: path.resolve(base, m.spec.trust?.keyStore ?? DEFAULT_KEY_STORE),
+      profile: {
+        keyBits: Number((m.spec.trust?.keyAlgorithm ?? 'RSA-4096').slice(4)) as 2048 | 3072 | 4096,
+        rootValidityHours: hours(m.spec.trust?.rootValidity) ?? DEFAULT_CERTIFICATE_PROFILE.rootValidityHours,
+        intermediateValidityHours: hours(m.spec.trust?.intermediateValidity) ?? DEFAULT_CERTIFICATE_PROFILE.intermediateValidityHours,
+        organization: m.spec.trust?.organization ?? DEFAULT_CERTIFICATE_PROFILE.organization,
+        rootCommonName: m.spec.trust?.rootCommonName ?? DEFAULT_CERTIFICATE_PROFILE.rootCommonName,
+        intermediateCommonName: m.spec.trust?.intermediateCommonName ?? DEFAULT_CERTIFICATE_PROFILE.intermediateCommonName,
+        extraSANs: m.spec.trust?.extraSANs ?? [],
+      },
+      encryptRootKey: m.spec.trust?.encryptRootKey ?? false,
+      passphrase: {
+        env: m.spec.trust?.passphrase?.env,
+        file: m.spec.trust?.passphrase?.file === undefined ? undefined : expandPath(m.spec.trust.passphrase.file, base),
+      },
+    },
     clusters,
     source: { file: doc.file, document: doc.index },
   };

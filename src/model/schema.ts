@@ -16,6 +16,9 @@ export const DNS1123_LABEL_MAX = 63;
 /** Pattern of an Istio release (`1.30.3`, `1.31.0-rc.0`). */
 export const ISTIO_VERSION_PATTERN = '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$';
 
+/** Pattern of a validity: a number of days or hours. */
+export const VALIDITY_PATTERN = '^[1-9][0-9]*(d|h)$';
+
 /** The `$id` the published schema carries. */
 export const MESH_SCHEMA_ID = 'https://meshgen.dev/schema/v1alpha1/mesh.schema.json';
 
@@ -139,6 +142,42 @@ export const meshSchema = {
               default: DEFAULT_KEY_STORE,
               description:
                 'Folder holding the root and intermediate CA keys, relative to this file. Never inside the output folder; never commit it.',
+            },
+            keyAlgorithm: {
+              enum: ['RSA-2048', 'RSA-3072', 'RSA-4096'],
+              description: 'Algorithm and size of keys meshgen makes. Default: RSA-4096 (Istio\'s tools/certs).',
+            },
+            rootValidity: {
+              type: 'string',
+              pattern: VALIDITY_PATTERN,
+              description: 'Validity of a new root: days (3650d) or hours (87600h). Default: 3650d.',
+            },
+            intermediateValidity: {
+              type: 'string',
+              pattern: VALIDITY_PATTERN,
+              description: 'Validity of a new intermediate, never past its root. Default: 3650d.',
+            },
+            organization: { type: 'string', minLength: 1, description: 'O= of every subject. Default: Istio.' },
+            rootCommonName: { type: 'string', minLength: 1, description: 'CN= of the root. Default: Root CA.' },
+            intermediateCommonName: { type: 'string', minLength: 1, description: 'CN= of the intermediates (L= is the cluster). Default: Intermediate CA.' },
+            extraSANs: {
+              type: 'array',
+              uniqueItems: true,
+              items: { type: 'string', pattern: '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$', maxLength: 253 },
+              description: 'DNS names added to every intermediate\'s subjectAltName, after istiod.istio-system.svc.',
+            },
+            encryptRootKey: {
+              type: 'boolean',
+              description: 'Write the root key as encrypted PKCS#8 (AES-256, PBKDF2 with SHA-256). Default: false.',
+            },
+            passphrase: {
+              type: 'object',
+              additionalProperties: false,
+              description: 'Where the root key\'s passphrase comes from (never from this file). Without it, meshgen asks on a terminal.',
+              properties: {
+                env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Environment variable holding it.' },
+                file: { type: 'string', minLength: 1, description: 'File holding it (first line), relative to this file.' },
+              },
             },
           },
         },

@@ -122,7 +122,37 @@ export interface GitOpsSettings {
 export interface TrustSettings {
   /** Absolute path of the key store folder. */
   readonly keyStore: string;
+  /** Profile of certificates meshgen makes. */
+  readonly profile: CertificateProfile;
+  /** Write the root key encrypted. */
+  readonly encryptRootKey: boolean;
+  /** Where the root key's passphrase comes from. */
+  readonly passphrase: { readonly env?: string; readonly file?: string };
 }
+
+/** How meshgen makes new CA keys and certificates. */
+export interface CertificateProfile {
+  /** RSA modulus length of new keys. */
+  readonly keyBits: 2048 | 3072 | 4096;
+  readonly rootValidityHours: number;
+  readonly intermediateValidityHours: number;
+  readonly organization: string;
+  readonly rootCommonName: string;
+  readonly intermediateCommonName: string;
+  /** Extra DNS SANs of intermediates. */
+  readonly extraSANs: readonly string[];
+}
+
+/** The profile of Istio's `tools/certs`. */
+export const DEFAULT_CERTIFICATE_PROFILE: CertificateProfile = {
+  keyBits: 4096,
+  rootValidityHours: 3650 * 24,
+  intermediateValidityHours: 3650 * 24,
+  organization: 'Istio',
+  rootCommonName: 'Root CA',
+  intermediateCommonName: 'Intermediate CA',
+  extraSANs: [],
+};
 
 /** One Istio mesh: a mesh ID shared by a set of clusters. */
 export interface MeshModel {

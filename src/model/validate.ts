@@ -57,7 +57,18 @@ export interface MeshDocumentValue {
       flux?: { sourceRef?: { name: string; namespace?: string }; interval?: string };
       argocd?: { namespace?: string; project?: string };
     };
-    trust?: { keyStore?: string };
+    trust?: {
+      keyStore?: string;
+      keyAlgorithm?: 'RSA-2048' | 'RSA-3072' | 'RSA-4096';
+      rootValidity?: string;
+      intermediateValidity?: string;
+      organization?: string;
+      rootCommonName?: string;
+      intermediateCommonName?: string;
+      extraSANs?: string[];
+      encryptRootKey?: boolean;
+      passphrase?: { env?: string; file?: string };
+    };
     credentials?: CredentialsValue;
     samples?: ('helloworld' | 'sleep')[];
     clusters: {

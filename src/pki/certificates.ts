@@ -22,7 +22,7 @@ export const CA_ORGANIZATION = 'Istio';
 /** SAN of every intermediate: the name istiod serves under. */
 export const INTERMEDIATE_SAN = 'istiod.istio-system.svc';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
 
 /** A certificate with the private key that signs under it. */
 export interface CertificateAuthority {
@@ -43,6 +43,26 @@ export interface IssueOptions {
    * @default 3650
    */
   readonly validityDays?: number;
+  /**
+   * Validity in hours; wins over validityDays.
+   * @default - validityDays
+   */
+  readonly validityHours?: number;
+  /**
+   * O= of the subject.
+   * @default 'Istio'
+   */
+  readonly organization?: string;
+  /**
+   * CN= of the subject.
+   * @default 'Root CA' or 'Intermediate CA'
+   */
+  readonly commonName?: string;
+  /**
+   * DNS names added to an intermediate's subjectAltName after istiod.istio-system.svc.
+   * @default - none
+   */
+  readonly extraSANs?: readonly string[];
 }
 
 /** Makes an RSA private key as PKCS#8 PEM, off the main thread (libuv pool). */
@@ -71,8 +91,8 @@ export function newSerial(): Buffer {
 export function createRootCertificate(keyPem: string, opts: IssueOptions): string {
   const cert = baseCertificate(keyPem, opts);
   const subject = [
-    { shortName: 'O', value: CA_ORGANIZATION },
-    { shortName: 'CN', value: 'Root CA' },
+    { shortName: 'O', value: opts.organization ?? CA_ORGANIZATION },
+    { shortName: 'CN', value: opts.commonName ?? 'Root CA' },
   ];
   cert.setSubject(subject);
   cert.setIssuer(subject);
@@ -99,8 +119,8 @@ export function createIntermediateCertificate(
   const cert = baseCertificate(keyPem, opts);
   if (cert.validity.notAfter > root.validity.notAfter) cert.validity.notAfter = root.validity.notAfter;
   cert.setSubject([
-    { shortName: 'O', value: CA_ORGANIZATION },
-    { shortName: 'CN', value: 'Intermediate CA' },
+    { shortName: 'O', value: opts.organization ?? CA_ORGANIZATION },
+    { shortName: 'CN', value: opts.commonName ?? 'Intermediate CA' },
     { shortName: 'L', value: clusterName },
   ]);
   cert.setIssuer(root.subject.attributes);
@@ -109,7 +129,7 @@ export function createIntermediateCertificate(
     { name: 'authorityKeyIdentifier', keyIdentifier: root.generateSubjectKeyIdentifier().getBytes() },
     { name: 'basicConstraints', critical: true, cA: true, pathLenConstraint: 0 },
     caKeyUsage(),
-    { name: 'subjectAltName', altNames: [{ type: 2, value: INTERMEDIATE_SAN }] },
+    { name: 'subjectAltName', altNames: [INTERMEDIATE_SAN, ...(opts.extraSANs ?? [])].map((value) => ({ type: 2, value })) },
   ]);
   return signAndEncode(cert, issuer.keyPem);
 }
@@ -121,7 +141,8 @@ function baseCertificate(keyPem: string, opts: IssueOptions): forge.pki.Certific
   cert.serialNumber = opts.serial.toString('hex');
   const notBefore = new Date(Math.floor(opts.now.getTime() / 1000) * 1000);
   cert.validity.notBefore = notBefore;
-  cert.validity.notAfter = new Date(notBefore.getTime() + (opts.validityDays ?? DEFAULT_VALIDITY_DAYS) * DAY_MS);
+  const hours = opts.validityHours ?? (opts.validityDays ?? DEFAULT_VALIDITY_DAYS) * 24;
+  cert.validity.notAfter = new Date(notBefore.getTime() + hours * HOUR_MS);
   return cert;
 }
 

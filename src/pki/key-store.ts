@@ -9,7 +9,7 @@
  * Key files are 0600 and folders 0700; a file is written under a temporary
  * name and renamed, so a crash never leaves half a key.
  */
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KeyStoreError, Problem } from '../errors';
@@ -89,6 +89,11 @@ export interface KeyStoreOptions {
    * @default - nothing
    */
   readonly onMakeKeys?: (count: number) => void;
+  /**
+   * Gives the passphrase of an encrypted root key (trust.encryptRootKey), or undefined when there is none.
+   * @default - none: an encrypted root key is an error
+   */
+  readonly rootKeyPassphrase?: () => Promise<string | undefined>;
 }
 
 const ROOT_CERT = 'root-cert.pem';
@@ -111,10 +116,37 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   const store = mesh.trust.keyStore;
   const now = opts.now ?? (() => new Date());
   const serial = opts.serial ?? newSerial;
-  const generateKey = opts.generateKey ?? (() => generatePrivateKey(DEFAULT_KEY_BITS));
+  const profile = mesh.trust.profile;
+  const generateKey = opts.generateKey ?? (() => generatePrivateKey(profile.keyBits ?? DEFAULT_KEY_BITS));
   const problems: Problem[] = [];
 
-  const root = readPair(store, ROOT_CERT, ROOT_KEY, problems);
+  // An encrypted root key is decrypted in memory only; the plaintext never reaches a file.
+  const rootKeyFile = path.join(store, ROOT_KEY);
+  const storedRootKey = readIfExists(rootKeyFile, []);
+  const rootEncrypted = storedRootKey?.includes('BEGIN ENCRYPTED PRIVATE KEY') ?? false;
+  let passphrase: string | undefined;
+  if (rootEncrypted || mesh.trust.encryptRootKey) {
+    passphrase = await opts.rootKeyPassphrase?.();
+    if (passphrase === undefined || passphrase === '') {
+      throw new KeyStoreError(`the root key of mesh "${mesh.name}" is ${rootEncrypted ? 'encrypted' : 'to be encrypted (trust.encryptRootKey)'}, and no passphrase was given`, [
+        {
+          file: displayPath(rootKeyFile),
+          message: 'needs a passphrase',
+          fix: 'set the environment variable named in trust.passphrase.env, or a file in trust.passphrase.file, or run on a terminal to be asked',
+        },
+      ]);
+    }
+  }
+  const decrypt = (pem: string): string => {
+    try {
+      return createPrivateKey({ key: pem, format: 'pem', passphrase }).export({ type: 'pkcs8', format: 'pem' }).toString();
+    } catch {
+      throw new KeyStoreError(`cannot decrypt the root key of mesh "${mesh.name}"`, [
+        { file: displayPath(rootKeyFile), message: 'the passphrase does not open it', fix: 'give the passphrase the key was encrypted with' },
+      ]);
+    }
+  };
+  const root = readPair(store, ROOT_CERT, ROOT_KEY, problems, rootEncrypted ? decrypt : undefined);
   if (root) checkRoot(store, root, now(), problems);
   const existing = new Map<string, Pair>();
   for (const cluster of mesh.clusters) {
@@ -164,12 +196,20 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   if (root) {
     rootCertPem = root.certPem;
     rootKeyPem = root.keyPem;
+    // Asked to encrypt a root key that is stored in plaintext: replace it with the encrypted form.
+    if (mesh.trust.encryptRootKey && !rootEncrypted && write) writeKeyFile(rootKeyFile, encryptKey(rootKeyPem, passphrase as string));
   } else {
     rootKeyPem = newRootKey as string;
-    rootCertPem = createRootCertificate(rootKeyPem, { now: now(), serial: serial() });
+    rootCertPem = createRootCertificate(rootKeyPem, {
+      now: now(),
+      serial: serial(),
+      validityHours: profile.rootValidityHours,
+      organization: profile.organization,
+      commonName: profile.rootCommonName,
+    });
     if (write) {
       ensureDir(store);
-      writeKeyFile(path.join(store, ROOT_KEY), rootKeyPem);
+      writeKeyFile(rootKeyFile, mesh.trust.encryptRootKey ? encryptKey(rootKeyPem, passphrase as string) : rootKeyPem);
       writePublicFile(path.join(store, ROOT_CERT), rootCertPem);
     }
   }
@@ -185,6 +225,10 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
     const certPem = createIntermediateCertificate(keyPem, { certPem: rootCertPem, keyPem: rootKeyPem }, cluster.name, {
       now: now(),
       serial: serial(),
+      validityHours: profile.intermediateValidityHours,
+      organization: profile.organization,
+      commonName: profile.intermediateCommonName,
+      extraSANs: profile.extraSANs,
     });
     if (write) {
       const dir = path.join(store, cluster.name);
@@ -216,17 +260,23 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   };
 }
 
+/** Encrypted PKCS#8: AES-256-CBC under a PBKDF2 (HMAC-SHA-256) key, as `openssl pkcs8 -topk8 -v2 aes-256-cbc` writes it. */
+export function encryptKey(keyPem: string, passphrase: string): string {
+  return createPrivateKey(keyPem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }).toString();
+}
+
 function withNewline(pem: string): string {
   const trimmed = pem.replace(/\r\n/g, '\n').trimEnd();
   return `${trimmed}\n`;
 }
 
 /** Reads a cert/key pair; both absent is fine, one without the other is a problem. */
-function readPair(dir: string, certName: string, keyName: string, problems: Problem[]): Pair | undefined {
+function readPair(dir: string, certName: string, keyName: string, problems: Problem[], decrypt?: (pem: string) => string): Pair | undefined {
   const certFile = path.join(dir, certName);
   const keyFile = path.join(dir, keyName);
   const certPem = readIfExists(certFile, problems);
-  const keyPem = readIfExists(keyFile, problems);
+  const stored = readIfExists(keyFile, problems);
+  const keyPem = stored !== undefined && decrypt ? decrypt(stored) : stored;
   if (certPem === undefined && keyPem === undefined) return undefined;
   if (certPem === undefined || keyPem === undefined) {
     const [have, lack] = certPem === undefined ? [keyFile, certFile] : [certFile, keyFile];

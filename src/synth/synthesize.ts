@@ -12,7 +12,8 @@ import { Mesh } from '../charts/mesh';
 import { MeshCredentials, resolveMeshCredentials } from '../credentials/resolve';
 import { Problem, OutputError } from '../errors';
 import { installOrder } from '../model/plan';
-import { Topology } from '../model/types';
+import { MeshModel, Topology } from '../model/types';
+import { rootKeyPassphrase } from '../pki/passphrase';
 import { displayPath, isInside } from '../paths';
 import { ensureMeshPki, KeyStoreOptions, MeshPki, Provenance } from '../pki/key-store';
 import { CACERTS_SECRET_NAME } from '../constructs/cacerts-secret';
@@ -37,10 +38,15 @@ export interface SynthOptions {
    */
   readonly allowNewRoot?: boolean;
   /**
-   * Environment for $KUBECONFIG.
+   * Environment for $KUBECONFIG and root key passphrases.
    * @default process.env
    */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Asks for a root key's passphrase when no variable or file gives it.
+   * @default - nobody asks: an encrypted root key without a passphrase is an error
+   */
+  readonly askPassphrase?: (mesh: MeshModel) => Promise<string | undefined>;
 }
 
 /** What one cluster folder got. */
@@ -89,7 +95,15 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions): 
   const pkis = new Map<string, MeshPki>();
   for (const mesh of topology.meshes) {
     const deployedRoot = readDeployedRoot(outdir, mesh.name);
-    pkis.set(mesh.name, await ensureMeshPki(mesh, { ...opts.keyStore, deployedRoot, allowNewRoot: opts.allowNewRoot }));
+    pkis.set(
+      mesh.name,
+      await ensureMeshPki(mesh, {
+        rootKeyPassphrase: () => rootKeyPassphrase(mesh, opts.env ?? process.env, opts.askPassphrase),
+        ...opts.keyStore,
+        deployedRoot,
+        allowNewRoot: opts.allowNewRoot,
+      }),
+    );
   }
   const folders = renderTopology(topology, pkis, credentials);
   const fileCount = new Map(folders.map((f) => [f.name, f.files.length]));

@@ -19,7 +19,7 @@ describe('meshgen certs status', () => {
     // Made 3640 days ago with a 3650-day validity: 10 days left.
     const mesh = loadTopology(old.file).meshes[0];
     const store = path.join(old.dir, 'old-pki');
-    await ensureMeshPki({ ...mesh, trust: { keyStore: store } }, { now: () => new Date(Date.now() - 3640 * DAY), generateKey: () => generatePrivateKey(2048) });
+    await ensureMeshPki({ ...mesh, trust: { ...mesh.trust, keyStore: store } }, { now: () => new Date(Date.now() - 3640 * DAY), generateKey: () => generatePrivateKey(2048) });
     const yaml = (await import('node:fs')).readFileSync(old.file, 'utf8').replace('keyStore: pki', 'keyStore: old-pki');
     (await import('node:fs')).writeFileSync(old.file, yaml);
     r = runCli(['certs', 'status', '--warn-days', '30'], old.dir);

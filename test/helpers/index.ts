@@ -136,8 +136,8 @@ export interface CliResult {
 }
 
 /** Runs `bin/meshgen` (the compiled JavaScript) with `args` in `cwd`. */
-export function runCli(args: string[], cwd: string = REPO): CliResult {
-  const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'meshgen'), ...args], { cwd, encoding: 'utf8' });
+export function runCli(args: string[], cwd: string = REPO, env?: NodeJS.ProcessEnv): CliResult {
+  const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'meshgen'), ...args], { cwd, encoding: 'utf8', env: env ? { ...process.env, ...env } : process.env });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

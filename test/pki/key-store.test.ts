@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KeyStoreError } from '../../src/errors';
-import { ClusterModel, MeshModel } from '../../src/model/types';
+import { ClusterModel, DEFAULT_CERTIFICATE_PROFILE, MeshModel } from '../../src/model/types';
 import { generatePrivateKey } from '../../src/pki/certificates';
 import { ensureMeshPki, KeyStoreOptions } from '../../src/pki/key-store';
 import { copyFixturePki, readTree, tmpDir } from '../helpers';
@@ -19,7 +19,7 @@ function mesh(keyStore: string, names: string[] = ['cluster1', 'cluster2']): Mes
     samples: [],
     argocdCluster: name,
   }));
-  return { name: 'mesh1', meshID: 'mesh1', trustDomain: 'cluster.local', istio: { version: '1.30.3', hub: 'docker.io/istio', install: 'istioctl' }, trust: { keyStore }, clusters, source: { file: 'mesh.yaml', document: 0 } };
+  return { name: 'mesh1', meshID: 'mesh1', trustDomain: 'cluster.local', istio: { version: '1.30.3', hub: 'docker.io/istio', install: 'istioctl' }, trust: { keyStore, profile: DEFAULT_CERTIFICATE_PROFILE, encryptRootKey: false, passphrase: {} }, clusters, source: { file: 'mesh.yaml', document: 0 } };
 }
 
 /** Small keys keep these tests fast; the profile's 4096 bits are tested in certificates.test.ts. */
