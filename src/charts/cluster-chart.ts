@@ -7,6 +7,7 @@ import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { TopologyError } from '../errors';
 import { ArgoApplication } from '../constructs/argocd';
+import { CacertsCertificate } from '../constructs/cacerts-certificate';
 import { CacertsSecret } from '../constructs/cacerts-secret';
 import { placeObject } from '../constructs/description';
 import { EastWestGatewayManifests } from '../constructs/east-west-gateway-manifests';
@@ -110,7 +111,23 @@ export class ClusterChart extends Chart {
     // Before istiod: the namespace and the CA it reads at start; then the remote secrets.
     const prereqs = new Construct(this, 'Prereqs');
     new IstioSystemNamespace(prereqs, 'Namespace', { network: plan.networkLabel, controlPlaneClusters: plan.controlPlaneClusters });
-    new CacertsSecret(prereqs, 'Cacerts', { files: pki.cacerts(cluster.name) });
+    const byo = mesh.trust.byo;
+    let caCertificate: ApiObject | undefined;
+    if (byo?.kind === 'cert-manager') {
+      const profile = mesh.trust.profile;
+      caCertificate = new CacertsCertificate(prereqs, 'Cacerts', {
+        cluster: cluster.name,
+        issuerRef: byo.issuerRef,
+        duration: byo.duration,
+        renewBefore: byo.renewBefore,
+        keyBits: profile.keyBits,
+        organization: profile.organization,
+        commonName: profile.intermediateCommonName,
+        extraSANs: profile.extraSANs,
+      }).resource;
+    } else {
+      new CacertsSecret(prereqs, 'Cacerts', { files: pki.cacerts(cluster.name) });
+    }
 
     // The install itself, in exactly one form.
     const inputs: IstioOperator[] = [];
@@ -124,7 +141,7 @@ export class ClusterChart extends Chart {
         values: withoutKeys(istiodValues(plan, meshConfig), ['profile', 'revision']),
       });
     } else if (engine === 'flux') {
-      this.fluxInstall(plan, meshConfig, needsGateway);
+      this.fluxInstall(plan, meshConfig, needsGateway, caCertificate);
     } else if (engine === 'argocd') {
       this.argoInstall(plan, meshConfig, needsGateway);
     } else {
@@ -226,7 +243,7 @@ export class ClusterChart extends Chart {
   }
 
   /** Flux: the charts as HelmReleases in `istio/`, applied before `istio-config/` by two Kustomizations. */
-  private fluxInstall(plan: ClusterPlan, meshConfig: Record<string, unknown>, needsGateway: boolean): void {
+  private fluxInstall(plan: ClusterPlan, meshConfig: Record<string, unknown>, needsGateway: boolean, caCertificate?: ApiObject): void {
     const gitops = plan.mesh.gitops as GitOpsSettings;
     const flux = gitops.flux;
     const istio = new Construct(this, 'FluxIstio');
@@ -249,10 +266,21 @@ export class ClusterChart extends Chart {
     placeAll(istio, ISTIO_FOLDER);
     const base = `./${gitops.path}/${plan.cluster.name}`;
     const common = { namespace: 'flux-system', sourceName: flux.sourceName, sourceNamespace: flux.sourceNamespace, interval: flux.interval };
+    // A CA that cert-manager makes must be Ready before istiod starts: its own Kustomization waits for it.
+    if (caCertificate) {
+      placeObject(caCertificate, PREREQS_FOLDER);
+      new FluxKustomization(this, 'FluxKustomizationCA', {
+        ...common,
+        name: `${plan.cluster.name}-istio-ca`,
+        path: `${base}/${PREREQS_FOLDER}`,
+        description: `Kustomization \`${plan.cluster.name}-istio-ca\`: the cert-manager Certificate in \`${PREREQS_FOLDER}/\`, waited for until \`cacerts\` exists`,
+      });
+    }
     new FluxKustomization(this, 'FluxKustomizationIstio', {
       ...common,
       name: `${plan.cluster.name}-istio`,
       path: `${base}/${ISTIO_FOLDER}`,
+      dependsOn: caCertificate ? [`${plan.cluster.name}-istio-ca`] : undefined,
       description: `Kustomization \`${plan.cluster.name}-istio\`: installs \`${ISTIO_FOLDER}/\` and waits until every release is ready`,
     });
     new FluxKustomization(this, 'FluxKustomizationConfig', {

@@ -45,6 +45,8 @@ export function certsCommand(io: Io, setExitCode: (code: number) => void): Comma
 }
 
 function line(c: CertificateStatus, flagged: boolean): string {
+  if (c.managedBy && c.name === 'root') return `root: held by the cert-manager issuer (${c.file}); give trust.rootCert to check it here`;
+  if (c.managedBy) return `${c.name}: made in the cluster by ${c.managedBy} (${c.file}); check it with kubectl get certificate cacerts -n istio-system`;
   if (!c.present) return `${c.name}: not made yet (${c.file}); meshgen synth makes it`;
   const state = c.verifies ? 'chain ok' : `FAILS: ${c.problem}`;
   return (

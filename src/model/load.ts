@@ -15,6 +15,7 @@ import { parseSource, problemAt, readSource, SourceDocument } from './source';
 import {
   ClusterModel,
   CredentialSettings,
+  BringYourOwnCA,
   DEFAULT_CERTIFICATE_PROFILE,
   DEFAULT_TRUST_DOMAIN,
   FederationModel,
@@ -121,6 +122,30 @@ function kindOf(doc: SourceDocument, problems: Problem[]): string | undefined {
     problems.push(
       problemAt(doc, ['kind'], `unknown kind ${JSON.stringify(kind)}`, near ? `did you mean "${near}"?` : `use one of: ${known.join(', ')}`),
     );
+  }
+  return undefined;
+}
+
+/** The CA the user brings, if any, with paths resolved against the topology file. */
+function byoOf(trust: MeshDocumentValue['spec']['trust'], base: string): BringYourOwnCA | undefined {
+  if (!trust) return undefined;
+  const file = (p: string) => expandPath(p, base);
+  if (trust.certManager) {
+    return {
+      kind: 'cert-manager',
+      rootCert: trust.rootCert === undefined ? undefined : file(trust.rootCert),
+      issuerRef: { name: trust.certManager.issuerRef.name, kind: trust.certManager.issuerRef.kind ?? 'ClusterIssuer', group: trust.certManager.issuerRef.group ?? 'cert-manager.io' },
+      duration: trust.certManager.duration ?? '8760h',
+      renewBefore: trust.certManager.renewBefore ?? '720h',
+    };
+  }
+  if (trust.rootCert !== undefined && trust.rootKey !== undefined) return { kind: 'root', rootCert: file(trust.rootCert), rootKey: file(trust.rootKey) };
+  if (trust.rootCert !== undefined && trust.intermediates !== undefined) {
+    return {
+      kind: 'intermediates',
+      rootCert: file(trust.rootCert),
+      intermediates: Object.fromEntries(Object.entries(trust.intermediates).map(([c, f]) => [c, { cert: file(f.cert), key: file(f.key) }])),
+    };
   }
   return undefined;
 }
@@ -241,6 +266,7 @@ function toMeshModel(doc: SourceDocument): MeshModel {
         env: m.spec.trust?.passphrase?.env,
         file: m.spec.trust?.passphrase?.file === undefined ? undefined : expandPath(m.spec.trust.passphrase.file, base),
       },
+      byo: byoOf(m.spec.trust, base),
     },
     clusters,
     source: { file: doc.file, document: doc.index },

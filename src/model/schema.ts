@@ -166,6 +166,47 @@ export const meshSchema = {
               items: { type: 'string', pattern: '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$', maxLength: 253 },
               description: 'DNS names added to every intermediate\'s subjectAltName, after istiod.istio-system.svc.',
             },
+            rootCert: {
+              type: 'string',
+              minLength: 1,
+              description:
+                'Bring your own CA: a PEM root certificate (openssl, cfssl, step, a Vault export), relative to this file. With rootKey meshgen issues the intermediates under it; with intermediates it only checks them.',
+            },
+            rootKey: { type: 'string', minLength: 1, description: 'The PEM key of rootCert (may be encrypted PKCS#8; see passphrase).' },
+            intermediates: {
+              type: 'object',
+              description: 'Per cluster name: its intermediate CA as files {cert, key}, issued under rootCert elsewhere, so the root key never reaches meshgen.',
+              additionalProperties: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['cert', 'key'],
+                properties: {
+                  cert: { type: 'string', minLength: 1, description: 'PEM intermediate certificate.' },
+                  key: { type: 'string', minLength: 1, description: 'Its PEM key.' },
+                },
+              },
+            },
+            certManager: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['issuerRef'],
+              description: 'Make each cluster\'s intermediate inside the cluster with cert-manager, from an issuer you run (Vault, AWS PCA, a CA issuer): no CA key is ever in the output.',
+              properties: {
+                issuerRef: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['name'],
+                  description: 'The cert-manager issuer.',
+                  properties: {
+                    name: { type: 'string', minLength: 1, description: 'Issuer name.' },
+                    kind: { enum: ['Issuer', 'ClusterIssuer'], description: 'Default: ClusterIssuer.' },
+                    group: { type: 'string', minLength: 1, description: 'API group of external issuers. Default: cert-manager.io.' },
+                  },
+                },
+                duration: { type: 'string', pattern: '^[0-9]+h$', description: 'Validity of the intermediate. Default: 8760h.' },
+                renewBefore: { type: 'string', pattern: '^[0-9]+h$', description: 'Renew this long before expiry. Default: 720h.' },
+              },
+            },
             encryptRootKey: {
               type: 'boolean',
               description: 'Write the root key as encrypted PKCS#8 (AES-256, PBKDF2 with SHA-256). Default: false.',

@@ -128,7 +128,21 @@ export interface TrustSettings {
   readonly encryptRootKey: boolean;
   /** Where the root key's passphrase comes from. */
   readonly passphrase: { readonly env?: string; readonly file?: string };
+  /** A CA the user brings, instead of one meshgen makes. */
+  readonly byo?: BringYourOwnCA;
 }
+
+/** A CA the user brings: (a) root cert and key, (b) root cert and per-cluster intermediates, (c) cert-manager. */
+export type BringYourOwnCA =
+  | { readonly kind: 'root'; readonly rootCert: string; readonly rootKey: string }
+  | { readonly kind: 'intermediates'; readonly rootCert: string; readonly intermediates: Readonly<Record<string, { readonly cert: string; readonly key: string }>> }
+  | {
+      readonly kind: 'cert-manager';
+      readonly rootCert?: string;
+      readonly issuerRef: { readonly name: string; readonly kind: 'Issuer' | 'ClusterIssuer'; readonly group: string };
+      readonly duration: string;
+      readonly renewBefore: string;
+    };
 
 /** How meshgen makes new CA keys and certificates. */
 export interface CertificateProfile {

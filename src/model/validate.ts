@@ -68,6 +68,10 @@ export interface MeshDocumentValue {
       extraSANs?: string[];
       encryptRootKey?: boolean;
       passphrase?: { env?: string; file?: string };
+      rootCert?: string;
+      rootKey?: string;
+      intermediates?: Record<string, { cert: string; key: string }>;
+      certManager?: { issuerRef: { name: string; kind?: 'Issuer' | 'ClusterIssuer'; group?: string }; duration?: string; renewBefore?: string };
     };
     credentials?: CredentialsValue;
     samples?: ('helloworld' | 'sleep')[];
@@ -200,7 +204,9 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
     });
   }
   problems.push(...checkNetworksAcrossMeshes(docs));
-  for (const doc of docs) problems.push(...checkRoles(doc, docs), ...checkAddresses(doc), ...checkCredentials(doc), ...checkGitOps(doc));
+  for (const doc of docs) {
+    problems.push(...checkRoles(doc, docs), ...checkAddresses(doc), ...checkCredentials(doc), ...checkGitOps(doc), ...checkTrustSource(doc));
+  }
   return problems;
 }
 
@@ -426,6 +432,42 @@ function checkCredentials(doc: SourceDocument): Problem[] {
       }
     }
   });
+  return problems;
+}
+
+/** Exactly one way to get the CA: made by meshgen, a root brought along, intermediates brought along, or cert-manager. */
+function checkTrustSource(doc: SourceDocument): Problem[] {
+  const spec = obj(obj(doc.value).spec);
+  const trust = obj(spec.trust);
+  const problems: Problem[] = [];
+  const at = (key: string) => ['spec', 'trust', key];
+  const has = (key: string) => trust[key] !== undefined;
+  if (has('rootKey') && !has('rootCert')) problems.push(problemAt(doc, at('rootKey'), 'rootKey needs rootCert', 'add trust.rootCert: the certificate of that key'));
+  if (has('intermediates') && !has('rootCert')) {
+    problems.push(problemAt(doc, at('intermediates'), 'intermediates need the root they chain to', 'add trust.rootCert'));
+  }
+  if (has('intermediates') && has('rootKey')) {
+    problems.push(problemAt(doc, at('intermediates'), 'give either rootKey (meshgen issues the intermediates) or intermediates (you issue them), not both', 'remove one of them'));
+  }
+  if (has('certManager') && (has('rootKey') || has('intermediates'))) {
+    problems.push(problemAt(doc, at('certManager'), 'cert-manager makes the intermediates in the clusters, so rootKey and intermediates cannot be given too', 'remove them'));
+  }
+  if (has('certManager') && trust.encryptRootKey === true) {
+    problems.push(problemAt(doc, at('encryptRootKey'), 'with cert-manager meshgen holds no root key to encrypt', 'remove encryptRootKey'));
+  }
+  if (has('intermediates')) {
+    const given = obj(trust.intermediates);
+    const clusters = (Array.isArray(spec.clusters) ? spec.clusters : []).map((c) => str(obj(c).name)).filter((n): n is string => n !== undefined);
+    for (const name of Object.keys(given)) {
+      if (!clusters.includes(name)) problems.push(problemAt(doc, [...at('intermediates'), name], `"${name}" is not a cluster of this mesh`, `use one of: ${clusters.join(', ')}`));
+    }
+    const missing = clusters.filter((c) => !(c in given));
+    if (missing.length > 0) {
+      problems.push(
+        problemAt(doc, at('intermediates'), `no intermediate for ${missing.map((m) => `"${m}"`).join(', ')}`, 'give every cluster its intermediate {cert, key}, issued under rootCert'),
+      );
+    }
+  }
   return problems;
 }
 

@@ -13,7 +13,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KeyStoreError, Problem } from '../errors';
-import { ClusterModel, MeshModel } from '../model/types';
+import { BringYourOwnCA, ClusterModel, MeshModel } from '../model/types';
 import { displayPath, writeFileAtomically } from '../paths';
 import {
   createIntermediateCertificate,
@@ -33,7 +33,7 @@ export interface CacertsFiles {
 }
 
 /** Whether a piece of CA material was made by this run or found in the store. */
-export type Provenance = 'new' | 'reused';
+export type Provenance = 'new' | 'reused' | 'supplied';
 
 /** CA material of one mesh, ready for the constructs. Holds no root key. */
 export interface MeshPki {
@@ -121,9 +121,14 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   const problems: Problem[] = [];
 
   // An encrypted root key is decrypted in memory only; the plaintext never reaches a file.
-  const rootKeyFile = path.join(store, ROOT_KEY);
+  const byo = mesh.trust.byo;
+  if (byo?.kind === 'cert-manager') return certManagerPki(mesh);
+  if (byo?.kind === 'intermediates') return suppliedPki(mesh, byo, now());
+  // A root brought along (trust.rootCert and rootKey) replaces the key store's root, which is then never written.
+  const rootCertFile = byo?.kind === 'root' ? byo.rootCert : path.join(store, ROOT_CERT);
+  const rootKeyFile = byo?.kind === 'root' ? byo.rootKey : path.join(store, ROOT_KEY);
   const storedRootKey = readIfExists(rootKeyFile, []);
-  const rootEncrypted = storedRootKey?.includes('BEGIN ENCRYPTED PRIVATE KEY') ?? false;
+  const rootEncrypted = /BEGIN ENCRYPTED PRIVATE KEY|Proc-Type: 4,ENCRYPTED/.test(storedRootKey ?? '');
   let passphrase: string | undefined;
   if (rootEncrypted || mesh.trust.encryptRootKey) {
     passphrase = await opts.rootKeyPassphrase?.();
@@ -146,8 +151,11 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
       ]);
     }
   };
-  const root = readPair(store, ROOT_CERT, ROOT_KEY, problems, rootEncrypted ? decrypt : undefined);
-  if (root) checkRoot(store, root, now(), problems);
+  const root = readPairFiles(rootCertFile, rootKeyFile, problems, rootEncrypted ? decrypt : undefined);
+  if (root) checkRoot(rootCertFile, root, now(), problems);
+  if (byo?.kind === 'root' && !root && problems.length === 0) {
+    problems.push({ file: displayPath(rootCertFile), message: 'cannot be read', fix: 'fix trust.rootCert and trust.rootKey' });
+  }
   const existing = new Map<string, Pair>();
   for (const cluster of mesh.clusters) {
     const dir = path.join(store, cluster.name);
@@ -158,7 +166,7 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   }
   const deployed = opts.deployedRoot ? parseCertificate(opts.deployedRoot.certPem) : undefined;
   if (opts.deployedRoot && deployed && !opts.allowNewRoot) {
-    const rootFile = displayPath(path.join(store, ROOT_CERT));
+    const rootFile = displayPath(rootCertFile);
     if (!root) {
       problems.push({
         file: rootFile,
@@ -197,7 +205,7 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
     rootCertPem = root.certPem;
     rootKeyPem = root.keyPem;
     // Asked to encrypt a root key that is stored in plaintext: replace it with the encrypted form.
-    if (mesh.trust.encryptRootKey && !rootEncrypted && write) writeKeyFile(rootKeyFile, encryptKey(rootKeyPem, passphrase as string));
+    if (mesh.trust.encryptRootKey && !rootEncrypted && write && byo === undefined) writeKeyFile(rootKeyFile, encryptKey(rootKeyPem, passphrase as string));
   } else {
     rootKeyPem = newRootKey as string;
     rootCertPem = createRootCertificate(rootKeyPem, {
@@ -260,6 +268,71 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   };
 }
 
+/** cert-manager makes each intermediate in its cluster: meshgen holds no CA material, only the root if given (for trust bundles). */
+function certManagerPki(mesh: MeshModel): MeshPki {
+  const byo = mesh.trust.byo as Extract<BringYourOwnCA, { kind: 'cert-manager' }>;
+  let rootCertPem = '';
+  if (byo.rootCert !== undefined) {
+    const pem = readIfExists(byo.rootCert, []);
+    if (pem === undefined || !parseCertificate(pem)) {
+      throw new KeyStoreError(`cannot read the root certificate of mesh "${mesh.name}"`, [
+        { file: displayPath(byo.rootCert), message: 'is not a readable PEM certificate', fix: 'fix trust.rootCert' },
+      ]);
+    }
+    rootCertPem = withNewline(pem);
+  }
+  return {
+    keyStore: mesh.trust.keyStore,
+    rootCertPem,
+    root: 'supplied',
+    intermediates: new Map(mesh.clusters.map((c) => [c.name, 'supplied' as Provenance])),
+    cacerts(cluster: string): CacertsFiles {
+      throw new KeyStoreError(`cluster "${cluster}" gets its CA from cert-manager; meshgen writes no cacerts for it`);
+    },
+  };
+}
+
+/** Intermediates issued elsewhere (trust.intermediates): checked against the root, never made or written. */
+function suppliedPki(mesh: MeshModel, byo: Extract<BringYourOwnCA, { kind: 'intermediates' }>, now: Date): MeshPki {
+  const problems: Problem[] = [];
+  const rootPem = readIfExists(byo.rootCert, problems);
+  const root = rootPem === undefined ? undefined : parseCertificate(rootPem);
+  if (rootPem === undefined || !root) {
+    problems.push({ file: displayPath(byo.rootCert), message: 'is not a readable PEM certificate', fix: 'fix trust.rootCert' });
+  }
+  const material = new Map<string, { certPem: string; keyPem: string }>();
+  for (const cluster of mesh.clusters) {
+    const files = byo.intermediates[cluster.name];
+    const pair = readPairFiles(files.cert, files.key, problems);
+    if (!pair) {
+      if (!fs.existsSync(files.cert) || !fs.existsSync(files.key)) {
+        problems.push({ file: displayPath(fs.existsSync(files.cert) ? files.key : files.cert), message: 'cannot be read', fix: `fix trust.intermediates.${cluster.name}` });
+      }
+      continue;
+    }
+    if (!pair.cert.ca) problems.push({ file: displayPath(files.cert), message: 'is not a CA certificate', fix: 'give an intermediate CA (basicConstraints CA:TRUE)' });
+    if (root && !issuedBy(pair.cert, root)) {
+      problems.push({ file: displayPath(files.cert), message: `was not issued by ${displayPath(byo.rootCert)}`, fix: 'give the intermediate issued under that root, or the root it was issued under' });
+    }
+    if (new Date(pair.cert.validTo) <= now) problems.push({ file: displayPath(files.cert), message: `expired on ${new Date(pair.cert.validTo).toISOString()}`, fix: 'issue a new intermediate' });
+    material.set(cluster.name, pair);
+  }
+  if (problems.length > 0) throw new KeyStoreError(`the CA files of mesh "${mesh.name}" do not fit together`, problems);
+  const rootCertPem = withNewline(rootPem as string);
+  return {
+    keyStore: mesh.trust.keyStore,
+    rootCertPem,
+    root: 'supplied',
+    intermediates: new Map(mesh.clusters.map((c) => [c.name, 'supplied' as Provenance])),
+    cacerts(cluster: string): CacertsFiles {
+      const m = material.get(cluster);
+      if (!m) throw new KeyStoreError(`no intermediate CA for cluster "${cluster}" in mesh "${mesh.name}"`);
+      const caCert = withNewline(m.certPem);
+      return { 'ca-cert.pem': caCert, 'ca-key.pem': withNewline(m.keyPem), 'root-cert.pem': rootCertPem, 'cert-chain.pem': caCert + rootCertPem };
+    },
+  };
+}
+
 /** Encrypted PKCS#8: AES-256-CBC under a PBKDF2 (HMAC-SHA-256) key, as `openssl pkcs8 -topk8 -v2 aes-256-cbc` writes it. */
 export function encryptKey(keyPem: string, passphrase: string): string {
   return createPrivateKey(keyPem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }).toString();
@@ -272,8 +345,13 @@ function withNewline(pem: string): string {
 
 /** Reads a cert/key pair; both absent is fine, one without the other is a problem. */
 function readPair(dir: string, certName: string, keyName: string, problems: Problem[], decrypt?: (pem: string) => string): Pair | undefined {
-  const certFile = path.join(dir, certName);
-  const keyFile = path.join(dir, keyName);
+  return readPairFiles(path.join(dir, certName), path.join(dir, keyName), problems, decrypt);
+}
+
+/** Reads a cert/key pair from two files; see readPair. */
+function readPairFiles(certFile: string, keyFile: string, problems: Problem[], decrypt?: (pem: string) => string): Pair | undefined {
+  const dir = path.dirname(keyFile);
+  const certName = path.basename(certFile);
   const certPem = readIfExists(certFile, problems);
   const stored = readIfExists(keyFile, problems);
   const keyPem = stored !== undefined && decrypt ? decrypt(stored) : stored;
@@ -314,8 +392,8 @@ function readIfExists(file: string, problems: Problem[]): string | undefined {
   }
 }
 
-function checkRoot(store: string, root: Pair, now: Date, problems: Problem[]): void {
-  const file = displayPath(path.join(store, ROOT_CERT));
+function checkRoot(certFile: string, root: Pair, now: Date, problems: Problem[]): void {
+  const file = displayPath(certFile);
   if (!root.cert.ca || !issuedBy(root.cert, root.cert)) {
     problems.push({
       file,

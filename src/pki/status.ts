@@ -31,6 +31,8 @@ export interface CertificateStatus {
   readonly verifies?: boolean;
   /** Why it does not verify, if it does not. */
   readonly problem?: string;
+  /** Made and renewed outside meshgen (`cert-manager`, in the cluster): nothing to read here. */
+  readonly managedBy?: string;
 }
 
 /** The status of a mesh's key store. */
@@ -49,7 +51,7 @@ function read(file: string): string | undefined {
   }
 }
 
-function describeCert(name: string, certFile: string, keyFile: string, now: Date, issuer?: string): CertificateStatus {
+function describeCert(name: string, certFile: string, keyFile: string | undefined, now: Date, issuer?: string): CertificateStatus {
   const pem = read(certFile);
   const base = { name, file: displayPath(certFile) };
   if (pem === undefined) return { ...base, present: false };
@@ -59,9 +61,11 @@ function describeCert(name: string, certFile: string, keyFile: string, now: Date
   const key = `${(cert.publicKey.asymmetricKeyType ?? 'unknown').toUpperCase()} ${details?.modulusLength ?? details?.namedCurve ?? ''}`.trim();
   const notAfter = new Date(cert.validTo);
   const problems: string[] = [];
-  const keyPem = read(keyFile);
-  if (keyPem === undefined) problems.push(`${path.basename(keyFile)} is missing`);
-  else if (!keyPem.includes('ENCRYPTED') && !keyMatchesCertificate(keyPem, cert)) problems.push(`${path.basename(keyFile)} is not its key`);
+  const keyPem = keyFile === undefined ? undefined : read(keyFile);
+  if (keyFile === undefined) {
+    // The key is held elsewhere (a root brought without its key): only the certificate is checked.
+  } else if (keyPem === undefined) problems.push(`${path.basename(keyFile)} is missing`);
+  else if (!/ENCRYPTED/.test(keyPem) && !keyMatchesCertificate(keyPem, cert)) problems.push(`${path.basename(keyFile)} is not its key`);
   if (issuer === undefined && !issuedBy(cert, cert)) problems.push('not self-signed');
   if (issuer !== undefined) {
     const root = parseCertificate(issuer);
@@ -83,13 +87,27 @@ function describeCert(name: string, certFile: string, keyFile: string, now: Date
   };
 }
 
-/** Reads the status of every certificate `mesh` needs from its key store. */
+/** Reads the status of every certificate `mesh` needs, from its key store or the files brought along (trust.rootCert…). */
 export function meshCertificatesStatus(mesh: MeshModel, now: Date = new Date()): MeshCertificatesStatus {
   const store = mesh.trust.keyStore;
-  const root = describeCert('root', path.join(store, 'root-cert.pem'), path.join(store, 'root-key.pem'), now);
-  const rootPem = read(path.join(store, 'root-cert.pem'));
-  const intermediates = mesh.clusters.map((c) =>
-    describeCert(c.name, path.join(store, c.name, 'ca-cert.pem'), path.join(store, c.name, 'ca-key.pem'), now, rootPem ?? ''),
-  );
+  const byo = mesh.trust.byo;
+  let rootCert = path.join(store, 'root-cert.pem');
+  let rootKey: string | undefined = path.join(store, 'root-key.pem');
+  if (byo) {
+    rootCert = byo.rootCert ?? '';
+    rootKey = byo.kind === 'root' ? byo.rootKey : undefined;
+  }
+  const root: CertificateStatus =
+    byo?.kind === 'cert-manager' && byo.rootCert === undefined
+      ? { name: 'root', file: `${byo.issuerRef.kind} ${byo.issuerRef.name}`, present: false, managedBy: 'cert-manager' }
+      : describeCert('root', rootCert, rootKey, now);
+  const rootPem = byo?.kind === 'cert-manager' && byo.rootCert === undefined ? undefined : read(rootCert);
+  const intermediates = mesh.clusters.map((c): CertificateStatus => {
+    if (byo?.kind === 'cert-manager') {
+      return { name: c.name, file: `${c.name}: Certificate istio-system/cacerts`, present: false, managedBy: 'cert-manager' };
+    }
+    const files = byo?.kind === 'intermediates' ? byo.intermediates[c.name] : { cert: path.join(store, c.name, 'ca-cert.pem'), key: path.join(store, c.name, 'ca-key.pem') };
+    return describeCert(c.name, files.cert, files.key, now, rootPem ?? '');
+  });
   return { mesh: mesh.name, keyStore: displayPath(store), root, intermediates };
 }

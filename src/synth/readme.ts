@@ -34,6 +34,7 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: 
   const rev = mesh.istio.revision;
   const out: string[] = [];
   const step = counter();
+  const certManager = mesh.trust.byo?.kind === 'cert-manager' ? mesh.trust.byo : undefined;
   const code = (...cmds: string[]) => out.push('   ```sh', ...cmds.map((c) => `   ${c}`), '   ```');
 
   out.push(`# ${cluster.name}`, '');
@@ -79,15 +80,26 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: 
     const where = install === 'flux' ? `--context=${ctx}` : '--context=<Argo CD cluster>';
     out.push(
       install === 'flux'
-        ? `${step()}. On this cluster, which runs Flux: apply this folder once, or point a Flux Kustomization at it. It applies the CA secret first, then Kustomization \`${cluster.name}-istio\` installs Istio's charts and waits for them, then \`${cluster.name}-istio-config\` applies \`istio-config/\`:`
-        : `${step()}. On the cluster that runs Argo CD: apply this folder once, or point an app-of-apps Application at it. Its Applications sync in waves: the CA secret, \`base\`, istiod, the east-west gateway, then \`istio-config/\`:`,
+        ? `${step()}. On this cluster, which runs Flux: apply this folder once, or point a Flux Kustomization at it. It applies ${certManager ? `the cert-manager Certificate first (Kustomization \`${cluster.name}-istio-ca\` waits until \`cacerts\` is issued)` : 'the CA secret first'}, then Kustomization \`${cluster.name}-istio\` installs Istio's charts and waits for them, then \`${cluster.name}-istio-config\` applies \`istio-config/\`:`
+        : `${step()}. On the cluster that runs Argo CD: apply this folder once, or point an app-of-apps Application at it. Its Applications sync in waves: ${certManager ? 'the cert-manager Certificate (Argo CD waits until it is Ready)' : 'the CA secret'}, \`base\`, istiod, the east-west gateway, then \`istio-config/\`:`,
     );
     code(`kubectl ${where} apply -k .`);
     out.push(`${step()}. Watch it converge:`);
     code(install === 'flux' ? `flux --context=${ctx} get kustomizations; flux --context=${ctx} get helmreleases -n istio-system` : `argocd app list | grep ${cluster.name}-`);
   } else {
-    out.push(`${step()}. The namespace and the CA certificates. istiod reads \`cacerts\` only when it starts, so this comes first:`);
-    code(`kubectl --context=${ctx} apply ${files.preInstall.map((f) => `-f ${f}`).join(' ')}`);
+    if (certManager) {
+      out.push(
+        `${step()}. The namespace and the cert-manager \`Certificate\` that makes \`cacerts\` from ${certManager.issuerRef.kind} \`${certManager.issuerRef.name}\` ` +
+          '(cert-manager must run in the cluster, with that issuer). istiod reads `cacerts` only when it starts, so wait until it is Ready:',
+      );
+      code(
+        `kubectl --context=${ctx} apply ${files.preInstall.map((f) => `-f ${f}`).join(' ')}`,
+        `kubectl --context=${ctx} wait --for=condition=Ready certificate/cacerts -n istio-system --timeout=5m`,
+      );
+    } else {
+      out.push(`${step()}. The namespace and the CA certificates. istiod reads \`cacerts\` only when it starts, so this comes first:`);
+      code(`kubectl --context=${ctx} apply ${files.preInstall.map((f) => `-f ${f}`).join(' ')}`);
+    }
     if (primary) {
       const cred = credentials.get(cluster.name);
       out.push(

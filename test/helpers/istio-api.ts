@@ -42,6 +42,7 @@ function loadCrds(): Map<string, Schema> {
     fs.readFileSync(path.join(VENDOR, '1.30.3', 'crd-all.gen.yaml'), 'utf8'),
     fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'crds', 'externalsecrets-v1-subset.yaml'), 'utf8'),
     fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'crds', 'engines-subset.yaml'), 'utf8'),
+    fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'crds', 'cert-manager-v1-subset.yaml'), 'utf8'),
   ].join('\n---\n');
   for (const doc of parseAllDocuments(text)) {
     const crd = doc.toJS() as { spec?: { group: string; names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: Schema } }[] } };

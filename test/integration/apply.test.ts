@@ -19,6 +19,7 @@ const KIT = process.env.KUBE_APISERVER_KIT ?? path.resolve(REPO, '..', 'shared',
 const CLUSTERS = ['cluster1', 'cluster2'];
 const ESO_CRD = path.join(REPO, 'test', 'fixtures', 'crds', 'externalsecrets-v1-subset.yaml');
 const ENGINE_CRDS = path.join(REPO, 'test', 'fixtures', 'crds', 'engines-subset.yaml');
+const CERT_MANAGER_CRD = path.join(REPO, 'test', 'fixtures', 'crds', 'cert-manager-v1-subset.yaml');
 
 interface Server {
   dir: string;
@@ -77,7 +78,7 @@ beforeAll(async () => {
     // ExternalSecrets (credentials.source: external) need external-secrets' CRD.
     // ExternalSecrets and the GitOps engines' objects need those projects' CRDs (test subsets).
     const env = { ...process.env, KUBECONFIG: server.kubeconfig };
-    await run('kubectl', ['apply', '-f', ESO_CRD, '-f', ENGINE_CRDS], { env });
+    await run('kubectl', ['apply', '-f', ESO_CRD, '-f', ENGINE_CRDS, '-f', CERT_MANAGER_CRD], { env });
     await run('kubectl', ['wait', '--for', 'condition=Established', 'crd', '--all'], { env });
   }
   const ws = workspace();
