@@ -6,7 +6,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { TopologyError } from '../errors';
-import { ArgoApplication } from '../constructs/argocd';
+import { ARGO_APP_OF_APPS_FILE, ArgoApplication, argoAppOfApps } from '../constructs/argocd';
 import { CacertsCertificate } from '../constructs/cacerts-certificate';
 import { CacertsSecret } from '../constructs/cacerts-secret';
 import { placeObject } from '../constructs/description';
@@ -31,7 +31,7 @@ import { RemoteControlPlane } from '../constructs/remote-control-plane';
 import { HelloWorld, SampleNamespace, Sleep } from '../constructs/samples';
 import { ClusterPlan, planCluster } from '../model/plan';
 import { FederationPlan, NO_FEDERATION } from '../model/federation-plan';
-import { baseValues, EASTWEST_RELEASE, gatewayValues, istiodRelease, istiodValues, meshConfigFor } from '../model/install-values';
+import { baseValues, EASTWEST_RELEASE, gatewayValues, istiodRelease, istiodValues, meshConfigFor, pilotEnv } from '../model/install-values';
 import { ClusterModel, GitOpsSettings, MeshModel } from '../model/types';
 import { toYaml as toValuesYaml } from '../yaml-text';
 import { MeshPki } from '../pki/key-store';
@@ -140,10 +140,8 @@ export class ClusterChart extends Chart {
         profile: plan.primary ? 'remote' : undefined,
         values: withoutKeys(istiodValues(plan, meshConfig), ['profile', 'revision']),
       });
-    } else if (engine === 'flux') {
-      this.fluxInstall(plan, meshConfig, needsGateway, caCertificate);
-    } else if (engine === 'argocd') {
-      this.argoInstall(plan, meshConfig, needsGateway);
+    } else if (engine === 'flux' || engine === 'argocd') {
+      // Written once the config group is known: an engine must not point at a folder that does not exist.
     } else {
       this.helmValuesFiles(plan, meshConfig, needsGateway);
     }
@@ -170,6 +168,9 @@ export class ClusterChart extends Chart {
     }
 
     // Engines apply the two groups from folders of their own, in order.
+    const hasConfig = config.node.findAll().some((c) => ApiObject.isApiObject(c));
+    if (install !== 'sail' && engine === 'flux') this.fluxInstall(plan, meshConfig, needsGateway, hasConfig, caCertificate);
+    if (install !== 'sail' && engine === 'argocd') this.argoInstall(plan, meshConfig, needsGateway, hasConfig);
     if (install !== 'istioctl') placeAll(config, CONFIG_FOLDER);
     if (engine === 'argocd') placeAll(prereqs, PREREQS_FOLDER);
     this.istioctlInputs = inputs;
@@ -202,6 +203,7 @@ export class ClusterChart extends Chart {
           revision,
           externalIstiod: plan.exposeIstiod,
           meshConfig,
+          pilotEnv: pilotEnv(meshConfig),
         }).operator,
       );
     }
@@ -243,7 +245,7 @@ export class ClusterChart extends Chart {
   }
 
   /** Flux: the charts as HelmReleases in `istio/`, applied before `istio-config/` by two Kustomizations. */
-  private fluxInstall(plan: ClusterPlan, meshConfig: Record<string, unknown>, needsGateway: boolean, caCertificate?: ApiObject): void {
+  private fluxInstall(plan: ClusterPlan, meshConfig: Record<string, unknown>, needsGateway: boolean, hasConfig: boolean, caCertificate?: ApiObject): void {
     const gitops = plan.mesh.gitops as GitOpsSettings;
     const flux = gitops.flux;
     const istio = new Construct(this, 'FluxIstio');
@@ -283,6 +285,7 @@ export class ClusterChart extends Chart {
       dependsOn: caCertificate ? [`${plan.cluster.name}-istio-ca`] : undefined,
       description: `Kustomization \`${plan.cluster.name}-istio\`: installs \`${ISTIO_FOLDER}/\` and waits until every release is ready`,
     });
+    if (!hasConfig) return;
     new FluxKustomization(this, 'FluxKustomizationConfig', {
       ...common,
       name: `${plan.cluster.name}-istio-config`,
@@ -293,11 +296,19 @@ export class ClusterChart extends Chart {
   }
 
   /** Argo CD: Applications for the CA secret, the three charts and the config, in sync waves. */
-  private argoInstall(plan: ClusterPlan, meshConfig: Record<string, unknown>, needsGateway: boolean): void {
+  private argoInstall(plan: ClusterPlan, meshConfig: Record<string, unknown>, needsGateway: boolean, hasConfig: boolean): void {
     const gitops = plan.mesh.gitops as GitOpsSettings;
     const name = plan.cluster.name;
     const common = { namespace: gitops.argocd.namespace, project: gitops.argocd.project, destination: plan.cluster.argocdCluster };
     const git = (folder: string) => ({ repoURL: gitops.repoURL as string, targetRevision: gitops.targetRevision, path: `${gitops.path}/${name}/${folder}` });
+    new FolderFile(this, 'AppOfApps', {
+      path: ARGO_APP_OF_APPS_FILE,
+      content: `${GENERATED_VALUES_HEADER}\n${toValuesYaml(
+        argoAppOfApps({ name: `${name}-istio`, namespace: common.namespace, project: common.project, source: { ...git(''), path: `${gitops.path}/${name}` } }),
+      )}`,
+      description: `Application \`${name}-istio\`: the parent (app of apps) that syncs this folder's Applications wave after wave`,
+      usedBy: '`kubectl apply -f`, once, on the Argo CD cluster',
+    });
     new ArgoApplication(this, 'AppPrereqs', {
       ...common,
       name: `${name}-istio-prereqs`,
@@ -315,10 +326,12 @@ export class ClusterChart extends Chart {
         description: `Application \`${name}-${c.release}\`: chart \`${c.chart}\`, ${c.what}`,
       });
     }
+    if (!hasConfig) return;
     new ArgoApplication(this, 'AppConfig', {
       ...common,
       name: `${name}-istio-config`,
       source: git(CONFIG_FOLDER),
+      needsIstioCrds: true,
       wave,
       description: `Application \`${name}-istio-config\`: \`${CONFIG_FOLDER}/\`, once Istio is installed`,
     });

@@ -3,7 +3,7 @@
  * clusters, for the next synth's remote secrets. The Kubernetes client is
  * loaded only here, so other commands start fast.
  */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { CredentialsError } from '../errors';
 import { loadTopology } from '../model/load';
 import { plural } from '../text';
@@ -19,7 +19,8 @@ export function credentialsCommand(io: Io): Command {
         'read the token of istio-reader-service-account from every reader-token cluster (with your kube contexts) into the key store; then run synth again',
       )
       .option('--cluster <name...>', 'only these clusters')
-      .action(async (opts: { file: string[]; cluster?: string[] }) => {
+      .option('--timeout <seconds>', 'give up on a cluster that has not answered within this time', parseSeconds, 15)
+      .action(async (opts: { file: string[]; cluster?: string[]; timeout: number }) => {
         const topology = loadTopology(opts.file);
         const { fetchReaderTokens, readerTokenClusters } = await import('../credentials/fetch');
         const selected = readerTokenClusters(topology, opts.cluster);
@@ -31,7 +32,7 @@ export function credentialsCommand(io: Io): Command {
               : 'no cluster of the topology has credentials.source: reader-token',
           );
         }
-        const outcomes = await fetchReaderTokens(topology, { clusters: opts.cluster });
+        const outcomes = await fetchReaderTokens(topology, { clusters: opts.cluster, timeoutMs: opts.timeout * 1000 });
         const failed = outcomes.flatMap((o) => (o.status === 'failed' ? [o.problem] : []));
         for (const o of outcomes) {
           if (o.status !== 'failed') io.out(`${o.cluster}: reader token ${o.status} (mesh "${o.mesh}")\n`);
@@ -44,4 +45,10 @@ export function credentialsCommand(io: Io): Command {
       }),
   );
   return group;
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('give a number of seconds above 0, e.g. --timeout 30');
+  return n;
 }

@@ -9,7 +9,7 @@ import { Document, isMap, YAMLMap } from 'yaml';
 import { defaultKubeconfigFiles, KubeconfigError, loadKubeconfig } from '../credentials/kubeconfig';
 import { OutputError, TopologyError } from '../errors';
 import { parseTopology } from '../model/load';
-import { clusterNamesFromContexts } from '../model/names';
+import { clusterNamesFromContexts, uniqueLabels } from '../model/names';
 import { MESH_SCHEMA_ID } from '../model/schema';
 import { MESHGEN_API_VERSION } from '../model/types';
 import { displayPath, writeFileAtomically } from '../paths';
@@ -47,6 +47,11 @@ export function initTopology(opts: InitOptions, files: readonly string[], output
     );
   }
   const names = clusterNamesFromContexts(wanted);
+  // Network names are labels too (63 characters at most), and stay unique when cut.
+  const networks = uniqueLabels(
+    names.map((n) => `network-${n}`),
+    'network',
+  );
   const doc = new Document({
     apiVersion: MESHGEN_API_VERSION,
     kind: 'Mesh',
@@ -61,7 +66,7 @@ export function initTopology(opts: InitOptions, files: readonly string[], output
         return {
           name: names[i],
           context,
-          network: opts.singleNetwork ? `${opts.meshId}-network` : `network-${names[i]}`,
+          network: opts.singleNetwork ? `${opts.meshId}-network` : networks[i],
           ...(plugin ? { credentials: { source: 'reader-token' } } : {}),
         };
       }),
@@ -93,8 +98,16 @@ export function initTopology(opts: InitOptions, files: readonly string[], output
     if (creds) (creds.key as { commentBefore?: string }).commentBefore = ' its user runs an exec or auth-provider plugin, which istiod cannot: use the reader token';
   });
   const text = doc.toString({ lineWidth: 0 });
-  // The file must be one that meshgen accepts.
-  parseTopology([{ file: outputFile, text }]);
+  // The file must be one that meshgen accepts; it is not written yet, so say what to change instead of where.
+  try {
+    parseTopology([{ file: outputFile, text }]);
+  } catch (err) {
+    if (!(err instanceof TopologyError)) throw err;
+    throw new TopologyError(
+      `the topology made from these contexts would not be valid, so ${displayPath(outputFile)} was not written`,
+      err.problems.map((p) => ({ message: `${p.path ?? ''}${p.path ? ': ' : ''}${p.message}`, fix: p.fix ?? 'pick other names with --mesh-id or --contexts' })),
+    );
+  }
   return { text, clusters: wanted.length };
 }
 

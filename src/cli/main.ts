@@ -94,5 +94,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
 export function run(): void {
   void main(process.argv).then((code) => {
     process.exitCode = code;
+    // Exit once the output is flushed: a request abandoned at its time limit (a silent API
+    // server, an exec credential plugin waiting for a login) must not keep the process alive.
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   });
 }

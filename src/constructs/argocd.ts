@@ -31,7 +31,40 @@ export interface ArgoApplicationProps {
   readonly wave: number;
   /** One line for the README. */
   readonly description: string;
+  /**
+   * Skip the dry run of kinds whose CRD is not there yet (objects that need Istio's CRDs).
+   * @default false
+   */
+  readonly needsIstioCrds?: boolean;
 }
+
+/**
+ * Retries of a failed sync. Argo CD does not retry a failed sync of the same
+ * revision on its own, and an early wave can fail while the CRDs or the
+ * webhook of an earlier one are still coming up.
+ */
+export const ARGO_SYNC_RETRY = { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } } as const;
+
+/**
+ * Lets Argo CD wait for the health of child Applications, which it stopped
+ * doing in 1.8: without it sync waves of Applications do not wait for each other.
+ *
+ * @see https://argo-cd.readthedocs.io/en/stable/operator-manual/upgrading/1.7-1.8/#health-assessment-of-argoprojioapplication-crd-has-been-removed
+ */
+export const ARGO_APPLICATION_HEALTH_LUA = [
+  'hs = {}',
+  'hs.status = "Progressing"',
+  'hs.message = ""',
+  'if obj.status ~= nil then',
+  '  if obj.status.health ~= nil then',
+  '    hs.status = obj.status.health.status',
+  '    if obj.status.health.message ~= nil then',
+  '      hs.message = obj.status.health.message',
+  '    end',
+  '  end',
+  'end',
+  'return hs',
+].join('\n');
 
 /** An Argo CD Application (argoproj.io/v1alpha1). */
 export class ArgoApplication extends Construct {
@@ -63,9 +96,45 @@ export class ArgoApplication extends Construct {
         destination: { name: props.destination, namespace: ISTIO_SYSTEM },
         source,
         ignoreDifferences,
-        syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'] },
+        syncPolicy: {
+          automated: { prune: true, selfHeal: true },
+          syncOptions: ['CreateNamespace=true', ...(props.needsIstioCrds ? ['SkipDryRunOnMissingResource=true'] : [])],
+          retry: ARGO_SYNC_RETRY,
+        },
       },
     });
     describeObject(this.resource, props.description);
   }
+}
+
+/** File of the parent Application of an Argo CD cluster folder. */
+export const ARGO_APP_OF_APPS_FILE = 'argocd-app-of-apps.yaml';
+
+/** Props of ArgoAppOfApps. */
+export interface ArgoAppOfAppsProps {
+  readonly name: string;
+  /** Namespace of Argo CD. */
+  readonly namespace: string;
+  readonly project: string;
+  /** Git repository, revision and path of the cluster folder. */
+  readonly source: { readonly repoURL: string; readonly targetRevision: string; readonly path: string };
+}
+
+/**
+ * The parent Application of a cluster folder (app of apps): Argo CD syncs
+ * the folder's Applications from it, wave after wave. It lives in Argo CD's
+ * own cluster, so it is written beside the folder's kustomization, not in it.
+ */
+export function argoAppOfApps(props: ArgoAppOfAppsProps): Record<string, unknown> {
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name: props.name, namespace: props.namespace },
+    spec: {
+      project: props.project,
+      destination: { server: 'https://kubernetes.default.svc', namespace: props.namespace },
+      source: { repoURL: props.source.repoURL, targetRevision: props.source.targetRevision, path: props.source.path },
+      syncPolicy: { automated: { prune: true, selfHeal: true }, retry: ARGO_SYNC_RETRY },
+    },
+  };
 }

@@ -31,6 +31,11 @@ export interface ControlPlaneProps extends IstioReleaseProps {
    * @default - none
    */
   readonly meshConfig?: Record<string, unknown>;
+  /**
+   * values.pilot.env: istiod's environment (e.g. `ISTIO_MULTIROOT_MESH` for extra trusted roots).
+   * @default - none
+   */
+  readonly pilotEnv?: Record<string, string>;
 }
 
 /** The control-plane IstioOperator; the document is `operator.resource`. */
@@ -54,6 +59,7 @@ export class ControlPlane extends Construct {
             network: props.network,
             externalIstiod: props.externalIstiod ? true : undefined,
           },
+          pilot: props.pilotEnv ? { env: props.pilotEnv } : undefined,
         },
       },
     });

@@ -74,7 +74,8 @@ export async function fetchReaderTokens(topology: Topology, opts: FetchOptions =
       const secret = await withTimeout(api.readNamespacedSecret({ name: READER_TOKEN_SECRET, namespace: ISTIO_SYSTEM }), opts.timeoutMs ?? 15_000);
       data = secret.data;
     } catch (err) {
-      outcomes.push(fail(...describeApiError(err, cluster, server)));
+      const usesExec = config.users.get(String(config.contexts.get(cluster.context)?.value.user ?? ''))?.value.exec !== undefined;
+      outcomes.push(fail(...describeApiError(err, cluster, server, usesExec)));
       continue;
     }
     const token = data?.token;
@@ -140,7 +141,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /** A message and a fix for a failed API call, without anything from the response body. */
-function describeApiError(err: unknown, cluster: ClusterModel, server: string): [string, string] {
+function describeApiError(err: unknown, cluster: ClusterModel, server: string, usesExec: boolean): [string, string] {
   const e = err as { code?: number | string; cause?: { code?: string }; message?: string };
   if (typeof e.code === 'number') {
     if (e.code === 404) {
@@ -155,6 +156,12 @@ function describeApiError(err: unknown, cluster: ClusterModel, server: string): 
     return [`the API server of context "${cluster.context}" answered HTTP ${e.code}`, 'check the cluster and run the command again'];
   }
   const code = typeof e.code === 'string' ? e.code : (e.cause?.code ?? 'unknown error');
+  if (code === 'ETIMEDOUT' && usesExec) {
+    return [
+      `no answer for context "${cluster.context}" within the time limit: its exec credential plugin did not finish, or the API server at ${server} did not answer`,
+      'run the plugin of that kubeconfig user by hand (it may be waiting for a login), check that the cluster is reachable, then run the command again',
+    ];
+  }
   return [
     `cannot reach the API server of context "${cluster.context}" at ${server} (${code})`,
     'check that the cluster is up and that this machine can reach it (VPN, kubeconfig), then run the command again',

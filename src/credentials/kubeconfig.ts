@@ -109,7 +109,7 @@ function fileAsBase64(ref: string, kubeconfig: string, what: string): string {
 /** `<key>-data` as given, or the file `<key>` (relative to the kubeconfig) as base64. */
 function inlineOrFile(entry: Record<string, unknown>, key: string, kubeconfig: string): string | undefined {
   const data = entry[`${key}-data`];
-  if (typeof data === 'string') return data;
+  if (typeof data === 'string' && data !== '') return data;
   const ref = entry[key];
   return typeof ref === 'string' ? fileAsBase64(ref, kubeconfig, key) : undefined;
 }
@@ -150,11 +150,12 @@ export function credentialFor(config: MergedKubeconfig, context: string): Static
     );
   }
   const tlsServerName = typeof cluster.value['tls-server-name'] === 'string' ? (cluster.value['tls-server-name'] as string) : undefined;
-  if (typeof u.token === 'string' && u.token !== '') return { server, certificateAuthorityData: ca, tlsServerName, user: { token: u.token } };
-  if (typeof u.tokenFile === 'string') {
+  // As client-go: a tokenFile wins over an inline token (its transport re-reads the file).
+  if (typeof u.tokenFile === 'string' && u.tokenFile !== '') {
     const token = Buffer.from(fileAsBase64(u.tokenFile, user.file, 'tokenFile'), 'base64').toString('utf8').trim();
     return { server, certificateAuthorityData: ca, tlsServerName, user: { token } };
   }
+  if (typeof u.token === 'string' && u.token !== '') return { server, certificateAuthorityData: ca, tlsServerName, user: { token: u.token } };
   const certData = inlineOrFile(u, 'client-certificate', user.file);
   const keyData = inlineOrFile(u, 'client-key', user.file);
   if (certData && keyData) return { server, certificateAuthorityData: ca, tlsServerName, user: { clientCertificateData: certData, clientKeyData: keyData } };

@@ -17,17 +17,29 @@ export function istiodRelease(revision?: string): string {
   return revision ? `istiod-${revision}` : 'istiod';
 }
 
-/** meshConfig of a primary: trust domain, federation aliases and roots, DNS proxying. */
+/**
+ * meshConfig of a primary: trust domain, federation aliases and roots, DNS
+ * proxying. Extra roots (caCertificates) reach proxies only through the
+ * agent's xDS proxy config (`PROXY_CONFIG_XDS_AGENT`), and istiod reads them
+ * only with `ISTIO_MULTIROOT_MESH` (see pilotEnv), as Istio's multi-root
+ * tests set both.
+ */
 export function meshConfigFor(mesh: MeshModel, fed: FederationPlan, trustRoots: readonly string[]): Record<string, unknown> {
   const proxyMetadata: Record<string, string> = {};
   if (fed.dnsCapture) proxyMetadata.ISTIO_META_DNS_CAPTURE = 'true';
   if (fed.dnsAutoAllocate) proxyMetadata.ISTIO_META_DNS_AUTO_ALLOCATE = 'true';
+  if (trustRoots.length > 0) proxyMetadata.PROXY_CONFIG_XDS_AGENT = 'true';
   const config: Record<string, unknown> = {};
   if (mesh.trustDomain !== DEFAULT_TRUST_DOMAIN) config.trustDomain = mesh.trustDomain;
   if (fed.trustDomainAliases.length > 0) config.trustDomainAliases = [...fed.trustDomainAliases];
   if (trustRoots.length > 0) config.caCertificates = trustRoots.map((pem) => ({ pem }));
   if (Object.keys(proxyMetadata).length > 0) config.defaultConfig = { proxyMetadata };
   return config;
+}
+
+/** istiod's environment (values `pilot.env`): multi-root trust when meshConfig carries extra roots. */
+export function pilotEnv(meshConfig: Record<string, unknown>): Record<string, string> | undefined {
+  return meshConfig.caCertificates ? { ISTIO_MULTIROOT_MESH: 'true' } : undefined;
 }
 
 /** Values of the `base` chart: the remote profile on a remote, nothing else. */
@@ -69,6 +81,7 @@ export function istiodValues(plan: ClusterPlan, meshConfig: Record<string, unkno
       network: cluster.network,
       ...(plan.exposeIstiod ? { externalIstiod: true } : {}),
     },
+    ...(pilotEnv(meshConfig) ? { pilot: { env: pilotEnv(meshConfig) } } : {}),
     ...(Object.keys(meshConfig).length > 0 ? { meshConfig } : {}),
   };
 }

@@ -185,8 +185,11 @@ function toFederationModel(doc: SourceDocument, meshes: readonly MeshModel[]): F
   };
 }
 
+/** Stands for the cluster's name in an external store key (`mesh/{cluster}/kubeconfig`). */
+export const CLUSTER_PLACEHOLDER = '{cluster}';
+
 /** Merges mesh-level credential defaults under a cluster's own and resolves paths against the topology file. */
-function resolveCredentials(raw: CredentialsValue, base: string): CredentialSettings {
+function resolveCredentials(raw: CredentialsValue, base: string, cluster: string): CredentialSettings {
   const store = raw.secretStore;
   return {
     source: raw.source ?? 'kubeconfig',
@@ -194,7 +197,7 @@ function resolveCredentials(raw: CredentialsValue, base: string): CredentialSett
     kubeconfig: raw.kubeconfig === undefined ? [] : [expandPath(raw.kubeconfig, base)],
     server: raw.server,
     external:
-      store && raw.key ? { storeName: store.name, storeKind: store.kind ?? 'ClusterSecretStore', key: raw.key, property: raw.property } : undefined,
+      store && raw.key ? { storeName: store.name, storeKind: store.kind ?? 'ClusterSecretStore', key: raw.key.split(CLUSTER_PLACEHOLDER).join(cluster), property: raw.property } : undefined,
   };
 }
 
@@ -220,7 +223,7 @@ function toMeshModel(doc: SourceDocument): MeshModel {
         annotations: c.eastWestGateway?.annotations ?? {},
         address: c.eastWestGateway?.address,
       },
-      credentials: resolveCredentials({ ...m.spec.credentials, ...c.credentials }, base),
+      credentials: resolveCredentials({ ...m.spec.credentials, ...c.credentials }, base, c.name),
       samples: [...(c.samples ?? m.spec.samples ?? [])].sort(compareStrings),
       argocdCluster: c.argocdCluster ?? c.name,
     })),

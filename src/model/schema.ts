@@ -54,7 +54,7 @@ function credentialsSchema(description: string) {
             kind: { enum: ['SecretStore', 'ClusterSecretStore'], description: 'Default: ClusterSecretStore.' },
           },
         },
-        key: { type: 'string', minLength: 1, description: 'For source: external: the key in the store holding the kubeconfig.' },
+        key: { type: 'string', minLength: 1, description: 'For source: external: the key in the store holding the kubeconfig. {cluster} stands for the cluster name, so one mesh-level key can serve every cluster (mesh/{cluster}/kubeconfig).' },
         property: { type: 'string', minLength: 1, description: 'For source: external: the property of that key, if the store keeps several.' },
       },
     } as const;

@@ -401,6 +401,7 @@ function checkCredentials(doc: SourceDocument): Problem[] {
   const spec = obj(obj(doc.value).spec);
   const meshCreds = obj(spec.credentials);
   const clusters = Array.isArray(spec.clusters) ? spec.clusters : [];
+  const seenKeys = new Map<string, string>();
   clusters.forEach((raw, i) => {
     const own = obj(obj(raw).credentials);
     const merged = { ...meshCreds, ...own };
@@ -420,6 +421,23 @@ function checkCredentials(doc: SourceDocument): Problem[] {
                 : 'add credentials.secretStore: {name: <store>, kind: ClusterSecretStore}',
             ),
           );
+        }
+      }
+      const key = str(merged.key);
+      if (key !== undefined) {
+        const resolved = `${key.split('{cluster}').join(str(obj(raw).name) ?? '')}\n${str(merged.property) ?? ''}`;
+        const first = seenKeys.get(resolved);
+        if (first !== undefined) {
+          problems.push(
+            problemAt(
+              doc,
+              at('key'),
+              `clusters "${first}" and "${str(obj(raw).name)}" read the same key "${key}" of the secret store, so both remote secrets would open one API server`,
+              'put {cluster} in the key (e.g. mesh/{cluster}/kubeconfig), or give each cluster its own credentials.key',
+            ),
+          );
+        } else {
+          seenKeys.set(resolved, str(obj(raw).name) ?? String(i));
         }
       }
     } else {

@@ -25,11 +25,13 @@ export interface FileChange {
 
 /** Secret values replaced by a short fingerprint, so a diff shows that they changed but not what they are. */
 export function maskSecrets(text: string): string {
+  const fingerprint = (v: string) => `<secret, sha256 ${createHash('sha256').update(v).digest('hex').slice(0, 12)}>`;
   let docs;
   try {
     docs = parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown> | null);
   } catch {
-    return text;
+    // Unreadable YAML (a hand-edited file on disk): if it may hold a Secret or a key, show only that it changed.
+    return /kind:\s*['"]?Secret|PRIVATE KEY|token:|client-key-data|ca-key\.pem/.test(text) ? `${fingerprint(text)}\n` : text;
   }
   if (!docs.some((d) => d?.kind === 'Secret')) return text;
   const masked = docs.map((d) => {
@@ -39,7 +41,7 @@ export function maskSecrets(text: string): string {
       const values = d[field] as Record<string, unknown> | undefined;
       if (!values) continue;
       out[field] = Object.fromEntries(
-        Object.entries(values).map(([k, v]) => [k, `<secret, sha256 ${createHash('sha256').update(String(v)).digest('hex').slice(0, 12)}>`]),
+        Object.entries(values).map(([k, v]) => [k, fingerprint(String(v))]),
       );
     }
     return out;

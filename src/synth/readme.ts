@@ -2,6 +2,7 @@
  * The README of one cluster folder: what is in it and the exact commands,
  * in order, to apply it to that cluster, following Istio's install guides.
  */
+import { ARGO_APP_OF_APPS_FILE, ARGO_APPLICATION_HEALTH_LUA } from '../constructs/argocd';
 import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
 import { remoteSecretName } from '../constructs/remote-secret';
 import { MeshCredentials } from '../credentials/resolve';
@@ -50,7 +51,14 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: 
     '| file | what | applied with |',
     '| --- | --- | --- |',
   );
-  for (const f of files.kubectl) out.push(`| \`${f.file}\` | ${f.what} | kubectl (\`kustomization.yaml\`) |`);
+  const engine = mesh.gitops?.engine;
+  const appliedBy = (file: string): string => {
+    const folder = file.includes('/') ? file.slice(0, file.indexOf('/')) : '';
+    if (engine && folder) return `${engine === 'flux' ? 'Flux' : 'Argo CD'} (\`${folder}/kustomization.yaml\`)`;
+    if (engine === 'argocd') return 'Argo CD, from the parent Application (`kustomization.yaml`)';
+    return 'kubectl (`kustomization.yaml`)';
+  };
+  for (const f of files.kubectl) out.push(`| \`${f.file}\` | ${f.what} | ${appliedBy(f.file)} |`);
   for (const f of files.istioctl) out.push(`| \`${f.file}\` | ${f.what} | \`istioctl install\` |`);
   for (const f of files.other) out.push(`| \`${f.file}\` | ${f.what} | ${f.usedBy} |`);
   out.push('');
@@ -58,7 +66,8 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: 
   if (secrets.length > 0) {
     out.push(
       `${secrets.join(', ')} ${secrets.length === 1 ? 'holds' : 'hold'} private keys or credentials. Encrypt ${secrets.length === 1 ? 'it' : 'them'} ` +
-        '(SOPS, Sealed Secrets) before committing this folder anywhere others can read it.',
+        '(SOPS, Sealed Secrets) before committing this folder anywhere others can read it.' +
+        (engine === 'argocd' ? ' Argo CD applies what is in Git: with SOPS it needs a decryption plugin (e.g. KSOPS); Sealed Secrets needs none.' : ''),
       '',
     );
   }
@@ -76,16 +85,29 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: 
   } else if (plan.remotes.length > 0) {
     out.push(`Install this cluster before its remotes: ${plan.remotes.map((r) => `\`${r.name}\``).join(', ')}.`, '');
   }
-  if (install === 'flux' || install === 'argocd') {
-    const where = install === 'flux' ? `--context=${ctx}` : '--context=<Argo CD cluster>';
+  const configStep = files.folders.includes('istio-config');
+  if (install === 'flux') {
     out.push(
-      install === 'flux'
-        ? `${step()}. On this cluster, which runs Flux: apply this folder once, or point a Flux Kustomization at it. It applies ${certManager ? `the cert-manager Certificate first (Kustomization \`${cluster.name}-istio-ca\` waits until \`cacerts\` is issued)` : 'the CA secret first'}, then Kustomization \`${cluster.name}-istio\` installs Istio's charts and waits for them, then \`${cluster.name}-istio-config\` applies \`istio-config/\`:`
-        : `${step()}. On the cluster that runs Argo CD: apply this folder once, or point an app-of-apps Application at it. Its Applications sync in waves: ${certManager ? 'the cert-manager Certificate (Argo CD waits until it is Ready)' : 'the CA secret'}, \`base\`, istiod, the east-west gateway, then \`istio-config/\`:`,
+      `${step()}. On this cluster, which runs Flux: apply this folder once, or point a Flux Kustomization at it. It applies ${certManager ? `the cert-manager Certificate first (Kustomization \`${cluster.name}-istio-ca\` waits until \`cacerts\` is issued)` : 'the CA secret first'}, then Kustomization \`${cluster.name}-istio\` installs Istio's charts and waits for them` +
+        (configStep ? `, then \`${cluster.name}-istio-config\` applies \`istio-config/\`:` : ':'),
     );
-    code(`kubectl ${where} apply -k .`);
+    code(`kubectl --context=${ctx} apply -k .`);
     out.push(`${step()}. Watch it converge:`);
-    code(install === 'flux' ? `flux --context=${ctx} get kustomizations; flux --context=${ctx} get helmreleases -n istio-system` : `argocd app list | grep ${cluster.name}-`);
+    code(`flux --context=${ctx} get kustomizations; flux --context=${ctx} get helmreleases -n istio-system`);
+  } else if (install === 'argocd') {
+    out.push(
+      `${step()}. Once per Argo CD: let it wait for the health of child Applications (Argo CD stopped doing so in 1.8). Without this the sync waves below ` +
+        'do not wait for each other, and istiod could start before `cacerts` exists. Add to ConfigMap `argocd-cm` in Argo CD\'s namespace:',
+    );
+    out.push('   ```yaml', '   data:', '     resource.customizations.health.argoproj.io_Application: |', ...ARGO_APPLICATION_HEALTH_LUA.split('\n').map((l) => `       ${l}`), '   ```');
+    out.push(
+      `${step()}. Commit and push this folder, then create its parent Application on the Argo CD cluster (set ARGOCD_CONTEXT to its kube context). ` +
+        `It syncs this folder's Applications in waves: ${certManager ? 'the cert-manager Certificate (waited for until Ready)' : 'the CA secret'}, \`base\`, istiod, the east-west gateway` +
+        (configStep ? ', then `istio-config/`:' : ':'),
+    );
+    code(`kubectl --context="$ARGOCD_CONTEXT" apply -f ${ARGO_APP_OF_APPS_FILE}`);
+    out.push(`${step()}. Watch it converge:`);
+    code(`argocd app list | grep ${cluster.name}-`);
   } else {
     if (certManager) {
       out.push(

@@ -48,6 +48,31 @@ describe('meshgen init', () => {
     expect(r.code).toBe(0);
   });
 
+  it('keeps network names of long EKS context names within 63 characters, and unique', () => {
+    const dir = tmpDir();
+    const long = (n: number) => `arn:aws:eks:eu-central-1:123456789012:cluster/payments-production-blue-green-${n}`;
+    const kubeconfig = path.join(dir, 'kubeconfig.yaml');
+    fs.writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]',
+        'users: [{name: u, user: {token: t}}]',
+        `contexts: [{name: "${long(1)}", context: {cluster: c, user: u}}, {name: "${long(2)}", context: {cluster: c, user: u}}]`,
+        '',
+      ].join('\n'),
+    );
+    const r = runCli(['init', '--kubeconfig', kubeconfig], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const networks = [...fs.readFileSync(path.join(dir, 'mesh.yaml'), 'utf8').matchAll(/^\s+network: (\S+)$/gm)].map((m) => m[1]);
+    expect(networks).toHaveLength(2);
+    expect(new Set(networks).size).toBe(2);
+    for (const n of networks) expect(n.length).toBeLessThanOrEqual(63);
+    expect(runCli(['validate'], dir).code).toBe(0);
+  });
+
   it('derives cluster names from contexts as DNS-1123 labels, unique', () => {
     expect(clusterNameFromContext('gke_acme_us-east1_c1')).toBe('gke-acme-us-east1-c1');
     expect(clusterNameFromContext('arn:aws:eks:us-west-2:1111:cluster/West_2')).toBe('arn-aws-eks-us-west-2-1111-cluster-west-2');
@@ -95,6 +120,18 @@ describe('meshgen diff', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/-  ca-key\.pem: <secret, sha256 [0-9a-f]{12}>\n\+  ca-key\.pem: <secret, sha256 [0-9a-f]{12}>/);
     expect(r.stdout).not.toMatch(/c2VjcmV0/);
+  });
+
+  it('masks a whole Secret file that no longer parses as YAML', () => {
+    const ws = workspace();
+    expect(runCli(['synth', '-q'], ws.dir).code).toBe(0);
+    const file = path.join(ws.out, 'cluster1', 'secret.istio-system.cacerts.yaml');
+    fs.writeFileSync(file, `${fs.readFileSync(file, 'utf8').replace(/ca-key\.pem: \S+/, 'ca-key.pem: c2VjcmV0')}broken: *nowhere\n`);
+    const r = runCli(['diff'], ws.dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/<secret, sha256 [0-9a-f]{12}>/);
+    expect(r.stdout).not.toMatch(/c2VjcmV0/);
+    expect(r.stdout).not.toMatch(/cert-chain\.pem: \S{20}/);
   });
 });
 

@@ -33,6 +33,10 @@ describe('kubeconfig credentials', () => {
     expect(fromFiles.certificateAuthorityData).toBe(b64('files/ca.crt'));
     expect(fromFiles.user).toEqual({ clientCertificateData: b64('files/client.crt'), clientKeyData: b64('files/client.key') });
     expect(credentialFor(loadKubeconfig([file('files.yaml')]), 'tokenfile').user).toEqual({ token: 'file-token-value' });
+    // As client-go: tokenFile wins over token, and an empty *-data falls back to the file.
+    const both = credentialFor(loadKubeconfig([file('files.yaml')]), 'both');
+    expect(both.user).toEqual({ token: 'file-token-value' });
+    expect(both.certificateAuthorityData).toBe(fromFiles.certificateAuthorityData);
   });
 
   it('merges several files as kubectl does: the first to define a name wins, missing files are skipped', () => {

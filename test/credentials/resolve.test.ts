@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CredentialsError } from '../../src/errors';
@@ -113,10 +115,59 @@ describe('credentials in the CLI', () => {
     expect(r.stderr).toMatch(/spec\.credentials\.key: key is only used with source: external, and the source is reader-token/);
   });
 
+  it('rejects one mesh-level store key for every cluster, and fills {cluster} in per cluster', () => {
+    const ws = workspace(topo('{source: external, secretStore: {name: vault}, key: mesh/kubeconfig}'));
+    const r = runCli(['validate'], ws.dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/spec\.credentials\.key: clusters "cluster1" and "cluster2" read the same key "mesh\/kubeconfig"/);
+    expect(r.stderr).toMatch(/put \{cluster\} in the key/);
+    fs.writeFileSync(ws.file, topo('{source: external, secretStore: {name: vault}, key: "mesh/{cluster}/kubeconfig"}'));
+    expect(runCli(['validate'], ws.dir).code).toBe(0);
+    const mesh = loadTopology(ws.file).meshes[0];
+    expect(mesh.clusters.map((c) => c.credentials.external?.key)).toEqual(['mesh/cluster1/kubeconfig', 'mesh/cluster2/kubeconfig']);
+  });
+
   it('fails `credentials fetch` for a cluster that is not a reader-token cluster', () => {
     const ws = workspace(topo('{source: reader-token}'));
     const r = runCli(['credentials', 'fetch', '--cluster', 'cluster9'], ws.dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not clusters with credentials\.source: reader-token: cluster9/);
+  });
+
+  it('gives up on an API server that accepts and never answers, reports it, and exits', async () => {
+    // The kernel accepts the connection from the listen backlog; nothing ever answers the TLS hello.
+    const server = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const ws = workspace(topo('{source: reader-token}'));
+      const kubeconfig = path.join(ws.dir, 'kubeconfig.yaml');
+      fs.writeFileSync(
+        kubeconfig,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          `clusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]`,
+          'users: [{name: u, user: {token: not-a-real-token}}]',
+          'contexts: [{name: kind-cluster1, context: {cluster: c, user: u}}]',
+          'current-context: kind-cluster1',
+          '',
+        ].join('\n'),
+      );
+      const started = Date.now();
+      const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'meshgen'), 'credentials', 'fetch', '--cluster', 'cluster1', '--timeout', '1'], {
+        cwd: ws.dir,
+        encoding: 'utf8',
+        env: { ...process.env, KUBECONFIG: kubeconfig },
+        timeout: 30_000,
+      });
+      expect(r.signal, 'the process hung until killed').toBeNull();
+      expect(r.status).toBe(1);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(r.stderr).toMatch(/cannot reach the API server of context "kind-cluster1" at https:\/\/127\.0\.0\.1:\d+ \(ETIMEDOUT\)/);
+      expect(r.stderr).not.toMatch(/not-a-real-token/);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -169,6 +169,13 @@ describe('every documented topology and the mixed fleet against a real API serve
         expect(r.code, at).toBe(0);
         expect(r.stdout, at).toMatch(/^(\S+ (created|unchanged|configured) \(server dry run\)\n)+$/);
       }
+      // The parent Application that an Argo CD folder is applied through.
+      const parent = path.join(fixtureOut, cluster, 'argocd-app-of-apps.yaml');
+      if (fs.existsSync(parent)) {
+        const r = await kubectlFull(server, ['apply', '--dry-run=server', '-f', parent]);
+        expect(r.stderr, parent).toBe('');
+        expect(r.stdout, parent).toMatch(/^application\.argoproj\.io\/\S+ created \(server dry run\)\n$/);
+      }
     }
   });
 });

@@ -99,9 +99,12 @@ describe('federation with trust bundles and static addresses', () => {
     const root = (cluster: string) =>
       Buffer.from(parse(fs.readFileSync(path.join(out, cluster, 'secret.istio-system.cacerts.yaml'), 'utf8')).data['root-cert.pem'], 'base64').toString();
     expect(root('cluster-a')).not.toBe(root('cluster-b'));
-    const a = find(objects(out, 'cluster-a'), 'IstioOperator', 'control-plane')!.spec.meshConfig;
+    const iopA = find(objects(out, 'cluster-a'), 'IstioOperator', 'control-plane')!.spec;
+    const a = iopA.meshConfig;
     expect(a.caCertificates).toEqual([{ pem: root('cluster-b') }]);
-    expect(a.defaultConfig.proxyMetadata).toEqual({ ISTIO_META_DNS_CAPTURE: 'true' });
+    // Without these istiod ignores caCertificates and proxies never receive the extra root.
+    expect(a.defaultConfig.proxyMetadata).toEqual({ ISTIO_META_DNS_CAPTURE: 'true', PROXY_CONFIG_XDS_AGENT: 'true' });
+    expect(iopA.values.pilot).toEqual({ env: { ISTIO_MULTIROOT_MESH: 'true' } });
     const se = find(objects(out, 'cluster-a'), 'ServiceEntry', 'reviews.shop.mesh')!;
     expect(se.spec.addresses).toEqual([staticAddresses(loadTopology(path.join(FIXTURE_TOPOLOGIES, 'federation-trust-bundles.yaml'))).get('reviews.shop.mesh')]);
     expect(se.spec.addresses[0]).toMatch(/^240\.241\.\d+\.\d+$/);
@@ -116,7 +119,7 @@ describe('federation with trust bundles and static addresses', () => {
     fs.writeFileSync(path.join(dir, 'm.yaml'), text);
     await synthesize(loadTopology(path.join(dir, 'm.yaml')), { outdir: path.join(dir, 'dist'), keyStore: fixedKeyStore() });
     const cp = find(objects(path.join(dir, 'dist'), 'cluster-a'), 'IstioOperator', 'control-plane')!;
-    expect(cp.spec.meshConfig.defaultConfig.proxyMetadata).toEqual({ ISTIO_META_DNS_CAPTURE: 'true', ISTIO_META_DNS_AUTO_ALLOCATE: 'true' });
+    expect(cp.spec.meshConfig.defaultConfig.proxyMetadata).toEqual({ ISTIO_META_DNS_CAPTURE: 'true', ISTIO_META_DNS_AUTO_ALLOCATE: 'true', PROXY_CONFIG_XDS_AGENT: 'true' });
   });
 });
 

@@ -180,7 +180,16 @@ describe('gitops.engine: flux', () => {
 describe('gitops.engine: argocd', () => {
   it('makes Applications in sync waves: CA secret, base, istiod, gateway, config', () => {
     const out = outputs.get('install-argocd-two-networks.yaml')!;
-    const apps = objects(out, 'cluster1').filter((o) => o.kind === 'Application');
+    const all = objects(out, 'cluster1').filter((o) => o.kind === 'Application');
+    // The parent (app of apps) syncs the folder, whose Applications then sync wave after wave.
+    const parent = all.find((o) => o.metadata.name === 'cluster1-istio')!;
+    expect(parent.metadata.annotations).toBeUndefined();
+    expect(parent.spec.source).toEqual({ repoURL: 'https://git.example.com/platform/mesh.git', targetRevision: 'HEAD', path: 'clusters/dist/cluster1' });
+    expect(parent.spec.destination).toEqual({ server: 'https://kubernetes.default.svc', namespace: 'argocd' });
+    expect(kustomization(out, 'cluster1', '')).not.toContain('argocd-app-of-apps.yaml');
+    const apps = all.filter((o) => o !== parent);
+    for (const a of apps) expect(a.spec.syncPolicy.retry.limit).toBeGreaterThan(0);
+    expect(apps.find((a) => a.metadata.name === 'cluster1-istio-config')!.spec.syncPolicy.syncOptions).toContain('SkipDryRunOnMissingResource=true');
     const order = [...apps].sort((a, b) => Number(a.metadata.annotations!['argocd.argoproj.io/sync-wave']) - Number(b.metadata.annotations!['argocd.argoproj.io/sync-wave']));
     expect(order.map((a) => [a.metadata.name, a.metadata.annotations!['argocd.argoproj.io/sync-wave']])).toEqual([
       ['cluster1-istio-prereqs', '-2'],

@@ -88,6 +88,22 @@ describe.each(FIXTURES)('%s', (fixture) => {
     }
   });
 
+  it('points every Flux Kustomization and Argo CD Application at a folder that exists, with a kustomization.yaml', () => {
+    const out = outputs.get(fixture)!;
+    for (const cluster of fs.readdirSync(out)) {
+      const objs = objectsOf(out, cluster);
+      const paths = [
+        ...objs.filter((o) => o.kind === 'Kustomization' && o.apiVersion.startsWith('kustomize.toolkit.fluxcd.io')).map((o) => o.spec.path as string),
+        ...objs.filter((o) => o.kind === 'Application' && o.spec.source.path !== undefined).map((o) => o.spec.source.path as string),
+      ];
+      for (const p of paths) {
+        const rest = p.slice(p.indexOf(`/${cluster}`) + cluster.length + 1);
+        expect(p, `${cluster}: ${p}`).toContain(`/${cluster}`);
+        expect(fs.existsSync(path.join(out, cluster, rest, 'kustomization.yaml')), `${cluster}: ${p}`).toBe(true);
+      }
+    }
+  });
+
   it('names every remote secret, its annotation and its kubeconfig after the cluster it opens, in istioctl\'s format', () => {
     const out = outputs.get(fixture)!;
     for (const cluster of fs.readdirSync(out)) {
