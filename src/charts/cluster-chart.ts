@@ -35,6 +35,7 @@ import { baseValues, EASTWEST_RELEASE, gatewayValues, istiodRelease, istiodValue
 import { ClusterModel, GitOpsSettings, MeshModel } from '../model/types';
 import { toYaml as toValuesYaml } from '../yaml-text';
 import { MeshPki } from '../pki/key-store';
+import { RootRotation } from '../pki/manifest';
 
 /** Props of ClusterChart. */
 export interface ClusterChartProps {
@@ -77,6 +78,8 @@ export class ClusterChart extends Chart {
   public readonly credentials: MeshCredentials;
   /** What the cluster gets from its mesh's federations. */
   public readonly federation: FederationPlan;
+  /** The root rotation of the key store, if one was ever made: the README says what its stage needs. */
+  public readonly rootRotation?: RootRotation;
   /** IstioOperator documents, in the order `istioctl install` must take them. */
   public readonly istioctlInputs: readonly IstioOperator[];
 
@@ -91,13 +94,14 @@ export class ClusterChart extends Chart {
     const plan = planCluster(mesh, cluster);
     const fed = props.federation ?? NO_FEDERATION;
     this.federation = fed;
+    this.rootRotation = pki.rootRotation;
     this.plan = plan;
     this.credentials = credentials;
     const revision = mesh.istio.revision;
 
     const install = mesh.istio.install;
     const engine = mesh.gitops?.engine;
-    const meshConfig = meshConfigFor(mesh, fed, props.trustRoots ?? []);
+    const meshConfig = meshConfigFor(mesh, fed, props.trustRoots ?? [], pki.rootRotation !== undefined);
     const needsGateway = plan.eastWestGateway || fed.exporting;
     if (cluster.role === 'remote') {
       if (!plan.primary || plan.primary.role !== 'primary') {

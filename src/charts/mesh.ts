@@ -3,6 +3,7 @@
  * ClusterChart per cluster. Use it in any cdk8s app.
  */
 import { Construct } from 'constructs';
+import { pemCertificates } from '../pki/inspect';
 import { TopologyError } from '../errors';
 import { planFederation } from '../model/federation-plan';
 import { MeshModel, Topology } from '../model/types';
@@ -34,10 +35,11 @@ export class Mesh extends Construct {
     super(scope, id);
     this.clusters = props.mesh.clusters.map((cluster) => {
       const fed = props.federation ? planFederation(props.federation.topology, props.mesh, cluster) : undefined;
-      const trustRoots = (fed?.trustRootsOf ?? []).map((m) => {
+      // One caCertificates entry per root: a mesh in a root rotation has two.
+      const trustRoots = (fed?.trustRootsOf ?? []).flatMap((m) => {
         const pem = props.federation?.roots.get(m);
         if (!pem) throw new TopologyError(`no root certificate of mesh "${m}", which mesh "${props.mesh.name}" must trust`);
-        return pem;
+        return pemCertificates(pem);
       });
       return new ClusterChart(this, { mesh: props.mesh, cluster, pki: props.pki, credentials: props.credentials, federation: fed, trustRoots });
     });

@@ -2,11 +2,21 @@
  * `meshgen certs status`: the CA certificates of every mesh, for people and
  * for scheduled CI jobs (`--warn-days`, `--json`).
  */
+import { X509Certificate } from 'node:crypto';
+import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { KeyStoreError } from '../errors';
 import { loadTopology } from '../model/load';
+import { MeshModel, Topology } from '../model/types';
+import { displayPath } from '../paths';
+import { parseCertificate } from '../pki/inspect';
+import { rootKeyPassphrase } from '../pki/passphrase';
+import { advanceRootRotation, DeployedCacerts, RotateOptions, rotateIntermediates } from '../pki/rotate';
 import { CertificateStatus, meshCertificatesStatus } from '../pki/status';
+import { readDeployedCacerts } from '../synth/deployed';
 import type { Io } from './main';
-import { withTopologyFiles } from './options';
+import { outputOption, withTopologyFiles } from './options';
+import { askOnTerminal, progress } from './synth';
 
 /** Exit code when a certificate needs attention. */
 export const EXIT_ATTENTION = 1;
@@ -28,20 +38,132 @@ export function certsCommand(io: Io, setExitCode: (code: number) => void): Comma
       .action((opts: { file: string[]; warnDays?: number; json?: boolean }) => {
         const topology = loadTopology(opts.file);
         const statuses = topology.meshes.map((m) => meshCertificatesStatus(m));
-        const all = statuses.flatMap((s) => [s.root, ...s.intermediates]);
+        const all = statuses.flatMap((s) => [s.root, ...(s.rootRotation?.nextRoot ? [s.rootRotation.nextRoot] : []), ...s.intermediates]);
         const attention = (c: CertificateStatus) =>
           c.present && (c.verifies === false || (opts.warnDays !== undefined && (c.daysLeft ?? 0) < opts.warnDays));
         if (opts.json) io.out(`${JSON.stringify({ meshes: statuses, attention: all.filter(attention).map((c) => c.file) }, null, 2)}\n`);
         else {
           for (const s of statuses) {
             io.out(`mesh "${s.mesh}", key store ${s.keyStore}\n`);
-            for (const c of [s.root, ...s.intermediates]) io.out(`  ${line(c, attention(c))}\n`);
+            if (s.rootRotation) io.out(`  root rotation (started ${s.rootRotation.started.slice(0, 10)}): ${s.rootRotation.description}\n`);
+            const certs = [s.root, ...(s.rootRotation?.nextRoot ? [s.rootRotation.nextRoot] : []), ...s.intermediates];
+            for (const c of certs) io.out(`  ${line(c, attention(c))}\n`);
           }
         }
         setExitCode(all.some(attention) ? EXIT_ATTENTION : 0);
       }),
   );
+  group.addCommand(rotateCommand(io));
   return group;
+}
+
+/** `certs rotate`: a cluster's intermediate, or one stage of a root rotation. */
+function rotateCommand(io: Io): Command {
+  return outputOption(withTopologyFiles(new Command('rotate')))
+    .description(
+      'issue a new intermediate for one cluster (--cluster), or start a staged root rotation (--root) and move it on a stage (--root --continue) once the output of the current stage runs everywhere',
+    )
+    .option('--cluster <name...>', 'issue a new intermediate CA for these clusters under the current root; the old ones are kept in the key store history')
+    .option('--root', 'start a root rotation: stage 1 makes a new root that every cluster trusts beside the current one')
+    .option('--continue', 'with --root: move the rotation to its next stage (2: intermediates from the new root; 3: the old root removed)')
+    .option('--mesh <name>', 'the mesh whose key store to rotate, when the topology has several')
+    .action(async function (this: Command, opts: { file: string[]; output: string; cluster?: string[]; root?: boolean; continue?: boolean; mesh?: string }) {
+      if ((opts.cluster === undefined) === !opts.root) this.error('error: give either --cluster <name> or --root', { exitCode: 2 });
+      if (opts.continue && !opts.root) this.error('error: --continue goes with --root', { exitCode: 2 });
+      const topology = loadTopology(opts.file);
+      if (opts.cluster !== undefined) {
+        // Several clusters rotate in one run (all expired at once); each mesh's key store is changed all or nothing.
+        const byMesh = new Map<MeshModel, string[]>();
+        for (const name of opts.cluster) {
+          const mesh = meshOfCluster(topology, name, opts.mesh);
+          byMesh.set(mesh, [...(byMesh.get(mesh) ?? []), name]);
+        }
+        const lines: string[] = [];
+        for (const [mesh, names] of byMesh) {
+          for (const r of await rotateIntermediates(mesh, names, rotateOptions(io, mesh))) {
+            const issued = parseCertificate(r.pki.cacerts(r.cluster)['ca-cert.pem']) as X509Certificate;
+            lines.push(
+              `cluster "${r.cluster}" (mesh "${mesh.name}"): new intermediate CA, serial ${issued.serialNumber}, valid until ${new Date(issued.validTo).toISOString().slice(0, 10)}`,
+              `  the old one (SHA-256 ${r.retired.sha256 || 'unreadable'}) is kept in ${displayPath(path.join(mesh.trust.keyStore, path.dirname(r.retired.cert)))}/`,
+            );
+          }
+        }
+        // A remote's workloads get their certificates from the istiod of its primary.
+        const contexts = [
+          ...new Set(
+            [...byMesh].flatMap(([mesh, names]) =>
+              names.map((n) => {
+                const cluster = mesh.clusters.find((c) => c.name === n);
+                return (mesh.clusters.find((c) => c.name === cluster?.controlPlane) ?? cluster)?.context;
+              }),
+            ),
+          ),
+        ];
+        const folders = opts.cluster.map((c) => `${opts.output}/${c}/`).join(', ');
+        lines.push(
+          'next:',
+          `  1. meshgen synth -f ${opts.file.join(' -f ')} -o ${opts.output}   (writes the new cacerts into ${folders})`,
+          `  2. commit, and apply ${folders} as the READMEs say`,
+          ...contexts.map((ctx) => `  3. kubectl --context=${ctx} rollout restart deployment -l app=istiod -n istio-system   (istiod then signs with the new intermediate)`),
+          '  Workloads move to the new intermediate as their certificates renew (24 h by default); other clusters need no change, the root is the same.',
+          '',
+        );
+        io.out(lines.join('\n'));
+        return;
+      }
+      const meshes = meshesOfStore(topology, opts.mesh);
+      const deployed = new Map<string, DeployedCacerts>();
+      for (const m of meshes) for (const [cluster, d] of readDeployedCacerts(opts.output, m.name)) deployed.set(cluster, d);
+      const step = await advanceRootRotation(meshes, deployed, { ...rotateOptions(io, meshes[0]), start: !opts.continue });
+      const clusters = meshes.flatMap((m) => m.clusters.map((c) => c.name));
+      const what: Record<1 | 2 | 3, string> = {
+        1: `stage 1 of 3: a new root (SHA-256 ${step.newRoot}) that every cluster will trust beside the current one (SHA-256 ${step.oldRoot})`,
+        2: `stage 2 of 3: every intermediate re-issued by the new root (SHA-256 ${step.newRoot}); both roots stay trusted`,
+        3: `stage 3 of 3: the new root (SHA-256 ${step.newRoot}) is the root; the old one (SHA-256 ${step.oldRoot}) is retired to the key store history`,
+      };
+      io.out(
+        [
+          `key store ${displayPath(meshes[0].trust.keyStore)} (${meshes.map((m) => `mesh "${m.name}"`).join(', ')}): root rotation at ${what[step.stage]}`,
+          'next:',
+          `  1. meshgen synth -f ${opts.file.join(' -f ')} -o ${opts.output}`,
+          `  2. commit, and roll out every cluster (${clusters.join(', ')}) as its README says, including its "Root rotation" checks`,
+          step.stage < 3
+            ? '  3. when every cluster passes those checks: meshgen certs rotate --root --continue'
+            : '  3. when every cluster passes those checks, the rotation is done; `meshgen certs status` shows it',
+          '',
+        ].join('\n'),
+      );
+    });
+}
+
+/** Options of a rotation: the passphrase asked at most once, key progress on a terminal. */
+function rotateOptions(io: Io, mesh: MeshModel): RotateOptions {
+  let asked: Promise<string | undefined> | undefined;
+  return {
+    ...progress(io, true),
+    rootKeyPassphrase: () => (asked ??= rootKeyPassphrase(mesh, process.env, askOnTerminal)),
+  };
+}
+
+function meshOfCluster(topology: Topology, cluster: string, meshName?: string): MeshModel {
+  const meshes = topology.meshes.filter((m) => (meshName === undefined || m.name === meshName) && m.clusters.some((c) => c.name === cluster));
+  if (meshes.length === 0) {
+    const all = topology.meshes.flatMap((m) => m.clusters.map((c) => c.name)).join(', ');
+    throw new KeyStoreError(`no cluster "${cluster}"${meshName ? ` in mesh "${meshName}"` : ''} in the topology (its clusters: ${all})`);
+  }
+  return meshes[0];
+}
+
+/** The meshes of one key store: the one named by --mesh, or the only one, with every mesh that shares its store. */
+function meshesOfStore(topology: Topology, meshName?: string): MeshModel[] {
+  const stores = new Set(topology.meshes.map((m) => m.trust.keyStore));
+  let first: MeshModel | undefined;
+  if (meshName !== undefined) {
+    first = topology.meshes.find((m) => m.name === meshName);
+    if (!first) throw new KeyStoreError(`no mesh "${meshName}" in the topology (its meshes: ${topology.meshes.map((m) => m.name).join(', ')})`);
+  } else if (stores.size === 1) first = topology.meshes[0];
+  else throw new KeyStoreError(`the topology has ${stores.size} key stores; name the mesh whose root to rotate with --mesh (${topology.meshes.map((m) => m.name).join(', ')})`);
+  return topology.meshes.filter((m) => m.trust.keyStore === first.trust.keyStore);
 }
 
 function line(c: CertificateStatus, flagged: boolean): string {

@@ -22,13 +22,14 @@ export function istiodRelease(revision?: string): string {
  * proxying. Extra roots (caCertificates) reach proxies only through the
  * agent's xDS proxy config (`PROXY_CONFIG_XDS_AGENT`), and istiod reads them
  * only with `ISTIO_MULTIROOT_MESH` (see pilotEnv), as Istio's multi-root
- * tests set both.
+ * tests set both. `multiRoot` sets both for a root rotation, whose two roots
+ * travel in root-cert.pem.
  */
-export function meshConfigFor(mesh: MeshModel, fed: FederationPlan, trustRoots: readonly string[]): Record<string, unknown> {
+export function meshConfigFor(mesh: MeshModel, fed: FederationPlan, trustRoots: readonly string[], multiRoot = false): Record<string, unknown> {
   const proxyMetadata: Record<string, string> = {};
   if (fed.dnsCapture) proxyMetadata.ISTIO_META_DNS_CAPTURE = 'true';
   if (fed.dnsAutoAllocate) proxyMetadata.ISTIO_META_DNS_AUTO_ALLOCATE = 'true';
-  if (trustRoots.length > 0) proxyMetadata.PROXY_CONFIG_XDS_AGENT = 'true';
+  if (trustRoots.length > 0 || multiRoot) proxyMetadata.PROXY_CONFIG_XDS_AGENT = 'true';
   const config: Record<string, unknown> = {};
   if (mesh.trustDomain !== DEFAULT_TRUST_DOMAIN) config.trustDomain = mesh.trustDomain;
   if (fed.trustDomainAliases.length > 0) config.trustDomainAliases = [...fed.trustDomainAliases];
@@ -37,9 +38,14 @@ export function meshConfigFor(mesh: MeshModel, fed: FederationPlan, trustRoots: 
   return config;
 }
 
-/** istiod's environment (values `pilot.env`): multi-root trust when meshConfig carries extra roots. */
+/**
+ * istiod's environment (values `pilot.env`): multi-root trust when proxies
+ * get roots through the agent's xDS config, that is with extra roots in
+ * meshConfig or once the key store has gone through a root rotation.
+ */
 export function pilotEnv(meshConfig: Record<string, unknown>): Record<string, string> | undefined {
-  return meshConfig.caCertificates ? { ISTIO_MULTIROOT_MESH: 'true' } : undefined;
+  const metadata = (meshConfig.defaultConfig as { proxyMetadata?: Record<string, string> } | undefined)?.proxyMetadata;
+  return metadata?.PROXY_CONFIG_XDS_AGENT === 'true' ? { ISTIO_MULTIROOT_MESH: 'true' } : undefined;
 }
 
 /** Values of the `base` chart: the remote profile on a remote, nothing else. */

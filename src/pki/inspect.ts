@@ -36,3 +36,8 @@ export function subjectAttribute(cert: X509Certificate, name: string): string | 
   }
   return undefined;
 }
+
+/** The PEM certificate blocks of a bundle, in order, each ending with a newline. */
+export function pemCertificates(bundle: string): string[] {
+  return (bundle.replace(/\r\n/g, '\n').match(/-----BEGIN CERTIFICATE-----\n[\s\S]*?-----END CERTIFICATE-----/g) ?? []).map((b) => `${b}\n`);
+}

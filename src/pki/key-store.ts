@@ -1,11 +1,13 @@
 /**
- * The key store: the only module that reads or writes CA keys on disk.
+ * The key store: with rotate.ts, the only module that reads or writes CA keys on disk.
  *
  * Layout, as Istio's `tools/certs` leaves it:
  *   <keyStore>/root-cert.pem, root-key.pem
  *   <keyStore>/<cluster>/ca-cert.pem, ca-key.pem
  * Keys are made once, in parallel, and reused by every later run. A store
  * whose parts do not fit together is an error, never silently replaced.
+ * `rotate.ts` retires material to `_history/` and lets this module issue
+ * the replacement; `manifest.ts` records what the store holds.
  * Key files are 0600 and folders 0700; a file is written under a temporary
  * name and renamed, so a crash never leaves half a key.
  */
@@ -22,7 +24,8 @@ import {
   generatePrivateKey,
   newSerial,
 } from './certificates';
-import { issuedBy, keyMatchesCertificate, parseCertificate, subjectAttribute } from './inspect';
+import { issuedBy, keyMatchesCertificate, parseCertificate, pemCertificates, subjectAttribute } from './inspect';
+import { checkEntry, emptyManifest, entryFor, KeyStoreManifest, readManifest, RootRotation, writeManifest } from './manifest';
 
 /** The four files of Istio's `cacerts` Secret for one cluster. */
 export interface CacertsFiles {
@@ -39,8 +42,13 @@ export type Provenance = 'new' | 'reused' | 'supplied';
 export interface MeshPki {
   /** Absolute path of the key store. */
   readonly keyStore: string;
-  /** PEM root certificate. */
+  /**
+   * PEM roots the clusters trust (`root-cert.pem`): the root, or during a
+   * root rotation both roots, the one that issues the intermediates first.
+   */
   readonly rootCertPem: string;
+  /** The root rotation under way or last finished in the key store, if any. */
+  readonly rootRotation?: RootRotation;
   /** Whether the root was made by this run. */
   readonly root: Provenance;
   /** Per cluster: whether its intermediate was made by this run. */
@@ -100,6 +108,12 @@ const ROOT_CERT = 'root-cert.pem';
 const ROOT_KEY = 'root-key.pem';
 const CA_CERT = 'ca-cert.pem';
 const CA_KEY = 'ca-key.pem';
+/** Folder of the next root during stages 1 and 2 of a root rotation. Not a DNS label, so never a cluster's folder. */
+export const NEXT_ROOT_DIR = '_next-root';
+/** Folder of retired roots and intermediates. Not a DNS label, so never a cluster's folder. */
+export const HISTORY_DIR = '_history';
+/** File names of the key store. */
+export const KEY_STORE_FILES = { rootCert: ROOT_CERT, rootKey: ROOT_KEY, caCert: CA_CERT, caKey: CA_KEY } as const;
 
 interface Pair {
   certPem: string;
@@ -151,8 +165,28 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
       ]);
     }
   };
+  const manifest = readManifest(store);
+  const rotation = byo === undefined ? manifest?.rootRotation : undefined;
   const root = readPairFiles(rootCertFile, rootKeyFile, problems, rootEncrypted ? decrypt : undefined);
   if (root) checkRoot(rootCertFile, root, now(), problems);
+  // Stages 1 and 2 of a root rotation: the next root sits beside the root; in stage 2 it issues the intermediates.
+  let next: Pair | undefined;
+  if (rotation && rotation.stage < 3) {
+    const nextCert = path.join(store, NEXT_ROOT_DIR, ROOT_CERT);
+    const nextKey = path.join(store, NEXT_ROOT_DIR, ROOT_KEY);
+    const nextEncrypted = /ENCRYPTED/.test(readIfExists(nextKey, []) ?? '');
+    next = readPairFiles(nextCert, nextKey, problems, nextEncrypted ? decrypt : undefined);
+    if (next) checkRoot(nextCert, next, now(), problems);
+    else if (!problems.some((p) => p.file?.includes(NEXT_ROOT_DIR))) {
+      problems.push({
+        file: displayPath(nextCert),
+        message: `is missing, but the key store is at stage ${rotation.stage} of a root rotation`,
+        fix: 'restore the next root from backup; the clusters already trust it',
+      });
+    }
+  }
+  const signing = rotation?.stage === 2 ? next : root;
+  const signingCertFile = rotation?.stage === 2 ? path.join(store, NEXT_ROOT_DIR, ROOT_CERT) : rootCertFile;
   if (byo?.kind === 'root' && !root && problems.length === 0) {
     problems.push({ file: displayPath(rootCertFile), message: 'cannot be read', fix: 'fix trust.rootCert and trust.rootKey' });
   }
@@ -162,9 +196,27 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
     const pair = readPair(dir, CA_CERT, CA_KEY, problems);
     if (!pair) continue;
     existing.set(cluster.name, pair);
-    checkIntermediate(dir, cluster, pair, root, now(), problems);
+    checkIntermediate(dir, cluster, pair, signing, signingCertFile, now(), problems);
   }
-  const deployed = opts.deployedRoot ? parseCertificate(opts.deployedRoot.certPem) : undefined;
+  // The manifest says what the store held: a file it lists that is gone or replaced is an error, not something to remake.
+  if (manifest) {
+    const listed: Problem[] = [];
+    if (byo === undefined && manifest.root) {
+      listed.push(...checkEntry(store, manifest.root, 'the root CA', 'restore it from backup; a new root would not have signed the intermediates the clusters run with'));
+    }
+    for (const cluster of mesh.clusters) {
+      const entry = manifest.intermediates[cluster.name];
+      if (entry) {
+        listed.push(
+          ...checkEntry(store, entry, `the intermediate CA of cluster "${cluster.name}"`, `restore it from backup, or run \`meshgen certs rotate --cluster ${cluster.name}\` to issue a new one`),
+        );
+      }
+    }
+    problems.push(...listed.filter((p) => !problems.some((q) => q.file === p.file)));
+  }
+  // The clusters trust every root of the root-cert.pem they run with (two during a root rotation).
+  const deployedRoots = opts.deployedRoot ? pemCertificates(opts.deployedRoot.certPem).flatMap((pem) => parseCertificate(pem) ?? []) : [];
+  const deployed = deployedRoots[0];
   if (opts.deployedRoot && deployed && !opts.allowNewRoot) {
     const rootFile = displayPath(rootCertFile);
     if (!root) {
@@ -173,7 +225,7 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
         message: `is missing, but ${opts.deployedRoot.source} was made under a root CA (SHA-256 ${deployed.fingerprint256}); a new root would break trust with the clusters already running`,
         fix: 'restore the key store from backup (or point spec.trust.keyStore at it); to replace the CA on purpose, run synth with --new-root and roll out every cluster',
       });
-    } else if (root.cert.fingerprint256 !== deployed.fingerprint256) {
+    } else if (!deployedRoots.some((d) => d.fingerprint256 === root.cert.fingerprint256)) {
       problems.push({
         file: rootFile,
         message: `is not the root CA ${opts.deployedRoot.source} was made under (SHA-256 ${deployed.fingerprint256})`,
@@ -230,7 +282,8 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   }
   missing.forEach((cluster, i) => {
     const keyPem = newClusterKeys[i] as string;
-    const certPem = createIntermediateCertificate(keyPem, { certPem: rootCertPem, keyPem: rootKeyPem }, cluster.name, {
+    const issuer = rotation?.stage === 2 && next ? next : { certPem: rootCertPem, keyPem: rootKeyPem };
+    const certPem = createIntermediateCertificate(keyPem, { certPem: issuer.certPem, keyPem: issuer.keyPem }, cluster.name, {
       now: now(),
       serial: serial(),
       validityHours: profile.intermediateValidityHours,
@@ -248,10 +301,19 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
     provenance.set(cluster.name, 'new');
   });
 
-  const rootPem = withNewline(rootCertPem);
+  if (write) {
+    ensureDir(store);
+    writeManifest(store, updatedManifest(manifest ?? emptyManifest(), store, mesh, byo === undefined ? rootCertPem : undefined, material));
+  }
+
+  // cert-chain.pem ends at the root that issued the intermediate; root-cert.pem carries every root the clusters trust.
+  const issuingPem = withNewline(rotation?.stage === 2 && next ? next.certPem : rootCertPem);
+  const nextPem = next ? withNewline(next.certPem) : undefined;
+  const bundle = nextPem === undefined ? issuingPem : rotation?.stage === 2 ? issuingPem + withNewline(rootCertPem) : withNewline(rootCertPem) + nextPem;
   return {
     keyStore: store,
-    rootCertPem: rootPem,
+    rootCertPem: bundle,
+    ...(rotation ? { rootRotation: rotation } : {}),
     root: root ? 'reused' : 'new',
     intermediates: provenance,
     cacerts(cluster: string): CacertsFiles {
@@ -261,11 +323,36 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
       return {
         'ca-cert.pem': caCert,
         'ca-key.pem': withNewline(m.keyPem),
-        'root-cert.pem': rootPem,
-        'cert-chain.pem': caCert + rootPem,
+        'root-cert.pem': bundle,
+        'cert-chain.pem': caCert + issuingPem,
       };
     },
   };
+}
+
+/** The manifest after a run: the store's root (if it holds one) and this mesh's intermediates; other meshes' entries and the history kept. */
+function updatedManifest(
+  old: KeyStoreManifest,
+  store: string,
+  mesh: MeshModel,
+  rootCertPem: string | undefined,
+  material: ReadonlyMap<string, { certPem: string }>,
+): KeyStoreManifest {
+  const intermediates = { ...old.intermediates };
+  for (const [cluster, m] of material) {
+    const dir = path.join(store, cluster);
+    intermediates[cluster] = { mesh: mesh.name, ...entryFor(store, path.join(dir, CA_CERT), path.join(dir, CA_KEY), m.certPem) };
+  }
+  const rootKeyFile = path.join(store, ROOT_KEY);
+  const root =
+    rootCertPem === undefined
+      ? old.root
+      : {
+          ...entryFor(store, path.join(store, ROOT_CERT), rootKeyFile, rootCertPem),
+          keyEncrypted: /ENCRYPTED/.test(readIfExists(rootKeyFile, []) ?? ''),
+        };
+  const sorted = Object.fromEntries(Object.keys(intermediates).sort().map((k) => [k, intermediates[k]]));
+  return { ...old, ...(root ? { root } : {}), intermediates: sorted };
 }
 
 /** cert-manager makes each intermediate in its cluster: meshgen holds no CA material, only the root if given (for trust bundles). */
@@ -410,13 +497,14 @@ function checkRoot(certFile: string, root: Pair, now: Date, problems: Problem[])
   }
 }
 
-function checkIntermediate(dir: string, cluster: ClusterModel, pair: Pair, root: Pair | undefined, now: Date, problems: Problem[]): void {
+function checkIntermediate(dir: string, cluster: ClusterModel, pair: Pair, root: Pair | undefined, rootFile: string, now: Date, problems: Problem[]): void {
   const file = displayPath(path.join(dir, CA_CERT));
+  const rotate = `meshgen certs rotate --cluster ${cluster.name}`;
   if (root && !issuedBy(pair.cert, root.cert)) {
     problems.push({
       file,
-      message: `was not signed by the root in ${displayPath(path.join(path.dirname(dir), ROOT_CERT))}, so cluster "${cluster.name}" would not be trusted by the others`,
-      fix: `restore the root that issued it, or remove ${displayPath(dir)} to issue a new intermediate under the current root`,
+      message: `was not signed by the root in ${displayPath(rootFile)}, so cluster "${cluster.name}" would not be trusted by the others`,
+      fix: `restore the root that issued it, or run \`${rotate}\` to issue a new intermediate under the current root`,
     });
   }
   const locality = subjectAttribute(pair.cert, 'L');
@@ -424,27 +512,30 @@ function checkIntermediate(dir: string, cluster: ClusterModel, pair: Pair, root:
     problems.push({
       file,
       message: `is the intermediate of cluster "${locality ?? '(none)'}", not of "${cluster.name}"`,
-      fix: `move it back to that cluster's folder, or remove ${displayPath(dir)} to issue one for "${cluster.name}"`,
+      fix: `move it back to that cluster's folder, or run \`${rotate}\` to issue one for "${cluster.name}"`,
     });
   }
   if (new Date(pair.cert.validTo) <= now) {
     problems.push({
       file,
       message: `expired on ${new Date(pair.cert.validTo).toISOString()}`,
-      fix: `remove ${displayPath(dir)} to issue a new intermediate`,
+      fix: `run \`${rotate}\` to issue a new intermediate (one run can name several clusters: repeat --cluster), then synthesize and roll out cluster "${cluster.name}"`,
     });
   }
 }
 
-function ensureDir(dir: string): void {
+/** Makes a key store folder (0700). */
+export function ensureDir(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
-function writeKeyFile(file: string, content: string): void {
+/** Writes a private key file (0600) atomically. */
+export function writeKeyFile(file: string, content: string): void {
   writeFileAtomically(file, content, 0o600, KeyStoreError);
 }
 
-function writePublicFile(file: string, content: string): void {
+/** Writes a certificate file (0644) atomically. */
+export function writePublicFile(file: string, content: string): void {
   writeFileAtomically(file, content, 0o644, KeyStoreError);
 }
 

@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import { MeshModel } from '../model/types';
 import { displayPath } from '../paths';
 import { issuedBy, keyMatchesCertificate, parseCertificate } from './inspect';
+import { NEXT_ROOT_DIR } from './key-store';
+import { readManifest } from './manifest';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -41,7 +43,23 @@ export interface MeshCertificatesStatus {
   readonly keyStore: string;
   readonly root: CertificateStatus;
   readonly intermediates: readonly CertificateStatus[];
+  /** The key store's root rotation, if one was ever made. */
+  readonly rootRotation?: {
+    readonly stage: 1 | 2 | 3;
+    /** What the stage means and what comes next. */
+    readonly description: string;
+    readonly started: string;
+    readonly stageStarted: string;
+    /** The next root, in stages 1 and 2. */
+    readonly nextRoot?: CertificateStatus;
+  };
 }
+
+const STAGES: Record<1 | 2 | 3, string> = {
+  1: 'stage 1 of 3: every cluster trusts both roots; next: roll it out, then `meshgen certs rotate --root --continue`',
+  2: 'stage 2 of 3: intermediates issued by the new root, both roots trusted; next: roll it out, then `meshgen certs rotate --root --continue`',
+  3: 'stage 3 of 3: old root removed; the rotation is complete once every cluster runs this output',
+};
 
 function read(file: string): string | undefined {
   try {
@@ -102,12 +120,33 @@ export function meshCertificatesStatus(mesh: MeshModel, now: Date = new Date()):
       ? { name: 'root', file: `${byo.issuerRef.kind} ${byo.issuerRef.name}`, present: false, managedBy: 'cert-manager' }
       : describeCert('root', rootCert, rootKey, now);
   const rootPem = byo?.kind === 'cert-manager' && byo.rootCert === undefined ? undefined : read(rootCert);
+  const rotation = byo === undefined ? readManifest(store)?.rootRotation : undefined;
+  const nextCert = path.join(store, NEXT_ROOT_DIR, 'root-cert.pem');
+  const nextRoot = rotation && rotation.stage < 3 ? describeCert('next root', nextCert, path.join(store, NEXT_ROOT_DIR, 'root-key.pem'), now) : undefined;
+  // In stage 2 the intermediates are issued by the next root.
+  const issuerPem = rotation?.stage === 2 ? read(nextCert) : rootPem;
   const intermediates = mesh.clusters.map((c): CertificateStatus => {
     if (byo?.kind === 'cert-manager') {
       return { name: c.name, file: `${c.name}: Certificate istio-system/cacerts`, present: false, managedBy: 'cert-manager' };
     }
     const files = byo?.kind === 'intermediates' ? byo.intermediates[c.name] : { cert: path.join(store, c.name, 'ca-cert.pem'), key: path.join(store, c.name, 'ca-key.pem') };
-    return describeCert(c.name, files.cert, files.key, now, rootPem ?? '');
+    return describeCert(c.name, files.cert, files.key, now, issuerPem ?? '');
   });
-  return { mesh: mesh.name, keyStore: displayPath(store), root, intermediates };
+  return {
+    mesh: mesh.name,
+    keyStore: displayPath(store),
+    root,
+    intermediates,
+    ...(rotation
+      ? {
+          rootRotation: {
+            stage: rotation.stage,
+            description: STAGES[rotation.stage],
+            started: rotation.started,
+            stageStarted: rotation.stageStarted,
+            ...(nextRoot ? { nextRoot } : {}),
+          },
+        }
+      : {}),
+  };
 }

@@ -8,6 +8,9 @@ import { remoteSecretName } from '../constructs/remote-secret';
 import { MeshCredentials } from '../credentials/resolve';
 import { FederationPlan, NO_FEDERATION } from '../model/federation-plan';
 import { ClusterPlan } from '../model/plan';
+import { RootRotation } from '../pki/manifest';
+import { rootRotationSection } from './readme-rotation';
+import { shellQuote } from './shell';
 
 /** What the README needs to know about the folder's files. */
 export interface ApplyPlan {
@@ -29,7 +32,13 @@ export interface ApplyPlan {
 }
 
 /** Markdown README for one cluster folder. */
-export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: MeshCredentials, federation: FederationPlan = NO_FEDERATION): string {
+export function clusterReadme(
+  plan: ClusterPlan,
+  files: ApplyPlan,
+  credentials: MeshCredentials,
+  federation: FederationPlan = NO_FEDERATION,
+  rootRotation?: RootRotation,
+): string {
   const { mesh, cluster, primary } = plan;
   const ctx = shellQuote(cluster.context);
   const rev = mesh.istio.revision;
@@ -195,6 +204,7 @@ export function clusterReadme(plan: ClusterPlan, files: ApplyPlan, credentials: 
   out.push('');
 
   if (federation.imports.length > 0 || federation.exports.length > 0) out.push(...federationSection(plan, federation), '');
+  out.push(...rootRotationSection(plan, rootRotation));
   out.push('## Use', '');
   out.push(`Label a namespace for sidecar injection${primary ? ` (served by \`${primary.name}\`)` : ''}:`, '');
   out.push('```sh', `kubectl --context=${ctx} label namespace <namespace> ${rev ? `istio.io/rev=${rev}` : 'istio-injection=enabled'}`, '```', '');
@@ -286,9 +296,4 @@ function counter(): () => number {
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-/** Quotes a value for a POSIX shell when it holds anything but safe characters. */
-export function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

@@ -4,9 +4,7 @@
  * Nothing in the output folder changes unless every step before the swap
  * succeeded.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse } from 'yaml';
 import { App } from 'cdk8s';
 import { Mesh } from '../charts/mesh';
 import { MeshCredentials, resolveMeshCredentials } from '../credentials/resolve';
@@ -16,12 +14,9 @@ import { MeshModel, Topology } from '../model/types';
 import { rootKeyPassphrase } from '../pki/passphrase';
 import { displayPath, isInside } from '../paths';
 import { ensureMeshPki, KeyStoreOptions, MeshPki, Provenance } from '../pki/key-store';
-import { CACERTS_SECRET_NAME } from '../constructs/cacerts-secret';
-import { ISTIO_SYSTEM } from '../constructs/names';
-import { compareStrings } from '../order';
-import { manifestFileName } from './files';
 import { renderCluster, RenderedFolder } from './render';
-import { ownerOf, writeOutput } from './write';
+import { readDeployedRoot } from './deployed';
+import { writeOutput } from './write';
 
 /** Options of synthesize(). */
 export interface SynthOptions {
@@ -155,27 +150,6 @@ export function renderTopology(
     for (const chart of construct.clusters) folders.push(renderCluster(chart));
   }
   return folders;
-}
-
-/**
- * The root certificate in the `cacerts` Secret of an earlier output folder
- * of `mesh`, if there is one that can be read (an encrypted file cannot).
- */
-function readDeployedRoot(outdir: string, mesh: string): { source: string; certPem: string } | undefined {
-  if (!fs.existsSync(outdir) || !fs.statSync(outdir).isDirectory()) return undefined;
-  const secretFile = manifestFileName({ apiVersion: 'v1', kind: 'Secret', metadata: { name: CACERTS_SECRET_NAME, namespace: ISTIO_SYSTEM } });
-  for (const entry of fs.readdirSync(outdir).sort(compareStrings)) {
-    const dir = path.join(outdir, entry);
-    if (ownerOf(dir) !== mesh) continue;
-    try {
-      const secret = parse(fs.readFileSync(path.join(dir, secretFile), 'utf8')) as { data?: Record<string, string> };
-      const b64 = secret?.data?.['root-cert.pem'];
-      if (b64) return { source: displayPath(dir), certPem: Buffer.from(b64, 'base64').toString('utf8') };
-    } catch {
-      // Missing or unreadable: nothing to compare with.
-    }
-  }
-  return undefined;
 }
 
 /** CA keys must never land in, or hold, the folder that gets committed. */

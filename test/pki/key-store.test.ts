@@ -6,6 +6,7 @@ import { KeyStoreError } from '../../src/errors';
 import { ClusterModel, DEFAULT_CERTIFICATE_PROFILE, MeshModel } from '../../src/model/types';
 import { generatePrivateKey } from '../../src/pki/certificates';
 import { ensureMeshPki, KeyStoreOptions } from '../../src/pki/key-store';
+import { MANIFEST_FILE } from '../../src/pki/manifest';
 import { copyFixturePki, readTree, tmpDir } from '../helpers';
 
 function mesh(keyStore: string, names: string[] = ['cluster1', 'cluster2']): MeshModel {
@@ -51,6 +52,7 @@ describe('ensureMeshPki', () => {
       'cluster1/ca-key.pem',
       'cluster2/ca-cert.pem',
       'cluster2/ca-key.pem',
+      'meshgen-key-store.json',
       'root-cert.pem',
       'root-key.pem',
     ]);
@@ -95,7 +97,7 @@ describe('ensureMeshPki', () => {
       ['cluster3', 'new'],
     ]);
     const after = readTree(store);
-    for (const [file, content] of Object.entries(before)) expect(after[file]).toBe(content);
+    for (const [file, content] of Object.entries(before)) if (file !== MANIFEST_FILE) expect(after[file]).toBe(content);
   });
 
   it('makes all missing keys at once, not one after another', async () => {
@@ -129,7 +131,7 @@ describe('ensureMeshPki', () => {
     expect(err.message).toMatch(/^key store .*pki is inconsistent for mesh "mesh1"/);
     expect(err.message).toMatch(/cluster1\/ca-cert\.pem: was not signed by the root in .*root-cert\.pem/);
     expect(err.message).toMatch(/cluster2\/ca-cert\.pem: was not signed by the root/);
-    expect(err.message).toMatch(/fix: restore the root that issued it, or remove .*cluster1 to issue a new intermediate/);
+    expect(err.message).toMatch(/fix: restore the root that issued it, or run `meshgen certs rotate --cluster cluster1` to issue a new intermediate under the current root/);
     expect(err.message).not.toMatch(/PRIVATE KEY/);
     expect(readTree(store)).toEqual(before);
   });

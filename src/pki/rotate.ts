@@ -1,0 +1,437 @@
+/**
+ * Rotation of the CA material in a key store.
+ *
+ * - `rotateIntermediates`: a cluster's intermediate is retired to
+ *   `_history/clusters/<cluster>/<time>-<serial>/` and a new one is issued
+ *   under the same root (the root that issues in the current stage).
+ * - `advanceRootRotation`: the staged root rotation of Istio's multi-root
+ *   trust. Each stage is a separate synth output, committed and rolled out
+ *   before the next one starts:
+ *     1. every cluster trusts both roots (root-cert.pem holds old + new);
+ *     2. intermediates are re-issued by the new root (root-cert.pem new + old);
+ *     3. the new root is the root, the old one retired (root-cert.pem new).
+ *   A stage starts only when the output folder holds the previous stage for
+ *   every cluster, so a stage cannot be skipped by running the command twice.
+ *
+ * Nothing is deleted: retired files move to `_history/`, and a failure
+ * while issuing the replacement moves them back and restores the manifest.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { KeyStoreError, Problem } from '../errors';
+import { MeshModel } from '../model/types';
+import { displayPath } from '../paths';
+import { createRootCertificate, DEFAULT_KEY_BITS, generatePrivateKey, newSerial } from './certificates';
+import { parseCertificate, pemCertificates } from './inspect';
+import {
+  encryptKey,
+  ensureDir,
+  ensureMeshPki,
+  HISTORY_DIR,
+  KEY_STORE_FILES,
+  KeyStoreOptions,
+  MeshPki,
+  NEXT_ROOT_DIR,
+  writeKeyFile,
+  writePublicFile,
+} from './key-store';
+import { emptyManifest, entryFor, HistoryEntry, KeyStoreManifest, MANIFEST_FILE, readManifest, RetiredRoot, writeManifest } from './manifest';
+
+const { rootCert: ROOT_CERT, rootKey: ROOT_KEY, caCert: CA_CERT, caKey: CA_KEY } = KEY_STORE_FILES;
+
+/** What the clusters of a key store run with, read from the output folder: per cluster, its `cacerts` files. */
+export interface DeployedCacerts {
+  /** Folder the files were read from, as shown to the user. */
+  readonly source: string;
+  readonly 'root-cert.pem': string;
+  readonly 'cert-chain.pem': string;
+}
+
+/** Options of a rotation. */
+export interface RotateOptions extends Omit<KeyStoreOptions, 'deployedRoot' | 'allowNewRoot' | 'dryRun'> {
+  /** Clock for history folder names and the manifest. */
+  readonly now?: () => Date;
+}
+
+/** The result of `rotateIntermediates`, per cluster. */
+export interface IntermediateRotation {
+  readonly cluster: string;
+  /** The retired intermediate, as recorded in the history. */
+  readonly retired: HistoryEntry;
+  /** The key store's material after the rotation. */
+  readonly pki: MeshPki;
+}
+
+/** The result of `advanceRootRotation`. */
+export interface RootRotationStep {
+  /** The stage the key store is now at. */
+  readonly stage: 1 | 2 | 3;
+  /** SHA-256 fingerprints of the root being replaced and the one replacing it. */
+  readonly oldRoot: string;
+  readonly newRoot: string;
+  /** Per mesh sharing the key store, its material after the step. */
+  readonly pkis: ReadonlyMap<string, MeshPki>;
+}
+
+/** What `root-cert.pem` and the issuing root of `cert-chain.pem` hold at a stage (0: no rotation under way). */
+export interface StageTrust {
+  /** SHA-256 fingerprints of the roots in root-cert.pem, in order. */
+  readonly roots: readonly string[];
+  /** SHA-256 fingerprint of the root that issues the intermediates. */
+  readonly issuer: string;
+}
+
+/** Meshes whose CA material meshgen does not hold cannot be rotated by it. */
+function assertRotatable(mesh: MeshModel, what: string): void {
+  const byo = mesh.trust.byo;
+  if (byo?.kind === 'cert-manager') {
+    throw new KeyStoreError(`mesh "${mesh.name}" gets its intermediates from cert-manager, which renews them in the cluster`, [
+      { file: mesh.source.file, path: 'spec.trust.certManager', message: `meshgen holds no CA material to ${what}`, fix: 'renew with cert-manager: `cmctl renew cacerts -n istio-system` on the cluster' },
+    ]);
+  }
+  if (byo?.kind === 'intermediates') {
+    throw new KeyStoreError(`mesh "${mesh.name}" brings its own intermediates (trust.intermediates)`, [
+      { file: mesh.source.file, path: 'spec.trust.intermediates', message: `meshgen holds no root key to ${what}`, fix: 'issue the new intermediate with your CA and point trust.intermediates at its files' },
+    ]);
+  }
+}
+
+/** `20261125T140000Z`: a timestamp that sorts and is a valid file name. */
+function stamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/** The certificate's serial for a folder name; `unreadable` when the file is not a certificate. */
+function serialOf(pem: string | undefined): string {
+  const cert = pem === undefined ? undefined : parseCertificate(pem);
+  return cert ? cert.serialNumber.toLowerCase().slice(0, 16) : 'unreadable';
+}
+
+/** A set of file moves that can be undone, and the manifest as it was. */
+class Transaction {
+  private readonly moves: Array<[string, string]> = [];
+  private readonly manifestFile: string;
+  private readonly manifestBefore: string | undefined;
+  private readonly madeDirs: string[] = [];
+
+  constructor(store: string) {
+    this.manifestFile = path.join(store, MANIFEST_FILE);
+    this.manifestBefore = fs.existsSync(this.manifestFile) ? fs.readFileSync(this.manifestFile, 'utf8') : undefined;
+  }
+
+  /** A new folder (0700) that rollback removes. */
+  dir(dir: string): string {
+    if (fs.existsSync(dir)) throw new KeyStoreError(`${displayPath(dir)} already exists; remove it or try again in a second`);
+    let top = dir;
+    while (!fs.existsSync(path.dirname(top))) top = path.dirname(top);
+    ensureDir(dir);
+    this.madeDirs.push(top);
+    return dir;
+  }
+
+  move(from: string, to: string): void {
+    if (!fs.existsSync(from)) return;
+    ensureDir(path.dirname(to));
+    fs.renameSync(from, to);
+    this.moves.push([from, to]);
+  }
+
+  rollback(): void {
+    for (const [from, to] of [...this.moves].reverse()) {
+      try {
+        ensureDir(path.dirname(from));
+        // A replacement issued before the failure is in the way: it was never used.
+        fs.rmSync(from, { force: true });
+        fs.renameSync(to, from);
+      } catch {
+        // Keep going: every file that can go back does.
+      }
+    }
+    for (const dir of [...this.madeDirs].reverse()) fs.rmSync(dir, { recursive: true, force: true });
+    if (this.manifestBefore === undefined) fs.rmSync(this.manifestFile, { force: true });
+    else fs.writeFileSync(this.manifestFile, this.manifestBefore, { mode: 0o644 });
+  }
+}
+
+/** Runs `body` and undoes the transaction if it throws. */
+async function atomically<T>(tx: Transaction, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    tx.rollback();
+    throw err;
+  }
+}
+
+/** Checks a key store through ensureMeshPki without making anything: every cluster must already have its intermediate. */
+async function checkStore(mesh: MeshModel, opts: RotateOptions, before: string): Promise<MeshPki> {
+  return ensureMeshPki(mesh, {
+    ...opts,
+    onMakeKeys: () => {
+      throw new KeyStoreError(`the key store ${displayPath(mesh.trust.keyStore)} of mesh "${mesh.name}" is not complete`, [
+        { file: displayPath(mesh.trust.keyStore), message: `has no root or not every cluster's intermediate yet, so there is nothing to ${before}`, fix: 'run `meshgen synth` first and roll out its output' },
+      ]);
+    },
+  });
+}
+
+/** Moves an intermediate to the history; returns its history entry. */
+function retireIntermediate(tx: Transaction, store: string, mesh: MeshModel, cluster: string, now: Date): HistoryEntry | undefined {
+  const dir = path.join(store, cluster);
+  const certFile = path.join(dir, CA_CERT);
+  const keyFile = path.join(dir, CA_KEY);
+  if (!fs.existsSync(certFile) && !fs.existsSync(keyFile)) return undefined;
+  const certPem = fs.existsSync(certFile) ? fs.readFileSync(certFile, 'utf8') : undefined;
+  const target = tx.dir(path.join(store, HISTORY_DIR, 'clusters', cluster, `${stamp(now)}-${serialOf(certPem)}`));
+  tx.move(certFile, path.join(target, CA_CERT));
+  tx.move(keyFile, path.join(target, CA_KEY));
+  const cert = certPem === undefined ? undefined : parseCertificate(certPem);
+  const rel = (f: string) => path.relative(store, f).split(path.sep).join('/');
+  return {
+    cluster,
+    mesh: mesh.name,
+    cert: rel(path.join(target, CA_CERT)),
+    key: rel(path.join(target, CA_KEY)),
+    sha256: cert?.fingerprint256 ?? '',
+    notAfter: cert ? new Date(cert.validTo).toISOString() : '',
+    retired: now.toISOString(),
+  };
+}
+
+/**
+ * Issues a new intermediate for each of `clusters` of `mesh` under the root
+ * that issues in the current stage, keeping the old ones in the key store's
+ * history. Works when an old one is expired, under another root or for
+ * another cluster: that is when it is needed. All or nothing.
+ */
+export async function rotateIntermediates(mesh: MeshModel, clusters: readonly string[], opts: RotateOptions = {}): Promise<IntermediateRotation[]> {
+  assertRotatable(mesh, 'issue a new intermediate with');
+  for (const cluster of clusters) {
+    if (!mesh.clusters.some((c) => c.name === cluster)) {
+      const names = mesh.clusters.map((c) => c.name).join(', ');
+      throw new KeyStoreError(`mesh "${mesh.name}" has no cluster "${cluster}" (its clusters: ${names})`);
+    }
+  }
+  const store = mesh.trust.keyStore;
+  const now = (opts.now ?? (() => new Date()))();
+  const tx = new Transaction(store);
+  return atomically(tx, async () => {
+    const manifest = readManifest(store) ?? emptyManifest();
+    const intermediates = { ...manifest.intermediates };
+    const retired: HistoryEntry[] = [];
+    for (const cluster of [...new Set(clusters)]) {
+      const entry = retireIntermediate(tx, store, mesh, cluster, now);
+      if (!entry) {
+        throw new KeyStoreError(`cluster "${cluster}" has no intermediate in ${displayPath(store)} yet`, [
+          { file: displayPath(path.join(store, cluster, CA_CERT)), message: 'does not exist', fix: 'run `meshgen synth`, which issues it' },
+        ]);
+      }
+      retired.push(entry);
+      delete intermediates[cluster];
+    }
+    writeManifest(store, { ...manifest, intermediates, history: [...manifest.history, ...retired] });
+    const pki = await ensureMeshPki(mesh, opts);
+    return retired.map((r) => ({ cluster: r.cluster, retired: r, pki }));
+  });
+}
+
+/** Fingerprint of the first certificate of a PEM file, or undefined. */
+function fingerprintOf(file: string): string | undefined {
+  try {
+    return parseCertificate(fs.readFileSync(file, 'utf8'))?.fingerprint256;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the output of `stage` holds, for the key store `store` (whose manifest is `m`). */
+export function stageTrust(store: string, m: KeyStoreManifest | undefined): StageTrust {
+  const current = fingerprintOf(path.join(store, ROOT_CERT)) ?? '';
+  const rotation = m?.rootRotation;
+  if (!rotation || rotation.stage === 3) return { roots: [current], issuer: current };
+  const next = rotation.nextRoot?.sha256 ?? '';
+  return rotation.stage === 1 ? { roots: [current, next], issuer: current } : { roots: [next, current], issuer: next };
+}
+
+const STAGE_NAMES: Record<0 | 1 | 2 | 3, string> = {
+  0: 'the current root only',
+  1: 'stage 1 (both roots trusted)',
+  2: 'stage 2 (intermediates from the new root)',
+  3: 'stage 3 (old root removed)',
+};
+
+/** Problems with the output: a cluster whose cacerts is not the one of the store's current stage. */
+function checkDeployed(meshes: readonly MeshModel[], deployed: ReadonlyMap<string, DeployedCacerts>, want: StageTrust, stage: 0 | 1 | 2 | 3): Problem[] {
+  const problems: Problem[] = [];
+  for (const mesh of meshes) {
+    for (const cluster of mesh.clusters) {
+      const d = deployed.get(cluster.name);
+      const fix = `run \`meshgen synth\`, commit the output and roll it out to cluster "${cluster.name}" (its README says what to check); then run this again`;
+      if (!d) {
+        problems.push({ message: `cluster "${cluster.name}" of mesh "${mesh.name}" has no cacerts in the output folder, so nothing shows it runs ${STAGE_NAMES[stage]}`, fix });
+        continue;
+      }
+      const roots = pemCertificates(d['root-cert.pem']).map((p) => parseCertificate(p)?.fingerprint256 ?? '?');
+      const chain = pemCertificates(d['cert-chain.pem']);
+      const issuer = chain.length > 0 ? parseCertificate(chain[chain.length - 1])?.fingerprint256 : undefined;
+      if (roots.join(',') !== want.roots.join(',') || issuer !== want.issuer) {
+        problems.push({ file: d.source, message: `does not hold ${STAGE_NAMES[stage]} yet`, fix });
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Starts a root rotation, or moves it one stage on. `meshes` are the meshes
+ * that share the key store (a shared-root federation rotates together);
+ * `deployed` is what the output folder holds per cluster, which must be the
+ * current stage for every cluster before the next one starts.
+ */
+export async function advanceRootRotation(
+  meshes: readonly MeshModel[],
+  deployed: ReadonlyMap<string, DeployedCacerts>,
+  opts: RotateOptions & { readonly start: boolean },
+): Promise<RootRotationStep> {
+  const store = meshes[0].trust.keyStore;
+  for (const mesh of meshes) {
+    assertRotatable(mesh, 'rotate the root with');
+    if (mesh.trust.byo?.kind === 'root') {
+      throw new KeyStoreError(`mesh "${mesh.name}" brings its own root (trust.rootCert, trust.rootKey)`, [
+        {
+          file: mesh.source.file,
+          path: 'spec.trust.rootCert',
+          message: 'meshgen rotates only a root it keeps in its key store',
+          fix: 'make the new root with your CA, then point trust.rootCert and trust.rootKey at it and roll out every cluster, or move the root into the key store',
+        },
+      ]);
+    }
+  }
+  const now = (opts.now ?? (() => new Date()))();
+  // The store must be whole and consistent, and gets a manifest if it is older than manifests.
+  for (const mesh of meshes) await checkStore(mesh, opts, 'rotate');
+  const manifest = readManifest(store) ?? emptyManifest();
+  const rotation = manifest.rootRotation;
+  const stage: 0 | 1 | 2 | 3 = rotation?.stage ?? 0;
+  const running = stage === 1 || stage === 2;
+  if (opts.start && running) {
+    throw new KeyStoreError(`a root rotation of ${displayPath(store)} is at ${STAGE_NAMES[stage]}`, [
+      { file: displayPath(path.join(store, MANIFEST_FILE)), message: `records a root rotation started ${rotation?.started}`, fix: 'roll out the current stage, then run `meshgen certs rotate --root --continue`' },
+    ]);
+  }
+  if (!opts.start && !running) {
+    throw new KeyStoreError(
+      stage === 3 ? `the last root rotation of ${displayPath(store)} is complete (stage 3)` : `no root rotation of ${displayPath(store)} is under way`,
+      [{ file: displayPath(path.join(store, MANIFEST_FILE)), message: 'has no stage to continue', fix: 'run `meshgen certs rotate --root` to start one' }],
+    );
+  }
+  const want = stageTrust(store, manifest);
+  const notThere = checkDeployed(meshes, deployed, want, stage);
+  if (notThere.length > 0) {
+    throw new KeyStoreError(`not every cluster runs ${STAGE_NAMES[stage]} yet, so the next stage would cut traffic`, notThere);
+  }
+
+  const oldRoot = fingerprintOf(path.join(store, ROOT_CERT)) ?? '';
+  const tx = new Transaction(store);
+  return atomically(tx, async () => {
+    let next: KeyStoreManifest;
+    if (opts.start) next = await startRotation(tx, store, meshes, manifest, now, opts);
+    else if (stage === 1) next = retireAllIntermediates(tx, store, meshes, manifest, now);
+    else next = promoteNextRoot(tx, store, manifest, now);
+    writeManifest(store, next);
+    // Issues what the stage needs (stage 2: every intermediate, from the new root) and checks the result.
+    const pkis = new Map<string, MeshPki>();
+    for (const mesh of meshes) pkis.set(mesh.name, await ensureMeshPki(mesh, opts));
+    const newRoot = next.rootRotation?.nextRoot?.sha256 ?? next.root?.sha256 ?? '';
+    return { stage: next.rootRotation?.stage ?? 1, oldRoot, newRoot, pkis };
+  });
+}
+
+/** Stage 1: a new root in `_next-root/`, encrypted like the current one. */
+async function startRotation(
+  tx: Transaction,
+  store: string,
+  meshes: readonly MeshModel[],
+  manifest: KeyStoreManifest,
+  now: Date,
+  opts: RotateOptions,
+): Promise<KeyStoreManifest> {
+  const profile = meshes[0].trust.profile;
+  const encrypted = meshes.some((m) => m.trust.encryptRootKey) || manifest.root?.keyEncrypted === true || /ENCRYPTED/.test(readText(path.join(store, ROOT_KEY)));
+  let passphrase: string | undefined;
+  if (encrypted) {
+    passphrase = await opts.rootKeyPassphrase?.();
+    if (!passphrase) {
+      throw new KeyStoreError('the new root key is to be encrypted like the current one, and no passphrase was given', [
+        { file: displayPath(path.join(store, ROOT_KEY)), message: 'is encrypted', fix: 'set the environment variable named in trust.passphrase.env, or a file in trust.passphrase.file, or run on a terminal to be asked' },
+      ]);
+    }
+  }
+  const keyPem = await (opts.generateKey ?? (() => generatePrivateKey(profile.keyBits ?? DEFAULT_KEY_BITS)))();
+  const certPem = createRootCertificate(keyPem, {
+    now,
+    serial: (opts.serial ?? newSerial)(),
+    validityHours: profile.rootValidityHours,
+    organization: profile.organization,
+    commonName: profile.rootCommonName,
+  });
+  const dir = tx.dir(path.join(store, NEXT_ROOT_DIR));
+  writeKeyFile(path.join(dir, ROOT_KEY), passphrase ? encryptKey(keyPem, passphrase) : keyPem);
+  writePublicFile(path.join(dir, ROOT_CERT), certPem);
+  return {
+    ...manifest,
+    rootRotation: {
+      stage: 1,
+      started: now.toISOString(),
+      stageStarted: now.toISOString(),
+      nextRoot: entryFor(store, path.join(dir, ROOT_CERT), path.join(dir, ROOT_KEY), certPem),
+    },
+  };
+}
+
+/** Stage 2: every intermediate retired; ensureMeshPki then issues each again, from the new root. */
+function retireAllIntermediates(tx: Transaction, store: string, meshes: readonly MeshModel[], manifest: KeyStoreManifest, now: Date): KeyStoreManifest {
+  const intermediates = { ...manifest.intermediates };
+  const history = [...manifest.history];
+  for (const mesh of meshes) {
+    for (const cluster of mesh.clusters) {
+      const retired = retireIntermediate(tx, store, mesh, cluster.name, now);
+      if (retired) history.push(retired);
+      delete intermediates[cluster.name];
+    }
+  }
+  const rotation = manifest.rootRotation as NonNullable<KeyStoreManifest['rootRotation']>;
+  return { ...manifest, intermediates, history, rootRotation: { ...rotation, stage: 2, stageStarted: now.toISOString() } };
+}
+
+/** Stage 3: the old root retired to `_history/root/`, the new one in its place. */
+function promoteNextRoot(tx: Transaction, store: string, manifest: KeyStoreManifest, now: Date): KeyStoreManifest {
+  const rotation = manifest.rootRotation as NonNullable<KeyStoreManifest['rootRotation']>;
+  const oldPem = readText(path.join(store, ROOT_CERT));
+  const target = tx.dir(path.join(store, HISTORY_DIR, 'root', `${stamp(now)}-${serialOf(oldPem)}`));
+  tx.move(path.join(store, ROOT_CERT), path.join(target, ROOT_CERT));
+  tx.move(path.join(store, ROOT_KEY), path.join(target, ROOT_KEY));
+  const nextDir = path.join(store, NEXT_ROOT_DIR);
+  tx.move(path.join(nextDir, ROOT_CERT), path.join(store, ROOT_CERT));
+  tx.move(path.join(nextDir, ROOT_KEY), path.join(store, ROOT_KEY));
+  fs.rmdirSync(nextDir);
+  const retiredRoot: RetiredRoot = {
+    ...entryFor(store, path.join(target, ROOT_CERT), path.join(target, ROOT_KEY), oldPem),
+    retired: now.toISOString(),
+  };
+  const newPem = readText(path.join(store, ROOT_CERT));
+  return {
+    ...manifest,
+    root: { ...entryFor(store, path.join(store, ROOT_CERT), path.join(store, ROOT_KEY), newPem), keyEncrypted: /ENCRYPTED/.test(readText(path.join(store, ROOT_KEY))) },
+    rootRotation: { stage: 3, started: rotation.started, stageStarted: now.toISOString(), retiredRoot },
+    retiredRoots: [...(manifest.retiredRoots ?? []), retiredRoot],
+  };
+}
+
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The "Root rotation" section of a cluster README: what the stage in this
+ * output changes, and what to check on the cluster before the next stage.
+ * Follows Istio's multi-root trust (`ISTIO_MULTIROOT_MESH`,
+ * `PROXY_CONFIG_XDS_AGENT`) with plugged-in CA certificates.
+ */
+import { ClusterPlan } from '../model/plan';
+import { RootRotation } from '../pki/manifest';
+import { shellQuote } from './shell';
+
+const ROOTS_IN_CONFIGMAP = (ctx: string) =>
+  `kubectl --context=${ctx} get configmap istio-ca-root-cert -n istio-system -o jsonpath='{.data.root-cert\\.pem}' | grep -c 'BEGIN CERTIFICATE'`;
+const ROOTS_IN_PROXY = (ctx: string) =>
+  `istioctl --context=${ctx} proxy-config secret deploy/<name> -n <namespace> -o json | jq -r '.dynamicActiveSecrets[] | select(.name=="ROOTCA") | .secret.validationContext.trustedCa.inlineBytes' | base64 -d | grep -c 'BEGIN CERTIFICATE'`;
+const ROOT_OF_PROXY = (ctx: string) =>
+  `istioctl --context=${ctx} proxy-config secret deploy/<name> -n <namespace> -o json | jq -r '.dynamicActiveSecrets[] | select(.name=="default") | .secret.tlsCertificate.certificateChain.inlineBytes' | base64 -d | awk '/BEGIN/{c=""} {c=c $0 "\\n"} END{printf "%s", c}' | openssl x509 -noout -fingerprint -sha256`;
+
+/** Markdown lines of the section, or none when no root rotation was ever made in the key store. */
+export function rootRotationSection(plan: ClusterPlan, rotation: RootRotation | undefined): string[] {
+  if (!rotation) return [];
+  const { cluster, primary } = plan;
+  const ctx = shellQuote(cluster.context);
+  const istiodCtx = shellQuote((primary ?? cluster).context);
+  const restart = [
+    `kubectl --context=${istiodCtx} rollout restart deployment -l app=istiod -n istio-system`,
+    `kubectl --context=${istiodCtx} rollout status deployment -l app=istiod -n istio-system`,
+  ];
+  const whose = primary ? `the istiod of \`${primary.name}\`, which serves this cluster,` : 'istiod';
+  const out: string[] = [`## Root rotation: stage ${rotation.stage} of 3`, ''];
+  const code = (...cmds: string[]) => out.push('```sh', ...cmds, '```', '');
+  if (rotation.stage === 1) {
+    out.push(
+      `The key store is replacing its root CA (started ${rotation.started.slice(0, 10)}). In this stage the cluster trusts both roots: \`root-cert.pem\` in \`cacerts\` holds the current root, then the new one (SHA-256 \`${rotation.nextRoot?.sha256}\`). The intermediate is unchanged. istiod runs with \`ISTIO_MULTIROOT_MESH=true\` and proxies take their roots from istiod (\`PROXY_CONFIG_XDS_AGENT=true\`), Istio's multi-root trust.`,
+      '',
+      `After applying, restart ${whose} so that it reads both roots:`,
+      '',
+    );
+    code(...restart);
+    out.push('Check before moving on, on every cluster of the key store:', '', '1. The root ConfigMap carries both roots (prints `2`):', '');
+    code(ROOTS_IN_CONFIGMAP(ctx));
+    out.push('2. A proxy trusts both roots (prints `2`; restart workloads whose proxies still print `1`):', '');
+    code(ROOTS_IN_PROXY(ctx));
+    out.push('Then: `meshgen certs rotate --root --continue` (stage 2 re-issues the intermediates).');
+  } else if (rotation.stage === 2) {
+    out.push(
+      `The intermediate in \`cacerts\` is now issued by the new root (SHA-256 \`${rotation.nextRoot?.sha256}\`). \`root-cert.pem\` still holds both roots, the new one first, so workloads with certificates from either root keep trusting each other while they move over.`,
+      '',
+      `After applying, restart ${whose} so that it signs with the new intermediate:`,
+      '',
+    );
+    code(...restart);
+    out.push(
+      'Check before moving on, on every cluster of the key store:',
+      '',
+      `1. Every workload holds a certificate from the new intermediate. Certificates renew within 24 hours by default; restart workloads to move them at once. The last certificate of a workload's chain is its root, and must print the new root's fingerprint, \`${rotation.nextRoot?.sha256}\`:`,
+      '',
+    );
+    code(ROOT_OF_PROXY(ctx));
+    out.push('2. Calls between clusters still succeed.', '', 'Then: `meshgen certs rotate --root --continue` (stage 3 removes the old root).');
+  } else {
+    out.push(
+      `The new root is the root: \`root-cert.pem\` holds it alone, and the old one (SHA-256 \`${rotation.retiredRoot?.sha256}\`) is retired to the key store's \`_history/root/\`. A workload still holding a certificate from the old root would now fail; the checks of stage 2 rule that out.`,
+      '',
+      `After applying, restart ${whose}:`,
+      '',
+    );
+    code(...restart);
+    out.push('Check that the root ConfigMap carries one root (prints `1`):', '');
+    code(ROOTS_IN_CONFIGMAP(ctx));
+    out.push('The rotation is then complete; `meshgen certs status` shows the new root. The multi-root settings stay, so a later rotation needs no extra rollout.');
+  }
+  out.push('');
+  return out;
+}
