@@ -125,6 +125,7 @@ export class ClusterChart extends Chart {
         duration: byo.duration,
         renewBefore: byo.renewBefore,
         keyBits: profile.keyBits,
+        ...(profile.curve ? { curve: profile.curve } : {}),
         organization: profile.organization,
         commonName: profile.intermediateCommonName,
         extraSANs: profile.extraSANs,

@@ -26,8 +26,13 @@ export interface CacertsCertificateProps {
   readonly duration: string;
   /** Renew this long before expiry, e.g. `720h`. */
   readonly renewBefore: string;
-  /** RSA modulus length of the key cert-manager makes. */
+  /** RSA modulus length of the key cert-manager makes (when no curve is set). */
   readonly keyBits: number;
+  /**
+   * ECDSA curve of the key cert-manager makes.
+   * @default - an RSA key
+   */
+  readonly curve?: 'P-256' | 'P-384';
   /** Subject O. */
   readonly organization: string;
   /** Subject CN. */
@@ -55,8 +60,11 @@ export class CacertsCertificate extends Construct {
         dnsNames: [`istiod.${ISTIO_SYSTEM}.svc`, ...props.extraSANs],
         duration: props.duration,
         renewBefore: props.renewBefore,
-        privateKey: { algorithm: 'RSA', size: props.keyBits, rotationPolicy: 'Always' },
-        usages: ['cert sign', 'crl sign', 'digital signature', 'key encipherment'],
+        privateKey: props.curve
+          ? { algorithm: 'ECDSA', size: props.curve === 'P-384' ? 384 : 256, rotationPolicy: 'Always' }
+          : { algorithm: 'RSA', size: props.keyBits, rotationPolicy: 'Always' },
+        // An EC key cannot encipher keys, so ECDSA intermediates leave that usage out.
+        usages: ['cert sign', 'crl sign', 'digital signature', ...(props.curve ? [] : ['key encipherment'])],
         issuerRef: { name: props.issuerRef.name, kind: props.issuerRef.kind, group: props.issuerRef.group },
       },
     });

@@ -256,7 +256,7 @@ function toMeshModel(doc: SourceDocument): MeshModel {
     trust: {
       keyStore: path.resolve(base, m.spec.trust?.keyStore ?? DEFAULT_KEY_STORE),
       profile: {
-        keyBits: Number((m.spec.trust?.keyAlgorithm ?? 'RSA-4096').slice(4)) as 2048 | 3072 | 4096,
+        ...keyProfile(m.spec.trust?.keyAlgorithm ?? 'RSA-4096'),
         rootValidityHours: hours(m.spec.trust?.rootValidity) ?? DEFAULT_CERTIFICATE_PROFILE.rootValidityHours,
         intermediateValidityHours: hours(m.spec.trust?.intermediateValidity) ?? DEFAULT_CERTIFICATE_PROFILE.intermediateValidityHours,
         organization: m.spec.trust?.organization ?? DEFAULT_CERTIFICATE_PROFILE.organization,
@@ -274,4 +274,10 @@ function toMeshModel(doc: SourceDocument): MeshModel {
     clusters,
     source: { file: doc.file, document: doc.index },
   };
+}
+
+/** keyBits or curve of a `trust.keyAlgorithm`. */
+function keyProfile(algorithm: string): { keyBits: 2048 | 3072 | 4096; curve?: 'P-256' | 'P-384' } {
+  if (algorithm.startsWith('ECDSA-P')) return { keyBits: DEFAULT_CERTIFICATE_PROFILE.keyBits, curve: `P-${algorithm.slice(7)}` as 'P-256' | 'P-384' };
+  return { keyBits: Number(algorithm.slice(4)) as 2048 | 3072 | 4096 };
 }

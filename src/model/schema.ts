@@ -144,8 +144,9 @@ export const meshSchema = {
                 'Folder holding the root and intermediate CA keys, relative to this file. Never inside the output folder; never commit it.',
             },
             keyAlgorithm: {
-              enum: ['RSA-2048', 'RSA-3072', 'RSA-4096'],
-              description: 'Algorithm and size of keys meshgen makes. Default: RSA-4096 (Istio\'s tools/certs).',
+              enum: ['RSA-2048', 'RSA-3072', 'RSA-4096', 'ECDSA-P256', 'ECDSA-P384'],
+              description:
+                'Algorithm and size of keys meshgen makes. Default: RSA-4096 (Istio\'s tools/certs). ECDSA-P256 and ECDSA-P384 make ECDSA CAs, which istiod reads (PKCS#8) and signs with.',
             },
             rootValidity: {
               type: 'string',

@@ -146,8 +146,10 @@ export type BringYourOwnCA =
 
 /** How meshgen makes new CA keys and certificates. */
 export interface CertificateProfile {
-  /** RSA modulus length of new keys. */
+  /** RSA modulus length of new keys (when no curve is set). */
   readonly keyBits: 2048 | 3072 | 4096;
+  /** ECDSA curve of new keys; when set, keys are ECDSA and keyBits is unused. */
+  readonly curve?: 'P-256' | 'P-384';
   readonly rootValidityHours: number;
   readonly intermediateValidityHours: number;
   readonly organization: string;

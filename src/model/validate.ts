@@ -59,7 +59,7 @@ export interface MeshDocumentValue {
     };
     trust?: {
       keyStore?: string;
-      keyAlgorithm?: 'RSA-2048' | 'RSA-3072' | 'RSA-4096';
+      keyAlgorithm?: 'RSA-2048' | 'RSA-3072' | 'RSA-4096' | 'ECDSA-P256' | 'ECDSA-P384';
       rootValidity?: string;
       intermediateValidity?: string;
       organization?: string;

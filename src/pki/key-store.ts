@@ -20,8 +20,7 @@ import { displayPath, writeFileAtomically } from '../paths';
 import {
   createIntermediateCertificate,
   createRootCertificate,
-  DEFAULT_KEY_BITS,
-  generatePrivateKey,
+  generateCaKey,
   newSerial,
 } from './certificates';
 import { issuedBy, keyMatchesCertificate, parseCertificate, pemCertificates, subjectAttribute } from './inspect';
@@ -131,7 +130,7 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   const now = opts.now ?? (() => new Date());
   const serial = opts.serial ?? newSerial;
   const profile = mesh.trust.profile;
-  const generateKey = opts.generateKey ?? (() => generatePrivateKey(profile.keyBits ?? DEFAULT_KEY_BITS));
+  const generateKey = opts.generateKey ?? (() => generateCaKey(profile));
   const problems: Problem[] = [];
 
   // An encrypted root key is decrypted in memory only; the plaintext never reaches a file.

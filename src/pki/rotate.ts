@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { KeyStoreError, Problem } from '../errors';
 import { MeshModel } from '../model/types';
 import { displayPath } from '../paths';
-import { createRootCertificate, DEFAULT_KEY_BITS, generatePrivateKey, newSerial } from './certificates';
+import { createRootCertificate, generateCaKey, newSerial } from './certificates';
 import { parseCertificate, pemCertificates } from './inspect';
 import {
   encryptKey,
@@ -367,7 +367,7 @@ async function startRotation(
       ]);
     }
   }
-  const keyPem = await (opts.generateKey ?? (() => generatePrivateKey(profile.keyBits ?? DEFAULT_KEY_BITS)))();
+  const keyPem = await (opts.generateKey ?? (() => generateCaKey(profile)))();
   const certPem = createRootCertificate(keyPem, {
     now,
     serial: (opts.serial ?? newSerial)(),

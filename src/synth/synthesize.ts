@@ -59,6 +59,8 @@ export interface SynthResult {
     readonly name: string;
     readonly keyStore: string;
     readonly root: Provenance;
+    /** Stage of the key store's root rotation, if one was ever made. */
+    readonly rootRotationStage?: 1 | 2 | 3;
     readonly clusters: readonly ClusterSummary[];
   }[];
   /** Cluster folders removed because their cluster left the topology. */
@@ -113,6 +115,7 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions): 
           name: mesh.name,
           keyStore: mesh.trust.keyStore,
           root: pki.root,
+          ...(pki.rootRotation ? { rootRotationStage: pki.rootRotation.stage } : {}),
           clusters: installOrder(mesh).map((c) => ({
             name: c.name,
             role: c.role,

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { loadTopology } from '../../src/model/load';
 import { generatePrivateKey } from '../../src/pki/certificates';
 import { ensureMeshPki } from '../../src/pki/key-store';
+import { parse } from 'yaml';
 import { runCli, workspace } from '../helpers';
+import { checkIstioOperator } from '../helpers/istio-api';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -42,5 +44,107 @@ describe('meshgen certs status', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/root: .*FAILS: root-key\.pem is not its key; not self-signed\n/);
     expect(r.stdout).toMatch(/cluster2: not made yet \(pki\/cluster2\/ca-cert\.pem\); meshgen synth makes it/);
+  });
+});
+
+describe('meshgen certs rotate', () => {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const small = (dir: string) => {
+    const file = path.join(dir, 'mesh.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('    keyStore: pki\n', '    keyStore: pki\n    keyAlgorithm: RSA-2048\n'));
+  };
+  const grep = (dir: string, pattern: RegExp) =>
+    walkFiles(dir)
+      .filter((f) => pattern.test(fs.readFileSync(f, 'utf8')))
+      .map((f) => path.relative(dir, f));
+  function walkFiles(dir: string): string[] {
+    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walkFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  }
+  const rootsIn = (out: string, cluster: string) => {
+    const secret = fs.readFileSync(path.join(out, cluster, 'secret.istio-system.cacerts.yaml'), 'utf8');
+    const b64 = /root-cert\.pem: (\S+)/.exec(secret)?.[1] as string;
+    return (Buffer.from(b64, 'base64').toString('utf8').match(/BEGIN CERTIFICATE/g) ?? []).length;
+  };
+
+  it('walks a root rotation: each stage needs the previous one in the output, and the output carries multi-root trust and the checks', () => {
+    const ws = workspace();
+    small(ws.dir);
+    expect(runCli(['synth'], ws.dir).code).toBe(0);
+    expect(grep(ws.out, /ISTIO_MULTIROOT_MESH/)).toEqual([]);
+
+    let r = runCli(['certs', 'rotate', '--root', '--continue'], ws.dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no root rotation of pki is under way[\s\S]*fix: run `meshgen certs rotate --root` to start one/);
+
+    r = runCli(['certs', 'rotate', '--root'], ws.dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/root rotation at stage 1 of 3: a new root \(SHA-256 [0-9A-F:]+\)/);
+    expect(r.stdout).toMatch(/3\. when every cluster passes those checks: meshgen certs rotate --root --continue/);
+
+    // The output still holds stage 0: moving on now would cut traffic.
+    r = runCli(['certs', 'rotate', '--root', '--continue'], ws.dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not every cluster runs stage 1 \(both roots trusted\) yet/);
+    expect(r.stderr).toMatch(/dist\/cluster1\/secret\.istio-system\.cacerts\.yaml: does not hold stage 1/);
+
+    const synth1 = runCli(['synth'], ws.dir);
+    expect(synth1.code).toBe(0);
+    expect(synth1.stdout).toMatch(/root rotation at stage 1 of 3: roll this out to every cluster/);
+    expect(rootsIn(ws.out, 'cluster1')).toBe(2);
+    expect(grep(ws.out, /ISTIO_MULTIROOT_MESH: "true"/).sort()).toEqual(['cluster1/istiooperator.control-plane.yaml', 'cluster2/istiooperator.control-plane.yaml']);
+    expect(grep(ws.out, /PROXY_CONFIG_XDS_AGENT: "true"/).length).toBe(2);
+    // Both settings sit where Istio's API has them: values.pilot.env and meshConfig.defaultConfig.proxyMetadata.
+    const iop = parse(fs.readFileSync(path.join(ws.out, 'cluster1', 'istiooperator.control-plane.yaml'), 'utf8'));
+    expect(checkIstioOperator(iop)).toEqual([]);
+    expect(iop.spec.values.pilot.env).toEqual({ ISTIO_MULTIROOT_MESH: 'true' });
+    expect(iop.spec.meshConfig.defaultConfig.proxyMetadata).toEqual({ PROXY_CONFIG_XDS_AGENT: 'true' });
+    const readme1 = fs.readFileSync(path.join(ws.out, 'cluster1', 'README.md'), 'utf8');
+    expect(readme1).toMatch(/## Root rotation: stage 1 of 3/);
+    expect(readme1).toMatch(/kubectl --context=kind-cluster1 get configmap istio-ca-root-cert -n istio-system .* \| grep -c 'BEGIN CERTIFICATE'/);
+    r = runCli(['certs', 'status'], ws.dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/root rotation \(started \d{4}-\d\d-\d\d\): stage 1 of 3: every cluster trusts both roots/);
+    expect(r.stdout).toMatch(/next root: O=Istio, CN=Root CA; RSA 2048; .*chain ok/);
+
+    r = runCli(['certs', 'rotate', '--root', '--continue'], ws.dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/stage 2 of 3: every intermediate re-issued by the new root/);
+    expect(runCli(['synth'], ws.dir).code).toBe(0);
+    expect(fs.readFileSync(path.join(ws.out, 'cluster2', 'README.md'), 'utf8')).toMatch(/## Root rotation: stage 2 of 3[\s\S]*openssl x509 -noout -fingerprint -sha256/);
+    expect(runCli(['certs', 'status'], ws.dir).stdout).toMatch(/cluster2: .*chain ok/);
+
+    r = runCli(['certs', 'rotate', '--root', '--continue'], ws.dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/stage 3 of 3: the new root .* is the root; the old one .* is retired/);
+    expect(runCli(['synth'], ws.dir).code).toBe(0);
+    expect(rootsIn(ws.out, 'cluster2')).toBe(1);
+    expect(fs.readFileSync(path.join(ws.out, 'cluster2', 'README.md'), 'utf8')).toMatch(/## Root rotation: stage 3 of 3/);
+    // The multi-root settings stay, so the next rotation needs no extra rollout.
+    expect(grep(ws.out, /ISTIO_MULTIROOT_MESH: "true"/).length).toBe(2);
+    expect(runCli(['certs', 'rotate', '--root', '--continue'], ws.dir).stderr).toMatch(/is complete \(stage 3\)/);
+  });
+
+  it('issues new intermediates for the named clusters only; synth then changes only their cacerts', () => {
+    const ws = workspace();
+    small(ws.dir);
+    expect(runCli(['synth'], ws.dir).code).toBe(0);
+    const secret = (c: string) => fs.readFileSync(path.join(ws.out, c, 'secret.istio-system.cacerts.yaml'), 'utf8');
+    const [before1, before2] = [secret('cluster1'), secret('cluster2')];
+    const r = runCli(['certs', 'rotate', '--cluster', 'cluster2'], ws.dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/cluster "cluster2" \(mesh "mesh1"\): new intermediate CA, serial \w+, valid until \d{4}/);
+    expect(r.stdout).toMatch(/the old one \(SHA-256 [0-9A-F:]+\) is kept in pki\/_history\/clusters\/cluster2\/\d{8}T\d{6}Z-[0-9a-f]+\//);
+    expect(r.stdout).toMatch(/kubectl --context=kind-cluster2 rollout restart deployment -l app=istiod -n istio-system/);
+    expect(r.stdout).not.toMatch(/PRIVATE/);
+    expect(runCli(['synth'], ws.dir).code).toBe(0);
+    expect(secret('cluster1')).toBe(before1);
+    expect(secret('cluster2')).not.toBe(before2);
+
+    expect(runCli(['certs', 'rotate', '--cluster', 'cluster9'], ws.dir).stderr).toMatch(/no cluster "cluster9" in the topology \(its clusters: cluster1, cluster2\)/);
+    const usage = runCli(['certs', 'rotate'], ws.dir);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/give either --cluster <name> or --root/);
   });
 });

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { checkAgainstCrd } from '../helpers/istio-api';
 import { meshYaml, readTree, runCli, tmpDir, TWO_CLUSTERS, walk } from '../helpers';
 
 const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -176,6 +177,15 @@ describe('bring your own CA: (b) a root certificate and each cluster\'s intermed
 });
 
 describe('bring your own CA: (c) cert-manager', () => {
+  it('asks cert-manager for an ECDSA key on the curve of keyAlgorithm, without key encipherment', () => {
+    const dir = topology('    keyAlgorithm: ECDSA-P384\n    certManager:\n      issuerRef: {name: vault-istio, kind: ClusterIssuer}\n');
+    expect(runCli(['synth', '-q'], dir).code).toBe(0);
+    const cert = parseAllDocuments(fs.readFileSync(path.join(dir, 'dist', 'cluster1', 'certificate.istio-system.cacerts.yaml'), 'utf8'))[0].toJSON();
+    expect(cert.spec.privateKey).toEqual({ algorithm: 'ECDSA', size: 384, rotationPolicy: 'Always' });
+    expect(cert.spec.usages).toEqual(['cert sign', 'crl sign', 'digital signature']);
+    expect(checkAgainstCrd(cert)).toEqual([]);
+  });
+
   it('writes a cert-manager Certificate into cacerts instead of any CA key, and waits for it before istiod', () => {
     const dir = topology('    certManager:\n      issuerRef: {name: vault-istio, kind: ClusterIssuer}\n      duration: 2160h\n');
     const r = runCli(['synth', '-q'], dir);

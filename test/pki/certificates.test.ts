@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createIntermediateCertificate,
   createRootCertificate,
+  generateEcPrivateKey,
   generatePrivateKey,
   newSerial,
 } from '../../src/pki/certificates';
@@ -126,5 +127,32 @@ describe('CA certificates in the tools/certs profile', () => {
       expect(s[0]).toBeGreaterThan(0);
       expect(s[0]).toBeLessThan(0x80);
     }
+  });
+});
+
+describe('mixed chains', () => {
+  it('issues an ECDSA intermediate under an RSA root (a corporate RSA root with ECDSA clusters), signed sha256WithRSAEncryption, that openssl verifies', async () => {
+    const [rsaRoot, ecInter] = await Promise.all([generatePrivateKey(2048), generateEcPrivateKey('P-256')]);
+    const root = createRootCertificate(rsaRoot, { now: NOW, serial: Buffer.from('01', 'hex'), validityDays: 30 });
+    const inter = createIntermediateCertificate(ecInter, { certPem: root, keyPem: rsaRoot }, 'cluster1', { now: NOW, serial: Buffer.from('02', 'hex') });
+    // Never outlives its root, on this path too.
+    expect(new X509Certificate(inter).validTo).toBe(new X509Certificate(root).validTo);
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'root.pem'), root);
+    fs.writeFileSync(path.join(dir, 'inter.pem'), inter);
+    const text = execFileSync('openssl', ['x509', '-in', path.join(dir, 'inter.pem'), '-noout', '-text'], { encoding: 'utf8' });
+    expect(text).toMatch(/Signature Algorithm: sha256WithRSAEncryption/);
+    expect(text).toMatch(/ASN1 OID: prime256v1/);
+    const out = execFileSync('openssl', ['verify', '-x509_strict', '-attime', String(Math.floor(NOW.getTime() / 1000) + 60), '-CAfile', path.join(dir, 'root.pem'), path.join(dir, 'inter.pem')], {
+      encoding: 'utf8',
+    });
+    expect(out.trim()).toMatch(/: OK$/);
+    // And the other way round: an RSA intermediate under an ECDSA root is signed ecdsa-with-SHA384 on P-384.
+    const [ecRoot, rsaInter] = await Promise.all([generateEcPrivateKey('P-384'), generatePrivateKey(2048)]);
+    const root2 = createRootCertificate(ecRoot, { now: NOW, serial: Buffer.from('03', 'hex') });
+    const inter2 = createIntermediateCertificate(rsaInter, { certPem: root2, keyPem: ecRoot }, 'cluster2', { now: NOW, serial: Buffer.from('04', 'hex') });
+    const c2 = new X509Certificate(inter2);
+    expect(c2.verify(new X509Certificate(root2).publicKey)).toBe(true);
+    expect(c2.checkIssued(new X509Certificate(root2))).toBe(true);
   });
 });

@@ -47,6 +47,51 @@ describe('trust options', () => {
   });
 });
 
+describe('ECDSA CAs', () => {
+  for (const [algorithm, curve, bits, sig] of [
+    ['ECDSA-P256', 'prime256v1', 256, 'ecdsa-with-SHA256'],
+    ['ECDSA-P384', 'secp384r1', 384, 'ecdsa-with-SHA384'],
+  ] as const) {
+    it(`${algorithm}: the curve, Istio's extensions and a chain that openssl verifies`, () => {
+      const { dir } = topology(`    keyAlgorithm: ${algorithm}\n    extraSANs: [istiod.acme.internal]\n`);
+      const r = runCli(['synth', '-q'], dir);
+      expect(r.code, r.stderr).toBe(0);
+      const root = path.join(dir, 'pki', 'root-cert.pem');
+      const rootText = openssl(['x509', '-in', root, '-noout', '-text']);
+      expect(rootText).toMatch(new RegExp(`Public-Key: \\(${bits} bit\\)`));
+      expect(rootText).toMatch(new RegExp(`ASN1 OID: ${curve}`));
+      expect(rootText).toMatch(new RegExp(`Signature Algorithm: ${sig}`));
+      expect(rootText).toMatch(/Subject: O = Istio, CN = Root CA/);
+      expect(rootText).toMatch(/X509v3 Basic Constraints: critical\n\s+CA:TRUE\n/);
+      expect(rootText).toMatch(/X509v3 Key Usage: critical\n\s+Digital Signature, Non Repudiation, Certificate Sign\n/);
+      expect(rootText).toMatch(/X509v3 Subject Key Identifier/);
+      expect(rootText).not.toMatch(/Authority Key Identifier|Subject Alternative Name/);
+      for (const cluster of ['cluster1', 'cluster2']) {
+        const inter = path.join(dir, 'pki', cluster, 'ca-cert.pem');
+        const text = openssl(['x509', '-in', inter, '-noout', '-text']);
+        expect(text).toMatch(new RegExp(`ASN1 OID: ${curve}`));
+        expect(text).toMatch(new RegExp(`Subject: O = Istio, CN = Intermediate CA, L = ${cluster}`));
+        expect(text).toMatch(/Issuer: O = Istio, CN = Root CA/);
+        expect(text).toMatch(/X509v3 Basic Constraints: critical\n\s+CA:TRUE, pathlen:0/);
+        expect(text).toMatch(/DNS:istiod\.istio-system\.svc, DNS:istiod\.acme\.internal/);
+        // The AKID of the intermediate is the SKID of the root.
+        const skid = /Subject Key Identifier: *\n\s+([0-9A-F:]+)/.exec(rootText)?.[1];
+        expect(text).toMatch(new RegExp(`Authority Key Identifier: *\\n\\s+(keyid:)?${skid}`));
+        expect(openssl(['verify', '-x509_strict', '-CAfile', root, inter]).trim()).toMatch(/OK$/);
+        // The key is PKCS#8 ("PRIVATE KEY", which istiod's ParsePemEncodedKey reads), 0600, and matches the certificate.
+        const key = path.join(dir, 'pki', cluster, 'ca-key.pem');
+        expect(fs.readFileSync(key, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+        expect(fs.statSync(key).mode & 0o777).toBe(0o600);
+        expect(openssl(['pkey', '-in', key, '-pubout'])).toBe(openssl(['x509', '-in', inter, '-noout', '-pubkey']));
+      }
+      // The cacerts chain verifies as istiod and the proxies see it.
+      const status = runCli(['certs', 'status'], dir);
+      expect(status.code).toBe(0);
+      expect(status.stdout).toMatch(new RegExp(`cluster1: .*; EC ${curve}; .*chain ok`));
+    });
+  }
+});
+
 describe('encrypted root key', () => {
   const PASS = { MESHGEN_ROOT_PASS: 'correct horse battery staple' };
 

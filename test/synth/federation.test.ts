@@ -10,6 +10,10 @@ import { TopologyError } from '../../src/errors';
 import { loadTopology, parseTopology } from '../../src/model/load';
 import { staticAddresses } from '../../src/model/federation-plan';
 import { synthesize } from '../../src/synth/synthesize';
+import { readDeployedCacerts } from '../../src/synth/deployed';
+import { generatePrivateKey } from '../../src/pki/certificates';
+import { pemCertificates } from '../../src/pki/inspect';
+import { advanceRootRotation } from '../../src/pki/rotate';
 import { FIXTURE_TOPOLOGIES, fixedKeyStore, synthFixture, thrown, tmpDir, walk } from '../helpers';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: any };
@@ -109,6 +113,19 @@ describe('federation with trust bundles and static addresses', () => {
     expect(se.spec.addresses).toEqual([staticAddresses(loadTopology(path.join(FIXTURE_TOPOLOGIES, 'federation-trust-bundles.yaml'))).get('reviews.shop.mesh')]);
     expect(se.spec.addresses[0]).toMatch(/^240\.241\.\d+\.\d+$/);
     expect(find(objects(out, 'cluster-b'), 'IstioOperator', 'control-plane')!.spec.meshConfig.caCertificates).toEqual([{ pem: root('cluster-a') }]);
+  });
+
+  it('during a root rotation of one mesh, makes the other trust both of its roots, one caCertificates entry each', async () => {
+    const out = await synthFixture('federation-trust-bundles.yaml');
+    const file = path.join(path.dirname(out), 'federation-trust-bundles.yaml');
+    const topology = loadTopology(file);
+    const meshA = topology.meshes.find((m) => m.clusters.some((c) => c.name === 'cluster-a'))!;
+    await advanceRootRotation([meshA], readDeployedCacerts(out, meshA.name), { generateKey: () => generatePrivateKey(2048), start: true });
+    await synthesize(topology, { outdir: out, keyStore: { generateKey: () => generatePrivateKey(2048) } });
+    const rootsOfA = Buffer.from(parse(fs.readFileSync(path.join(out, 'cluster-a', 'secret.istio-system.cacerts.yaml'), 'utf8')).data['root-cert.pem'], 'base64').toString();
+    expect(pemCertificates(rootsOfA)).toHaveLength(2);
+    const b = find(objects(out, 'cluster-b'), 'IstioOperator', 'control-plane')!.spec;
+    expect(b.meshConfig.caCertificates).toEqual(pemCertificates(rootsOfA).map((pem) => ({ pem })));
   });
 
   it('sets ISTIO_META_DNS_AUTO_ALLOCATE before Istio 1.25 with auto allocation', async () => {
