@@ -7,7 +7,32 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll } from 'vitest';
+import { DEFAULT_CERTIFICATE_PROFILE } from '../../src/model/types';
+import type { ClusterModel, MeshModel } from '../../src/model/types';
 import type { KeyStoreOptions } from '../../src/pki/key-store';
+
+/** A mesh model of primaries on networks network1…, for key store tests that need no topology file. */
+export function meshModel(keyStore: string, names: string[] = ['cluster1', 'cluster2'], trust: Partial<MeshModel['trust']> = {}): MeshModel {
+  const clusters: ClusterModel[] = names.map((name, i) => ({
+    name,
+    context: `kind-${name}`,
+    network: `network${i + 1}`,
+    role: 'primary',
+    eastWestGateway: { serviceType: 'LoadBalancer', annotations: {} },
+    credentials: { source: 'kubeconfig', explicit: false, kubeconfig: [] },
+    samples: [],
+    argocdCluster: name,
+  }));
+  return {
+    name: 'mesh1',
+    meshID: 'mesh1',
+    trustDomain: 'cluster.local',
+    istio: { version: '1.30.3', hub: 'docker.io/istio', install: 'istioctl' },
+    trust: { keyStore, profile: DEFAULT_CERTIFICATE_PROFILE, encryptRootKey: false, passphrase: {}, ...trust },
+    clusters,
+    source: { file: 'mesh.yaml', document: 0 },
+  };
+}
 
 /** Repository root. */
 export const REPO = path.resolve(__dirname, '..', '..');

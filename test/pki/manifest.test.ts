@@ -3,33 +3,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KeyStoreError } from '../../src/errors';
-import { ClusterModel, DEFAULT_CERTIFICATE_PROFILE, MeshModel } from '../../src/model/types';
 import { generatePrivateKey } from '../../src/pki/certificates';
 import { ensureMeshPki, KeyStoreOptions } from '../../src/pki/key-store';
 import { KeyStoreManifest, MANIFEST_FILE, MANIFEST_VERSION } from '../../src/pki/manifest';
-import { copyFixturePki, tmpDir } from '../helpers';
+import { copyFixturePki, meshModel, tmpDir } from '../helpers';
 
-function mesh(keyStore: string, names: string[] = ['cluster1', 'cluster2']): MeshModel {
-  const clusters: ClusterModel[] = names.map((name, i) => ({
-    name,
-    context: `kind-${name}`,
-    network: `network${i + 1}`,
-    role: 'primary',
-    eastWestGateway: { serviceType: 'LoadBalancer', annotations: {} },
-    credentials: { source: 'kubeconfig', explicit: false, kubeconfig: [] },
-    samples: [],
-    argocdCluster: name,
-  }));
-  return {
-    name: 'mesh1',
-    meshID: 'mesh1',
-    trustDomain: 'cluster.local',
-    istio: { version: '1.30.3', hub: 'docker.io/istio', install: 'istioctl' },
-    trust: { keyStore, profile: DEFAULT_CERTIFICATE_PROFILE, encryptRootKey: false, passphrase: {} },
-    clusters,
-    source: { file: 'mesh.yaml', document: 0 },
-  };
-}
+const mesh = (keyStore: string, names?: string[]) => meshModel(keyStore, names);
 
 const fast: KeyStoreOptions = { generateKey: () => generatePrivateKey(2048) };
 

@@ -4,36 +4,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KeyStoreError } from '../../src/errors';
-import { ClusterModel, DEFAULT_CERTIFICATE_PROFILE, MeshModel } from '../../src/model/types';
+import { DEFAULT_CERTIFICATE_PROFILE, MeshModel } from '../../src/model/types';
 import { generatePrivateKey } from '../../src/pki/certificates';
 import { pemCertificates } from '../../src/pki/inspect';
 import { ensureMeshPki, MeshPki } from '../../src/pki/key-store';
 import { KeyStoreManifest, MANIFEST_FILE } from '../../src/pki/manifest';
 import { advanceRootRotation, DeployedCacerts, rotateIntermediates } from '../../src/pki/rotate';
 import { meshCertificatesStatus } from '../../src/pki/status';
-import { readTree, tmpDir } from '../helpers';
+import { meshModel, readTree, tmpDir } from '../helpers';
 
-function mesh(keyStore: string, trust: Partial<MeshModel['trust']> = {}): MeshModel {
-  const clusters: ClusterModel[] = ['cluster1', 'cluster2'].map((name, i) => ({
-    name,
-    context: `kind-${name}`,
-    network: `network${i + 1}`,
-    role: 'primary',
-    eastWestGateway: { serviceType: 'LoadBalancer', annotations: {} },
-    credentials: { source: 'kubeconfig', explicit: false, kubeconfig: [] },
-    samples: [],
-    argocdCluster: name,
-  }));
-  return {
-    name: 'mesh1',
-    meshID: 'mesh1',
-    trustDomain: 'cluster.local',
-    istio: { version: '1.30.3', hub: 'docker.io/istio', install: 'istioctl' },
-    trust: { keyStore, profile: DEFAULT_CERTIFICATE_PROFILE, encryptRootKey: false, passphrase: {}, ...trust },
-    clusters,
-    source: { file: 'mesh.yaml', document: 0 },
-  };
-}
+const mesh = (keyStore: string, trust: Partial<MeshModel['trust']> = {}) => meshModel(keyStore, undefined, trust);
 
 const fast = { generateKey: () => generatePrivateKey(2048) };
 const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
