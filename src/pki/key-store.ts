@@ -315,17 +315,7 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
     ...(rotation ? { rootRotation: rotation } : {}),
     root: root ? 'reused' : 'new',
     intermediates: provenance,
-    cacerts(cluster: string): CacertsFiles {
-      const m = material.get(cluster);
-      if (!m) throw new KeyStoreError(`no intermediate CA for cluster "${cluster}" in mesh "${mesh.name}"`);
-      const caCert = withNewline(m.certPem);
-      return {
-        'ca-cert.pem': caCert,
-        'ca-key.pem': withNewline(m.keyPem),
-        'root-cert.pem': bundle,
-        'cert-chain.pem': caCert + issuingPem,
-      };
-    },
+    cacerts: cacertsOf(mesh, material, bundle, issuingPem),
   };
 }
 
@@ -410,12 +400,26 @@ function suppliedPki(mesh: MeshModel, byo: Extract<BringYourOwnCA, { kind: 'inte
     rootCertPem,
     root: 'supplied',
     intermediates: new Map(mesh.clusters.map((c) => [c.name, 'supplied' as Provenance])),
-    cacerts(cluster: string): CacertsFiles {
-      const m = material.get(cluster);
-      if (!m) throw new KeyStoreError(`no intermediate CA for cluster "${cluster}" in mesh "${mesh.name}"`);
-      const caCert = withNewline(m.certPem);
-      return { 'ca-cert.pem': caCert, 'ca-key.pem': withNewline(m.keyPem), 'root-cert.pem': rootCertPem, 'cert-chain.pem': caCert + rootCertPem };
-    },
+    cacerts: cacertsOf(mesh, material, rootCertPem, rootCertPem),
+  };
+}
+
+/**
+ * The cacerts files of each cluster: its intermediate, `root-cert.pem` with
+ * every root the clusters trust, and `cert-chain.pem` ending at the root
+ * that issued the intermediate.
+ */
+function cacertsOf(
+  mesh: MeshModel,
+  material: ReadonlyMap<string, { certPem: string; keyPem: string }>,
+  trustedRoots: string,
+  issuingRoot: string,
+): (cluster: string) => CacertsFiles {
+  return (cluster) => {
+    const m = material.get(cluster);
+    if (!m) throw new KeyStoreError(`no intermediate CA for cluster "${cluster}" in mesh "${mesh.name}"`);
+    const caCert = withNewline(m.certPem);
+    return { 'ca-cert.pem': caCert, 'ca-key.pem': withNewline(m.keyPem), 'root-cert.pem': trustedRoots, 'cert-chain.pem': caCert + issuingRoot };
   };
 }
 
