@@ -1,16 +1,13 @@
 /**
  * Certificate authority material in the profile of Istio's `tools/certs`
- * Makefile: a root and one intermediate CA per cluster under it. RSA by
- * default; ECDSA (P-256, P-384) goes through certificates-asn1.ts.
+ * Makefile: a root and one intermediate CA per cluster under it, RSA by
+ * default or ECDSA (P-256, P-384).
  *
  * Pure functions: keys, clock and serial numbers come in, PEM goes out.
- * node-forge builds the certificates; node:crypto makes keys and computes
- * the RSA signatures, which forge's pure-JS RSA does ~40x slower
- * (about 190 ms per 4096-bit signature on a 2-core machine).
+ * node:crypto makes the keys; x509.ts encodes and signs the certificates.
  */
-import { createPublicKey, generateKeyPair, randomBytes, sign, X509Certificate } from 'node:crypto';
-import * as forge from 'node-forge';
-import { createCaCertificate, isEcKey } from './certificates-asn1';
+import { generateKeyPair, randomBytes, X509Certificate } from 'node:crypto';
+import { createCaCertificate } from './x509';
 
 /** RSA modulus length of Istio's `tools/certs` (hard-coded there). */
 export const DEFAULT_KEY_BITS = 4096;
@@ -107,39 +104,25 @@ export function newSerial(): Buffer {
 
 /** Self-signed root: `O=Istio, CN=Root CA`, CA without path length, no SAN or AKID. */
 export function createRootCertificate(keyPem: string, opts: IssueOptions): string {
-  if (isEcKey(keyPem)) {
-    const { notBefore, notAfter } = validity(opts);
-    return createCaCertificate({
-      subjectKeyPem: keyPem,
-      signerKeyPem: keyPem,
-      subject: [
-        ['O', opts.organization ?? CA_ORGANIZATION],
-        ['CN', opts.commonName ?? 'Root CA'],
-      ],
-      serial: opts.serial,
-      notBefore,
-      notAfter,
-    });
-  }
-  const cert = baseCertificate(keyPem, opts);
-  const subject = [
-    { shortName: 'O', value: opts.organization ?? CA_ORGANIZATION },
-    { shortName: 'CN', value: opts.commonName ?? 'Root CA' },
-  ];
-  cert.setSubject(subject);
-  cert.setIssuer(subject);
-  cert.setExtensions([
-    { name: 'subjectKeyIdentifier' },
-    { name: 'basicConstraints', critical: true, cA: true },
-    caKeyUsage(),
-  ]);
-  return signAndEncode(cert, keyPem);
+  const { notBefore, notAfter } = validity(opts);
+  return createCaCertificate({
+    subjectKeyPem: keyPem,
+    signerKeyPem: keyPem,
+    subject: [
+      ['O', opts.organization ?? CA_ORGANIZATION],
+      ['CN', opts.commonName ?? 'Root CA'],
+    ],
+    serial: opts.serial,
+    notBefore,
+    notAfter,
+  });
 }
 
 /**
  * Intermediate CA of one cluster: `O=Istio, CN=Intermediate CA, L=<cluster>`,
  * `pathlen:0`, SAN `istiod.istio-system.svc`, AKID of the root. Its validity
- * never outlasts the root's.
+ * never outlasts the root's. The issuer may be any root (RSA or ECDSA, made
+ * by meshgen or brought along): its subject is copied byte for byte.
  */
 export function createIntermediateCertificate(
   keyPem: string,
@@ -147,42 +130,23 @@ export function createIntermediateCertificate(
   clusterName: string,
   opts: IssueOptions,
 ): string {
-  if (isEcKey(keyPem) || isEcKey(issuer.keyPem)) {
-    const { notBefore, notAfter } = validity(opts);
-    const rootEnd = new Date(new X509Certificate(issuer.certPem).validTo);
-    return createCaCertificate({
-      subjectKeyPem: keyPem,
-      signerKeyPem: issuer.keyPem,
-      issuerCertPem: issuer.certPem,
-      subject: [
-        ['O', opts.organization ?? CA_ORGANIZATION],
-        ['CN', opts.commonName ?? 'Intermediate CA'],
-        ['L', clusterName],
-      ],
-      serial: opts.serial,
-      notBefore,
-      notAfter: notAfter > rootEnd ? rootEnd : notAfter,
-      pathLen: 0,
-      dnsNames: [INTERMEDIATE_SAN, ...(opts.extraSANs ?? [])],
-    });
-  }
-  const root = forge.pki.certificateFromPem(issuer.certPem);
-  const cert = baseCertificate(keyPem, opts);
-  if (cert.validity.notAfter > root.validity.notAfter) cert.validity.notAfter = root.validity.notAfter;
-  cert.setSubject([
-    { shortName: 'O', value: opts.organization ?? CA_ORGANIZATION },
-    { shortName: 'CN', value: opts.commonName ?? 'Intermediate CA' },
-    { shortName: 'L', value: clusterName },
-  ]);
-  cert.setIssuer(root.subject.attributes);
-  cert.setExtensions([
-    { name: 'subjectKeyIdentifier' },
-    { name: 'authorityKeyIdentifier', keyIdentifier: root.generateSubjectKeyIdentifier().getBytes() },
-    { name: 'basicConstraints', critical: true, cA: true, pathLenConstraint: 0 },
-    caKeyUsage(),
-    { name: 'subjectAltName', altNames: [INTERMEDIATE_SAN, ...(opts.extraSANs ?? [])].map((value) => ({ type: 2, value })) },
-  ]);
-  return signAndEncode(cert, issuer.keyPem);
+  const { notBefore, notAfter } = validity(opts);
+  const rootEnd = new Date(new X509Certificate(issuer.certPem).validTo);
+  return createCaCertificate({
+    subjectKeyPem: keyPem,
+    signerKeyPem: issuer.keyPem,
+    issuerCertPem: issuer.certPem,
+    subject: [
+      ['O', opts.organization ?? CA_ORGANIZATION],
+      ['CN', opts.commonName ?? 'Intermediate CA'],
+      ['L', clusterName],
+    ],
+    serial: opts.serial,
+    notBefore,
+    notAfter: notAfter > rootEnd ? rootEnd : notAfter,
+    pathLen: 0,
+    dnsNames: [INTERMEDIATE_SAN, ...(opts.extraSANs ?? [])],
+  });
 }
 
 /** notBefore (whole seconds) and notAfter of a new certificate. */
@@ -190,40 +154,4 @@ function validity(opts: IssueOptions): { notBefore: Date; notAfter: Date } {
   const notBefore = new Date(Math.floor(opts.now.getTime() / 1000) * 1000);
   const hours = opts.validityHours ?? (opts.validityDays ?? DEFAULT_VALIDITY_DAYS) * 24;
   return { notBefore, notAfter: new Date(notBefore.getTime() + hours * HOUR_MS) };
-}
-
-function baseCertificate(keyPem: string, opts: IssueOptions): forge.pki.Certificate {
-  const cert = forge.pki.createCertificate();
-  const spki = createPublicKey(keyPem).export({ type: 'spki', format: 'pem' }).toString();
-  cert.publicKey = forge.pki.publicKeyFromPem(spki);
-  cert.serialNumber = opts.serial.toString('hex');
-  const { notBefore, notAfter } = validity(opts);
-  cert.validity.notBefore = notBefore;
-  cert.validity.notAfter = notAfter;
-  return cert;
-}
-
-function caKeyUsage() {
-  return {
-    name: 'keyUsage',
-    critical: true,
-    digitalSignature: true,
-    nonRepudiation: true,
-    keyEncipherment: true,
-    keyCertSign: true,
-  };
-}
-
-/** Signs with SHA-256 and RSA PKCS#1 v1.5, as forge's cert.sign(key, sha256) would. */
-function signAndEncode(cert: forge.pki.Certificate, signerKeyPem: string): string {
-  const oid = forge.pki.oids.sha256WithRSAEncryption;
-  cert.signatureOid = oid;
-  cert.siginfo.algorithmOid = oid;
-  // getTBSCertificate is public in node-forge but missing from @types/node-forge.
-  const tbs = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
-  const der = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
-  const signature = sign('sha256', der, signerKeyPem);
-  (cert as unknown as { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
-  cert.signature = signature.toString('binary');
-  return forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n');
 }

@@ -51,6 +51,39 @@ function cacerts(dir: string, cluster: string, into: string): Record<string, str
 }
 
 describe('bring your own CA: (a) a root certificate and key', () => {
+  it('chains under a root whose subject has several values in one part and non-ASCII text, and whose key identifier is not SHA-1', () => {
+    const dir = topology('    rootCert: ca/corp-root.pem\n    rootKey: ca/corp-root.key\n    organization: Acme_Corp@Zürich\n');
+    const ca = path.join(dir, 'ca');
+    openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'corp-root.key'], ca);
+    openssl(
+      [
+        'req', '-x509', '-new', '-key', 'corp-root.key', '-days', '3650', '-utf8', '-multivalue-rdn',
+        '-subj', '/DC=example/DC=com/O=Société Générale+OU=PKI/CN=Corp Root', '-out', 'corp-root.pem',
+        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+        '-addext', 'subjectKeyIdentifier=0102030405060708090A0B0C0D0E0F1011121314', '-addext', 'authorityKeyIdentifier=none',
+      ],
+      ca,
+    );
+    // As `openssl pkcs12 -nokeys` exports it: attribute text before the PEM block.
+    const pem = fs.readFileSync(path.join(ca, 'corp-root.pem'), 'utf8');
+    fs.writeFileSync(path.join(ca, 'corp-root.pem'), `Bag Attributes\n    friendlyName: corp\nsubject=/CN=Corp Root\n${pem}`);
+    const r = runCli(['synth', '-q'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    for (const cluster of ['cluster1', 'cluster2']) {
+      const files = cacerts(dir, cluster, ca);
+      expect(files['ca-cert.pem']).toBeTruthy();
+      expect(openssl(['verify', '-x509_strict', '-CAfile', `${cluster}-root-cert.pem`, `${cluster}-ca-cert.pem`], ca)).toMatch(/OK/);
+      const text = openssl(['x509', '-in', `${cluster}-ca-cert.pem`, '-noout', '-text', '-nameopt', 'utf8'], ca);
+      expect(text).toMatch(/Authority Key Identifier: *\n\s+(keyid:)?01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:10:11:12:13:14/);
+      // Names are UTF8String, never a PrintableString holding characters it may not hold.
+      const asn1 = openssl(['asn1parse', '-in', `${cluster}-ca-cert.pem`], ca);
+      expect(asn1).toMatch(/UTF8STRING\s+:Acme_Corp@Z/);
+      expect(asn1).not.toMatch(/PRINTABLESTRING\s+:Acme/);
+    }
+    // The next run reuses the intermediates: meshgen accepts what it issued.
+    expect(runCli(['synth', '-q'], dir).code).toBe(0);
+  });
+
   it('issues the intermediates under the given root and never copies the root into the key store', () => {
     const dir = topology('    rootCert: ca/corp-root.pem\n    rootKey: ca/corp-root.key\n');
     opensslRoot(path.join(dir, 'ca'));
