@@ -24,7 +24,7 @@ import {
   newSerial,
 } from './certificates';
 import { issuedBy, keyMatchesCertificate, parseCertificate, pemCertificates, subjectAttribute } from './inspect';
-import { checkEntry, emptyManifest, entryFor, KeyStoreManifest, readManifest, RootRotation, writeManifest } from './manifest';
+import { checkEntry, emptyManifest, entryFor, KeyStoreManifest, MANIFEST_FILE, readManifest, RootRotation, writeManifest } from './manifest';
 
 /** The four files of Istio's `cacerts` Secret for one cluster. */
 export interface CacertsFiles {
@@ -141,41 +141,56 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   const rootCertFile = byo?.kind === 'root' ? byo.rootCert : path.join(store, ROOT_CERT);
   const rootKeyFile = byo?.kind === 'root' ? byo.rootKey : path.join(store, ROOT_KEY);
   const storedRootKey = readIfExists(rootKeyFile, []);
-  const rootEncrypted = /BEGIN ENCRYPTED PRIVATE KEY|Proc-Type: 4,ENCRYPTED/.test(storedRootKey ?? '');
+  const rootEncrypted = isEncrypted(storedRootKey);
+  const manifest = readManifest(store);
+  const rotation = byo === undefined ? manifest?.rootRotation : undefined;
+  if (byo === undefined && (!rotation || rotation.stage === 3) && fs.existsSync(path.join(store, NEXT_ROOT_DIR))) {
+    // Without the manifest's record the rotation would end silently: one root again, and no multi-root settings.
+    throw new KeyStoreError(`key store ${displayPath(store)} holds a next root, but its manifest records no root rotation under way`, [
+      {
+        file: displayPath(path.join(store, MANIFEST_FILE)),
+        message: `${manifest ? 'has no rotation at stage 1 or 2' : 'is missing'}, while ${displayPath(path.join(store, NEXT_ROOT_DIR))} exists`,
+        fix: `restore ${MANIFEST_FILE} from backup; to abandon a rotation that never reached stage 2, move ${NEXT_ROOT_DIR} out of the key store`,
+      },
+    ]);
+  }
+  const nextKeyFile = path.join(store, NEXT_ROOT_DIR, ROOT_KEY);
+  const nextEncrypted = rotation !== undefined && rotation.stage < 3 && isEncrypted(readIfExists(nextKeyFile, []));
   let passphrase: string | undefined;
-  if (rootEncrypted || mesh.trust.encryptRootKey) {
+  if (rootEncrypted || nextEncrypted || mesh.trust.encryptRootKey) {
     passphrase = await opts.rootKeyPassphrase?.();
     if (passphrase === undefined || passphrase === '') {
-      throw new KeyStoreError(`the root key of mesh "${mesh.name}" is ${rootEncrypted ? 'encrypted' : 'to be encrypted (trust.encryptRootKey)'}, and no passphrase was given`, [
+      const what = rootEncrypted
+        ? `the root key of mesh "${mesh.name}" is encrypted`
+        : nextEncrypted
+          ? `the next root key of mesh "${mesh.name}" (root rotation) is encrypted`
+          : `the root key of mesh "${mesh.name}" is to be encrypted (trust.encryptRootKey)`;
+      throw new KeyStoreError(`${what}, and no passphrase was given`, [
         {
-          file: displayPath(rootKeyFile),
+          file: displayPath(!rootEncrypted && nextEncrypted ? nextKeyFile : rootKeyFile),
           message: 'needs a passphrase',
           fix: 'set the environment variable named in trust.passphrase.env, or a file in trust.passphrase.file, or run on a terminal to be asked',
         },
       ]);
     }
   }
-  const decrypt = (pem: string): string => {
+  const decrypt = (file: string) => (pem: string): string => {
     try {
       return createPrivateKey({ key: pem, format: 'pem', passphrase }).export({ type: 'pkcs8', format: 'pem' }).toString();
     } catch {
       throw new KeyStoreError(`cannot decrypt the root key of mesh "${mesh.name}"`, [
-        { file: displayPath(rootKeyFile), message: 'the passphrase does not open it', fix: 'give the passphrase the key was encrypted with' },
+        { file: displayPath(file), message: 'the passphrase does not open it', fix: 'give the passphrase the key was encrypted with' },
       ]);
     }
   };
-  const manifest = readManifest(store);
-  const rotation = byo === undefined ? manifest?.rootRotation : undefined;
-  const root = readPairFiles(rootCertFile, rootKeyFile, problems, rootEncrypted ? decrypt : undefined);
-  if (root) checkRoot(rootCertFile, root, now(), problems);
+  const root = readPairFiles(rootCertFile, rootKeyFile, problems, rootEncrypted ? decrypt(rootKeyFile) : undefined);
+  if (root) checkRoot(rootCertFile, root, now(), problems, 'the mesh needs a new root: run `meshgen certs rotate --root` well before expiry; once expired, move the key store away, synthesize again and roll out every cluster');
   // Stages 1 and 2 of a root rotation: the next root sits beside the root; in stage 2 it issues the intermediates.
   let next: Pair | undefined;
   if (rotation && rotation.stage < 3) {
     const nextCert = path.join(store, NEXT_ROOT_DIR, ROOT_CERT);
-    const nextKey = path.join(store, NEXT_ROOT_DIR, ROOT_KEY);
-    const nextEncrypted = /ENCRYPTED/.test(readIfExists(nextKey, []) ?? '');
-    next = readPairFiles(nextCert, nextKey, problems, nextEncrypted ? decrypt : undefined);
-    if (next) checkRoot(nextCert, next, now(), problems);
+    next = readPairFiles(nextCert, nextKeyFile, problems, nextEncrypted ? decrypt(nextKeyFile) : undefined);
+    if (next) checkRoot(nextCert, next, now(), problems, 'the next root expired before the rotation finished: restore a backup of the key store from before `meshgen certs rotate --root`, and start again');
     else if (!problems.some((p) => p.file?.includes(NEXT_ROOT_DIR))) {
       problems.push({
         file: displayPath(nextCert),
@@ -203,6 +218,9 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
     if (byo === undefined && manifest.root) {
       listed.push(...checkEntry(store, manifest.root, 'the root CA', 'restore it from backup; a new root would not have signed the intermediates the clusters run with'));
     }
+    if (rotation && rotation.stage < 3 && rotation.nextRoot) {
+      listed.push(...checkEntry(store, rotation.nextRoot, 'the next root of the root rotation', 'restore it from backup; the clusters already trust the one recorded'));
+    }
     for (const cluster of mesh.clusters) {
       const entry = manifest.intermediates[cluster.name];
       if (entry) {
@@ -211,7 +229,9 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
         );
       }
     }
-    problems.push(...listed.filter((p) => !problems.some((q) => q.file === p.file)));
+    // One cause, one problem: a file already reported, or whose partner (cert or key in the same folder) is, is not reported again.
+    const reported = (file: string | undefined) => problems.some((q) => q.file !== undefined && file !== undefined && path.dirname(q.file) === path.dirname(file));
+    problems.push(...listed.filter((p) => !reported(p.file)));
   }
   // The clusters trust every root of the root-cert.pem they run with (two during a root rotation).
   const deployedRoots = opts.deployedRoot ? pemCertificates(opts.deployedRoot.certPem).flatMap((pem) => parseCertificate(pem) ?? []) : [];
@@ -232,7 +252,7 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
       });
     }
   }
-  if (!root && existing.size > 0) {
+  if (!root && existing.size > 0 && !problems.some((p) => p.file === displayPath(rootCertFile) || p.file === displayPath(rootKeyFile))) {
     problems.push({
       file: displayPath(path.join(store, ROOT_CERT)),
       message: `the key store has intermediates (${[...existing.keys()].join(', ')}) but no root certificate and key`,
@@ -471,6 +491,10 @@ function readPairFiles(certFile: string, keyFile: string, problems: Problem[], d
   return { certPem, keyPem, cert };
 }
 
+function isEncrypted(keyPem: string | undefined): boolean {
+  return /BEGIN ENCRYPTED PRIVATE KEY|Proc-Type: 4,ENCRYPTED/.test(keyPem ?? '');
+}
+
 function readIfExists(file: string, problems: Problem[]): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
@@ -482,7 +506,7 @@ function readIfExists(file: string, problems: Problem[]): string | undefined {
   }
 }
 
-function checkRoot(certFile: string, root: Pair, now: Date, problems: Problem[]): void {
+function checkRoot(certFile: string, root: Pair, now: Date, problems: Problem[], expiredFix: string): void {
   const file = displayPath(certFile);
   if (!root.cert.ca || !issuedBy(root.cert, root.cert)) {
     problems.push({
@@ -495,7 +519,7 @@ function checkRoot(certFile: string, root: Pair, now: Date, problems: Problem[])
     problems.push({
       file,
       message: `expired on ${new Date(root.cert.validTo).toISOString()}`,
-      fix: 'the mesh needs a new root: move the key store away and synthesize again, then roll out every cluster',
+      fix: expiredFix,
     });
   }
 }

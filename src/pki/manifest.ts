@@ -33,6 +33,10 @@ export interface HistoryEntry extends ManifestEntry {
   readonly mesh: string;
   /** When it was retired. */
   readonly retired: string;
+  /** Its files were gone when it was retired (the entry keeps what the manifest knew). */
+  readonly lost?: boolean;
+  /** Only part of its pair was there to keep. */
+  readonly incomplete?: boolean;
 }
 
 /** A root retired by a root rotation. */

@@ -20,7 +20,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KeyStoreError, Problem } from '../errors';
 import { MeshModel } from '../model/types';
-import { displayPath } from '../paths';
+import { displayPath, writeFileAtomically } from '../paths';
 import { createRootCertificate, generateCaKey, newSerial } from './certificates';
 import { parseCertificate, pemCertificates } from './inspect';
 import {
@@ -136,31 +136,63 @@ class Transaction {
     this.moves.push([from, to]);
   }
 
-  rollback(): void {
+  /** Puts every moved file back and restores the manifest; returns the problems of files that could not go back. */
+  rollback(): Problem[] {
+    const stuck: Problem[] = [];
     for (const [from, to] of [...this.moves].reverse()) {
       try {
         ensureDir(path.dirname(from));
         // A replacement issued before the failure is in the way: it was never used.
         fs.rmSync(from, { force: true });
         fs.renameSync(to, from);
-      } catch {
-        // Keep going: every file that can go back does.
+      } catch (err) {
+        stuck.push({ file: displayPath(to), message: `could not be moved back (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, fix: `move it back to ${displayPath(from)} by hand` });
       }
     }
-    for (const dir of [...this.madeDirs].reverse()) fs.rmSync(dir, { recursive: true, force: true });
-    if (this.manifestBefore === undefined) fs.rmSync(this.manifestFile, { force: true });
-    else fs.writeFileSync(this.manifestFile, this.manifestBefore, { mode: 0o644 });
+    if (stuck.length === 0) for (const dir of [...this.madeDirs].reverse()) fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      if (this.manifestBefore === undefined) fs.rmSync(this.manifestFile, { force: true });
+      else writeFileAtomically(this.manifestFile, this.manifestBefore, 0o644, KeyStoreError);
+    } catch (err) {
+      stuck.push({ file: displayPath(this.manifestFile), message: `could not be restored (${(err as Error).message})`, fix: 'restore it from backup' });
+    }
+    return stuck;
   }
 }
 
-/** Runs `body` and undoes the transaction if it throws. */
+/** Runs `body` and undoes the transaction if it throws; a rollback that cannot finish says which files to fix. */
 async function atomically<T>(tx: Transaction, body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (err) {
-    tx.rollback();
+    const stuck = tx.rollback();
+    if (stuck.length > 0) {
+      const cause = (err as Error).message.split('\n')[0];
+      throw new KeyStoreError(`${cause}; and the key store could not be put back as it was`, [...((err as KeyStoreError).problems ?? []), ...stuck]);
+    }
     throw err;
   }
+}
+
+/**
+ * Options whose slow or interactive parts (the passphrase, new keys) are
+ * done before any file moves, so that an interrupt cannot leave the store
+ * half-changed while a person types or a key is made.
+ */
+async function prepared(mesh: MeshModel, opts: RotateOptions, keyCount: number): Promise<RotateOptions> {
+  const store = mesh.trust.keyStore;
+  const encrypted =
+    mesh.trust.encryptRootKey ||
+    [path.join(store, ROOT_KEY), path.join(store, NEXT_ROOT_DIR, ROOT_KEY)].some((f) => /ENCRYPTED/.test(readText(f))) ||
+    (mesh.trust.byo?.kind === 'root' && /ENCRYPTED/.test(readText(mesh.trust.byo.rootKey)));
+  const passphrase = encrypted ? await opts.rootKeyPassphrase?.() : undefined;
+  const make = opts.generateKey ?? (() => generateCaKey(mesh.trust.profile));
+  const keys = await Promise.all(Array.from({ length: keyCount }, () => make()));
+  return {
+    ...opts,
+    rootKeyPassphrase: async () => passphrase,
+    generateKey: async () => keys.shift() ?? make(),
+  };
 }
 
 /** Checks a key store through ensureMeshPki without making anything: every cluster must already have its intermediate. */
@@ -187,6 +219,7 @@ function retireIntermediate(tx: Transaction, store: string, mesh: MeshModel, clu
   tx.move(keyFile, path.join(target, CA_KEY));
   const cert = certPem === undefined ? undefined : parseCertificate(certPem);
   const rel = (f: string) => path.relative(store, f).split(path.sep).join('/');
+  const whole = fs.existsSync(path.join(target, CA_CERT)) && fs.existsSync(path.join(target, CA_KEY)) && cert !== undefined;
   return {
     cluster,
     mesh: mesh.name,
@@ -195,6 +228,7 @@ function retireIntermediate(tx: Transaction, store: string, mesh: MeshModel, clu
     sha256: cert?.fingerprint256 ?? '',
     notAfter: cert ? new Date(cert.validTo).toISOString() : '',
     retired: now.toISOString(),
+    ...(whole ? {} : { incomplete: true }),
   };
 }
 
@@ -214,23 +248,31 @@ export async function rotateIntermediates(mesh: MeshModel, clusters: readonly st
   }
   const store = mesh.trust.keyStore;
   const now = (opts.now ?? (() => new Date()))();
+  const names = [...new Set(clusters)];
+  const before = readManifest(store) ?? emptyManifest();
+  for (const cluster of names) {
+    const dir = path.join(store, cluster);
+    if (!fs.existsSync(path.join(dir, CA_CERT)) && !fs.existsSync(path.join(dir, CA_KEY)) && !before.intermediates[cluster]) {
+      throw new KeyStoreError(`cluster "${cluster}" has no intermediate in ${displayPath(store)} yet`, [
+        { file: displayPath(path.join(dir, CA_CERT)), message: 'does not exist', fix: 'run `meshgen synth`, which issues it' },
+      ]);
+    }
+  }
+  const ready = await prepared(mesh, opts, names.length);
   const tx = new Transaction(store);
   return atomically(tx, async () => {
     const manifest = readManifest(store) ?? emptyManifest();
     const intermediates = { ...manifest.intermediates };
     const retired: HistoryEntry[] = [];
-    for (const cluster of [...new Set(clusters)]) {
-      const entry = retireIntermediate(tx, store, mesh, cluster, now);
-      if (!entry) {
-        throw new KeyStoreError(`cluster "${cluster}" has no intermediate in ${displayPath(store)} yet`, [
-          { file: displayPath(path.join(store, cluster, CA_CERT)), message: 'does not exist', fix: 'run `meshgen synth`, which issues it' },
-        ]);
-      }
-      retired.push(entry);
+    for (const cluster of names) {
+      // An intermediate the manifest lists but whose files are gone is recorded as lost, and replaced.
+      const recorded = manifest.intermediates[cluster];
+      const entry = retireIntermediate(tx, store, mesh, cluster, now) ?? (recorded ? { ...recorded, cluster, mesh: mesh.name, retired: now.toISOString(), lost: true } : undefined);
+      if (entry) retired.push(entry);
       delete intermediates[cluster];
     }
     writeManifest(store, { ...manifest, intermediates, history: [...manifest.history, ...retired] });
-    const pki = await ensureMeshPki(mesh, opts);
+    const pki = await ensureMeshPki(mesh, ready);
     return retired.map((r) => ({ cluster: r.cluster, retired: r, pki }));
   });
 }
@@ -332,16 +374,27 @@ export async function advanceRootRotation(
   }
 
   const oldRoot = fingerprintOf(path.join(store, ROOT_CERT)) ?? '';
+  if (stage === 2) {
+    const nextDir = path.join(store, NEXT_ROOT_DIR);
+    const extra = fs.readdirSync(nextDir).filter((f) => f !== ROOT_CERT && f !== ROOT_KEY);
+    if (extra.length > 0) {
+      throw new KeyStoreError(`${displayPath(nextDir)} holds files that are not the next root`, [
+        { file: displayPath(nextDir), message: `holds ${extra.join(', ')}`, fix: 'move them out of the key store; stage 3 moves the next root into place and removes the folder' },
+      ]);
+    }
+  }
+  // Stage 2 makes a key per cluster: made, and the passphrase asked, before any file moves.
+  const ready = await prepared(meshes[0], opts, stage === 1 && !opts.start ? meshes.reduce((n, m) => n + m.clusters.length, 0) : 0);
   const tx = new Transaction(store);
   return atomically(tx, async () => {
     let next: KeyStoreManifest;
-    if (opts.start) next = await startRotation(tx, store, meshes, manifest, now, opts);
+    if (opts.start) next = await startRotation(tx, store, meshes, manifest, now, ready);
     else if (stage === 1) next = retireAllIntermediates(tx, store, meshes, manifest, now);
     else next = promoteNextRoot(tx, store, manifest, now);
     writeManifest(store, next);
     // Issues what the stage needs (stage 2: every intermediate, from the new root) and checks the result.
     const pkis = new Map<string, MeshPki>();
-    for (const mesh of meshes) pkis.set(mesh.name, await ensureMeshPki(mesh, opts));
+    for (const mesh of meshes) pkis.set(mesh.name, await ensureMeshPki(mesh, ready));
     const newRoot = next.rootRotation?.nextRoot?.sha256 ?? next.root?.sha256 ?? '';
     return { stage: next.rootRotation?.stage ?? 1, oldRoot, newRoot, pkis };
   });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -123,6 +123,33 @@ describe('certs rotate --cluster', () => {
     expect(fs.existsSync(path.join(store, '_history'))).toBe(false);
   });
 
+  it('puts every moved file back when the store turns out inconsistent after the move', async () => {
+    const store = path.join(tmpDir(), 'pki');
+    const m = mesh(store);
+    await ensureMeshPki(m, fast);
+    // cluster1's key no longer matches: the rotation of cluster2 moves its files, then the check fails.
+    const other = path.join(tmpDir(), 'other');
+    await ensureMeshPki(mesh(other), fast);
+    fs.copyFileSync(path.join(other, 'cluster1', 'ca-key.pem'), path.join(store, 'cluster1', 'ca-key.pem'));
+    const before = readTree(store, { modes: true });
+    expect(await failure(rotateIntermediates(m, ['cluster2'], fast))).toMatch(/cluster1\/ca-key\.pem: is not the private key of ca-cert\.pem/);
+    expect(readTree(store, { modes: true })).toEqual(before);
+    expect(fs.existsSync(path.join(store, '_history'))).toBe(false);
+  });
+
+  it('replaces an intermediate the manifest lists whose files are gone, recording it as lost', async () => {
+    const store = path.join(tmpDir(), 'pki');
+    const m = mesh(store);
+    const before = await ensureMeshPki(m, fast);
+    const lostSha = new X509Certificate(before.cacerts('cluster2')['ca-cert.pem']).fingerprint256;
+    fs.rmSync(path.join(store, 'cluster2'), { recursive: true });
+    expect(await failure(ensureMeshPki(m, fast))).toMatch(/meshgen certs rotate --cluster cluster2/);
+    const [r] = await rotateIntermediates(m, ['cluster2'], fast);
+    expect(r.retired).toMatchObject({ cluster: 'cluster2', sha256: lostSha, lost: true });
+    expect(r.pki.intermediates.get('cluster2')).toBe('new');
+    expect((await ensureMeshPki(m, fast)).cacerts('cluster2')).toEqual(r.pki.cacerts('cluster2'));
+  });
+
   it('refuses a cluster that is not in the mesh, or has no intermediate yet', async () => {
     const store = path.join(tmpDir(), 'pki');
     const m = mesh(store);
@@ -230,6 +257,55 @@ describe('certs rotate --root', () => {
     const keyFile = path.join(store, '_next-root', 'root-key.pem');
     expect(fs.readFileSync(keyFile, 'utf8')).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
     expect(openssl(['pkey', '-in', keyFile, '-passin', 'pass:correct horse', '-noout', '-text_pub'], store)).toMatch(/Public-Key: \(2048 bit\)/);
+  });
+
+  it('refuses a next root that is not the one the clusters were given, and a rotation whose record is lost', async () => {
+    const store = path.join(tmpDir(), 'pki');
+    const m = mesh(store);
+    const s0 = await ensureMeshPki(m, fast);
+    await advanceRootRotation([m], deployedOf(m, s0), { ...fast, start: true });
+    const manifestText = fs.readFileSync(path.join(store, MANIFEST_FILE), 'utf8');
+    const nextDir = path.join(store, '_next-root');
+    const saved = readTree(nextDir);
+    // Another self-signed pair in its place.
+    const other = path.join(tmpDir(), 'other');
+    await ensureMeshPki(mesh(other), fast);
+    fs.copyFileSync(path.join(other, 'root-cert.pem'), path.join(nextDir, 'root-cert.pem'));
+    fs.copyFileSync(path.join(other, 'root-key.pem'), path.join(nextDir, 'root-key.pem'));
+    expect(await failure(ensureMeshPki(m, fast))).toMatch(/_next-root\/root-cert\.pem: is not the certificate the key store manifest recorded for the next root/);
+    for (const [f, content] of Object.entries(saved)) fs.writeFileSync(path.join(nextDir, f), content);
+    // Without the manifest, the rotation would end silently: refused instead.
+    fs.rmSync(path.join(store, MANIFEST_FILE));
+    expect(await failure(ensureMeshPki(m, fast))).toMatch(/holds a next root, but its manifest records no root rotation under way[\s\S]*meshgen-key-store\.json: is missing[\s\S]*fix: restore meshgen-key-store\.json from backup/);
+    fs.writeFileSync(path.join(store, MANIFEST_FILE), manifestText);
+    expect((await ensureMeshPki(m, fast)).rootRotation?.stage).toBe(1);
+  });
+
+  it('names the next root key when the passphrase does not open it, and asks for one when only the next root is encrypted', async () => {
+    const store = path.join(tmpDir(), 'pki');
+    const m = mesh(store, { encryptRootKey: true });
+    const pass = { ...fast, rootKeyPassphrase: async () => 'correct horse' };
+    const s0 = await ensureMeshPki(m, pass);
+    await advanceRootRotation([m], deployedOf(m, s0), { ...pass, start: true });
+    // The current root decrypted by hand; the next one still encrypted.
+    const plain = createPrivateKey({ key: fs.readFileSync(path.join(store, 'root-key.pem'), 'utf8'), passphrase: 'correct horse' }).export({ type: 'pkcs8', format: 'pem' }).toString();
+    fs.writeFileSync(path.join(store, 'root-key.pem'), plain);
+    const plainMesh = mesh(store);
+    expect(await failure(ensureMeshPki(plainMesh, fast))).toMatch(/_next-root\/root-key\.pem: needs a passphrase/);
+    expect(await failure(ensureMeshPki(plainMesh, { ...fast, rootKeyPassphrase: async () => 'wrong' }))).toMatch(/_next-root\/root-key\.pem: the passphrase does not open it/);
+    expect((await ensureMeshPki(plainMesh, pass)).rootRotation?.stage).toBe(1);
+  });
+
+  it('will not finish stage 3 over files it did not put in the next root folder', async () => {
+    const store = path.join(tmpDir(), 'pki');
+    const m = mesh(store);
+    const s0 = await ensureMeshPki(m, fast);
+    const s1 = (await advanceRootRotation([m], deployedOf(m, s0), { ...fast, start: true })).pkis.get('mesh1') as MeshPki;
+    const s2 = (await advanceRootRotation([m], deployedOf(m, s1), { ...fast, start: false })).pkis.get('mesh1') as MeshPki;
+    fs.writeFileSync(path.join(store, '_next-root', 'NOTES.txt'), 'backup taken\n');
+    const before = readTree(store);
+    expect(await failure(advanceRootRotation([m], deployedOf(m, s2), { ...fast, start: false }))).toMatch(/_next-root: holds NOTES\.txt[\s\S]*fix: move them out of the key store/);
+    expect(readTree(store)).toEqual(before);
   });
 
   it('refuses a root brought along, which meshgen does not keep', async () => {
