@@ -36,6 +36,7 @@ import { ClusterModel, GitOpsSettings, MeshModel } from '../model/types';
 import { toYaml as toValuesYaml } from '../yaml-text';
 import { MeshPki } from '../pki/key-store';
 import { RootRotation } from '../pki/manifest';
+import { TrustFacts, trustFactsOf } from '../pki/trust-facts';
 
 /** Props of ClusterChart. */
 export interface ClusterChartProps {
@@ -57,6 +58,19 @@ export interface ClusterChartProps {
    * @default - none
    */
   readonly trustRoots?: readonly string[];
+  /**
+   * Root rotations of the meshes in trustRoots, with the roots trusted now.
+   * @default - none
+   */
+  readonly peerRotations?: readonly PeerRotation[];
+}
+
+/** A root rotation of another mesh that this cluster trusts through trust bundles. */
+export interface PeerRotation {
+  readonly mesh: string;
+  readonly rotation: RootRotation;
+  /** The PEM roots of that mesh this output trusts. */
+  readonly roots: readonly string[];
 }
 
 /** helloworld v1 and v2 alternate over the clusters that run it, in name order, so calls show both. */
@@ -80,6 +94,10 @@ export class ClusterChart extends Chart {
   public readonly federation: FederationPlan;
   /** The root rotation of the key store, if one was ever made: the README says what its stage needs. */
   public readonly rootRotation?: RootRotation;
+  /** What this cluster trusts, as fingerprints, for the folder's marker. */
+  public readonly trustFacts: TrustFacts;
+  /** Root rotations of other meshes this cluster trusts. */
+  public readonly peerRotations: readonly PeerRotation[];
   /** IstioOperator documents, in the order `istioctl install` must take them. */
   public readonly istioctlInputs: readonly IstioOperator[];
 
@@ -95,6 +113,7 @@ export class ClusterChart extends Chart {
     const fed = props.federation ?? NO_FEDERATION;
     this.federation = fed;
     this.rootRotation = pki.rootRotation;
+    this.peerRotations = props.peerRotations ?? [];
     this.plan = plan;
     this.credentials = credentials;
     const revision = mesh.istio.revision;
@@ -133,6 +152,7 @@ export class ClusterChart extends Chart {
     } else {
       new CacertsSecret(prereqs, 'Cacerts', { files: pki.cacerts(cluster.name) });
     }
+    this.trustFacts = trustFactsOf(pki.rootCertPem, caCertificate ? undefined : pki.cacerts(cluster.name)['cert-chain.pem'], props.trustRoots ?? []);
 
     // The install itself, in exactly one form.
     const inputs: IstioOperator[] = [];

@@ -9,6 +9,7 @@ import { planFederation } from '../model/federation-plan';
 import { MeshModel, Topology } from '../model/types';
 import { MeshCredentials } from '../credentials/resolve';
 import { MeshPki } from '../pki/key-store';
+import { RootRotation } from '../pki/manifest';
 import { ClusterChart } from './cluster-chart';
 
 /** Props of Mesh. */
@@ -23,7 +24,12 @@ export interface MeshProps {
    * The whole topology and every mesh's root certificate, for the federations this mesh is in.
    * @default - no federation
    */
-  readonly federation?: { readonly topology: Topology; readonly roots: ReadonlyMap<string, string> };
+  readonly federation?: {
+    readonly topology: Topology;
+    readonly roots: ReadonlyMap<string, string>;
+    /** Root rotations of other meshes, by mesh: the READMEs of clusters that trust them say what each stage needs. */
+    readonly rotations?: ReadonlyMap<string, RootRotation>;
+  };
 }
 
 /** A multicluster Istio mesh: one chart per cluster, in cluster name order. */
@@ -41,7 +47,11 @@ export class Mesh extends Construct {
         if (!pem) throw new TopologyError(`no root certificate of mesh "${m}", which mesh "${props.mesh.name}" must trust`);
         return pemCertificates(pem);
       });
-      return new ClusterChart(this, { mesh: props.mesh, cluster, pki: props.pki, credentials: props.credentials, federation: fed, trustRoots });
+      const peerRotations = (fed?.trustRootsOf ?? []).flatMap((m) => {
+        const rotation = props.federation?.rotations?.get(m);
+        return rotation ? [{ mesh: m, rotation, roots: pemCertificates(props.federation?.roots.get(m) ?? '') }] : [];
+      });
+      return new ClusterChart(this, { mesh: props.mesh, cluster, pki: props.pki, credentials: props.credentials, federation: fed, trustRoots, peerRotations });
     });
   }
 }

@@ -11,7 +11,8 @@ import { MeshModel, Topology } from '../model/types';
 import { displayPath } from '../paths';
 import { parseCertificate } from '../pki/inspect';
 import { rootKeyPassphrase } from '../pki/passphrase';
-import { advanceRootRotation, DeployedCacerts, RotateOptions, rotateIntermediates } from '../pki/rotate';
+import { planFederation } from '../model/federation-plan';
+import { advanceRootRotation, DeployedCacerts, PeerCluster, RotateOptions, rotateIntermediates } from '../pki/rotate';
 import { CertificateStatus, meshCertificatesStatus } from '../pki/status';
 import { readDeployedCacerts } from '../synth/deployed';
 import type { Io } from './main';
@@ -114,7 +115,8 @@ function rotateCommand(io: Io): Command {
       const meshes = meshesOfStore(topology, opts.mesh);
       const deployed = new Map<string, DeployedCacerts>();
       for (const m of meshes) for (const [cluster, d] of readDeployedCacerts(opts.output, m.name)) deployed.set(cluster, d);
-      const step = await advanceRootRotation(meshes, deployed, { ...rotateOptions(io, meshes[0]), start: !opts.continue });
+      const peers = peersOf(topology, meshes, opts.output);
+      const step = await advanceRootRotation(meshes, deployed, { ...rotateOptions(io, meshes[0]), start: !opts.continue, peers });
       const clusters = meshes.flatMap((m) => m.clusters.map((c) => c.name));
       const what: Record<1 | 2 | 3, string> = {
         1: `stage 1 of 3: a new root (SHA-256 ${step.newRoot}) that every cluster will trust beside the current one (SHA-256 ${step.oldRoot})`,
@@ -133,6 +135,19 @@ function rotateCommand(io: Io): Command {
           '',
         ].join('\n'),
       );
+    });
+}
+
+/** Clusters of other meshes that trust the rotating meshes' roots through trust bundles, with what their output trusts. */
+function peersOf(topology: Topology, rotating: readonly MeshModel[], outdir: string): PeerCluster[] {
+  const names = new Set(rotating.map((m) => m.name));
+  return topology.meshes
+    .filter((m) => !names.has(m.name))
+    .flatMap((m) => {
+      const deployed = readDeployedCacerts(outdir, m.name);
+      return m.clusters
+        .filter((c) => planFederation(topology, m, c).trustRootsOf.some((t) => names.has(t)))
+        .map((c) => ({ mesh: m.name, cluster: c.name, deployed: deployed.get(c.name) }));
     });
 }
 

@@ -23,7 +23,7 @@ import {
   generateCaKey,
   newSerial,
 } from './certificates';
-import { issuedBy, keyMatchesCertificate, parseCertificate, pemCertificates, subjectAttribute } from './inspect';
+import { issuedBy, keyMatchesCertificate, parseCertificate, subjectAttribute } from './inspect';
 import { checkEntry, emptyManifest, entryFor, KeyStoreManifest, MANIFEST_FILE, readManifest, RootRotation, writeManifest } from './manifest';
 
 /** The four files of Istio's `cacerts` Secret for one cluster. */
@@ -80,7 +80,7 @@ export interface KeyStoreOptions {
    * running clusters.
    * @default - no earlier output
    */
-  readonly deployedRoot?: { readonly source: string; readonly certPem: string };
+  readonly deployedRoot?: { readonly source: string; readonly fingerprints: readonly string[] };
   /**
    * Accept a root other than `deployedRoot` (a deliberate CA replacement).
    * @default false
@@ -234,8 +234,8 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
     problems.push(...listed.filter((p) => !reported(p.file)));
   }
   // The clusters trust every root of the root-cert.pem they run with (two during a root rotation).
-  const deployedRoots = opts.deployedRoot ? pemCertificates(opts.deployedRoot.certPem).flatMap((pem) => parseCertificate(pem) ?? []) : [];
-  const deployed = deployedRoots[0];
+  const deployedRoots = opts.deployedRoot?.fingerprints ?? [];
+  const deployed = deployedRoots.length > 0 ? { fingerprint256: deployedRoots[0] } : undefined;
   if (opts.deployedRoot && deployed && !opts.allowNewRoot) {
     const rootFile = displayPath(rootCertFile);
     if (!root) {
@@ -244,7 +244,7 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
         message: `is missing, but ${opts.deployedRoot.source} was made under a root CA (SHA-256 ${deployed.fingerprint256}); a new root would break trust with the clusters already running`,
         fix: 'restore the key store from backup (or point spec.trust.keyStore at it); to replace the CA on purpose, run synth with --new-root and roll out every cluster',
       });
-    } else if (!deployedRoots.some((d) => d.fingerprint256 === root.cert.fingerprint256)) {
+    } else if (!deployedRoots.includes(root.cert.fingerprint256)) {
       problems.push({
         file: rootFile,
         message: `is not the root CA ${opts.deployedRoot.source} was made under (SHA-256 ${deployed.fingerprint256})`,

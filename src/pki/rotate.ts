@@ -22,7 +22,7 @@ import { KeyStoreError, Problem } from '../errors';
 import { MeshModel } from '../model/types';
 import { displayPath, writeFileAtomically } from '../paths';
 import { createRootCertificate, generateCaKey, newSerial } from './certificates';
-import { parseCertificate, pemCertificates } from './inspect';
+import { parseCertificate } from './inspect';
 import {
   encryptKey,
   ensureDir,
@@ -35,16 +35,15 @@ import {
   writeKeyFile,
   writePublicFile,
 } from './key-store';
+import type { TrustFacts } from './trust-facts';
 import { emptyManifest, entryFor, HistoryEntry, KeyStoreManifest, MANIFEST_FILE, readManifest, RetiredRoot, writeManifest } from './manifest';
 
 const { rootCert: ROOT_CERT, rootKey: ROOT_KEY, caCert: CA_CERT, caKey: CA_KEY } = KEY_STORE_FILES;
 
-/** What the clusters of a key store run with, read from the output folder: per cluster, its `cacerts` files. */
-export interface DeployedCacerts {
-  /** Folder the files were read from, as shown to the user. */
+/** What a cluster runs with, read from the output folder: the fingerprints of the roots it trusts. */
+export interface DeployedCacerts extends TrustFacts {
+  /** File the facts were read from, as shown to the user. */
   readonly source: string;
-  readonly 'root-cert.pem': string;
-  readonly 'cert-chain.pem': string;
 }
 
 /** Options of a rotation. */
@@ -313,15 +312,30 @@ function checkDeployed(meshes: readonly MeshModel[], deployed: ReadonlyMap<strin
         problems.push({ message: `cluster "${cluster.name}" of mesh "${mesh.name}" has no cacerts in the output folder, so nothing shows it runs ${STAGE_NAMES[stage]}`, fix });
         continue;
       }
-      const roots = pemCertificates(d['root-cert.pem']).map((p) => parseCertificate(p)?.fingerprint256 ?? '?');
-      const chain = pemCertificates(d['cert-chain.pem']);
-      const issuer = chain.length > 0 ? parseCertificate(chain[chain.length - 1])?.fingerprint256 : undefined;
-      if (roots.join(',') !== want.roots.join(',') || issuer !== want.issuer) {
+      if (d.roots.join(',') !== want.roots.join(',') || d.issuer !== want.issuer) {
         problems.push({ file: d.source, message: `does not hold ${STAGE_NAMES[stage]} yet`, fix });
       }
     }
   }
   return problems;
+}
+
+/** A cluster of another mesh that trusts the rotating roots through trust bundles. */
+export interface PeerCluster {
+  readonly mesh: string;
+  readonly cluster: string;
+  /** What its output trusts; undefined when the output folder has nothing for it. */
+  readonly deployed?: DeployedCacerts;
+}
+
+/** Problems with peers whose output does not trust every root of the current stage yet. */
+function checkPeers(peers: readonly PeerCluster[], want: StageTrust, stage: 0 | 1 | 2 | 3): Problem[] {
+  return peers.flatMap((p): Problem[] => {
+    const fix = `run \`meshgen synth\` and roll out cluster "${p.cluster}" of mesh "${p.mesh}", which trusts these roots through trust bundles; then run this again`;
+    if (!p.deployed) return [{ message: `cluster "${p.cluster}" of mesh "${p.mesh}" has nothing in the output folder that shows it trusts ${STAGE_NAMES[stage]}`, fix }];
+    const lacking = want.roots.filter((r) => !p.deployed?.extraRoots.includes(r));
+    return lacking.length > 0 ? [{ file: p.deployed.source, message: `does not trust every root of ${STAGE_NAMES[stage]} yet (missing SHA-256 ${lacking.join(', ')})`, fix }] : [];
+  });
 }
 
 /**
@@ -333,7 +347,15 @@ function checkDeployed(meshes: readonly MeshModel[], deployed: ReadonlyMap<strin
 export async function advanceRootRotation(
   meshes: readonly MeshModel[],
   deployed: ReadonlyMap<string, DeployedCacerts>,
-  opts: RotateOptions & { readonly start: boolean },
+  opts: RotateOptions & {
+    readonly start: boolean;
+    /**
+     * Clusters of other meshes that trust these meshes' roots (trust bundles),
+     * with what their output trusts: they must hold the current stage's roots too.
+     * @default - none
+     */
+    readonly peers?: readonly PeerCluster[];
+  },
 ): Promise<RootRotationStep> {
   const store = meshes[0].trust.keyStore;
   for (const mesh of meshes) {
@@ -354,6 +376,18 @@ export async function advanceRootRotation(
   for (const mesh of meshes) await checkStore(mesh, opts, 'rotate');
   const manifest = readManifest(store) ?? emptyManifest();
   const rotation = manifest.rootRotation;
+  // A mesh the store issued for but that is not here would miss every stage and be cut off at stage 3.
+  const given = new Set(meshes.map((m) => m.name));
+  const missing = [...new Set(Object.values(manifest.intermediates).map((e) => e.mesh))].filter((m) => !given.has(m)).sort();
+  if (missing.length > 0) {
+    throw new KeyStoreError(`the key store ${displayPath(store)} also holds intermediates of ${missing.map((m) => `mesh "${m}"`).join(', ')}, which the topology given does not define`, [
+      {
+        file: displayPath(path.join(store, MANIFEST_FILE)),
+        message: `lists intermediates of ${missing.join(', ')}`,
+        fix: 'pass every topology file that uses this key store with -f, so all its meshes rotate together; if a mesh is gone for good, remove its entries from the manifest',
+      },
+    ]);
+  }
   const stage: 0 | 1 | 2 | 3 = rotation?.stage ?? 0;
   const running = stage === 1 || stage === 2;
   if (opts.start && running) {
@@ -368,7 +402,7 @@ export async function advanceRootRotation(
     );
   }
   const want = stageTrust(store, manifest);
-  const notThere = checkDeployed(meshes, deployed, want, stage);
+  const notThere = [...checkDeployed(meshes, deployed, want, stage), ...checkPeers(opts.peers ?? [], want, stage)];
   if (notThere.length > 0) {
     throw new KeyStoreError(`not every cluster runs ${STAGE_NAMES[stage]} yet, so the next stage would cut traffic`, notThere);
   }

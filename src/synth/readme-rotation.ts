@@ -5,7 +5,9 @@
  * `PROXY_CONFIG_XDS_AGENT`) with plugged-in CA certificates.
  */
 import { ClusterPlan } from '../model/plan';
+import type { PeerRotation } from '../charts/cluster-chart';
 import { RootRotation } from '../pki/manifest';
+import { fingerprintsOf } from '../pki/trust-facts';
 import { shellQuote } from './shell';
 
 const ROOTS_IN_CONFIGMAP = (ctx: string) =>
@@ -70,5 +72,31 @@ export function rootRotationSection(plan: ClusterPlan, rotation: RootRotation | 
     out.push('The rotation is then complete; `meshgen certs status` shows the new root. The multi-root settings stay, so a later rotation needs no extra rollout.');
   }
   out.push('');
+  return out;
+}
+
+/** Markdown lines for the root rotations of other meshes this cluster trusts (trust bundles), or none. */
+export function peerRotationSection(plan: ClusterPlan, peers: readonly PeerRotation[]): string[] {
+  if (peers.length === 0) return [];
+  const ctx = shellQuote((plan.primary ?? plan.cluster).context);
+  const configMap = plan.mesh.istio.revision ? `istio-${plan.mesh.istio.revision}` : 'istio';
+  const out: string[] = ['## Root rotation of a trusted mesh', ''];
+  for (const p of peers) {
+    const fps = p.roots.flatMap((pem) => fingerprintsOf(pem));
+    out.push(
+      `Mesh \`${p.mesh}\` is at stage ${p.rotation.stage} of 3 of a root rotation. This output trusts its ${fps.length === 1 ? 'root' : 'roots'} through \`meshConfig.caCertificates\`: ${fps.map((f) => `\`${f}\``).join(', ')}.`,
+      '',
+    );
+  }
+  out.push(
+    'After applying, check that istiod serves them: the mesh config counts every root of the meshes above (proxies take them through `PROXY_CONFIG_XDS_AGENT`):',
+    '',
+    '```sh',
+    `kubectl --context=${ctx} get configmap ${configMap} -n istio-system -o jsonpath='{.data.mesh}' | grep -c 'BEGIN CERTIFICATE'`,
+    '```',
+    '',
+    `\`meshgen certs rotate --root --continue\` for ${peers.map((p) => `\`${p.mesh}\``).join(', ')} waits until this folder holds the current stage.`,
+    '',
+  );
   return out;
 }

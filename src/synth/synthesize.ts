@@ -145,11 +145,12 @@ export function renderTopology(
   const app = new App();
   const folders: RenderedFolder[] = [];
   const roots = new Map([...pkis].map(([mesh, pki]) => [mesh, pki.rootCertPem]));
+  const rotations = new Map([...pkis].flatMap(([mesh, pki]) => (pki.rootRotation ? [[mesh, pki.rootRotation] as const] : [])));
   for (const mesh of topology.meshes) {
     const pki = pkis.get(mesh.name);
     const creds = credentials.get(mesh.name);
     if (!pki || !creds) throw new Error(`no CA material or credentials for mesh "${mesh.name}"`);
-    const construct = new Mesh(app, mesh.name, { mesh, pki, credentials: creds, federation: { topology, roots } });
+    const construct = new Mesh(app, mesh.name, { mesh, pki, credentials: creds, federation: { topology, roots, rotations } });
     for (const chart of construct.clusters) folders.push(renderCluster(chart));
   }
   return folders;

@@ -4,7 +4,7 @@ import { loadTopology } from '../../src/model/load';
 import { generatePrivateKey } from '../../src/pki/certificates';
 import { ensureMeshPki } from '../../src/pki/key-store';
 import { parse } from 'yaml';
-import { runCli, workspace } from '../helpers';
+import { FIXTURE_TOPOLOGIES, runCli, tmpDir, workspace } from '../helpers';
 import { checkIstioOperator } from '../helpers/istio-api';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -86,7 +86,7 @@ describe('meshgen certs rotate', () => {
     r = runCli(['certs', 'rotate', '--root', '--continue'], ws.dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not every cluster runs stage 1 \(both roots trusted\) yet/);
-    expect(r.stderr).toMatch(/dist\/cluster1\/secret\.istio-system\.cacerts\.yaml: does not hold stage 1/);
+    expect(r.stderr).toMatch(/dist\/cluster1\/\.meshgen-output: does not hold stage 1/);
 
     const synth1 = runCli(['synth'], ws.dir);
     expect(synth1.code).toBe(0);
@@ -123,6 +123,44 @@ describe('meshgen certs rotate', () => {
     // The multi-root settings stay, so the next rotation needs no extra rollout.
     expect(grep(ws.out, /ISTIO_MULTIROOT_MESH: "true"/).length).toBe(2);
     expect(runCli(['certs', 'rotate', '--root', '--continue'], ws.dir).stderr).toMatch(/is complete \(stage 3\)/);
+  });
+
+  it('works from the marker when the cacerts Secret is encrypted, and waits for meshes that trust the rotating root through trust bundles', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'mesh.yaml');
+    fs.writeFileSync(
+      file,
+      fs.readFileSync(path.join(FIXTURE_TOPOLOGIES, 'federation-trust-bundles.yaml'), 'utf8').replace(/(keyStore: \S+)\n/g, '$1\n    keyAlgorithm: ECDSA-P256\n'),
+    );
+    const out = path.join(dir, 'dist');
+    expect(runCli(['synth', '-q'], dir).code).toBe(0);
+    let r = runCli(['certs', 'rotate', '--root'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the topology has 2 key stores; name the mesh whose root to rotate with --mesh \(mesh-a, mesh-b\)/);
+    expect(runCli(['certs', 'rotate', '--root', '--mesh', 'mesh-a'], dir).code).toBe(0);
+    expect(runCli(['synth', '-q'], dir).code).toBe(0);
+    // Encrypted as the README asks (SOPS writes ENC[...] values): the stage is read from the marker.
+    const secretFile = path.join(out, 'cluster-a', 'secret.istio-system.cacerts.yaml');
+    fs.writeFileSync(secretFile, fs.readFileSync(secretFile, 'utf8').replace(/(\.pem): \S+/g, '$1: ENC[AES256_GCM,data:xxxx,type:str]'));
+    const readmeB = fs.readFileSync(path.join(out, 'cluster-b', 'README.md'), 'utf8');
+    expect(readmeB).toMatch(/## Root rotation of a trusted mesh\n\nMesh `mesh-a` is at stage 1 of 3 of a root rotation\. This output trusts its roots through `meshConfig.caCertificates`: `[0-9A-F:]+`, `[0-9A-F:]+`\./);
+    // cluster-b's output still trusting only the old root of mesh-a holds the next stage back.
+    const markerB = path.join(out, 'cluster-b', '.meshgen-output');
+    const good = fs.readFileSync(markerB, 'utf8');
+    fs.writeFileSync(markerB, good.replace(/(extraRoots:\n\s+- \S+)\n\s+- \S+\n/, '$1\n'));
+    r = runCli(['certs', 'rotate', '--root', '--continue', '--mesh', 'mesh-a'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/dist\/cluster-b\/\.meshgen-output: does not trust every root of stage 1 \(both roots trusted\) yet \(missing SHA-256 [0-9A-F:]+\)/);
+    expect(r.stderr).toMatch(/roll out cluster "cluster-b" of mesh "mesh-b", which trusts these roots through trust bundles/);
+    fs.writeFileSync(markerB, good);
+    r = runCli(['certs', 'rotate', '--root', '--continue', '--mesh', 'mesh-a'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/stage 2 of 3/);
+    // The root guard reads the marker too: a key store with another root is still refused.
+    fs.renameSync(path.join(dir, '.meshgen', 'pki-a'), path.join(dir, '.meshgen', 'pki-a.moved'));
+    r = runCli(['synth', '-q'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/pki-a\/root-cert\.pem: is missing, but dist\/cluster-a was made under a root CA/);
   });
 
   it('issues new intermediates for the named clusters only; synth then changes only their cacerts', () => {

@@ -11,6 +11,7 @@ import { ensureMeshPki, MeshPki } from '../../src/pki/key-store';
 import { KeyStoreManifest, MANIFEST_FILE } from '../../src/pki/manifest';
 import { advanceRootRotation, DeployedCacerts, rotateIntermediates } from '../../src/pki/rotate';
 import { meshCertificatesStatus } from '../../src/pki/status';
+import { fingerprintsOf, trustFactsOf } from '../../src/pki/trust-facts';
 import { meshModel, readTree, tmpDir } from '../helpers';
 
 const mesh = (keyStore: string, trust: Partial<MeshModel['trust']> = {}) => meshModel(keyStore, undefined, trust);
@@ -24,7 +25,7 @@ function manifestOf(store: string): KeyStoreManifest {
 
 /** What the output folder would hold after synth of this material: per cluster, its cacerts. */
 function deployedOf(m: MeshModel, pki: MeshPki): Map<string, DeployedCacerts> {
-  return new Map(m.clusters.map((c) => [c.name, { source: `dist/${c.name}`, ...pki.cacerts(c.name) }]));
+  return new Map(m.clusters.map((c) => [c.name, { source: `dist/${c.name}`, ...trustFactsOf(pki.rootCertPem, pki.cacerts(c.name)['cert-chain.pem'], []) }]));
 }
 
 function fingerprints(bundle: string): string[] {
@@ -239,7 +240,7 @@ describe('certs rotate --root', () => {
     expect(await failure(advanceRootRotation([m], deployedOf(m, s3), { ...fast, start: false }))).toMatch(/last root rotation .* is complete \(stage 3\)/);
 
     // A later synth reuses everything, and a new rotation may start from stage 3.
-    const later = await ensureMeshPki(m, { ...fast, deployedRoot: { source: 'dist/cluster1', certPem: s3.rootCertPem } });
+    const later = await ensureMeshPki(m, { ...fast, deployedRoot: { source: 'dist/cluster1', fingerprints: fingerprintsOf(s3.rootCertPem) } });
     expect(later.cacerts('cluster1')).toEqual(s3.cacerts('cluster1'));
     const next = await advanceRootRotation([m], deployedOf(m, s3), { ...fast, start: true });
     expect(next.stage).toBe(1);
