@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { KeyStoreError } from '../errors';
 import { loadTopology } from '../model/load';
-import { MeshModel, Topology } from '../model/types';
+import { ClusterModel, MeshModel, Topology } from '../model/types';
 import { displayPath } from '../paths';
 import { parseCertificate } from '../pki/inspect';
 import { rootKeyPassphrase } from '../pki/passphrase';
@@ -81,7 +81,15 @@ function rotateCommand(io: Io): Command {
         }
         const lines: string[] = [];
         for (const [mesh, names] of byMesh) {
-          for (const r of await rotateIntermediates(mesh, names, rotateOptions(io, mesh))) {
+          let done;
+          try {
+            done = await rotateIntermediates(mesh, names, rotateOptions(io, mesh));
+          } catch (err) {
+            // Each mesh's key store changes all or nothing; say what earlier meshes already got before failing.
+            if (lines.length > 0) io.out(`${lines.join('\n')}\n(then mesh "${mesh.name}" failed, and its key store is unchanged)\n`);
+            throw err;
+          }
+          for (const r of done) {
             const issued = parseCertificate(r.pki.cacerts(r.cluster)['ca-cert.pem']) as X509Certificate;
             lines.push(
               `cluster "${r.cluster}" (mesh "${mesh.name}"): new intermediate CA, serial ${issued.serialNumber}, valid until ${new Date(issued.validTo).toISOString().slice(0, 10)}`,
@@ -89,23 +97,19 @@ function rotateCommand(io: Io): Command {
             );
           }
         }
-        // A remote's workloads get their certificates from the istiod of its primary.
-        const contexts = [
-          ...new Set(
-            [...byMesh].flatMap(([mesh, names]) =>
-              names.map((n) => {
-                const cluster = mesh.clusters.find((c) => c.name === n);
-                return (mesh.clusters.find((c) => c.name === cluster?.controlPlane) ?? cluster)?.context;
-              }),
-            ),
-          ),
-        ];
+        // A remote's workloads get their certificates from the istiod of its primary, signed with the primary's intermediate.
+        const rotated = [...byMesh].flatMap(([mesh, names]) => names.map((n) => mesh.clusters.find((c) => c.name === n) as ClusterModel));
+        const contexts = [...new Set(rotated.filter((c) => c.role !== 'remote').map((c) => c.context))];
+        const remotes = rotated.filter((c) => c.role === 'remote').map((c) => c.name);
         const folders = opts.cluster.map((c) => `${opts.output}/${c}/`).join(', ');
         lines.push(
           'next:',
           `  1. meshgen synth -f ${opts.file.join(' -f ')} -o ${opts.output}   (writes the new cacerts into ${folders})`,
           `  2. commit, and apply ${folders} as the READMEs say`,
           ...contexts.map((ctx) => `  3. kubectl --context=${ctx} rollout restart deployment -l app=istiod -n istio-system   (istiod then signs with the new intermediate)`),
+          ...(remotes.length > 0
+            ? [`  ${remotes.join(', ')}: a remote's workloads are signed by its primary's istiod with the primary's intermediate; this one is used only if the cluster becomes a primary, so no restart is needed there.`]
+            : []),
           '  Workloads move to the new intermediate as their certificates renew (24 h by default); other clusters need no change, the root is the same.',
           '',
         );

@@ -54,7 +54,7 @@ export async function askOnTerminal(mesh: MeshModel): Promise<string | undefined
 /** Key-making progress on stderr, only where a person watches (a TTY). */
 export function progress(io: Io, enabled: boolean): KeyStoreOptions {
   if (!enabled || !process.stderr.isTTY) return {};
-  return { onMakeKeys: (count) => io.err(`making ${plural(count, 'RSA key')} (a few seconds each, in parallel)…\n`) };
+  return { onMakeKeys: (count) => io.err(`making ${plural(count, 'CA key')} in parallel (RSA takes a few seconds each)…\n`) };
 }
 
 /** The human summary of a synth: per cluster what was written, what is pending, what to run next. */
