@@ -181,13 +181,13 @@ describe('peer formats in the CLI', () => {
       const peer = path.join(dir, path.basename(file));
       fs.copyFileSync(path.join(PEERS, file), peer);
       writeKubeconfigs(dir);
-      const v = runCli(['validate', '-f', path.basename(file)], dir);
+      const v = runCli(['validate', '-f', path.basename(file)], dir, { MESH_ROOT_PASSPHRASE: 'correct horse' });
       expect(v.code, v.stderr).toBe(0);
-      const direct = runCli(['synth', '-q', '-f', path.basename(file), '-o', 'direct'], dir);
+      const direct = runCli(['synth', '-q', '-f', path.basename(file), '-o', 'direct'], dir, { MESH_ROOT_PASSPHRASE: 'correct horse' });
       expect(direct.code, direct.stderr).toBe(0);
       const conv = runCli(['convert', path.basename(file), '-o', 'native.yaml'], dir);
       expect(conv.code, conv.stderr).toBe(0);
-      const viaNative = runCli(['synth', '-q', '-f', 'native.yaml', '-o', 'native'], dir);
+      const viaNative = runCli(['synth', '-q', '-f', 'native.yaml', '-o', 'native'], dir, { MESH_ROOT_PASSPHRASE: 'correct horse' });
       expect(viaNative.code, viaNative.stderr).toBe(0);
       expect(readTree(path.join(dir, 'native'))).toEqual(readTree(path.join(dir, 'direct')));
       expect(Object.keys(readTree(path.join(dir, 'direct'))).length).toBeGreaterThan(10);

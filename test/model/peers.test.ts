@@ -156,13 +156,13 @@ describe('convertPeer: ristioctl', () => {
     expect(header).toContain('the 2 Mesh documents below never read each other\'s clusters');
     const trust1 = flat(commentAbove(yaml, 0, ['spec'], 'trust'));
     expect(trust1).toContain('From ristioctl Certificate "mesh1-ca".');
-    expect(trust1).toContain('ristioctl names the root CA root.example.com and each intermediate CA <cluster>.example.com');
-    expect(trust1).toContain('meshgen does not support custom CNs yet');
-    expect(trust1).toContain('validityHours: 87600 (3650 days): meshgen makes certificates valid for 3650 days; the validity is not configurable yet.');
-    expect(trust1).toContain('password: true asks for an encrypted root key, but ristioctl ignores it');
-    expect(trust1).toContain('meshgen does not support encrypted root keys yet');
+    expect(trust1).toContain('ristioctl names the root CA root.example.com (rootCommonName below) and each intermediate CA <cluster>.example.com');
+    expect(trust1).toContain('a per-cluster CN or SAN has no equivalent');
+    expect(trust1).toContain('validityHours: 87600 becomes rootValidity and intermediateValidity');
+    expect(trust1).toContain('password: true asks for an encrypted root key, which ristioctl ignores');
+    expect(trust1).toContain('the passphrase comes from $MESH_ROOT_PASSPHRASE');
     const trust2 = flat(commentAbove(yaml, 1, ['spec'], 'trust'));
-    expect(trust2).toContain('validityHours: 8760 (365 days)');
+    expect(trust2).toContain('validityHours: 8760 becomes rootValidity');
     expect(trust2).not.toContain('password');
     expect(flat(commentAbove(yaml, 0, ['spec'], 'clusters'))).toContain('a network of its own, network-<cluster>');
     for (const item of [0, 1]) {

@@ -253,6 +253,11 @@ export interface ConvertedMesh {
   readonly istioVersion: string;
   /** `spec.trust.keyStore`, relative to the converted file's folder where possible. */
   readonly keyStore: string;
+  /**
+   * Other `spec.trust` keys the peer file asks for (validity, subject names, an encrypted root key).
+   * @default - none
+   */
+  readonly trust?: Readonly<Record<string, unknown>>;
   /** Comment lines above the document. */
   readonly notes: readonly string[];
   /** Comment lines above `spec.istio`. */

@@ -126,7 +126,7 @@ function renderMesh(mesh: ConvertedMesh, header: readonly string[]): string {
     metadata: { name: mesh.name },
     spec: {
       istio: { version: mesh.istioVersion },
-      trust: { keyStore: mesh.keyStore },
+      trust: { keyStore: mesh.keyStore, ...mesh.trust },
       ...(shared ? { credentials: credentialsValue(shared) } : {}),
       clusters: mesh.clusters.map((c) => ({
         name: c.name,

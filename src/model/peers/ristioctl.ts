@@ -8,7 +8,7 @@
  * multi-primary, multi-network install. Where ristioctl behaves badly, the
  * conversion does the right thing and says so in a comment: clusters of
  * different meshIDs become separate meshes (ristioctl links them all), and
- * `password: true` is noted as not honoured (ristioctl ignores it).
+ * `password: true` is honoured (ristioctl ignores it): the root key is encrypted.
  */
 import * as path from 'node:path';
 import { compareStrings, sortBy } from '../../order';
@@ -126,6 +126,7 @@ export function convertRistioctl(input: ConverterInput): ConvertedTopology {
       // checkAcrossDocuments made sure that the clusters of a meshID agree on it.
       istioVersion: version,
       keyStore: keyStores[m].store,
+      ...(certificate ? { trust: certificateTrust(certificate) } : {}),
       notes: renameNote(
         'ristioctl meshID',
         meshID,
@@ -302,6 +303,19 @@ function checkAcrossDocuments(reader: PeerReader, certificates: readonly Certifi
   }
 }
 
+/** Environment variable the converted file names for the root key's passphrase (`password: true`). */
+export const RISTIOCTL_PASSPHRASE_ENV = 'MESH_ROOT_PASSPHRASE';
+
+/** The `spec.trust` keys a Certificate asks for: validity, the root's name, an encrypted root key. */
+function certificateTrust(cert: CertificateDoc): Record<string, unknown> {
+  const validity = (hours: number) => (hours % 24 === 0 ? `${hours / 24}d` : `${hours}h`);
+  return {
+    ...(cert.validityHours !== undefined ? { rootValidity: validity(cert.validityHours), intermediateValidity: validity(cert.validityHours) } : {}),
+    ...(cert.sanSuffix !== undefined ? { rootCommonName: `root.${cert.sanSuffix}` } : {}),
+    ...(cert.password ? { encryptRootKey: true, passphrase: { env: RISTIOCTL_PASSPHRASE_ENV } } : {}),
+  };
+}
+
 /** What the comments say about a mesh's Certificate, or about its lack of one. */
 function certificateNotes(meshID: string, cert: CertificateDoc | undefined): string[] {
   if (!cert) {
@@ -310,22 +324,17 @@ function certificateNotes(meshID: string, cert: CertificateDoc | undefined): str
   const notes = [`From ristioctl Certificate ${JSON.stringify(cert.name)}.`];
   if (cert.sanSuffix !== undefined) {
     notes.push(
-      `ristioctl names the root CA root.${cert.sanSuffix} and each intermediate CA <cluster>.${cert.sanSuffix} (CN and SAN). ` +
-        'meshgen does not support custom CNs yet: it uses the subjects of Istio\'s tools/certs (CN=Root CA; CN=Intermediate CA, L=<cluster>).',
+      `ristioctl names the root CA root.${cert.sanSuffix} (rootCommonName below) and each intermediate CA <cluster>.${cert.sanSuffix} (CN and SAN). ` +
+        'meshgen names every intermediate alike (intermediateCommonName, default CN=Intermediate CA) with L=<cluster> and SAN istiod.istio-system.svc, as istiod expects; a per-cluster CN or SAN has no equivalent.',
     );
   }
   if (cert.validityHours !== undefined) {
-    const days = cert.validityHours / 24;
-    const shown = Number.isInteger(days) ? `${days} days` : `${cert.validityHours} hours`;
-    notes.push(
-      `validityHours: ${cert.validityHours} (${shown}): meshgen makes certificates valid for ${MESHGEN_VALIDITY_DAYS} days; ` +
-        'the validity is not configurable yet.',
-    );
+    notes.push(`validityHours: ${cert.validityHours} becomes rootValidity and intermediateValidity (meshgen's default is ${MESHGEN_VALIDITY_DAYS} days).`);
   }
   if (cert.password) {
     notes.push(
-      'password: true asks for an encrypted root key, but ristioctl ignores it and writes the key unencrypted. meshgen does not ' +
-        'support encrypted root keys yet either: root-key.pem is written unencrypted with mode 0600, so keep the key store out of version control.',
+      'password: true asks for an encrypted root key, which ristioctl ignores (it writes the key unencrypted). meshgen honours it: root-key.pem is ' +
+        `encrypted PKCS#8 (AES-256, PBKDF2-SHA-256), and the passphrase comes from $${RISTIOCTL_PASSPHRASE_ENV}, or is asked on a terminal.`,
     );
   }
   return notes;
