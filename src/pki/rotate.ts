@@ -309,7 +309,7 @@ function checkDeployed(meshes: readonly MeshModel[], deployed: ReadonlyMap<strin
       const d = deployed.get(cluster.name);
       const fix = `run \`meshgen synth\`, commit the output and roll it out to cluster "${cluster.name}" (its README says what to check); then run this again`;
       if (!d) {
-        problems.push({ message: `cluster "${cluster.name}" of mesh "${mesh.name}" has no cacerts in the output folder, so nothing shows it runs ${STAGE_NAMES[stage]}`, fix });
+        problems.push({ message: `cluster "${cluster.name}" of mesh "${mesh.name}" has no folder in the output that shows what it trusts, so nothing shows it runs ${STAGE_NAMES[stage]}`, fix });
         continue;
       }
       if (d.roots.join(',') !== want.roots.join(',') || d.issuer !== want.issuer) {

@@ -197,7 +197,7 @@ describe('certs rotate --root', () => {
     expect(readTree(store)).toEqual(beforeRefusal);
     const partial = deployedOf(m, s1);
     partial.delete('cluster2');
-    expect(await failure(advanceRootRotation([m], partial, { ...fast, start: false }))).toMatch(/cluster "cluster2" of mesh "mesh1" has no cacerts in the output folder/);
+    expect(await failure(advanceRootRotation([m], partial, { ...fast, start: false }))).toMatch(/cluster "cluster2" of mesh "mesh1" has no folder in the output that shows what it trusts/);
 
     // Stage 2: intermediates from the new root, both roots trusted, new first.
     const s2 = (await advanceRootRotation([m], deployedOf(m, s1), { ...fast, start: false })).pkis.get('mesh1') as MeshPki;
