@@ -16,6 +16,7 @@
  * Nothing is deleted: retired files move to `_history/`, and a failure
  * while issuing the replacement moves them back and restores the manifest.
  */
+import { createPrivateKey } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KeyStoreError, Problem } from '../errors';
@@ -148,7 +149,15 @@ class Transaction {
         stuck.push({ file: displayPath(to), message: `could not be moved back (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, fix: `move it back to ${displayPath(from)} by hand` });
       }
     }
-    if (stuck.length === 0) for (const dir of [...this.madeDirs].reverse()) fs.rmSync(dir, { recursive: true, force: true });
+    if (stuck.length === 0) {
+      for (const dir of [...this.madeDirs].reverse()) {
+        try {
+          fs.rmSync(dir, { recursive: true, force: true });
+        } catch (err) {
+          stuck.push({ file: displayPath(dir), message: `could not be removed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, fix: 'remove it by hand; it holds nothing in use' });
+        }
+      }
+    }
     try {
       if (this.manifestBefore === undefined) fs.rmSync(this.manifestFile, { force: true });
       else writeFileAtomically(this.manifestFile, this.manifestBefore, 0o644, KeyStoreError);
@@ -164,7 +173,12 @@ async function atomically<T>(tx: Transaction, body: () => Promise<T>): Promise<T
   try {
     return await body();
   } catch (err) {
-    const stuck = tx.rollback();
+    let stuck: Problem[];
+    try {
+      stuck = tx.rollback();
+    } catch (rollbackError) {
+      stuck = [{ message: `the rollback failed too (${(rollbackError as Error).message})`, fix: 'check the key store against its manifest by hand' }];
+    }
     if (stuck.length > 0) {
       const cause = (err as Error).message.split('\n')[0];
       throw new KeyStoreError(`${cause}; and the key store could not be put back as it was`, [...((err as KeyStoreError).problems ?? []), ...stuck]);
@@ -178,20 +192,41 @@ async function atomically<T>(tx: Transaction, body: () => Promise<T>): Promise<T
  * done before any file moves, so that an interrupt cannot leave the store
  * half-changed while a person types or a key is made.
  */
-async function prepared(mesh: MeshModel, opts: RotateOptions, keyCount: number): Promise<RotateOptions> {
-  const store = mesh.trust.keyStore;
-  const encrypted =
-    mesh.trust.encryptRootKey ||
-    [path.join(store, ROOT_KEY), path.join(store, NEXT_ROOT_DIR, ROOT_KEY)].some((f) => /ENCRYPTED/.test(readText(f))) ||
-    (mesh.trust.byo?.kind === 'root' && /ENCRYPTED/.test(readText(mesh.trust.byo.rootKey)));
-  const passphrase = encrypted ? await opts.rootKeyPassphrase?.() : undefined;
-  const make = opts.generateKey ?? (() => generateCaKey(mesh.trust.profile));
-  const keys = await Promise.all(Array.from({ length: keyCount }, () => make()));
-  return {
+async function prepared(meshes: readonly MeshModel[], opts: RotateOptions, keyCount: (mesh: MeshModel) => number): Promise<(mesh: MeshModel) => RotateOptions> {
+  const first = meshes[0];
+  const store = first.trust.keyStore;
+  const keyFiles = [path.join(store, ROOT_KEY), path.join(store, NEXT_ROOT_DIR, ROOT_KEY), ...(first.trust.byo?.kind === 'root' ? [first.trust.byo.rootKey] : [])];
+  const encryptedFiles = keyFiles.filter((f) => /ENCRYPTED/.test(readText(f)));
+  let passphrase: string | undefined;
+  if (encryptedFiles.length > 0 || meshes.some((m) => m.trust.encryptRootKey)) {
+    passphrase = await opts.rootKeyPassphrase?.();
+    // A wrong passphrase is found here, before any file moves.
+    for (const file of encryptedFiles) {
+      try {
+        createPrivateKey({ key: readText(file), format: 'pem', passphrase: passphrase ?? '' });
+      } catch {
+        throw new KeyStoreError(`cannot decrypt the root key of ${displayPath(store)}`, [
+          { file: displayPath(file), message: passphrase ? 'the passphrase does not open it' : 'needs a passphrase', fix: 'give the passphrase the key was encrypted with (trust.passphrase, or a terminal)' },
+        ]);
+      }
+    }
+  }
+  // Each mesh's keys in its own algorithm: meshes sharing a key store may differ.
+  const total = meshes.reduce((n, m) => n + keyCount(m), 0);
+  if (total > 0) opts.onMakeKeys?.(total);
+  const queues = new Map<MeshModel, string[]>();
+  await Promise.all(
+    meshes.map(async (m) => {
+      const make = opts.generateKey ?? (() => generateCaKey(m.trust.profile));
+      queues.set(m, await Promise.all(Array.from({ length: keyCount(m) }, () => make())));
+    }),
+  );
+  return (mesh) => ({
     ...opts,
+    onMakeKeys: undefined,
     rootKeyPassphrase: async () => passphrase,
-    generateKey: async () => keys.shift() ?? make(),
-  };
+    generateKey: async () => queues.get(mesh)?.shift() ?? (opts.generateKey ?? (() => generateCaKey(mesh.trust.profile)))(),
+  });
 }
 
 /** Checks a key store through ensureMeshPki without making anything: every cluster must already have its intermediate. */
@@ -222,8 +257,8 @@ function retireIntermediate(tx: Transaction, store: string, mesh: MeshModel, clu
   return {
     cluster,
     mesh: mesh.name,
-    cert: rel(path.join(target, CA_CERT)),
-    key: rel(path.join(target, CA_KEY)),
+    cert: fs.existsSync(path.join(target, CA_CERT)) ? rel(path.join(target, CA_CERT)) : '',
+    key: fs.existsSync(path.join(target, CA_KEY)) ? rel(path.join(target, CA_KEY)) : '',
     sha256: cert?.fingerprint256 ?? '',
     notAfter: cert ? new Date(cert.validTo).toISOString() : '',
     retired: now.toISOString(),
@@ -257,7 +292,7 @@ export async function rotateIntermediates(mesh: MeshModel, clusters: readonly st
       ]);
     }
   }
-  const ready = await prepared(mesh, opts, names.length);
+  const ready = (await prepared([mesh], opts, () => names.length))(mesh);
   const tx = new Transaction(store);
   return atomically(tx, async () => {
     const manifest = readManifest(store) ?? emptyManifest();
@@ -266,7 +301,9 @@ export async function rotateIntermediates(mesh: MeshModel, clusters: readonly st
     for (const cluster of names) {
       // An intermediate the manifest lists but whose files are gone is recorded as lost, and replaced.
       const recorded = manifest.intermediates[cluster];
-      const entry = retireIntermediate(tx, store, mesh, cluster, now) ?? (recorded ? { ...recorded, cluster, mesh: mesh.name, retired: now.toISOString(), lost: true } : undefined);
+      const entry =
+        retireIntermediate(tx, store, mesh, cluster, now) ??
+        (recorded ? { ...recorded, cert: '', key: '', cluster, mesh: mesh.name, retired: now.toISOString(), lost: true } : undefined);
       if (entry) retired.push(entry);
       delete intermediates[cluster];
     }
@@ -372,6 +409,25 @@ export async function advanceRootRotation(
     }
   }
   const now = (opts.now ?? (() => new Date()))();
+  // Intermediates of clusters outside the meshes given, which the manifest (if any) does not place in them, would miss every stage.
+  const before = readManifest(store);
+  const known = new Set(meshes.flatMap((m) => m.clusters.map((c) => c.name)));
+  const given0 = new Set(meshes.map((m) => m.name));
+  const strangers = fs
+    .readdirSync(store, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('_') && fs.existsSync(path.join(store, e.name, CA_CERT)))
+    .map((e) => e.name)
+    .filter((name) => !known.has(name) && !given0.has(before?.intermediates[name]?.mesh ?? ''))
+    .sort();
+  if (strangers.length > 0) {
+    throw new KeyStoreError(`the key store ${displayPath(store)} holds intermediates of clusters that are in none of the meshes given`, [
+      {
+        file: displayPath(store),
+        message: `holds ${strangers.map((c) => `${c}/`).join(', ')}`,
+        fix: 'pass every topology file that uses this key store with -f, so all its meshes rotate together; move a folder out of the key store only if its cluster is gone for good',
+      },
+    ]);
+  }
   // The store must be whole and consistent, and gets a manifest if it is older than manifests.
   for (const mesh of meshes) await checkStore(mesh, opts, 'rotate');
   const manifest = readManifest(store) ?? emptyManifest();
@@ -418,7 +474,8 @@ export async function advanceRootRotation(
     }
   }
   // Stage 2 makes a key per cluster: made, and the passphrase asked, before any file moves.
-  const ready = await prepared(meshes[0], opts, stage === 1 && !opts.start ? meshes.reduce((n, m) => n + m.clusters.length, 0) : 0);
+  const readyFor = await prepared(meshes, opts, (m) => (stage === 1 && !opts.start ? m.clusters.length : 0));
+  const ready = readyFor(meshes[0]);
   const tx = new Transaction(store);
   return atomically(tx, async () => {
     let next: KeyStoreManifest;
@@ -428,7 +485,7 @@ export async function advanceRootRotation(
     writeManifest(store, next);
     // Issues what the stage needs (stage 2: every intermediate, from the new root) and checks the result.
     const pkis = new Map<string, MeshPki>();
-    for (const mesh of meshes) pkis.set(mesh.name, await ensureMeshPki(mesh, ready));
+    for (const mesh of meshes) pkis.set(mesh.name, await ensureMeshPki(mesh, readyFor(mesh)));
     const newRoot = next.rootRotation?.nextRoot?.sha256 ?? next.root?.sha256 ?? '';
     return { stage: next.rootRotation?.stage ?? 1, oldRoot, newRoot, pkis };
   });

@@ -62,16 +62,37 @@ function toPem(der: ArrayBuffer): string {
 /** The signature algorithm and hash a key signs with. */
 function signatureOf(key: KeyObject): { algorithm: x509.AlgorithmIdentifier; hash: string } {
   if (key.asymmetricKeyType === 'ec') {
-    const curve = key.asymmetricKeyDetails?.namedCurve;
-    const [oid, hash] = curve === 'secp384r1' ? [OID.ecdsaWithSHA384, 'sha384'] : curve === 'secp521r1' ? [OID.ecdsaWithSHA512, 'sha512'] : [OID.ecdsaWithSHA256, 'sha256'];
-    return { algorithm: new x509.AlgorithmIdentifier({ algorithm: oid }), hash };
+    const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
+    const byCurve: Record<string, [string, string]> = {
+      prime256v1: [OID.ecdsaWithSHA256, 'sha256'],
+      secp384r1: [OID.ecdsaWithSHA384, 'sha384'],
+      secp521r1: [OID.ecdsaWithSHA512, 'sha512'],
+    };
+    const pick = byCurve[curve];
+    if (!pick) throw unsupported(`an EC key on ${curve || 'an unnamed curve'}`);
+    return { algorithm: new x509.AlgorithmIdentifier({ algorithm: pick[0] }), hash: pick[1] };
   }
   if (key.asymmetricKeyType === 'rsa') {
     return { algorithm: new x509.AlgorithmIdentifier({ algorithm: OID.sha256WithRSA, parameters: new Uint8Array([0x05, 0x00]).buffer }), hash: 'sha256' };
   }
-  throw new KeyStoreError(`a CA key of type ${key.asymmetricKeyType} cannot sign Istio CA certificates`, [
-    { message: `the signing key is ${key.asymmetricKeyType}`, fix: 'use an RSA or ECDSA (P-256, P-384) root key' },
+  throw unsupported(`a key of type ${key.asymmetricKeyType}`);
+}
+
+function unsupported(what: string): KeyStoreError {
+  return new KeyStoreError(`${what} cannot sign Istio CA certificates (Go's x509, and so istiod, reads RSA and ECDSA on NIST curves)`, [
+    { message: `the signing key is ${what}`, fix: 'use an RSA root key, or ECDSA on P-256, P-384 or P-521 (trust.rootKey, or the key store root)' },
   ]);
+}
+
+/** A serial as a positive, minimal DER INTEGER: leading zero bytes dropped, one added before a high bit; 1 to 20 octets, not zero. */
+function serialInteger(serial: Buffer): ArrayBuffer {
+  let start = 0;
+  while (start < serial.length - 1 && serial[start] === 0) start++;
+  let bytes = serial.subarray(start);
+  if (bytes.length === 0 || bytes.every((b) => b === 0)) throw new KeyStoreError('a certificate serial number must not be zero (RFC 5280)');
+  if (bytes[0] & 0x80) bytes = Buffer.concat([Buffer.from([0]), bytes]);
+  if (bytes.length > 20) throw new KeyStoreError('a certificate serial number must fit in 20 octets (RFC 5280)');
+  return arrayBuffer(Buffer.from(bytes));
 }
 
 /** RFC 5280 key identifier, method 1: SHA-1 of the subjectPublicKey bits. */
@@ -123,7 +144,7 @@ export function createCaCertificate(f: CertificateFields): string {
   ];
   const tbs = new x509.TBSCertificate({
     version: x509.Version.v3,
-    serialNumber: arrayBuffer(f.serial),
+    serialNumber: serialInteger(f.serial),
     signature: algorithm,
     // The issuer's subject as it is encoded in the issuer, so that chain building matches it.
     issuer: issuerCert ? issuerCert.tbsCertificate.subject : subject,

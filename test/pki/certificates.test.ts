@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as forge from 'node-forge';
@@ -154,5 +154,29 @@ describe('mixed chains', () => {
     const c2 = new X509Certificate(inter2);
     expect(c2.verify(new X509Certificate(root2).publicKey)).toBe(true);
     expect(c2.checkIssued(new X509Certificate(root2))).toBe(true);
+  });
+});
+
+describe('serial numbers and signer keys given from outside', () => {
+  it('encodes any serial as a positive, minimal DER INTEGER, and refuses zero', async () => {
+    const key = await generateEcPrivateKey('P-256');
+    const dir = tmpDir();
+    for (const [hex, shown] of [
+      ['8011', '8011'],
+      ['000001', '01'],
+    ]) {
+      const pem = createRootCertificate(key, { now: NOW, serial: Buffer.from(hex, 'hex') });
+      fs.writeFileSync(path.join(dir, 'c.pem'), pem);
+      expect(execFileSync('openssl', ['x509', '-in', path.join(dir, 'c.pem'), '-noout', '-serial'], { encoding: 'utf8' }).trim()).toBe(`serial=${shown.toUpperCase()}`);
+      expect(execFileSync('openssl', ['asn1parse', '-in', path.join(dir, 'c.pem')], { encoding: 'utf8' })).not.toMatch(/INTEGER\s+:-/);
+    }
+    expect(() => createRootCertificate(key, { now: NOW, serial: Buffer.from('0000', 'hex') })).toThrow(/must not be zero/);
+  });
+
+  it('refuses a signing key that istiod could not use', () => {
+    const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(() => createRootCertificate(k1, { now: NOW, serial: Buffer.from('01', 'hex') })).toThrow(/an EC key on secp256k1 cannot sign Istio CA certificates/);
+    const ed = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(() => createRootCertificate(ed, { now: NOW, serial: Buffer.from('01', 'hex') })).toThrow(/a key of type ed25519 cannot sign/);
   });
 });
