@@ -12,9 +12,10 @@ import { displayPath } from '../paths';
 import { parseCertificate } from '../pki/inspect';
 import { rootKeyPassphrase } from '../pki/passphrase';
 import { planFederation } from '../model/federation-plan';
-import { advanceRootRotation, DeployedCacerts, PeerCluster, RotateOptions, rotateIntermediates } from '../pki/rotate';
+import { advanceRootRotation, DeployedCacerts, PeerCluster, RotateOptions, rotateIntermediates, stageTrust } from '../pki/rotate';
 import { CertificateStatus, meshCertificatesStatus } from '../pki/status';
-import { readDeployedCacerts } from '../synth/deployed';
+import { readDeployedCacerts, readOutputFolders } from '../synth/deployed';
+import { readManifest } from '../pki/manifest';
 import type { Io } from './main';
 import { outputOption, withTopologyFiles } from './options';
 import { askOnTerminal, progress } from './synth';
@@ -93,7 +94,9 @@ function rotateCommand(io: Io): Command {
             const issued = parseCertificate(r.pki.cacerts(r.cluster)['ca-cert.pem']) as X509Certificate;
             lines.push(
               `cluster "${r.cluster}" (mesh "${mesh.name}"): new intermediate CA, serial ${issued.serialNumber}, valid until ${new Date(issued.validTo).toISOString().slice(0, 10)}`,
-              `  the old one (SHA-256 ${r.retired.sha256 || 'unreadable'}) is kept in ${displayPath(path.join(mesh.trust.keyStore, path.dirname(r.retired.cert)))}/`,
+              r.retired.lost
+                ? `  the old one (SHA-256 ${r.retired.sha256 || 'unknown'}) was lost before this run; nothing was kept`
+                : `  the old one (SHA-256 ${r.retired.sha256 || 'unreadable'}) is kept in ${displayPath(path.join(mesh.trust.keyStore, path.dirname(r.retired.cert || r.retired.key)))}/`,
             );
           }
         }
@@ -120,6 +123,7 @@ function rotateCommand(io: Io): Command {
       const deployed = new Map<string, DeployedCacerts>();
       for (const m of meshes) for (const [cluster, d] of readDeployedCacerts(opts.output, m.name)) deployed.set(cluster, d);
       const peers = peersOf(topology, meshes, opts.output);
+      const peerClusters = peers.filter((p) => !p.outside).map((p) => `${p.cluster} (mesh ${p.mesh}, trusts these roots)`);
       const step = await advanceRootRotation(meshes, deployed, { ...rotateOptions(io, meshes[0]), start: !opts.continue, peers });
       const clusters = meshes.flatMap((m) => m.clusters.map((c) => c.name));
       const what: Record<1 | 2 | 3, string> = {
@@ -132,9 +136,9 @@ function rotateCommand(io: Io): Command {
           `key store ${displayPath(meshes[0].trust.keyStore)} (${meshes.map((m) => `mesh "${m.name}"`).join(', ')}): root rotation at ${what[step.stage]}`,
           'next:',
           `  1. meshgen synth -f ${opts.file.join(' -f ')} -o ${opts.output}`,
-          `  2. commit, and roll out every cluster (${clusters.join(', ')}) as its README says, including its "Root rotation" checks`,
+          `  2. commit, and roll out every cluster (${[...clusters, ...peerClusters].join(', ')}) as its README says, including its "Root rotation" checks`,
           step.stage < 3
-            ? '  3. when every cluster passes those checks: meshgen certs rotate --root --continue'
+            ? `  3. when every cluster passes those checks: meshgen certs rotate --root --continue --mesh ${meshes[0].name}`
             : '  3. when every cluster passes those checks, the rotation is done; `meshgen certs status` shows it',
           '',
         ].join('\n'),
@@ -142,10 +146,13 @@ function rotateCommand(io: Io): Command {
     });
 }
 
-/** Clusters of other meshes that trust the rotating meshes' roots through trust bundles, with what their output trusts. */
+/**
+ * Clusters of other meshes that trust the rotating meshes' roots through trust bundles, with what their output trusts:
+ * those the topology says trust them, and folders in the output of meshes outside the topology whose marker lists one of the roots.
+ */
 function peersOf(topology: Topology, rotating: readonly MeshModel[], outdir: string): PeerCluster[] {
   const names = new Set(rotating.map((m) => m.name));
-  return topology.meshes
+  const inTopology = topology.meshes
     .filter((m) => !names.has(m.name))
     .flatMap((m) => {
       const deployed = readDeployedCacerts(outdir, m.name);
@@ -153,6 +160,13 @@ function peersOf(topology: Topology, rotating: readonly MeshModel[], outdir: str
         .filter((c) => planFederation(topology, m, c).trustRootsOf.some((t) => names.has(t)))
         .map((c) => ({ mesh: m.name, cluster: c.name, deployed: deployed.get(c.name) }));
     });
+  const store = rotating[0].trust.keyStore;
+  const roots = new Set(stageTrust(store, readManifest(store)).roots);
+  const known = new Set(topology.meshes.map((m) => m.name));
+  const outside = readOutputFolders(outdir)
+    .filter((f) => !known.has(f.mesh) && f.trust.extraRoots.some((r) => roots.has(r)))
+    .map((f) => ({ mesh: f.mesh, cluster: f.folder, deployed: f.trust, outside: true }));
+  return [...inTopology, ...outside];
 }
 
 /** Options of a rotation: the passphrase asked at most once, key progress on a terminal. */

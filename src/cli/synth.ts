@@ -67,7 +67,7 @@ export function summary(result: SynthResult): string {
     for (const c of mesh.clusters) lines.push(`  ${c.name.padEnd(width)}  ${plural(c.files, 'file')}, intermediate CA ${c.intermediate}`);
     lines.push(`  root CA ${mesh.root}, key store ${displayPath(mesh.keyStore)}`);
     if (mesh.rootRotationStage !== undefined && mesh.rootRotationStage < 3) {
-      lines.push(`  root rotation at stage ${mesh.rootRotationStage} of 3: roll this out to every cluster and pass its README checks, then run meshgen certs rotate --root --continue`);
+      lines.push(`  root rotation at stage ${mesh.rootRotationStage} of 3: roll this out to every cluster and pass its README checks, then run meshgen certs rotate --root --continue --mesh ${mesh.name}`);
     }
   }
   for (const name of result.removed) lines.push(`removed ${out}/${name}/: its cluster is no longer in the topology`);

@@ -80,7 +80,7 @@ export interface KeyStoreOptions {
    * running clusters.
    * @default - no earlier output
    */
-  readonly deployedRoot?: { readonly source: string; readonly fingerprints: readonly string[] };
+  readonly deployedRoot?: { readonly source: string; readonly fingerprints: readonly string[]; readonly unreadable?: boolean };
   /**
    * Accept a root other than `deployedRoot` (a deliberate CA replacement).
    * @default false
@@ -234,6 +234,13 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
     problems.push(...listed.filter((p) => !reported(p.file)));
   }
   // The clusters trust every root of the root-cert.pem they run with (two during a root rotation).
+  if (opts.deployedRoot?.unreadable && !root && !opts.allowNewRoot) {
+    problems.push({
+      file: displayPath(rootCertFile),
+      message: `is missing, and ${opts.deployedRoot.source} was made under a root CA that cannot be told (its cacerts is encrypted and its marker is from an older meshgen); a new root would break trust with the clusters already running`,
+      fix: 'point spec.trust.keyStore at the key store that made the output, or decrypt its cacerts for one run; to replace the CA on purpose, run synth with --new-root and roll out every cluster',
+    });
+  }
   const deployedRoots = opts.deployedRoot?.fingerprints ?? [];
   const deployed = deployedRoots.length > 0 ? { fingerprint256: deployedRoots[0] } : undefined;
   if (opts.deployedRoot && deployed && !opts.allowNewRoot) {

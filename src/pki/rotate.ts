@@ -45,6 +45,8 @@ const { rootCert: ROOT_CERT, rootKey: ROOT_KEY, caCert: CA_CERT, caKey: CA_KEY }
 export interface DeployedCacerts extends TrustFacts {
   /** File the facts were read from, as shown to the user. */
   readonly source: string;
+  /** The folder holds an encrypted or sealed cacerts and a marker of an older meshgen: made under a root that cannot be told. */
+  readonly unreadable?: boolean;
 }
 
 /** Options of a rotation. */
@@ -363,12 +365,16 @@ export interface PeerCluster {
   readonly cluster: string;
   /** What its output trusts; undefined when the output folder has nothing for it. */
   readonly deployed?: DeployedCacerts;
+  /** Its mesh is not in the topology given (found by its folder's marker): synth cannot update it from here. */
+  readonly outside?: boolean;
 }
 
 /** Problems with peers whose output does not trust every root of the current stage yet. */
 function checkPeers(peers: readonly PeerCluster[], want: StageTrust, stage: 0 | 1 | 2 | 3): Problem[] {
   return peers.flatMap((p): Problem[] => {
-    const fix = `run \`meshgen synth\` and roll out cluster "${p.cluster}" of mesh "${p.mesh}", which trusts these roots through trust bundles; then run this again`;
+    const fix = p.outside
+      ? `mesh "${p.mesh}" is not in the topology given: pass its file with -f, then run \`meshgen synth\` and roll out cluster "${p.cluster}", which trusts these roots through trust bundles`
+      : `run \`meshgen synth\` and roll out cluster "${p.cluster}" of mesh "${p.mesh}", which trusts these roots through trust bundles; then run this again`;
     if (!p.deployed) return [{ message: `cluster "${p.cluster}" of mesh "${p.mesh}" has nothing in the output folder that shows it trusts ${STAGE_NAMES[stage]}`, fix }];
     const lacking = want.roots.filter((r) => !p.deployed?.extraRoots.includes(r));
     return lacking.length > 0 ? [{ file: p.deployed.source, message: `does not trust every root of ${STAGE_NAMES[stage]} yet (missing SHA-256 ${lacking.join(', ')})`, fix }] : [];
@@ -409,15 +415,15 @@ export async function advanceRootRotation(
     }
   }
   const now = (opts.now ?? (() => new Date()))();
-  // Intermediates of clusters outside the meshes given, which the manifest (if any) does not place in them, would miss every stage.
+  // A store older than manifests: the meshes given are all it can be checked against, so a folder of any other cluster stops the rotation
+  // (it would miss every stage). With a manifest, the check below names the meshes it records.
   const before = readManifest(store);
   const known = new Set(meshes.flatMap((m) => m.clusters.map((c) => c.name)));
-  const given0 = new Set(meshes.map((m) => m.name));
   const strangers = fs
     .readdirSync(store, { withFileTypes: true })
     .filter((e) => e.isDirectory() && !e.name.startsWith('_') && fs.existsSync(path.join(store, e.name, CA_CERT)))
     .map((e) => e.name)
-    .filter((name) => !known.has(name) && !given0.has(before?.intermediates[name]?.mesh ?? ''))
+    .filter((name) => before === undefined && !known.has(name))
     .sort();
   if (strangers.length > 0) {
     throw new KeyStoreError(`the key store ${displayPath(store)} holds intermediates of clusters that are in none of the meshes given`, [

@@ -56,8 +56,8 @@ export interface MeshCertificatesStatus {
 }
 
 const STAGES: Record<1 | 2 | 3, string> = {
-  1: 'stage 1 of 3: every cluster trusts both roots; next: roll it out, then `meshgen certs rotate --root --continue`',
-  2: 'stage 2 of 3: intermediates issued by the new root, both roots trusted; next: roll it out, then `meshgen certs rotate --root --continue`',
+  1: 'stage 1 of 3: every cluster trusts both roots; next: roll it out, then `meshgen certs rotate --root --continue --mesh <mesh>`',
+  2: 'stage 2 of 3: intermediates issued by the new root, both roots trusted; next: roll it out, then `meshgen certs rotate --root --continue --mesh <mesh>`',
   3: 'stage 3 of 3: old root removed; the rotation is complete once every cluster runs this output',
 };
 
@@ -141,7 +141,7 @@ export function meshCertificatesStatus(mesh: MeshModel, now: Date = new Date()):
       ? {
           rootRotation: {
             stage: rotation.stage,
-            description: STAGES[rotation.stage],
+            description: STAGES[rotation.stage].replace('<mesh>', mesh.name),
             started: rotation.started,
             stageStarted: rotation.stageStarted,
             ...(nextRoot ? { nextRoot } : {}),

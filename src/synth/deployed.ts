@@ -43,23 +43,48 @@ export function readDeployedCacerts(outdir: string, mesh: string): Map<string, D
       found.set(entry, { source: displayPath(marker), ...facts });
       continue;
     }
+    // Output of an older meshgen: the facts come from the cacerts Secret, if it can be read.
+    const file = secretFileIn(dir);
+    let raw = '';
     try {
-      const file = secretFileIn(dir);
-      if (!file) continue;
-      const data = (parse(fs.readFileSync(file, 'utf8')) as { data?: Record<string, string> })?.data;
+      raw = file ? fs.readFileSync(file, 'utf8') : '';
+      const data = (parse(raw) as { data?: Record<string, string> })?.data;
       const text = (key: string) => Buffer.from(data?.[key] ?? '', 'base64').toString('utf8');
-      const roots = fingerprintsOf(text('root-cert.pem'));
-      // An encrypted Secret (SOPS) decodes to no certificate: nothing to compare with.
-      if (roots.length > 0) found.set(entry, { source: displayPath(file), ...trustFactsOf(text('root-cert.pem'), text('cert-chain.pem'), []) });
+      if (file && fingerprintsOf(text('root-cert.pem')).length > 0) {
+        found.set(entry, { source: displayPath(file), ...trustFactsOf(text('root-cert.pem'), text('cert-chain.pem'), []) });
+        continue;
+      }
     } catch {
-      // Unreadable: nothing to compare with.
+      // Not YAML: see below.
     }
+    // Encrypted (SOPS) or sealed: the folder was made under some root, which cannot be told from here.
+    const sealed = fs.readdirSync(dir).some((f) => f.endsWith('.yaml') && /^kind: SealedSecret$/m.test(fs.readFileSync(path.join(dir, f), 'utf8')));
+    if (/ENC\[|^sops:/m.test(raw) || sealed) found.set(entry, { source: displayPath(file ?? dir), roots: [], extraRoots: [], unreadable: true });
   }
   return found;
 }
 
-/** The roots the first cluster folder of `mesh` trusts, for synth's root guard. */
-export function readDeployedRoot(outdir: string, mesh: string): { source: string; fingerprints: readonly string[] } | undefined {
-  const first = [...readDeployedCacerts(outdir, mesh).values()].find((d) => d.roots.length > 0);
-  return first ? { source: path.dirname(first.source), fingerprints: first.roots } : undefined;
+/** The roots the first cluster folder of `mesh` trusts, for synth's root guard; `unreadable` when a folder exists but says nothing readable. */
+export function readDeployedRoot(outdir: string, mesh: string): { source: string; fingerprints: readonly string[]; unreadable?: boolean } | undefined {
+  const all = [...readDeployedCacerts(outdir, mesh).values()];
+  const first = all.find((d) => d.roots.length > 0);
+  if (first) return { source: path.dirname(first.source), fingerprints: first.roots };
+  const hidden = all.find((d) => d.unreadable);
+  return hidden ? { source: path.dirname(hidden.source), fingerprints: [], unreadable: true } : undefined;
+}
+
+/** Every folder of `outdir` that meshgen made, with its mesh and what its marker says it trusts (folders whose marker says nothing are left out). */
+export function readOutputFolders(outdir: string): { folder: string; mesh: string; trust: DeployedCacerts }[] {
+  if (!fs.existsSync(outdir) || !fs.statSync(outdir).isDirectory()) return [];
+  return fs
+    .readdirSync(outdir)
+    .sort(compareStrings)
+    .flatMap((folder) => {
+      const dir = path.join(outdir, folder);
+      const mesh = ownerOf(dir);
+      if (mesh === undefined) return [];
+      const marker = path.join(dir, MARKER_FILE);
+      const facts = markerTrust(fs.readFileSync(marker, 'utf8'));
+      return facts ? [{ folder, mesh, trust: { source: displayPath(marker), ...facts } }] : [];
+    });
 }

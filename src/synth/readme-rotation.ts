@@ -7,7 +7,7 @@
 import { ClusterPlan } from '../model/plan';
 import type { PeerRotation } from '../charts/cluster-chart';
 import { RootRotation } from '../pki/manifest';
-import { fingerprintsOf } from '../pki/trust-facts';
+import { fingerprintsOf, TrustFacts } from '../pki/trust-facts';
 import { shellQuote } from './shell';
 
 const ROOTS_IN_CONFIGMAP = (ctx: string) =>
@@ -42,7 +42,7 @@ export function rootRotationSection(plan: ClusterPlan, rotation: RootRotation | 
     code(ROOTS_IN_CONFIGMAP(ctx));
     out.push('2. A proxy trusts both roots (prints `2`; restart workloads whose proxies still print `1`):', '');
     code(ROOTS_IN_PROXY(ctx));
-    out.push('Then: `meshgen certs rotate --root --continue` (stage 2 re-issues the intermediates).');
+    out.push(`Then: \`meshgen certs rotate --root --continue --mesh ${plan.mesh.name}\` (stage 2 re-issues the intermediates).`);
   } else if (rotation.stage === 2) {
     out.push(
       `The intermediate in \`cacerts\` is now issued by the new root (SHA-256 \`${rotation.nextRoot?.sha256}\`). \`root-cert.pem\` still holds both roots, the new one first, so workloads with certificates from either root keep trusting each other while they move over.`,
@@ -58,7 +58,7 @@ export function rootRotationSection(plan: ClusterPlan, rotation: RootRotation | 
       '',
     );
     code(ROOT_OF_PROXY(ctx));
-    out.push('2. Calls between clusters still succeed.', '', 'Then: `meshgen certs rotate --root --continue` (stage 3 removes the old root).');
+    out.push('2. Calls between clusters still succeed.', '', `Then: \`meshgen certs rotate --root --continue --mesh ${plan.mesh.name}\` (stage 3 removes the old root).`);
   } else {
     out.push(
       `The new root is the root: \`root-cert.pem\` holds it alone, and the old one (SHA-256 \`${rotation.retiredRoot?.sha256}\`) is retired to the key store's \`_history/root/\`. A workload still holding a certificate from the old root would now fail; the checks of stage 2 rule that out.`,
@@ -76,7 +76,7 @@ export function rootRotationSection(plan: ClusterPlan, rotation: RootRotation | 
 }
 
 /** Markdown lines for the root rotations of other meshes this cluster trusts (trust bundles), or none. */
-export function peerRotationSection(plan: ClusterPlan, peers: readonly PeerRotation[]): string[] {
+export function peerRotationSection(plan: ClusterPlan, peers: readonly PeerRotation[], facts: TrustFacts): string[] {
   if (peers.length === 0) return [];
   const ctx = shellQuote((plan.primary ?? plan.cluster).context);
   const configMap = plan.mesh.istio.revision ? `istio-${plan.mesh.istio.revision}` : 'istio';
@@ -89,14 +89,25 @@ export function peerRotationSection(plan: ClusterPlan, peers: readonly PeerRotat
     );
   }
   out.push(
-    'After applying, check that istiod serves them: the mesh config counts every root of the meshes above (proxies take them through `PROXY_CONFIG_XDS_AGENT`):',
+    `After applying, check that istiod serves them: the mesh config holds every root of other meshes this cluster trusts (prints \`${facts.extraRoots.length}\`):`,
     '',
     '```sh',
     `kubectl --context=${ctx} get configmap ${configMap} -n istio-system -o jsonpath='{.data.mesh}' | grep -c 'BEGIN CERTIFICATE'`,
     '```',
     '',
-    `\`meshgen certs rotate --root --continue\` for ${peers.map((p) => `\`${p.mesh}\``).join(', ')} waits until this folder holds the current stage.`,
+    `And that a proxy has them through \`PROXY_CONFIG_XDS_AGENT\`: its own ${facts.roots.length === 1 ? 'root' : 'roots'} and the other meshes' (prints \`${facts.roots.length + facts.extraRoots.length}\`; restart workloads whose proxies print less):`,
+    '',
+    '```sh',
+    ROOTS_IN_PROXY(shellQuote(plan.cluster.context)),
+    '```',
     '',
   );
+  const running = peers.filter((p) => p.rotation.stage < 3);
+  if (running.length > 0) {
+    out.push(
+      `${running.map((p) => `\`meshgen certs rotate --root --continue --mesh ${p.mesh}\``).join(', ')} ${running.length === 1 ? 'waits' : 'wait'} until this folder, rolled out, holds the current stage.`,
+      '',
+    );
+  }
   return out;
 }

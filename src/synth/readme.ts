@@ -9,6 +9,7 @@ import { MeshCredentials } from '../credentials/resolve';
 import { FederationPlan, NO_FEDERATION } from '../model/federation-plan';
 import { ClusterPlan } from '../model/plan';
 import { RootRotation } from '../pki/manifest';
+import type { TrustFacts } from '../pki/trust-facts';
 import type { PeerRotation } from '../charts/cluster-chart';
 import { peerRotationSection, rootRotationSection } from './readme-rotation';
 import { shellQuote } from './shell';
@@ -40,6 +41,7 @@ export function clusterReadme(
   federation: FederationPlan = NO_FEDERATION,
   rootRotation?: RootRotation,
   peerRotations: readonly PeerRotation[] = [],
+  trustFacts: TrustFacts = { roots: [], extraRoots: [] },
 ): string {
   const { mesh, cluster, primary } = plan;
   const ctx = shellQuote(cluster.context);
@@ -207,7 +209,7 @@ export function clusterReadme(
 
   if (federation.imports.length > 0 || federation.exports.length > 0) out.push(...federationSection(plan, federation), '');
   out.push(...rootRotationSection(plan, rootRotation));
-  out.push(...peerRotationSection(plan, peerRotations));
+  out.push(...peerRotationSection(plan, peerRotations, trustFacts));
   out.push('## Use', '');
   out.push(`Label a namespace for sidecar injection${primary ? ` (served by \`${primary.name}\`)` : ''}:`, '');
   out.push('```sh', `kubectl --context=${ctx} label namespace <namespace> ${rev ? `istio.io/rev=${rev}` : 'istio-injection=enabled'}`, '```', '');

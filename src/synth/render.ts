@@ -108,7 +108,7 @@ export function renderCluster(chart: ClusterChart): RenderedFolder {
   const otherFiles = other.map((f) => ({ file: f.path, what: f.description, usedBy: f.usedBy, helm: f.helm }));
   add({
     path: 'README.md',
-    content: clusterReadme(chart.plan, { preInstall, istioctl, kubectl, folders, other: otherFiles }, chart.credentials, chart.federation, chart.rootRotation, chart.peerRotations),
+    content: clusterReadme(chart.plan, { preInstall, istioctl, kubectl, folders, other: otherFiles }, chart.credentials, chart.federation, chart.rootRotation, chart.peerRotations, chart.trustFacts),
     mode: 0o644,
   });
   add({ path: MARKER_FILE, content: markerText(chart.mesh.name, chart.trustFacts), mode: 0o644 });

@@ -152,6 +152,13 @@ describe('meshgen certs rotate', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/dist\/cluster-b\/\.meshgen-output: does not trust every root of stage 1 \(both roots trusted\) yet \(missing SHA-256 [0-9A-F:]+\)/);
     expect(r.stderr).toMatch(/roll out cluster "cluster-b" of mesh "mesh-b", which trusts these roots through trust bundles/);
+    // Also when mesh-b's file is not given: its folder's marker says it trusts mesh-a's root.
+    const docs = fs.readFileSync(file, 'utf8').split(/^---$/m);
+    fs.writeFileSync(path.join(dir, 'a.yaml'), docs.find((d) => /name: mesh-a\n/.test(d) && /kind: Mesh\n/.test(d)) as string);
+    r = runCli(['certs', 'rotate', '--root', '--continue', '-f', 'a.yaml'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/dist\/cluster-b\/\.meshgen-output: does not trust every root of stage 1/);
+    expect(r.stderr).toMatch(/mesh "mesh-b" is not in the topology given: pass its file with -f/);
     fs.writeFileSync(markerB, good);
     r = runCli(['certs', 'rotate', '--root', '--continue', '--mesh', 'mesh-a'], dir);
     expect(r.stderr).toBe('');
@@ -161,6 +168,24 @@ describe('meshgen certs rotate', () => {
     r = runCli(['synth', '-q'], dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/pki-a\/root-cert\.pem: is missing, but dist\/cluster-a was made under a root CA/);
+  });
+
+  it('keeps the root guard when output of an older meshgen has an encrypted cacerts', () => {
+    const ws = workspace();
+    small(ws.dir);
+    expect(runCli(['synth', '-q'], ws.dir).code).toBe(0);
+    for (const c of ['cluster1', 'cluster2']) {
+      const marker = path.join(ws.out, c, '.meshgen-output');
+      fs.writeFileSync(marker, fs.readFileSync(marker, 'utf8').replace(/# What this folder trusts[\s\S]*$/, ''));
+      const secret = path.join(ws.out, c, 'secret.istio-system.cacerts.yaml');
+      fs.writeFileSync(secret, `${fs.readFileSync(secret, 'utf8').replace(/(\.pem): \S+/g, '$1: ENC[AES256_GCM,data:xxxx,type:str]')}sops:\n  version: 3.8.1\n`);
+    }
+    fs.renameSync(path.join(ws.dir, 'pki'), path.join(ws.dir, 'pki.moved'));
+    let r = runCli(['synth', '-q'], ws.dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/pki\/root-cert\.pem: is missing, and dist\/cluster1 was made under a root CA that cannot be told \(its cacerts is encrypted and its marker is from an older meshgen\)/);
+    r = runCli(['synth', '-q', '--new-root'], ws.dir);
+    expect(r.code, r.stderr).toBe(0);
   });
 
   it('issues new intermediates for the named clusters only; synth then changes only their cacerts', () => {

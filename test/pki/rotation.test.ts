@@ -309,6 +309,33 @@ describe('certs rotate --root', () => {
     expect(readTree(store)).toEqual(before);
   });
 
+  it('re-issues each mesh of a shared key store with its own key algorithm, and refuses when a mesh of the store is left out', async () => {
+    const store = path.join(tmpDir(), 'pki');
+    const ec = mesh(store, { profile: { ...DEFAULT_CERTIFICATE_PROFILE, curve: 'P-256' } });
+    const rsa: MeshModel = { ...meshModel(store, ['cluster3'], { profile: { ...DEFAULT_CERTIFICATE_PROFILE, keyBits: 2048 } }), name: 'mesh2' };
+    const p1 = await ensureMeshPki(ec);
+    const p2 = await ensureMeshPki(rsa);
+    const deployed = new Map([...deployedOf(ec, p1), ...deployedOf(rsa, p2)]);
+    expect(await failure(advanceRootRotation([ec], deployedOf(ec, p1), { start: true }))).toMatch(/also holds intermediates of mesh "mesh2", which the topology given does not define/);
+    const s1 = await advanceRootRotation([ec, rsa], deployed, { start: true });
+    const d1 = new Map([...deployedOf(ec, s1.pkis.get('mesh1') as MeshPki), ...deployedOf(rsa, s1.pkis.get('mesh2') as MeshPki)]);
+    const s2 = await advanceRootRotation([ec, rsa], d1, { start: false });
+    const keyType = (pki: MeshPki, c: string) => createPrivateKey(pki.cacerts(c)['ca-key.pem']).asymmetricKeyType;
+    expect(keyType(s2.pkis.get('mesh1') as MeshPki, 'cluster1')).toBe('ec');
+    expect(keyType(s2.pkis.get('mesh2') as MeshPki, 'cluster3')).toBe('rsa');
+  });
+
+  it('refuses a store without a manifest whose folders hold clusters of meshes not given', async () => {
+    const store = path.join(tmpDir(), 'pki');
+    const m1 = mesh(store);
+    const m2: MeshModel = { ...meshModel(store, ['cluster3']), name: 'mesh2' };
+    const p1 = await ensureMeshPki(m1, fast);
+    await ensureMeshPki(m2, fast);
+    fs.rmSync(path.join(store, MANIFEST_FILE));
+    expect(await failure(advanceRootRotation([m1], deployedOf(m1, p1), { ...fast, start: true }))).toMatch(/holds intermediates of clusters that are in none of the meshes given[\s\S]*holds cluster3\//);
+    expect(fs.existsSync(path.join(store, '_next-root'))).toBe(false);
+  });
+
   it('refuses a root brought along, which meshgen does not keep', async () => {
     const store = path.join(tmpDir(), 'pki');
     const m = mesh(store, { byo: { kind: 'root', rootCert: 'corp.pem', rootKey: 'corp.key' } });
