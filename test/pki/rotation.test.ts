@@ -147,6 +147,8 @@ describe('certs rotate --cluster', () => {
     expect(await failure(ensureMeshPki(m, fast))).toMatch(/meshgen certs rotate --cluster cluster2/);
     const [r] = await rotateIntermediates(m, ['cluster2'], fast);
     expect(r.retired).toMatchObject({ cluster: 'cluster2', sha256: lostSha, lost: true });
+    // Nothing was kept, so the entry points at no file (not at the replacement's path).
+    expect([r.retired.cert, r.retired.key]).toEqual(['', '']);
     expect(r.pki.intermediates.get('cluster2')).toBe('new');
     expect((await ensureMeshPki(m, fast)).cacerts('cluster2')).toEqual(r.pki.cacerts('cluster2'));
   });
