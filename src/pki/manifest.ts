@@ -159,7 +159,17 @@ export function entryFor(store: string, certFile: string, keyFile: string, certP
 /** Writes the manifest if it changed. */
 export function writeManifest(store: string, manifest: KeyStoreManifest): void {
   const file = path.join(store, MANIFEST_FILE);
-  const text = `${JSON.stringify({ ...manifest, version: MANIFEST_VERSION }, null, 2)}\n`;
+  // A fixed key order keeps the file diffable from run to run.
+  const ordered = {
+    format: manifest.format,
+    version: MANIFEST_VERSION,
+    ...(manifest.root ? { root: manifest.root } : {}),
+    ...(manifest.rootRotation ? { rootRotation: manifest.rootRotation } : {}),
+    intermediates: manifest.intermediates,
+    history: manifest.history,
+    ...(manifest.retiredRoots ? { retiredRoots: manifest.retiredRoots } : {}),
+  };
+  const text = `${JSON.stringify(ordered, null, 2)}\n`;
   let old: string | undefined;
   try {
     old = fs.readFileSync(file, 'utf8');

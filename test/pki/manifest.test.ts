@@ -33,6 +33,7 @@ describe('key store manifest', () => {
     const m = manifestOf(store);
     expect(m.format).toBe('meshgen-key-store');
     expect(m.version).toBe(MANIFEST_VERSION);
+    expect(Object.keys(m)).toEqual(['format', 'version', 'root', 'intermediates', 'history']);
     expect(m.root).toMatchObject({ cert: 'root-cert.pem', key: 'root-key.pem', keyEncrypted: false });
     expect(Object.keys(m.intermediates)).toEqual(['cluster1', 'cluster2']);
     expect(m.intermediates.cluster2).toMatchObject({ mesh: 'mesh1', cert: 'cluster2/ca-cert.pem', key: 'cluster2/ca-key.pem' });
