@@ -309,14 +309,23 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   missing.forEach((cluster, i) => {
     const keyPem = newClusterKeys[i] as string;
     const issuer = rotation?.stage === 2 && next ? next : { certPem: rootCertPem, keyPem: rootKeyPem };
-    const certPem = createIntermediateCertificate(keyPem, { certPem: issuer.certPem, keyPem: issuer.keyPem }, cluster.name, {
-      now: now(),
-      serial: serial(),
-      validityHours: profile.intermediateValidityHours,
-      organization: profile.organization,
-      commonName: profile.intermediateCommonName,
-      extraSANs: profile.extraSANs,
-    });
+    const issuerFile = rotation?.stage === 2 && next ? path.join(store, NEXT_ROOT_DIR, ROOT_CERT) : rootCertFile;
+    let certPem: string;
+    try {
+      certPem = createIntermediateCertificate(keyPem, { certPem: issuer.certPem, keyPem: issuer.keyPem }, cluster.name, {
+        now: now(),
+        serial: serial(),
+        validityHours: profile.intermediateValidityHours,
+        organization: profile.organization,
+        commonName: profile.intermediateCommonName,
+        extraSANs: profile.extraSANs,
+      });
+    } catch (err) {
+      // The root (or its key) cannot issue: say which file, once, instead of a bare encoding error.
+      throw new KeyStoreError(`cannot issue the intermediate of cluster "${cluster.name}"`, [
+        { file: displayPath(issuerFile), message: (err as Error).message.split('\n')[0], fix: 'use a root certificate and key that openssl reads (RSA, or ECDSA on P-256, P-384 or P-521)' },
+      ]);
+    }
     if (write) {
       const dir = path.join(store, cluster.name);
       ensureDir(dir);

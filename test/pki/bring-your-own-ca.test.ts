@@ -51,6 +51,17 @@ function cacerts(dir: string, cluster: string, into: string): Record<string, str
 }
 
 describe('bring your own CA: (a) a root certificate and key', () => {
+  it('names the root file when its key is of a kind istiod cannot use', () => {
+    const dir = topology('    rootCert: ca/corp-root.pem\n    rootKey: ca/corp-root.key\n');
+    const ca = path.join(dir, 'ca');
+    openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:secp256k1', '-out', 'corp-root.key'], ca);
+    openssl(['req', '-x509', '-new', '-key', 'corp-root.key', '-days', '30', '-subj', '/CN=k1', '-out', 'corp-root.pem', '-addext', 'basicConstraints=critical,CA:TRUE'], ca);
+    const r = runCli(['synth', '-q'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot issue the intermediate of cluster "cluster1"\n\s+ca\/corp-root\.pem: an EC key on secp256k1 cannot sign Istio CA certificates/);
+    expect(r.stderr).toMatch(/fix: use a root certificate and key that openssl reads \(RSA, or ECDSA on P-256, P-384 or P-521\)/);
+  });
+
   it('chains under a root whose subject has several values in one part and non-ASCII text, and whose key identifier is not SHA-1', () => {
     const dir = topology('    rootCert: ca/corp-root.pem\n    rootKey: ca/corp-root.key\n    organization: Acme_Corp@Zürich\n');
     const ca = path.join(dir, 'ca');
