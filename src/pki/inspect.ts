@@ -41,3 +41,8 @@ export function subjectAttribute(cert: X509Certificate, name: string): string | 
 export function pemCertificates(bundle: string): string[] {
   return (bundle.replace(/\r\n/g, '\n').match(/-----BEGIN CERTIFICATE-----\n[\s\S]*?-----END CERTIFICATE-----/g) ?? []).map((b) => `${b}\n`);
 }
+
+/** True when a PEM private key is encrypted (PKCS#8 or legacy PEM); false for no key. */
+export function isEncryptedKey(keyPem: string | undefined): boolean {
+  return /BEGIN ENCRYPTED PRIVATE KEY|Proc-Type: 4,ENCRYPTED/.test(keyPem ?? '');
+}

@@ -23,7 +23,8 @@ import {
   generateCaKey,
   newSerial,
 } from './certificates';
-import { issuedBy, keyMatchesCertificate, parseCertificate, subjectAttribute } from './inspect';
+import { isEncryptedKey, issuedBy, keyMatchesCertificate, parseCertificate, subjectAttribute } from './inspect';
+import { PASSPHRASE_FIX } from './passphrase';
 import { checkEntry, emptyManifest, entryFor, KeyStoreManifest, MANIFEST_FILE, readManifest, RootRotation, writeManifest } from './manifest';
 
 /** The four files of Istio's `cacerts` Secret for one cluster. */
@@ -141,7 +142,7 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   const rootCertFile = byo?.kind === 'root' ? byo.rootCert : path.join(store, ROOT_CERT);
   const rootKeyFile = byo?.kind === 'root' ? byo.rootKey : path.join(store, ROOT_KEY);
   const storedRootKey = readIfExists(rootKeyFile, []);
-  const rootEncrypted = isEncrypted(storedRootKey);
+  const rootEncrypted = isEncryptedKey(storedRootKey);
   const manifest = readManifest(store);
   const rotation = byo === undefined ? manifest?.rootRotation : undefined;
   if (byo === undefined && (!rotation || rotation.stage === 3) && fs.existsSync(path.join(store, NEXT_ROOT_DIR))) {
@@ -155,7 +156,7 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
     ]);
   }
   const nextKeyFile = path.join(store, NEXT_ROOT_DIR, ROOT_KEY);
-  const nextEncrypted = rotation !== undefined && rotation.stage < 3 && isEncrypted(readIfExists(nextKeyFile, []));
+  const nextEncrypted = rotation !== undefined && rotation.stage < 3 && isEncryptedKey(readIfExists(nextKeyFile, []));
   let passphrase: string | undefined;
   if (rootEncrypted || nextEncrypted || mesh.trust.encryptRootKey) {
     passphrase = await opts.rootKeyPassphrase?.();
@@ -169,7 +170,7 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
         {
           file: displayPath(!rootEncrypted && nextEncrypted ? nextKeyFile : rootKeyFile),
           message: 'needs a passphrase',
-          fix: 'set the environment variable named in trust.passphrase.env, or a file in trust.passphrase.file, or run on a terminal to be asked',
+          fix: PASSPHRASE_FIX,
         },
       ]);
     }
@@ -374,7 +375,7 @@ function updatedManifest(
       ? old.root
       : {
           ...entryFor(store, path.join(store, ROOT_CERT), rootKeyFile, rootCertPem),
-          keyEncrypted: /ENCRYPTED/.test(readIfExists(rootKeyFile, []) ?? ''),
+          keyEncrypted: isEncryptedKey(readIfExists(rootKeyFile, [])),
         };
   const sorted = Object.fromEntries(Object.keys(intermediates).sort().map((k) => [k, intermediates[k]]));
   return { ...old, ...(root ? { root } : {}), intermediates: sorted };
@@ -505,10 +506,6 @@ function readPairFiles(certFile: string, keyFile: string, problems: Problem[], d
     return undefined;
   }
   return { certPem, keyPem, cert };
-}
-
-function isEncrypted(keyPem: string | undefined): boolean {
-  return /BEGIN ENCRYPTED PRIVATE KEY|Proc-Type: 4,ENCRYPTED/.test(keyPem ?? '');
 }
 
 function readIfExists(file: string, problems: Problem[]): string | undefined {

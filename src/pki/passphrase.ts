@@ -9,6 +9,9 @@ import { KeyStoreError } from '../errors';
 import { MeshModel } from '../model/types';
 import { displayPath } from '../paths';
 
+/** What to do when a root key needs a passphrase and none was given. */
+export const PASSPHRASE_FIX = 'set the environment variable named in trust.passphrase.env, or a file in trust.passphrase.file, or run on a terminal to be asked';
+
 /** The passphrase of `mesh`'s root key, or undefined when none is configured or given. */
 export async function rootKeyPassphrase(
   mesh: MeshModel,

@@ -23,7 +23,8 @@ import { KeyStoreError, Problem } from '../errors';
 import { MeshModel } from '../model/types';
 import { displayPath, writeFileAtomically } from '../paths';
 import { createRootCertificate, generateCaKey, newSerial } from './certificates';
-import { parseCertificate } from './inspect';
+import { isEncryptedKey, parseCertificate } from './inspect';
+import { PASSPHRASE_FIX } from './passphrase';
 import {
   encryptKey,
   ensureDir,
@@ -36,7 +37,7 @@ import {
   writeKeyFile,
   writePublicFile,
 } from './key-store';
-import type { TrustFacts } from './trust-facts';
+import { fingerprintsOf, TrustFacts } from './trust-facts';
 import { emptyManifest, entryFor, HistoryEntry, KeyStoreManifest, MANIFEST_FILE, readManifest, RetiredRoot, writeManifest } from './manifest';
 
 const { rootCert: ROOT_CERT, rootKey: ROOT_KEY, caCert: CA_CERT, caKey: CA_KEY } = KEY_STORE_FILES;
@@ -198,7 +199,7 @@ async function prepared(meshes: readonly MeshModel[], opts: RotateOptions, keyCo
   const first = meshes[0];
   const store = first.trust.keyStore;
   const keyFiles = [path.join(store, ROOT_KEY), path.join(store, NEXT_ROOT_DIR, ROOT_KEY), ...(first.trust.byo?.kind === 'root' ? [first.trust.byo.rootKey] : [])];
-  const encryptedFiles = keyFiles.filter((f) => /ENCRYPTED/.test(readText(f)));
+  const encryptedFiles = keyFiles.filter((f) => isEncryptedKey(readText(f)));
   let passphrase: string | undefined;
   if (encryptedFiles.length > 0 || meshes.some((m) => m.trust.encryptRootKey)) {
     passphrase = await opts.rootKeyPassphrase?.();
@@ -317,11 +318,7 @@ export async function rotateIntermediates(mesh: MeshModel, clusters: readonly st
 
 /** Fingerprint of the first certificate of a PEM file, or undefined. */
 function fingerprintOf(file: string): string | undefined {
-  try {
-    return parseCertificate(fs.readFileSync(file, 'utf8'))?.fingerprint256;
-  } catch {
-    return undefined;
-  }
+  return fingerprintsOf(readText(file))[0];
 }
 
 /** What the output of `stage` holds, for the key store `store` (whose manifest is `m`). */
@@ -507,13 +504,13 @@ async function startRotation(
   opts: RotateOptions,
 ): Promise<KeyStoreManifest> {
   const profile = meshes[0].trust.profile;
-  const encrypted = meshes.some((m) => m.trust.encryptRootKey) || manifest.root?.keyEncrypted === true || /ENCRYPTED/.test(readText(path.join(store, ROOT_KEY)));
+  const encrypted = meshes.some((m) => m.trust.encryptRootKey) || manifest.root?.keyEncrypted === true || isEncryptedKey(readText(path.join(store, ROOT_KEY)));
   let passphrase: string | undefined;
   if (encrypted) {
     passphrase = await opts.rootKeyPassphrase?.();
     if (!passphrase) {
       throw new KeyStoreError('the new root key is to be encrypted like the current one, and no passphrase was given', [
-        { file: displayPath(path.join(store, ROOT_KEY)), message: 'is encrypted', fix: 'set the environment variable named in trust.passphrase.env, or a file in trust.passphrase.file, or run on a terminal to be asked' },
+        { file: displayPath(path.join(store, ROOT_KEY)), message: 'is encrypted', fix: PASSPHRASE_FIX },
       ]);
     }
   }
@@ -572,7 +569,7 @@ function promoteNextRoot(tx: Transaction, store: string, manifest: KeyStoreManif
   const newPem = readText(path.join(store, ROOT_CERT));
   return {
     ...manifest,
-    root: { ...entryFor(store, path.join(store, ROOT_CERT), path.join(store, ROOT_KEY), newPem), keyEncrypted: /ENCRYPTED/.test(readText(path.join(store, ROOT_KEY))) },
+    root: { ...entryFor(store, path.join(store, ROOT_CERT), path.join(store, ROOT_KEY), newPem), keyEncrypted: isEncryptedKey(readText(path.join(store, ROOT_KEY))) },
     rootRotation: { stage: 3, started: rotation.started, stageStarted: now.toISOString(), retiredRoot },
     retiredRoots: [...(manifest.retiredRoots ?? []), retiredRoot],
   };

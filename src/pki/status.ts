@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MeshModel } from '../model/types';
 import { displayPath } from '../paths';
-import { issuedBy, keyMatchesCertificate, parseCertificate } from './inspect';
-import { NEXT_ROOT_DIR } from './key-store';
+import { isEncryptedKey, issuedBy, keyMatchesCertificate, parseCertificate } from './inspect';
+import { KEY_STORE_FILES, NEXT_ROOT_DIR } from './key-store';
 import { readManifest } from './manifest';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -83,7 +83,7 @@ function describeCert(name: string, certFile: string, keyFile: string | undefine
   if (keyFile === undefined) {
     // The key is held elsewhere (a root brought without its key): only the certificate is checked.
   } else if (keyPem === undefined) problems.push(`${path.basename(keyFile)} is missing`);
-  else if (!/ENCRYPTED/.test(keyPem) && !keyMatchesCertificate(keyPem, cert)) problems.push(`${path.basename(keyFile)} is not its key`);
+  else if (!isEncryptedKey(keyPem) && !keyMatchesCertificate(keyPem, cert)) problems.push(`${path.basename(keyFile)} is not its key`);
   if (issuer === undefined && !issuedBy(cert, cert)) problems.push('not self-signed');
   if (issuer !== undefined) {
     const root = parseCertificate(issuer);
@@ -109,8 +109,8 @@ function describeCert(name: string, certFile: string, keyFile: string | undefine
 export function meshCertificatesStatus(mesh: MeshModel, now: Date = new Date()): MeshCertificatesStatus {
   const store = mesh.trust.keyStore;
   const byo = mesh.trust.byo;
-  let rootCert = path.join(store, 'root-cert.pem');
-  let rootKey: string | undefined = path.join(store, 'root-key.pem');
+  let rootCert = path.join(store, KEY_STORE_FILES.rootCert);
+  let rootKey: string | undefined = path.join(store, KEY_STORE_FILES.rootKey);
   if (byo) {
     rootCert = byo.rootCert ?? '';
     rootKey = byo.kind === 'root' ? byo.rootKey : undefined;
@@ -121,15 +121,15 @@ export function meshCertificatesStatus(mesh: MeshModel, now: Date = new Date()):
       : describeCert('root', rootCert, rootKey, now);
   const rootPem = byo?.kind === 'cert-manager' && byo.rootCert === undefined ? undefined : read(rootCert);
   const rotation = byo === undefined ? readManifest(store)?.rootRotation : undefined;
-  const nextCert = path.join(store, NEXT_ROOT_DIR, 'root-cert.pem');
-  const nextRoot = rotation && rotation.stage < 3 ? describeCert('next root', nextCert, path.join(store, NEXT_ROOT_DIR, 'root-key.pem'), now) : undefined;
+  const nextCert = path.join(store, NEXT_ROOT_DIR, KEY_STORE_FILES.rootCert);
+  const nextRoot = rotation && rotation.stage < 3 ? describeCert('next root', nextCert, path.join(store, NEXT_ROOT_DIR, KEY_STORE_FILES.rootKey), now) : undefined;
   // In stage 2 the intermediates are issued by the next root.
   const issuerPem = rotation?.stage === 2 ? read(nextCert) : rootPem;
   const intermediates = mesh.clusters.map((c): CertificateStatus => {
     if (byo?.kind === 'cert-manager') {
       return { name: c.name, file: `${c.name}: Certificate istio-system/cacerts`, present: false, managedBy: 'cert-manager' };
     }
-    const files = byo?.kind === 'intermediates' ? byo.intermediates[c.name] : { cert: path.join(store, c.name, 'ca-cert.pem'), key: path.join(store, c.name, 'ca-key.pem') };
+    const files = byo?.kind === 'intermediates' ? byo.intermediates[c.name] : { cert: path.join(store, c.name, KEY_STORE_FILES.caCert), key: path.join(store, c.name, KEY_STORE_FILES.caKey) };
     return describeCert(c.name, files.cert, files.key, now, issuerPem ?? '');
   });
   return {
