@@ -26,12 +26,16 @@ export interface FileChange {
 /** Secret values replaced by a short fingerprint, so a diff shows that they changed but not what they are. */
 export function maskSecrets(text: string): string {
   const fingerprint = (v: string) => `<secret, sha256 ${createHash('sha256').update(v).digest('hex').slice(0, 12)}>`;
+  // Unreadable YAML (a hand-edited file on disk): if it may hold a Secret or a key, show only that it changed.
+  // A syntax error does not always throw: a document with errors is as unreadable as one that throws.
+  const unreadable = () => (/Secret|PRIVATE KEY|token:|client-key-data|ca-key\.pem/.test(text) ? `${fingerprint(text)}\n` : text);
   let docs;
   try {
-    docs = parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown> | null);
+    const parsed = parseAllDocuments(text);
+    if (parsed.some((d) => d.errors.length > 0)) return unreadable();
+    docs = parsed.map((d) => d.toJS() as Record<string, unknown> | null);
   } catch {
-    // Unreadable YAML (a hand-edited file on disk): if it may hold a Secret or a key, show only that it changed.
-    return /kind:\s*['"]?Secret|PRIVATE KEY|token:|client-key-data|ca-key\.pem/.test(text) ? `${fingerprint(text)}\n` : text;
+    return unreadable();
   }
   if (!docs.some((d) => d?.kind === 'Secret')) return text;
   const masked = docs.map((d) => {

@@ -133,6 +133,17 @@ describe('meshgen diff', () => {
     expect(r.stdout).not.toMatch(/c2VjcmV0/);
     expect(r.stdout).not.toMatch(/cert-chain\.pem: \S{20}/);
   });
+
+  it('masks a Secret file whose kind line was broken by hand, although the YAML parser does not throw', () => {
+    const ws = workspace();
+    expect(runCli(['synth', '-q'], ws.dir).code).toBe(0);
+    const file = path.join(ws.out, 'cluster1', 'secret.istio-system.cacerts.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('kind: Secret', 'kind: "Secret').replace(/ca-key\.pem: \S+/, 'ca-key.pem: c2VjcmV0'));
+    const r = runCli(['diff'], ws.dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/<secret, sha256 [0-9a-f]{12}>/);
+    expect(r.stdout).not.toMatch(/c2VjcmV0/);
+  });
 });
 
 describe('meshgen synth output', () => {
