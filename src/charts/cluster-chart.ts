@@ -30,7 +30,7 @@ import { IstioSystemNamespace } from '../constructs/istio-system-namespace';
 import { RemoteControlPlane } from '../constructs/remote-control-plane';
 import { HelloWorld, SampleNamespace, Sleep } from '../constructs/samples';
 import { ClusterPlan, planCluster } from '../model/plan';
-import { FederationPlan, NO_FEDERATION } from '../model/federation-plan';
+import { FederationPlan, needsEastWestGateway, NO_FEDERATION } from '../model/federation-plan';
 import { baseValues, EASTWEST_RELEASE, gatewayValues, istiodRelease, istiodValues, meshConfigFor, pilotEnv } from '../model/install-values';
 import { ClusterModel, GitOpsSettings, MeshModel } from '../model/types';
 import { toYaml as toValuesYaml } from '../yaml-text';
@@ -121,7 +121,7 @@ export class ClusterChart extends Chart {
     const install = mesh.istio.install;
     const engine = mesh.gitops?.engine;
     const meshConfig = meshConfigFor(mesh, fed, props.trustRoots ?? [], pki.rootRotation !== undefined);
-    const needsGateway = plan.eastWestGateway || fed.exporting;
+    const needsGateway = needsEastWestGateway(plan, fed);
     if (cluster.role === 'remote') {
       if (!plan.primary || plan.primary.role !== 'primary') {
         throw new TopologyError(`remote "${cluster.name}" needs a primary of mesh "${mesh.name}" as its controlPlane`);

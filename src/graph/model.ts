@@ -6,7 +6,7 @@
  * manifests do. Pure functions, deterministic order.
  */
 import { compareStrings } from '../order';
-import { planFederation } from '../model/federation-plan';
+import { needsEastWestGateway, planFederation } from '../model/federation-plan';
 import { planCluster } from '../model/plan';
 import { ClusterRole, DEFAULT_ISTIO_HUB, DEFAULT_TRUST_DOMAIN, meshNetworks, MeshModel, Topology } from '../model/types';
 
@@ -122,7 +122,7 @@ export function topologyGraph(topology: Topology): TopologyGraph {
       const members = mesh.clusters.filter((c) => c.network === network).sort((a, b) => compareStrings(a.name, b.name));
       for (const cluster of members) {
         const plan = planCluster(mesh, cluster);
-        const gateway = plan.eastWestGateway || planFederation(topology, mesh, cluster).exporting;
+        const gateway = needsEastWestGateway(plan, planFederation(topology, mesh, cluster));
         nodes.push({
           id: clusterNodeId(cluster.name),
           kind: cluster.role,

@@ -134,3 +134,12 @@ export function planFederation(topology: Topology, mesh: MeshModel, cluster: Clu
     trustRootsOf: sorted(feds.filter((f) => f.trust === 'trust-bundles').flatMap((f) => f.meshes).filter((m) => m !== mesh.name)),
   };
 }
+
+/**
+ * Whether a cluster runs an east-west gateway: its mesh needs one for
+ * multi-network traffic or remotes (plan.eastWestGateway), or it runs a
+ * service exported to other meshes. Charts, graph and README all ask here.
+ */
+export function needsEastWestGateway(plan: { readonly eastWestGateway: boolean }, fed: Pick<FederationPlan, 'exporting'>): boolean {
+  return plan.eastWestGateway || fed.exporting;
+}

@@ -6,7 +6,7 @@ import { ARGO_APP_OF_APPS_FILE, ARGO_APPLICATION_HEALTH_LUA } from '../construct
 import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
 import { remoteSecretName } from '../constructs/remote-secret';
 import { MeshCredentials } from '../credentials/resolve';
-import { FederationPlan, NO_FEDERATION } from '../model/federation-plan';
+import { FederationPlan, needsEastWestGateway, NO_FEDERATION } from '../model/federation-plan';
 import { ClusterPlan } from '../model/plan';
 import { RootRotation } from '../pki/manifest';
 import type { TrustFacts } from '../pki/trust-facts';
@@ -217,7 +217,7 @@ export function clusterReadme(
   if (cluster.samples.length > 0) out.push(...verifySection(plan), '');
   out.push('## Check', '', '```sh');
   out.push(`kubectl --context=${ctx} -n istio-system get pods,services`);
-  if (plan.eastWestGateway) {
+  if (needsEastWestGateway(plan, federation)) {
     out.push(`kubectl --context=${ctx} -n istio-system get service istio-eastwestgateway  # needs an EXTERNAL-IP (or node ports)`);
   }
   if (plan.reads.length > 0) out.push(`istioctl --context=${ctx} remote-clusters`);
