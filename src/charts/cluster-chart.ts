@@ -184,7 +184,7 @@ export class ClusterChart extends Chart {
     if (plan.exposeIstiod) new ExposeIstiod(config, 'ExposeIstiod', { revision });
     if (plan.exposeServices) new CrossNetworkGateway(config, 'CrossNetworkGateway');
     this.federationObjects(config, fed);
-    if (cluster.credentials.source === 'reader-token' && plan.readBy.length > 0) new ReaderTokenSecret(config, 'ReaderToken');
+    if (plan.readerTokenSecret) new ReaderTokenSecret(config, 'ReaderToken');
     this.remoteSecrets(prereqs, plan, credentials);
     if (cluster.samples.length > 0) {
       new SampleNamespace(config, 'SampleNamespace', { revision });

@@ -11,6 +11,7 @@ import { stringify } from 'yaml';
 import { ISTIO_SYSTEM } from '../constructs/names';
 import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
 import { Problem } from '../errors';
+import { planCluster } from '../model/plan';
 import { ClusterModel, MeshModel, Topology } from '../model/types';
 import { defaultKubeconfigFiles, KubeconfigError, loadKubeconfig, MergedKubeconfig } from './kubeconfig';
 import { readReaderCredential, writeReaderCredential } from './token-store';
@@ -39,10 +40,10 @@ export interface FetchOptions {
   readonly timeoutMs?: number;
 }
 
-/** The reader-token clusters of `topology`, restricted to `names` if given. */
+/** The clusters of `topology` that get a reader token Secret (planCluster's readerTokenSecret), restricted to `names` if given. */
 export function readerTokenClusters(topology: Topology, names?: readonly string[]): { mesh: MeshModel; cluster: ClusterModel }[] {
   const all = topology.meshes.flatMap((mesh) => mesh.clusters.map((cluster) => ({ mesh, cluster })));
-  return all.filter(({ cluster }) => cluster.credentials.source === 'reader-token' && (!names || names.includes(cluster.name)));
+  return all.filter(({ mesh, cluster }) => planCluster(mesh, cluster).readerTokenSecret && (!names || names.includes(cluster.name)));
 }
 
 /** Fetches and stores the reader token of every selected cluster; never throws for one cluster's failure. */

@@ -35,8 +35,7 @@ export interface ResolveOptions {
 
 /** The clusters of `mesh` whose API some control plane of the mesh reads. */
 export function clustersRead(mesh: MeshModel): ClusterModel[] {
-  const names = new Set(mesh.clusters.flatMap((c) => planCluster(mesh, c).reads.map((r) => r.name)));
-  return mesh.clusters.filter((c) => names.has(c.name));
+  return mesh.clusters.filter((c) => planCluster(mesh, c).readBy.length > 0);
 }
 
 /** Resolves the credentials of every cluster of `mesh` that is read by another. */

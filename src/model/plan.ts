@@ -36,6 +36,11 @@ export interface ClusterPlan {
   readonly reads: readonly ClusterModel[];
   /** Primaries whose istiod reads this cluster's API server. */
   readonly readBy: readonly ClusterModel[];
+  /**
+   * The cluster gets the reader service account's token Secret, for `meshgen credentials fetch`:
+   * its credentials come from reader-token and some istiod reads it.
+   */
+  readonly readerTokenSecret: boolean;
 }
 
 /** The primary cluster that serves `cluster`: itself for a primary. */
@@ -61,6 +66,7 @@ export function planCluster(mesh: MeshModel, cluster: ClusterModel): ClusterPlan
   const primary = isPrimary ? undefined : controlPlaneOf(mesh, cluster);
   const remotes = isPrimary ? remotesOf(mesh, cluster) : [];
   const exposeIstiod = isPrimary && remotes.length > 0;
+  const readBy = mesh.clusters.filter((c) => c.role === 'primary' && c.name !== cluster.name);
   return {
     mesh,
     cluster,
@@ -79,7 +85,8 @@ export function planCluster(mesh: MeshModel, cluster: ClusterModel): ClusterPlan
     injectionPath: isPrimary ? undefined : injectionPath(cluster),
     reads: isPrimary ? mesh.clusters.filter((c) => c.name !== cluster.name) : [],
     // Every primary reads every other cluster of its mesh.
-    readBy: mesh.clusters.filter((c) => c.role === 'primary' && c.name !== cluster.name),
+    readBy,
+    readerTokenSecret: cluster.credentials.source === 'reader-token' && readBy.length > 0,
   };
 }
 

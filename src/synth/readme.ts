@@ -175,7 +175,7 @@ export function clusterReadme(
       code(`kubectl --context=${ctx} apply -k istio-config`);
     }
   }
-  if (cluster.credentials.source === 'reader-token' && plan.readBy.length > 0) {
+  if (plan.readerTokenSecret) {
     out.push(
       `${step()}. Kubernetes has now filled in the token of \`${READER_TOKEN_SECRET}\`. From the topology file's folder, store it ` +
         `for the other control planes, then synthesize again and apply the folders of ${plan.readBy.map((c) => `\`${c.name}\``).join(', ')}:`,

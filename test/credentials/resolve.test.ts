@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CredentialsError } from '../../src/errors';
 import { loadTopology } from '../../src/model/load';
 import { resolveMeshCredentials } from '../../src/credentials/resolve';
+import { readerTokenClusters } from '../../src/credentials/fetch';
 import { writeReaderCredential } from '../../src/credentials/token-store';
 import { REPO, runCli, tmpDir, workspace, thrown } from '../helpers';
 
@@ -169,5 +170,19 @@ describe('credentials in the CLI', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('which clusters credentials fetch reads', () => {
+  it('only those that get the reader token Secret: a primary that no istiod reads is left out', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'mesh.yaml');
+    fs.writeFileSync(
+      file,
+      fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'topologies', 'primary-remote-multi-network.yaml'), 'utf8').replace('  clusters:\n', '  credentials: {source: reader-token}\n  clusters:\n'),
+    );
+    const topology = loadTopology([file]);
+    expect(readerTokenClusters(topology).map((c) => c.cluster.name)).toEqual(['cluster2']);
+    expect(readerTokenClusters(topology, ['cluster1'])).toEqual([]);
   });
 });
