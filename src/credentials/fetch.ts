@@ -148,7 +148,7 @@ function describeApiError(err: unknown, cluster: ClusterModel, server: string, u
     if (e.code === 404) {
       return [
         `the token Secret ${ISTIO_SYSTEM}/${READER_TOKEN_SECRET} does not exist on the cluster`,
-        `apply the cluster's folder first (kubectl --context=${cluster.context} apply -k ${cluster.name}), after Istio is installed there`,
+        `apply the cluster's folder first, as its README.md says up to its \`meshgen credentials fetch\` step: the Secret is in istio-config/ unless Istio is installed with istioctl`,
       ];
     }
     if (e.code === 401 || e.code === 403) {

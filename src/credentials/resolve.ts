@@ -71,7 +71,7 @@ function resolveCluster(mesh: MeshModel, cluster: ClusterModel, opts: ResolveOpt
       return {
         kind: 'pending',
         reason: 'its reader token has not been fetched yet',
-        fix: `apply its folder (kubectl --context=${cluster.context} apply -k <output folder>/${cluster.name}), then run \`meshgen credentials fetch\` and synth again`,
+        fix: `apply its folder as <output folder>/${cluster.name}/README.md says, up to its \`meshgen credentials fetch\` step, then run that and synth again`,
       };
     }
     credential = { server: stored.server, certificateAuthorityData: stored.certificateAuthorityData, user: { token: stored.token } };

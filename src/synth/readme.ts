@@ -141,7 +141,7 @@ export function clusterReadme(
         `${step()}. Attach this cluster to \`${primary.name}\`: its istiod reads this cluster's API through ` +
           `\`${remoteSecretName(cluster.name)}\`, in \`../${primary.name}\`. ` +
           (cred.kind === 'pending'
-            ? `That secret is not written yet: ${cred.reason}. Install this cluster first; the steps below say how to finish.`
+            ? `That secret is not written yet: ${cred.reason}. Install this cluster first; then, to finish: ${cred.fix}.`
             : `Apply that folder if it is not applied yet:`),
       );
       if (cred.kind !== 'pending') code(`kubectl --context=${shellQuote(primary.context)} apply -k ../${primary.name}`);
