@@ -143,23 +143,36 @@ export function validateFederations(fedDocs: readonly SourceDocument[], meshDocs
     });
   }
 
-  // Meshes may share a key store (and so a root CA) only inside a shared-root federation.
+  // Meshes may share a key store (and so a root CA) only when shared-root federations join them, directly or through
+  // other meshes (a with b, a with c: b and c share that root too). Every pair is checked, so document order does not matter.
+  const joined = new Map<string, string>();
+  const rootOf = (m: string): string => {
+    const up = joined.get(m);
+    return up === undefined || up === m ? m : rootOf(up);
+  };
+  for (const pair of sharedRootPairs) {
+    const [a, b] = pair.split('\n');
+    joined.set(rootOf(b), rootOf(a));
+  }
   const byStore = new Map<string, string[]>();
   for (const [name, info] of meshes) byStore.set(info.keyStore, [...(byStore.get(info.keyStore) ?? []), name]);
   for (const group of byStore.values()) {
-    for (let i = 1; i < group.length; i++) {
-      const [a, b] = [group[0], group[i]].sort();
-      if (sharedRootPairs.has(`${a}\n${b}`)) continue;
-      const info = meshes.get(group[i])!;
-      const keyStoreSet = str(obj(obj(obj(info.doc.value).spec).trust).keyStore) !== undefined;
-      problems.push(
-        problemAt(
-          info.doc,
-          keyStoreSet ? ['spec', 'trust', 'keyStore'] : ['metadata', 'name'],
-          `the key store of mesh "${group[i]}" is also the key store of mesh "${group[0]}", so both meshes would share one root CA`,
-          'give each mesh its own spec.trust.keyStore, e.g. .meshgen/pki/<mesh name>, or federate them with trust: shared-root',
-        ),
-      );
+    const reported = new Set<string>();
+    for (let i = 0; i < group.length; i++) {
+      for (let j = i + 1; j < group.length; j++) {
+        if (reported.has(group[j]) || rootOf(group[i]) === rootOf(group[j])) continue;
+        reported.add(group[j]);
+        const info = meshes.get(group[j])!;
+        const keyStoreSet = str(obj(obj(obj(info.doc.value).spec).trust).keyStore) !== undefined;
+        problems.push(
+          problemAt(
+            info.doc,
+            keyStoreSet ? ['spec', 'trust', 'keyStore'] : ['metadata', 'name'],
+            `the key store of mesh "${group[j]}" is also the key store of mesh "${group[i]}", so both meshes would share one root CA`,
+            'give each mesh its own spec.trust.keyStore, e.g. .meshgen/pki/<mesh name>, or federate them with trust: shared-root',
+          ),
+        );
+      }
     }
   }
   return problems;

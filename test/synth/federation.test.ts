@@ -204,3 +204,27 @@ describe('federation validation', () => {
     });
   }
 });
+
+describe('meshes sharing a key store', () => {
+  const mesh = (name: string, n: number) =>
+    `apiVersion: meshgen.dev/v1alpha1\nkind: Mesh\nmetadata:\n  name: ${name}\nspec:\n  istio: {version: 1.30.3}\n  trust: {keyStore: pki}\n  clusters:\n    - {name: c${n}, context: k${n}, network: n${n}, eastWestGateway: {address: 192.0.2.${n}}}\n`;
+  const fed = (name: string, a: string, b: string) =>
+    `apiVersion: meshgen.dev/v1alpha1\nkind: MeshFederation\nmetadata:\n  name: ${name}\nspec:\n  meshes: [${a}, ${b}]\n` +
+    `  exports:\n    - {service: s${name}, namespace: demo, from: ${a}, to: [${b}], ports: [{number: 80, name: http, protocol: HTTP}]}\n`;
+  const parse = (docs: string[]) => () => parseTopology([{ file: 'mesh.yaml', text: docs.join('---\n') }]);
+
+  it('are accepted in any document order when shared-root federations join them, even through another mesh', () => {
+    const feds = [fed('f1', 'a', 'b'), fed('f2', 'a', 'c')];
+    for (const order of [['a', 'b', 'c'], ['b', 'a', 'c'], ['c', 'b', 'a']]) {
+      expect(parse([...order.map((m) => mesh(m, m.charCodeAt(0) - 96)), ...feds])).not.toThrow();
+    }
+  });
+
+  it('are refused in any document order when nothing joins them', () => {
+    for (const order of [['a', 'b', 'c'], ['b', 'a', 'c'], ['c', 'b', 'a']]) {
+      const err = thrown(parse([...order.map((m) => mesh(m, m.charCodeAt(0) - 96)), fed('f1', 'a', 'b')]), TopologyError);
+      expect(err.message).toMatch(/the key store of mesh "(a|b|c)" is also the key store of mesh "(a|b|c)"/);
+      expect(err.message).toMatch(/"c"/);
+    }
+  });
+});
