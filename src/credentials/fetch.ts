@@ -13,7 +13,7 @@ import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
 import { Problem } from '../errors';
 import { planCluster } from '../model/plan';
 import { ClusterModel, MeshModel, Topology } from '../model/types';
-import { defaultKubeconfigFiles, KubeconfigError, loadKubeconfig, MergedKubeconfig } from './kubeconfig';
+import { defaultKubeconfigFiles, KubeconfigError, loadKubeconfig, MergedKubeconfig, userToken } from './kubeconfig';
 import { readReaderCredential, writeReaderCredential } from './token-store';
 
 /** Outcome of one cluster's fetch. */
@@ -110,7 +110,10 @@ function serverOf(config: MergedKubeconfig, context: string): string {
   return server;
 }
 
-/** One context of a merged kubeconfig as a standalone file, with file references made absolute. */
+/**
+ * One context of a merged kubeconfig as a standalone file, with file references made absolute. A tokenFile
+ * becomes the token it holds: @kubernetes/client-node reads only `token` and `token-file`, and would send none.
+ */
 function singleContextKubeconfig(config: MergedKubeconfig, context: string): string {
   const ctx = config.contexts.get(context)!;
   const clusterName = String(ctx.value.cluster);
@@ -126,10 +129,17 @@ function singleContextKubeconfig(config: MergedKubeconfig, context: string): str
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: clusterName, cluster: absolute(config.clusters.get(clusterName), ['certificate-authority']) }],
-    users: [{ name: userName, user: absolute(config.users.get(userName), ['client-certificate', 'client-key', 'tokenFile']) }],
+    users: [{ name: userName, user: withToken(config.users.get(userName), absolute(config.users.get(userName), ['client-certificate', 'client-key'])) }],
     contexts: [{ name: context, context: ctx.value }],
     'current-context': context,
   });
+}
+
+/** The user entry with its token as client-go would pick it (tokenFile over token), and no tokenFile. */
+function withToken(entry: { file: string; value: Record<string, unknown> } | undefined, value: Record<string, unknown>): Record<string, unknown> {
+  const token = entry ? userToken(entry) : undefined;
+  const { tokenFile: _dropped, ...rest } = value;
+  return token === undefined ? rest : { ...rest, token };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -150,12 +150,8 @@ export function credentialFor(config: MergedKubeconfig, context: string): Static
     );
   }
   const tlsServerName = typeof cluster.value['tls-server-name'] === 'string' ? (cluster.value['tls-server-name'] as string) : undefined;
-  // As client-go: a tokenFile wins over an inline token (its transport re-reads the file).
-  if (typeof u.tokenFile === 'string' && u.tokenFile !== '') {
-    const token = Buffer.from(fileAsBase64(u.tokenFile, user.file, 'tokenFile'), 'base64').toString('utf8').trim();
-    return { server, certificateAuthorityData: ca, tlsServerName, user: { token } };
-  }
-  if (typeof u.token === 'string' && u.token !== '') return { server, certificateAuthorityData: ca, tlsServerName, user: { token: u.token } };
+  const token = userToken(user);
+  if (token !== undefined) return { server, certificateAuthorityData: ca, tlsServerName, user: { token } };
   const certData = inlineOrFile(u, 'client-certificate', user.file);
   const keyData = inlineOrFile(u, 'client-key', user.file);
   if (certData && keyData) return { server, certificateAuthorityData: ca, tlsServerName, user: { clientCertificateData: certData, clientKeyData: keyData } };
@@ -163,6 +159,13 @@ export function credentialFor(config: MergedKubeconfig, context: string): Static
     `user "${userName}" of context "${context}" has no token or client certificate that istiod could use`,
     'use credentials.source: reader-token for this cluster',
   );
+}
+
+/** A kubeconfig user's bearer token, as client-go picks it: a tokenFile (relative to its kubeconfig) wins over an inline token. */
+export function userToken(user: { readonly file: string; readonly value: Record<string, unknown> }): string | undefined {
+  const u = user.value;
+  if (typeof u.tokenFile === 'string' && u.tokenFile !== '') return Buffer.from(fileAsBase64(u.tokenFile, user.file, 'tokenFile'), 'base64').toString('utf8').trim();
+  return typeof u.token === 'string' && u.token !== '' ? u.token : undefined;
 }
 
 /** True when a server URL points at the local machine, so other clusters cannot reach it. */

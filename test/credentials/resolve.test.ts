@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CredentialsError } from '../../src/errors';
 import { loadTopology } from '../../src/model/load';
 import { resolveMeshCredentials } from '../../src/credentials/resolve';
-import { readerTokenClusters } from '../../src/credentials/fetch';
+import { fetchReaderTokens, readerTokenClusters } from '../../src/credentials/fetch';
 import { writeReaderCredential } from '../../src/credentials/token-store';
 import { REPO, runCli, tmpDir, workspace, thrown } from '../helpers';
 
@@ -167,6 +168,40 @@ describe('credentials in the CLI', () => {
       expect(Date.now() - started).toBeLessThan(15_000);
       expect(r.stderr).toMatch(/cannot reach the API server of context "kind-cluster1" at https:\/\/127\.0\.0\.1:\d+ \(ETIMEDOUT\)/);
       expect(r.stderr).not.toMatch(/not-a-real-token/);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('credentials fetch with a tokenFile user', () => {
+  it('sends the token from the file, as kubectl would', async () => {
+    let authorization: string | undefined;
+    const server = http.createServer((req, res) => {
+      authorization = req.headers.authorization;
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"kind":"Status","code":404}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const ws = workspace(topo('{source: reader-token}'));
+      fs.writeFileSync(path.join(ws.dir, 'token.txt'), 'token-from-file\n');
+      const kubeconfig = path.join(ws.dir, 'kubeconfig.yaml');
+      fs.writeFileSync(
+        kubeconfig,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          `clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]`,
+          'users: [{name: u, user: {tokenFile: token.txt, token: inline-token}}]',
+          'contexts: [{name: kind-cluster1, context: {cluster: c, user: u}}]',
+          '',
+        ].join('\n'),
+      );
+      const outcomes = await fetchReaderTokens(loadTopology([ws.file]), { clusters: ['cluster1'], env: { KUBECONFIG: kubeconfig }, timeoutMs: 5000 });
+      expect(outcomes.map((o) => o.status), JSON.stringify(outcomes)).toEqual(['failed']);
+      expect(JSON.stringify(outcomes)).toMatch(/does not exist on the cluster/);
+      expect(authorization).toBe('Bearer token-from-file');
     } finally {
       server.close();
     }
