@@ -36,19 +36,14 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { GatewayServiceType } from '../model/types';
 import { describeObject } from './description';
-import { NODE_SELECTOR_ANNOTATION } from './east-west-gateway';
-import { EASTWEST_GATEWAY_NAME, EASTWEST_SELECTOR, ISTIO_SYSTEM, NETWORK_LABEL } from './names';
+import { eastWestServiceAnnotations } from '../model/install-values';
+import { EASTWEST_GATEWAY_NAME, EASTWEST_PORTS, EASTWEST_SELECTOR, ISTIO_SYSTEM, NETWORK_LABEL } from './names';
 
 /**
  * The Service ports the chart renders with `networkGateway` set: the
  * `networkGatewayPorts` defaults of Istio 1.30, in the template's order.
  */
-export const NETWORK_GATEWAY_SERVICE_PORTS = [
-  { name: 'status-port', port: 15021, targetPort: 15021, protocol: 'TCP' },
-  { name: 'tls', port: 15443, targetPort: 15443, protocol: 'TCP' },
-  { name: 'tls-istiod', port: 15012, targetPort: 15012, protocol: 'TCP' },
-  { name: 'tls-webhook', port: 15017, targetPort: 15017, protocol: 'TCP' },
-] as const;
+export const NETWORK_GATEWAY_SERVICE_PORTS = EASTWEST_PORTS.map((p) => ({ ...p, protocol: 'TCP' as const }));
 
 /** Pod annotations of the chart's defaults: Prometheus scraping and the `gateway` injection template. */
 export const GATEWAY_POD_ANNOTATIONS: Readonly<Record<string, string>> = {
@@ -193,10 +188,7 @@ export class EastWestGatewayManifests extends Construct {
     });
     describeObject(this.deployment, `Deployment \`${this.name}\`: the east-west gateway pods of network \`${this.network}\`, injected by istiod`);
 
-    const annotations: Record<string, string> = {
-      ...(this.serviceType === 'NodePort' ? { [NODE_SELECTOR_ANNOTATION]: '{}' } : {}),
-      ...props.serviceAnnotations,
-    };
+    const annotations = eastWestServiceAnnotations(this.serviceType, props.serviceAnnotations);
     this.service = new k8s.KubeService(this, 'Service', {
       metadata: {
         ...metadata(),

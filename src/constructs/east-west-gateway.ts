@@ -15,7 +15,8 @@ import { describeObject } from './description';
 export const EASTWEST_OPERATOR_NAME = 'eastwest';
 
 /** Annotation that makes istiod use node addresses for a NodePort multi-network gateway. */
-export const NODE_SELECTOR_ANNOTATION = 'traffic.istio.io/nodeSelector';
+export { NODE_SELECTOR_ANNOTATION } from '../model/install-values';
+import { eastWestServiceAnnotations } from '../model/install-values';
 
 /** Props of EastWestGateway. */
 export interface EastWestGatewayProps {
@@ -50,7 +51,7 @@ export class EastWestGateway extends Construct {
   constructor(scope: Construct, id: string, props: EastWestGatewayProps) {
     super(scope, id);
     const nodePort = props.serviceType === 'NodePort';
-    const annotations: Record<string, string> = { ...(nodePort ? { [NODE_SELECTOR_ANNOTATION]: '{}' } : {}), ...props.serviceAnnotations };
+    const annotations = eastWestServiceAnnotations(props.serviceType, props.serviceAnnotations);
     this.operator = new IstioOperator(this, 'Operator', {
       name: EASTWEST_OPERATOR_NAME,
       spec: {

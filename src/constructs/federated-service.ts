@@ -30,10 +30,9 @@ import {
 } from '../../imports/networking.istio.io';
 import { ExportPort } from '../model/types';
 import { describeObject } from './description';
-import { EASTWEST_SELECTOR, ISTIO_SYSTEM } from './names';
+import { CROSS_NETWORK_PORT, EASTWEST_SELECTOR, ISTIO_SYSTEM } from './names';
 
 /** Port of the east-west gateway that exported hosts are reached on. */
-const GATEWAY_PORT = 15443;
 
 const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC']);
 
@@ -93,7 +92,7 @@ export class FederatedServiceImport extends Construct {
           // No `network`: split-horizon EDS drops endpoints on networks this mesh has no gateway for
           // (EndpointsByNetworkFilter); the endpoint already is the other mesh's gateway.
           locality: e.locality,
-          ports: Object.fromEntries(props.ports.map((p) => [p.name, GATEWAY_PORT])),
+          ports: Object.fromEntries(props.ports.map((p) => [p.name, CROSS_NETWORK_PORT])),
         })),
       },
     });
@@ -173,7 +172,7 @@ export class FederationGateway extends Construct {
         selector: { istio: EASTWEST_SELECTOR },
         servers: [
           {
-            port: { number: GATEWAY_PORT, name: 'tls', protocol: 'TLS' },
+            port: { number: CROSS_NETWORK_PORT, name: 'tls', protocol: 'TLS' },
             tls: { mode: GatewaySpecServersTlsMode.AUTO_UNDERSCORE_PASSTHROUGH },
             hosts: [...props.hosts],
           },

@@ -2,6 +2,7 @@
  * Names, labels and ports that Istio itself defines. They are part of the
  * output contract: Istio finds gateways and networks by these exact values.
  */
+import { EASTWEST_RELEASE } from '../model/install-values';
 
 /** Namespace of the control plane and its secrets. */
 export const ISTIO_SYSTEM = 'istio-system';
@@ -12,8 +13,8 @@ export const NETWORK_LABEL = 'topology.istio.io/network';
 /** `istio` label value that Gateways select the east-west gateway by. */
 export const EASTWEST_SELECTOR = 'eastwestgateway';
 
-/** Name of the east-west gateway component, Deployment and Service. */
-export const EASTWEST_GATEWAY_NAME = 'istio-eastwestgateway';
+/** Name of the east-west gateway component, Deployment and Service: the Helm release name too, so every install names it alike. */
+export const EASTWEST_GATEWAY_NAME = EASTWEST_RELEASE;
 
 /** Ports of the east-west gateway Service, as `gen-eastwest-gateway.sh` writes them. */
 export const EASTWEST_PORTS = [

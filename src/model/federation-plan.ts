@@ -16,9 +16,6 @@ import { isIP } from 'node:net';
 import { compareStrings } from '../order';
 import { ClusterModel, FederationModel, MeshModel, ServiceExport, Topology } from './types';
 
-/** Port on the east-west gateway that passes mTLS traffic between networks and meshes. */
-export const FEDERATION_GATEWAY_PORT = 15443;
-
 /** An exported service as one importing cluster sees it. */
 export interface ImportedService {
   readonly federation: FederationModel;

@@ -92,11 +92,22 @@ export function istiodValues(plan: ClusterPlan, meshConfig: Record<string, unkno
   };
 }
 
+/** Service annotation that lets Istio use node addresses for a NodePort east-west gateway. */
+export const NODE_SELECTOR_ANNOTATION = 'traffic.istio.io/nodeSelector';
+
+/**
+ * Annotations of the east-west gateway Service: on NodePort, `traffic.istio.io/nodeSelector: '{}'`
+ * (every node's address) unless the topology sets it, then the topology's own.
+ */
+export function eastWestServiceAnnotations(serviceType: string | undefined, annotations: Readonly<Record<string, string>> = {}): Record<string, string> {
+  return { ...(serviceType === 'NodePort' ? { [NODE_SELECTOR_ANNOTATION]: '{}' } : {}), ...annotations };
+}
+
 /** Values of the `gateway` chart for the east-west gateway (`networkGateway` sets its network, ports and env). */
 export function gatewayValues(plan: ClusterPlan): Record<string, unknown> {
   const gw = plan.cluster.eastWestGateway;
   const nodePort = gw.serviceType === 'NodePort';
-  const annotations: Record<string, string> = { ...(nodePort ? { 'traffic.istio.io/nodeSelector': '{}' } : {}), ...gw.annotations };
+  const annotations = eastWestServiceAnnotations(gw.serviceType, gw.annotations);
   const service: Record<string, unknown> = {};
   if (nodePort) service.type = 'NodePort';
   if (Object.keys(annotations).length > 0) service.annotations = annotations;
