@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { OutputError, TopologyError } from '../errors';
-import { parseTopology } from '../model/load';
+import { readSource } from '../model/source';
 import { convertPeer, DEFAULT_PEER_ISTIO_VERSION, istioVersionProblem, PEER_FORMAT_TITLES } from '../model/peers';
 import { displayPath, writeFileAtomically } from '../paths';
 import { plural } from '../text';
@@ -38,7 +38,7 @@ export function convertCommand(io: Io): Command {
         return;
       }
       writeFileAtomically(out, result.yaml, 0o644, OutputError);
-      const topology = parseTopology([{ file: out, text: result.yaml }]);
+      const { topology } = result;
       const clusters = topology.meshes.reduce((n, m) => n + m.clusters.length, 0);
       io.out(
         `converted ${file} (${PEER_FORMAT_TITLES[result.format]}) to ${displayPath(path.resolve(out))}: ` +
@@ -56,15 +56,9 @@ function parseIstioVersion(value: string): string {
 
 /** The text of the peer file; an unreadable file is a TopologyError naming it. */
 function readPeerFile(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a file' : code === 'EACCES' ? 'permission denied' : (code ?? 'error');
-    throw new TopologyError(`cannot convert ${file}`, [
-      { file, message: `cannot read the file: ${reason}`, fix: 'pass the path of a readable ristioctl mesh.yaml or setup-mesh topology.yaml' },
-    ]);
-  }
+  const { text, problem } = readSource(file, 'the file');
+  if (problem) throw new TopologyError(`cannot convert ${file}`, [{ ...problem, fix: 'pass the path of a readable ristioctl mesh.yaml or setup-mesh topology.yaml' }]);
+  return text as string;
 }
 
 /** Refuses an output that would replace the input, a folder, or (without --force) an existing file. */

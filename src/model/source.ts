@@ -44,7 +44,7 @@ export function problemAt(
 }
 
 /** Reads a topology file; unreadable files become problems, not exceptions. */
-export function readSource(file: string): { text?: string; problem?: Problem } {
+export function readSource(file: string, what = 'the topology file'): { text?: string; problem?: Problem } {
   try {
     return { text: readFileSync(file, 'utf8') };
   } catch (err) {
@@ -60,7 +60,7 @@ export function readSource(file: string): { text?: string; problem?: Problem } {
     return {
       problem: {
         file,
-        message: `cannot read the topology file: ${reason}`,
+        message: `cannot read ${what}: ${reason}`,
         fix: 'pass the path of a readable mesh.yaml with -f',
       },
     };

@@ -12,7 +12,7 @@ import { Document, isMap, isScalar, isSeq, YAMLMap } from 'yaml';
 import { TopologyError } from '../../errors';
 import { parseTopology } from '../load';
 import { parseSource } from '../source';
-import { MESHGEN_API_VERSION } from '../types';
+import { MESHGEN_API_VERSION, Topology } from '../types';
 import {
   ConvertedCredentials,
   ConvertedMesh,
@@ -55,6 +55,8 @@ export interface ConvertPeerResult {
   readonly format: PeerFormat;
   /** Native topology text: one commented Mesh document per mesh, which `parseTopology` accepts. */
   readonly yaml: string;
+  /** That text, loaded (convertPeer checks its own output with parseTopology). */
+  readonly topology: Topology;
 }
 
 const CONVERTERS: Readonly<Record<PeerFormat, (input: ConverterInput) => ConvertedTopology>> = {
@@ -98,13 +100,14 @@ export function convertPeer(file: string, text: string, opts: ConvertPeerOptions
   const target = opts.outputFile ?? file;
   const converted = CONVERTERS[format]({ file, text, outDir: path.dirname(path.resolve(target)), istioVersion });
   const yaml = renderTopology(file, format, converted);
+  let topology: Topology;
   try {
-    parseTopology([{ file: target, text: yaml }]);
+    topology = parseTopology([{ file: target, text: yaml }]);
   } catch (err) {
     if (!(err instanceof TopologyError)) throw err;
     throw new TopologyError(`converting ${file} gave a topology meshgen rejects, which is a bug in meshgen convert`, err.problems);
   }
-  return { format, yaml };
+  return { format, yaml, topology };
 }
 
 /** The converted file: a header naming its source, then one document per mesh. */
