@@ -11,7 +11,7 @@ import { OutputError, TopologyError } from '../errors';
 import { parseTopology } from '../model/load';
 import { clusterNamesFromContexts, uniqueLabels } from '../model/names';
 import { MESH_SCHEMA_ID } from '../model/schema';
-import { MESHGEN_API_VERSION } from '../model/types';
+import { DEFAULT_ISTIO_VERSION, DEFAULT_KEY_STORE, MESHGEN_API_VERSION } from '../model/types';
 import { displayPath, writeFileAtomically } from '../paths';
 import { plural } from '../text';
 import type { Io } from './main';
@@ -58,7 +58,7 @@ export function initTopology(opts: InitOptions, files: readonly string[], output
     metadata: { name: opts.meshId },
     spec: {
       istio: { version: opts.istioVersion },
-      trust: { keyStore: '.meshgen/pki' },
+      trust: { keyStore: DEFAULT_KEY_STORE },
       ...(opts.kubeconfig ? { credentials: { kubeconfig: relativeTo(outputFile, opts.kubeconfig) } } : {}),
       clusters: wanted.map((context, i) => {
         const user = config.users.get(String(config.contexts.get(context)?.value.user ?? ''))?.value ?? {};
@@ -125,7 +125,7 @@ export function initCommand(io: Io): Command {
     .option('--mesh-id <id>', 'mesh name and ID', 'mesh1')
     .option('--network-per-cluster', 'put each cluster on its own network (the default)')
     .option('--single-network', 'put all clusters on one network')
-    .option('--istio-version <version>', 'Istio release', '1.30.3')
+    .option('--istio-version <version>', 'Istio release', DEFAULT_ISTIO_VERSION)
     .option('-o, --output <file>', 'file to write', 'mesh.yaml')
     .option('--force', 'overwrite an existing file')
     .action(function (this: Command, opts: InitOptions & { networkPerCluster?: boolean }) {

@@ -15,6 +15,9 @@ export const DEFAULT_ISTIO_HUB = 'docker.io/istio';
 /** Key store folder, relative to the topology file, unless `spec.trust.keyStore` is set. */
 export const DEFAULT_KEY_STORE = '.meshgen/pki';
 
+/** Istio release that new topologies (meshgen init, meshgen convert) start from. */
+export const DEFAULT_ISTIO_VERSION = '1.30.3';
+
 /**
  * What a cluster runs: `primary` runs its own istiod; `remote` has none and
  * is served by the istiod of a primary (its `controlPlane`).

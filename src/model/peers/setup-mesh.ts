@@ -18,7 +18,7 @@
  */
 import { sortBy } from '../../order';
 import { DocPath, SourceDocument } from '../source';
-import { DEFAULT_KEY_STORE } from '../types';
+import { DEFAULT_ISTIO_VERSION, DEFAULT_KEY_STORE } from '../types';
 import {
   conversionError,
   ConvertedCluster,
@@ -35,7 +35,7 @@ import {
 import { clusterNamesFromContexts } from '../names';
 
 /** Istio release written for setup-mesh files, which name none, unless the caller gives one. */
-export const DEFAULT_PEER_ISTIO_VERSION = '1.30.3';
+export const DEFAULT_PEER_ISTIO_VERSION = DEFAULT_ISTIO_VERSION;
 
 /** The service account whose token Istio's remote secrets carry, and meshgen's `reader-token` reads. */
 export const ISTIO_READER_SERVICE_ACCOUNT = 'istio-reader-service-account';
