@@ -3,6 +3,14 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { synthWithExtras } from '../examples/library';
+import { App } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Mesh } from '../src/charts/mesh';
+import { resolveMeshCredentials } from '../src/credentials/resolve';
+import { OutputError } from '../src/errors';
+import { loadTopology } from '../src/model/load';
+import { ensureMeshPki } from '../src/pki/key-store';
+import { renderCluster } from '../src/synth/render';
 import { readTree, runCli, workspace } from './helpers';
 
 describe('examples/library.ts', () => {
@@ -21,5 +29,26 @@ describe('examples/library.ts', () => {
     expect(extra.data).toEqual({ meshID: 'mesh1', cluster: 'cluster2', network: 'network2' });
     expect(parse(lib['cluster2/kustomization.yaml']).resources).toContain('configmap.istio-system.mesh-info.yaml');
     expect(fs.existsSync(path.join(ws.out, 'cluster1', '.meshgen-output'))).toBe(true);
+  });
+});
+
+describe('objects added in code', () => {
+  it('refuses one that takes the file of another, naming the file and the fix', async () => {
+    const ws = workspace();
+    const topology = loadTopology(ws.file);
+    const model = topology.meshes[0];
+    const mesh = new Mesh(new App(), model.name, { mesh: model, pki: await ensureMeshPki(model), credentials: resolveMeshCredentials(model) });
+    const chart = mesh.clusters[0];
+    new k8s.KubeNamespace(chart, 'Again', { metadata: { name: 'istio-system' } });
+    const err = (() => {
+      try {
+        renderCluster(chart);
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('expected renderCluster to fail');
+    })();
+    expect(err).toBeInstanceOf(OutputError);
+    expect(err.message).toMatch(/two objects of cluster "cluster1" map to the same file\n\s+namespace\.istio-system\.yaml: is the file of two objects[\s\S]*fix: give the object you added another name/);
   });
 });

@@ -4,6 +4,7 @@
  * tells later runs meshgen owns the folder. Writes nothing.
  */
 import { ApiObject } from 'cdk8s';
+import { OutputError } from '../errors';
 import { parse } from 'yaml';
 import type { TrustFacts } from '../pki/trust-facts';
 import { ClusterChart } from '../charts/cluster-chart';
@@ -66,7 +67,11 @@ export function renderCluster(chart: ClusterChart): RenderedFolder {
 
   const files = new Map<string, RenderedFile>();
   const add = (file: RenderedFile) => {
-    if (files.has(file.path)) throw new Error(`two objects of cluster "${chart.node.id}" map to the same file ${file.path}`);
+    if (files.has(file.path)) {
+      throw new OutputError(`two objects of cluster "${chart.node.id}" map to the same file`, [
+        { file: file.path, message: 'is the file of two objects (the same kind, namespace and name, or a name meshgen uses itself)', fix: 'give the object you added another name' },
+      ]);
+    }
     files.set(file.path, file);
   };
 
