@@ -31,7 +31,7 @@ import { RemoteControlPlane } from '../constructs/remote-control-plane';
 import { HelloWorld, SampleNamespace, Sleep } from '../constructs/samples';
 import { ClusterPlan, planCluster } from '../model/plan';
 import { FederationPlan, needsEastWestGateway, NO_FEDERATION } from '../model/federation-plan';
-import { baseValues, EASTWEST_RELEASE, gatewayValues, istiodRelease, istiodValues, meshConfigFor, pilotEnv } from '../model/install-values';
+import { baseValues, EASTWEST_RELEASE, gatewayValues, installMode, istiodRelease, istiodValues, meshConfigFor, pilotEnv } from '../model/install-values';
 import { ClusterModel, GitOpsSettings, MeshModel } from '../model/types';
 import { GENERATED_HEADER, toYaml as toValuesYaml } from '../yaml-text';
 import { MeshPki } from '../pki/key-store';
@@ -118,8 +118,7 @@ export class ClusterChart extends Chart {
     this.credentials = credentials;
     const revision = mesh.istio.revision;
 
-    const install = mesh.istio.install;
-    const engine = mesh.gitops?.engine;
+    const mode = installMode(mesh);
     const meshConfig = meshConfigFor(mesh, fed, props.trustRoots ?? [], pki.rootRotation !== undefined);
     const needsGateway = needsEastWestGateway(plan, fed);
     if (cluster.role === 'remote') {
@@ -156,24 +155,23 @@ export class ClusterChart extends Chart {
 
     // The install itself, in exactly one form.
     const inputs: IstioOperator[] = [];
-    if (install === 'istioctl') {
+    if (mode === 'istioctl') {
       inputs.push(...this.istioctlInstall(plan, meshConfig, needsGateway));
-    } else if (install === 'sail') {
+    } else if (mode === 'sail') {
       new SailIstio(this, 'Sail', {
         name: revision ?? 'default',
         version: mesh.istio.version,
         profile: plan.primary ? 'remote' : undefined,
         values: withoutKeys(istiodValues(plan, meshConfig), ['profile', 'revision']),
       });
-    } else if (engine === 'flux' || engine === 'argocd') {
-      // Written once the config group is known: an engine must not point at a folder that does not exist.
-    } else {
+    } else if (mode === 'helm') {
       this.helmValuesFiles(plan, meshConfig, needsGateway);
     }
+    // Flux and Argo CD are written once the config group is known: an engine must not point at a folder that does not exist.
 
     // After istiod: objects that need Istio's CRDs or its sidecar injector.
     const config = new Construct(this, 'Config');
-    if (install === 'sail' && needsGateway) {
+    if (mode === 'sail' && needsGateway) {
       new EastWestGatewayManifests(config, 'EastWestGateway', {
         network: cluster.network,
         revision,
@@ -194,10 +192,10 @@ export class ClusterChart extends Chart {
 
     // Engines apply the two groups from folders of their own, in order.
     const hasConfig = config.node.findAll().some((c) => ApiObject.isApiObject(c));
-    if (install !== 'sail' && engine === 'flux') this.fluxInstall(plan, meshConfig, needsGateway, hasConfig, caCertificate);
-    if (install !== 'sail' && engine === 'argocd') this.argoInstall(plan, meshConfig, needsGateway, hasConfig);
-    if (install !== 'istioctl') placeAll(config, CONFIG_FOLDER);
-    if (engine === 'argocd') placeAll(prereqs, PREREQS_FOLDER);
+    if (mode === 'flux') this.fluxInstall(plan, meshConfig, needsGateway, hasConfig, caCertificate);
+    if (mode === 'argocd') this.argoInstall(plan, meshConfig, needsGateway, hasConfig);
+    if (mode !== 'istioctl') placeAll(config, CONFIG_FOLDER);
+    if (mode === 'argocd') placeAll(prereqs, PREREQS_FOLDER);
     this.istioctlInputs = inputs;
   }
 

@@ -7,10 +7,19 @@
  */
 import { FederationPlan } from './federation-plan';
 import { ClusterPlan } from './plan';
-import { DEFAULT_TRUST_DOMAIN, MeshModel } from './types';
+import { DEFAULT_TRUST_DOMAIN, InstallMethod, MeshModel } from './types';
 
 /** Name of the east-west gateway release, Deployment and Service. */
 export const EASTWEST_RELEASE = 'istio-eastwestgateway';
+
+/**
+ * How a cluster's Istio gets installed, all choices in one: istioctl, Helm
+ * values files, Sail, or a GitOps engine (which always installs the Helm
+ * charts; validation allows an engine only with install: helm).
+ */
+export function installMode(mesh: MeshModel): InstallMethod | 'flux' | 'argocd' {
+  return mesh.gitops?.engine ?? mesh.istio.install;
+}
 
 /** Helm release name of istiod: `istiod`, or `istiod-<revision>`. */
 export function istiodRelease(revision?: string): string {

@@ -7,6 +7,7 @@ import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
 import { remoteSecretName } from '../constructs/remote-secret';
 import { MeshCredentials } from '../credentials/resolve';
 import { FederationPlan, needsEastWestGateway, NO_FEDERATION } from '../model/federation-plan';
+import { installMode } from '../model/install-values';
 import { ClusterPlan } from '../model/plan';
 import { RootRotation } from '../pki/manifest';
 import type { TrustFacts } from '../pki/trust-facts';
@@ -86,7 +87,7 @@ export function clusterReadme(
   }
 
   out.push('## Apply, in this order', '');
-  const install = mesh.gitops?.engine ?? mesh.istio.install;
+  const install = installMode(mesh);
   const tool = install === 'istioctl' ? `, with \`istioctl\` ${mesh.istio.version} on your PATH` : install === 'helm' ? ', with `helm` 3 on your PATH' : '';
   out.push(`Run these from this folder${tool}. ${INSTALL_INTRO[install]}`, '');
   if (primary) {
