@@ -11,6 +11,7 @@ import { stringify } from 'yaml';
 import { ISTIO_SYSTEM } from '../constructs/names';
 import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
 import { Problem } from '../errors';
+import { displayPath } from '../paths';
 import { planCluster } from '../model/plan';
 import { ClusterModel, MeshModel, Topology } from '../model/types';
 import { defaultKubeconfigFiles, KubeconfigError, loadKubeconfig, MergedKubeconfig, userToken } from './kubeconfig';
@@ -58,9 +59,10 @@ export async function fetchReaderTokens(topology: Topology, opts: FetchOptions =
     });
     let config: MergedKubeconfig;
     let server: string;
+    let tlsServerName: string | undefined;
     try {
       config = loadKubeconfig(cluster.credentials.kubeconfig.length > 0 ? cluster.credentials.kubeconfig : defaultKubeconfigFiles(opts.env));
-      server = serverOf(config, cluster.context);
+      ({ server, tlsServerName } = serverOf(config, cluster.context));
     } catch (err) {
       if (!(err instanceof KubeconfigError)) throw err;
       outcomes.push(fail(err.message, err.fix));
@@ -95,19 +97,23 @@ export async function fetchReaderTokens(topology: Topology, opts: FetchOptions =
       server,
       certificateAuthorityData: ca,
       token: Buffer.from(token, 'base64').toString('utf8'),
+      // Kept for the remote secret, which must check the server's certificate the way this kubeconfig does.
+      ...(tlsServerName ? { tlsServerName } : {}),
     });
     outcomes.push({ mesh: mesh.name, cluster: cluster.name, status: !existed ? 'new' : changed ? 'updated' : 'unchanged' });
   }
   return outcomes;
 }
 
-function serverOf(config: MergedKubeconfig, context: string): string {
+function serverOf(config: MergedKubeconfig, context: string): { server: string; tlsServerName?: string } {
   const ctx = config.contexts.get(context);
-  const where = config.files.length > 0 ? config.files.join(', ') : '(no kubeconfig file found)';
+  const where = config.files.length > 0 ? config.files.map(displayPath).join(', ') : '(no kubeconfig file found)';
   if (!ctx) throw new KubeconfigError(`context "${context}" is not in ${where}`, 'point credentials.kubeconfig (or $KUBECONFIG) at the file that has it');
-  const server = config.clusters.get(String(ctx.value.cluster ?? ''))?.value.server;
-  if (typeof server !== 'string') throw new KubeconfigError(`context "${context}" has no cluster with a server in ${where}`, 'repair the kubeconfig');
-  return server;
+  const cluster = config.clusters.get(String(ctx.value.cluster ?? ''))?.value;
+  const server = cluster?.server;
+  if (typeof server !== 'string') throw new KubeconfigError(`context "${context}" has no cluster with a server in ${where}`, 'give the context a cluster entry with a server URL');
+  const tlsServerName = cluster?.['tls-server-name'];
+  return { server, ...(typeof tlsServerName === 'string' ? { tlsServerName } : {}) };
 }
 
 /**

@@ -74,7 +74,7 @@ function resolveCluster(mesh: MeshModel, cluster: ClusterModel, opts: ResolveOpt
         fix: `apply its folder as <output folder>/${cluster.name}/README.md says, up to its \`meshgen credentials fetch\` step, then run that and synth again`,
       };
     }
-    credential = { server: stored.server, certificateAuthorityData: stored.certificateAuthorityData, user: { token: stored.token } };
+    credential = { server: stored.server, certificateAuthorityData: stored.certificateAuthorityData, tlsServerName: stored.tlsServerName, user: { token: stored.token } };
   } else {
     const files = settings.kubeconfig.length > 0 ? settings.kubeconfig : defaultKubeconfigFiles(opts.env);
     try {

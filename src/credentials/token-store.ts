@@ -19,6 +19,8 @@ export interface ReaderCredential {
   readonly certificateAuthorityData: string;
   /** The reader service account's token. */
   readonly token: string;
+  /** `tls-server-name` of the kubeconfig cluster, when its certificate does not name the server URL's host. */
+  readonly tlsServerName?: string;
 }
 
 /** Path of the stored reader credential of `cluster`. */
@@ -39,7 +41,8 @@ export function readReaderCredential(keyStore: string, cluster: string): ReaderC
   try {
     const value = JSON.parse(text) as Partial<ReaderCredential>;
     if (typeof value.server === 'string' && typeof value.certificateAuthorityData === 'string' && typeof value.token === 'string') {
-      return { server: value.server, certificateAuthorityData: value.certificateAuthorityData, token: value.token };
+      const tls = typeof value.tlsServerName === 'string' ? { tlsServerName: value.tlsServerName } : {};
+      return { server: value.server, certificateAuthorityData: value.certificateAuthorityData, token: value.token, ...tls };
     }
   } catch {
     // fall through

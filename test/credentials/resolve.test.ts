@@ -208,6 +208,43 @@ describe('credentials fetch with a tokenFile user', () => {
   });
 });
 
+describe('credentials fetch keeps tls-server-name', () => {
+  it('stores it with the token, and the remote secret synth writes checks the certificate by it', async () => {
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({ kind: 'Secret', apiVersion: 'v1', metadata: { name: 'x' }, data: { token: b64('reader-token-1'), 'ca.crt': b64('CA PEM') } }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const ws = workspace(topo('{source: reader-token, server: "https://cluster1.example:6443"}'));
+      const kubeconfig = path.join(ws.dir, 'kubeconfig.yaml');
+      fs.writeFileSync(
+        kubeconfig,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          `clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true, tls-server-name: api.cluster1.internal}}]`,
+          'users: [{name: u, user: {token: t}}]',
+          'contexts: [{name: kind-cluster1, context: {cluster: c, user: u}}]',
+          '',
+        ].join('\n'),
+      );
+      const outcomes = await fetchReaderTokens(loadTopology([ws.file]), { clusters: ['cluster1'], env: { KUBECONFIG: kubeconfig }, timeoutMs: 5000 });
+      expect(outcomes.map((o) => o.status), JSON.stringify(outcomes)).toEqual(['new']);
+      const stored = JSON.parse(fs.readFileSync(path.join(ws.dir, 'pki', 'cluster1', 'reader-credential.json'), 'utf8'));
+      expect(stored.tlsServerName).toBe('api.cluster1.internal');
+      const creds = resolveMeshCredentials(loadTopology([ws.file]).meshes[0], { env: { KUBECONFIG: kubeconfig } });
+      const c1 = creds.get('cluster1');
+      expect(c1.kind === 'static' ? c1.credential.tlsServerName : c1.kind).toBe('api.cluster1.internal');
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('which clusters credentials fetch reads', () => {
   it('only those that get the reader token Secret: a primary that no istiod reads is left out', () => {
     const dir = tmpDir();
