@@ -15,7 +15,7 @@ import { displayPath } from '../paths';
 import { planCluster } from '../model/plan';
 import { ClusterModel, MeshModel, Topology } from '../model/types';
 import { defaultKubeconfigFiles, KubeconfigError, loadKubeconfig, MergedKubeconfig, userToken } from './kubeconfig';
-import { readReaderCredential, writeReaderCredential } from './token-store';
+import { writeReaderCredential } from './token-store';
 
 /** Outcome of one cluster's fetch. */
 export type FetchOutcome =
@@ -92,15 +92,14 @@ export async function fetchReaderTokens(topology: Topology, opts: FetchOptions =
       );
       continue;
     }
-    const existed = readReaderCredential(mesh.trust.keyStore, cluster.name) !== undefined;
-    const changed = writeReaderCredential(mesh.trust.keyStore, cluster.name, {
+    const status = writeReaderCredential(mesh.trust.keyStore, cluster.name, {
       server,
       certificateAuthorityData: ca,
       token: Buffer.from(token, 'base64').toString('utf8'),
       // Kept for the remote secret, which must check the server's certificate the way this kubeconfig does.
       ...(tlsServerName ? { tlsServerName } : {}),
     });
-    outcomes.push({ mesh: mesh.name, cluster: cluster.name, status: !existed ? 'new' : changed ? 'updated' : 'unchanged' });
+    outcomes.push({ mesh: mesh.name, cluster: cluster.name, status });
   }
   return outcomes;
 }

@@ -52,12 +52,24 @@ export function readReaderCredential(keyStore: string, cluster: string): ReaderC
   ]);
 }
 
-/** Stores a reader credential (0600, atomically); returns whether it changed. */
-export function writeReaderCredential(keyStore: string, cluster: string, credential: ReaderCredential): boolean {
-  const before = readReaderCredential(keyStore, cluster);
-  if (before && JSON.stringify(before) === JSON.stringify(credential)) return false;
+/**
+ * Stores a reader credential (0600, atomically) and says whether it is new, updated or unchanged. A damaged
+ * old file is replaced: the credential just read from the cluster is what it should hold.
+ */
+export function writeReaderCredential(keyStore: string, cluster: string, credential: ReaderCredential): 'new' | 'updated' | 'unchanged' {
+  let before: ReaderCredential | undefined;
+  let damaged = false;
+  try {
+    before = readReaderCredential(keyStore, cluster);
+  } catch (err) {
+    if (!(err instanceof CredentialsError)) throw err;
+    damaged = true;
+  }
+  const same = (a: ReaderCredential, b: ReaderCredential) =>
+    a.server === b.server && a.certificateAuthorityData === b.certificateAuthorityData && a.token === b.token && a.tlsServerName === b.tlsServerName;
+  if (before && same(before, credential)) return 'unchanged';
   const dir = path.join(keyStore, cluster);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileAtomically(readerCredentialPath(keyStore, cluster), `${JSON.stringify(credential, null, 2)}\n`, 0o600, CredentialsError);
-  return true;
+  return before || damaged ? 'updated' : 'new';
 }

@@ -239,6 +239,12 @@ describe('credentials fetch keeps tls-server-name', () => {
       const creds = resolveMeshCredentials(loadTopology([ws.file]).meshes[0], { env: { KUBECONFIG: kubeconfig } });
       const c1 = creds.get('cluster1');
       expect(c1.kind === 'static' ? c1.credential.tlsServerName : c1.kind).toBe('api.cluster1.internal');
+      // Fetching again changes nothing; a damaged file is replaced by what the cluster holds, not an error that stops the fetch.
+      const again = () => fetchReaderTokens(loadTopology([ws.file]), { clusters: ['cluster1'], env: { KUBECONFIG: kubeconfig }, timeoutMs: 5000 });
+      expect((await again()).map((o) => o.status)).toEqual(['unchanged']);
+      fs.writeFileSync(path.join(ws.dir, 'pki', 'cluster1', 'reader-credential.json'), '{"server": 1');
+      expect((await again()).map((o) => o.status)).toEqual(['updated']);
+      expect(JSON.parse(fs.readFileSync(path.join(ws.dir, 'pki', 'cluster1', 'reader-credential.json'), 'utf8')).token).toBe('reader-token-1');
     } finally {
       server.close();
     }
