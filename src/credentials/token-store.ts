@@ -48,7 +48,7 @@ export function readReaderCredential(keyStore: string, cluster: string): ReaderC
     // fall through
   }
   throw new CredentialsError(`${displayPath(file)} is damaged`, [
-    { file: displayPath(file), message: 'is not a reader credential', fix: 'remove it and run `meshgen credentials fetch` again' },
+    { file: displayPath(file), message: 'is not a reader credential', fix: 'run `meshgen credentials fetch` again, which replaces it' },
   ]);
 }
 
