@@ -9,7 +9,6 @@
  * native Mesh documents. Pure: no disk access.
  */
 import * as path from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { Problem, TopologyError } from '../../errors';
 import { plural } from '../../text';
 import { ISTIO_VERSION_PATTERN } from '../schema';
@@ -52,18 +51,9 @@ export function detectPeerFormat(text: string): PeerFormat | undefined {
   return undefined;
 }
 
-/** The plain values of the documents of `text` that parse without errors. */
+/** The plain values of the documents of `text` that parse without errors, read exactly as the loader reads them (merge keys, unique keys). */
 function parseValues(text: string): unknown[] {
-  const values: unknown[] = [];
-  for (const doc of parseAllDocuments(text, { prettyErrors: false })) {
-    if (doc.errors.length > 0 || doc.contents === null) continue;
-    try {
-      values.push(doc.toJS({ maxAliasCount: 1000 }));
-    } catch {
-      // A bad alias or too many of them: not a document to decide by.
-    }
-  }
-  return values;
+  return parseSource('', text).docs.map((d) => d.value);
 }
 
 /** True for a plain mapping (not a list, not null). */
