@@ -3,7 +3,6 @@
  * `mesh.yaml`, Istio setup-mesh's `topology.yaml`) into a commented
  * meshgen `mesh.yaml`, on stdout or into a new file.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { OutputError, TopologyError } from '../errors';
@@ -12,6 +11,7 @@ import { convertPeer, DEFAULT_PEER_ISTIO_VERSION, istioVersionProblem, PEER_FORM
 import { displayPath, writeFileAtomically } from '../paths';
 import { plural } from '../text';
 import type { Io } from './main';
+import { checkOutputFile } from './options';
 
 /** Options of `meshgen convert`. */
 interface ConvertOptions {
@@ -31,7 +31,7 @@ export function convertCommand(io: Io): Command {
     .action(function (this: Command, file: string, opts: ConvertOptions) {
       if (opts.output !== undefined && opts.output.trim() === '') this.error("error: option '-o, --output <file>' needs a file name", { exitCode: 2 });
       const out = opts.output;
-      if (out !== undefined) checkOutput(file, out, opts.force === true);
+      if (out !== undefined) checkOutputFile(out, opts.force === true, file);
       const result = convertPeer(file, readPeerFile(file), { istioVersion: opts.istioVersion, outputFile: out });
       if (out === undefined) {
         io.out(result.yaml);
@@ -61,25 +61,3 @@ function readPeerFile(file: string): string {
   return text as string;
 }
 
-/** Refuses an output that would replace the input, a folder, or (without --force) an existing file. */
-function checkOutput(file: string, out: string, force: boolean): void {
-  if (path.resolve(out) === path.resolve(file)) {
-    throw new OutputError(`cannot write ${out}`, [
-      { file: out, message: 'it is the file being converted', fix: 'write the converted topology to another file, e.g. -o meshgen.yaml' },
-    ]);
-  }
-  let stat: fs.Stats | undefined;
-  try {
-    stat = fs.lstatSync(out);
-  } catch {
-    return;
-  }
-  if (stat.isDirectory() || (stat.isSymbolicLink() && fs.statSync(out, { throwIfNoEntry: false })?.isDirectory())) {
-    throw new OutputError(`cannot write ${out}`, [{ file: out, message: 'it is a folder', fix: 'give -o the path of a file, e.g. -o mesh.yaml' }]);
-  }
-  if (!force) {
-    throw new OutputError(`cannot write ${out}`, [
-      { file: out, message: 'the file already exists', fix: 'pass --force to overwrite it, or choose another -o' },
-    ]);
-  }
-}

@@ -2,7 +2,6 @@
  * `meshgen init`: a starting mesh.yaml from the contexts of a kubeconfig,
  * with the schema modeline and comments. Never overwrites without --force.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { Document, isMap, YAMLMap } from 'yaml';
@@ -15,6 +14,7 @@ import { DEFAULT_ISTIO_VERSION, DEFAULT_KEY_STORE, MESHGEN_API_VERSION } from '.
 import { displayPath, writeFileAtomically } from '../paths';
 import { plural } from '../text';
 import type { Io } from './main';
+import { checkOutputFile } from './options';
 
 /** Options of `meshgen init`. */
 export interface InitOptions {
@@ -130,11 +130,7 @@ export function initCommand(io: Io): Command {
     .option('--force', 'overwrite an existing file')
     .action(function (this: Command, opts: InitOptions & { networkPerCluster?: boolean }) {
       if (opts.singleNetwork && opts.networkPerCluster) this.error('error: choose --single-network or --network-per-cluster, not both', { exitCode: 2 });
-      if (fs.existsSync(opts.output) && !opts.force) {
-        throw new OutputError(`${displayPath(opts.output)} exists`, [
-          { file: displayPath(opts.output), message: 'would be overwritten', fix: 'pass --force to replace it, or -o another file' },
-        ]);
-      }
+      checkOutputFile(opts.output, opts.force === true);
       const files = opts.kubeconfig ? [opts.kubeconfig] : defaultKubeconfigFiles();
       const { text, clusters } = initTopology(opts, files, opts.output);
       writeFileAtomically(path.resolve(opts.output), text, 0o644, OutputError);

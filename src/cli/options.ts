@@ -1,7 +1,10 @@
 /**
  * Options shared by several subcommands.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Command } from 'commander';
+import { OutputError } from '../errors';
 
 /** Default topology file, in the working folder. */
 export const DEFAULT_TOPOLOGY = 'mesh.yaml';
@@ -14,4 +17,28 @@ export function withTopologyFiles(cmd: Command): Command {
 /** Adds `-o, --output <dir>`: the output folder. */
 export function outputOption(cmd: Command): Command {
   return cmd.option('-o, --output <dir>', 'output folder', 'dist');
+}
+
+/**
+ * Refuses a file output (`-o`) that is a folder, that would replace the input file, or (without --force) that exists.
+ * `input` names the file being read, when there is one.
+ */
+export function checkOutputFile(out: string, force: boolean, input?: string): void {
+  if (input !== undefined && path.resolve(out) === path.resolve(input)) {
+    throw new OutputError(`cannot write ${out}`, [
+      { file: out, message: 'it is the file being converted', fix: 'write the converted topology to another file, e.g. -o meshgen.yaml' },
+    ]);
+  }
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.lstatSync(out);
+  } catch {
+    return;
+  }
+  if (stat.isDirectory() || (stat.isSymbolicLink() && fs.statSync(out, { throwIfNoEntry: false })?.isDirectory())) {
+    throw new OutputError(`cannot write ${out}`, [{ file: out, message: 'it is a folder', fix: 'give -o the path of a file, e.g. -o mesh.yaml' }]);
+  }
+  if (!force) {
+    throw new OutputError(`${out} exists`, [{ file: out, message: 'would be overwritten', fix: 'pass --force to overwrite it, or choose another -o' }]);
+  }
 }

@@ -48,6 +48,21 @@ describe('meshgen init', () => {
     expect(r.code).toBe(0);
   });
 
+  it('refuses a folder as its output even with --force, and a bad -o in convert', () => {
+    const dir = tmpDir();
+    fs.mkdirSync(path.join(dir, 'out'));
+    let r = runCli(['init', '--kubeconfig', path.join(KUBE, 'fleet.yaml'), '-o', 'out', '--force'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot write out\n\s+out: it is a folder\n\s+fix: give -o the path of a file/);
+    fs.copyFileSync(path.join(REPO, 'test', 'fixtures', 'peers', 'ristioctl', 'mesh.yaml'), path.join(dir, 'r.yaml'));
+    r = runCli(['convert', 'r.yaml', '-o', 'r.yaml', '--force'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/r\.yaml: it is the file being converted/);
+    r = runCli(['convert', 'r.yaml', '-o', ''], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/option '-o, --output <file>' needs a file name/);
+  });
+
   it('keeps network names of long EKS context names within 63 characters, and unique', () => {
     const dir = tmpDir();
     const long = (n: number) => `arn:aws:eks:eu-central-1:123456789012:cluster/payments-production-blue-green-${n}`;
