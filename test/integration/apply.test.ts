@@ -1,8 +1,9 @@
 /**
  * Applies what meshgen writes to real Kubernetes API servers (v1.20, with
  * Istio 1.30.3's CRDs), one per cluster, with the README's own commands.
- * The server kit comes from $KUBE_APISERVER_KIT, or ../shared/kube-apiserver
- * beside the repository; without it this test fails, it does not skip.
+ * The server kit comes from $KUBE_APISERVER_KIT, ../shared/kube-apiserver
+ * beside the repository, or /work/shared/kube-apiserver; without it this
+ * test fails, it does not skip.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -15,7 +16,11 @@ import { synthesize } from '../../src/synth/synthesize';
 import { FIXTURE_TOPOLOGIES, fixedKeyStore, REPO, runCli, tmpDir, walk, workspace } from '../helpers';
 
 const run = promisify(execFile);
-const KIT = process.env.KUBE_APISERVER_KIT ?? path.resolve(REPO, '..', 'shared', 'kube-apiserver');
+// $KUBE_APISERVER_KIT, else the shared folder beside the repository, else the workplace's shared folder (for a clone made elsewhere, e.g. in /tmp).
+const KIT =
+  process.env.KUBE_APISERVER_KIT ??
+  [path.resolve(REPO, '..', 'shared', 'kube-apiserver'), '/work/shared/kube-apiserver'].find((dir) => fs.existsSync(path.join(dir, 'start.sh'))) ??
+  path.resolve(REPO, '..', 'shared', 'kube-apiserver');
 const CLUSTERS = ['cluster1', 'cluster2'];
 const ESO_CRD = path.join(REPO, 'test', 'fixtures', 'crds', 'externalsecrets-v1-subset.yaml');
 const ENGINE_CRDS = path.join(REPO, 'test', 'fixtures', 'crds', 'engines-subset.yaml');
