@@ -4,7 +4,10 @@
  */
 import { ARGO_APP_OF_APPS_FILE, ARGO_APPLICATION_HEALTH_LUA } from '../constructs/argocd';
 import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
-import { remoteSecretName } from '../constructs/remote-secret';
+import { MULTICLUSTER_LABEL, remoteSecretName } from '../constructs/remote-secret';
+import { ISTIO_CHART_REPOSITORY } from '../constructs/flux';
+import { EASTWEST_GATEWAY_NAME } from '../constructs/names';
+import { CONFIG_FOLDER } from '../charts/cluster-chart';
 import { MeshCredentials } from '../credentials/resolve';
 import { FederationPlan, needsEastWestGateway, NO_FEDERATION } from '../model/federation-plan';
 import { installMode } from '../model/install-values';
@@ -99,11 +102,11 @@ export function clusterReadme(
   } else if (plan.remotes.length > 0) {
     out.push(`Install this cluster before its remotes: ${plan.remotes.map((r) => `\`${r.name}\``).join(', ')}.`, '');
   }
-  const configStep = files.folders.includes('istio-config');
+  const configStep = files.folders.includes(CONFIG_FOLDER);
   if (install === 'flux') {
     out.push(
       `${step()}. On this cluster, which runs Flux: apply this folder once, or point a Flux Kustomization at it. It applies ${certManager ? `the cert-manager Certificate first (Kustomization \`${cluster.name}-istio-ca\` waits until \`cacerts\` is issued)` : 'the CA secret first'}, then Kustomization \`${cluster.name}-istio\` installs Istio's charts and waits for them` +
-        (configStep ? `, then \`${cluster.name}-istio-config\` applies \`istio-config/\`:` : ':'),
+        (configStep ? `, then \`${cluster.name}-${CONFIG_FOLDER}\` applies \`${CONFIG_FOLDER}/\`:` : ':'),
     );
     code(`kubectl --context=${ctx} apply -k .`);
     out.push(`${step()}. Watch it converge:`);
@@ -117,7 +120,7 @@ export function clusterReadme(
     out.push(
       `${step()}. Commit and push this folder, then create its parent Application on the Argo CD cluster (set ARGOCD_CONTEXT to its kube context). ` +
         `It syncs this folder's Applications in waves: ${certManager ? 'the cert-manager Certificate (waited for until Ready)' : 'the CA secret'}, \`base\`, istiod, the east-west gateway` +
-        (configStep ? ', then `istio-config/`:' : ':'),
+        (configStep ? `, then \`${CONFIG_FOLDER}/\`:` : ':'),
     );
     code(`kubectl --context="$ARGOCD_CONTEXT" apply -f ${ARGO_APP_OF_APPS_FILE}`);
     out.push(`${step()}. Watch it converge:`);
@@ -155,7 +158,7 @@ export function clusterReadme(
     if (helm.length > 0) {
       out.push(`${step()}. Istio's charts, in this order (\`base\` brings the CRDs):`);
       code(
-        'helm repo add istio https://istio-release.storage.googleapis.com/charts && helm repo update',
+        `helm repo add istio ${ISTIO_CHART_REPOSITORY} && helm repo update`,
         ...helm.map(
           (f) =>
             `helm upgrade --install ${f.helm!.release} istio/${f.helm!.chart} --kube-context=${ctx} -n istio-system --version ${mesh.istio.version} -f ${f.file} --wait`,
@@ -171,7 +174,7 @@ export function clusterReadme(
       out.push(`${step()}. Everything kubectl applies${istioObjects && install === 'istioctl' ? " (Istio's CRDs exist now)" : ''}:`);
       code(`kubectl --context=${ctx} apply -k .`);
     }
-    if (files.folders.includes('istio-config')) {
+    if (files.folders.includes(CONFIG_FOLDER)) {
       out.push(`${step()}. What needs Istio's CRDs and istiod:`);
       code(`kubectl --context=${ctx} apply -k istio-config`);
     }
@@ -200,7 +203,7 @@ export function clusterReadme(
       '`kubectl apply -k` never deletes. When a cluster leaves the mesh, delete its remote secret here; this deletes every remote secret but the ones above:',
       '',
       '```sh',
-      `kubectl --context=${ctx} -n istio-system delete secret -l istio/multiCluster=true --field-selector ${plan.reads
+      `kubectl --context=${ctx} -n istio-system delete secret -l ${MULTICLUSTER_LABEL}=true --field-selector ${plan.reads
         .map((o) => `metadata.name!=${remoteSecretName(o.name)}`)
         .join(',')}`,
       '```',
@@ -219,7 +222,7 @@ export function clusterReadme(
   out.push('## Check', '', '```sh');
   out.push(`kubectl --context=${ctx} -n istio-system get pods,services`);
   if (needsEastWestGateway(plan, federation)) {
-    out.push(`kubectl --context=${ctx} -n istio-system get service istio-eastwestgateway  # needs an EXTERNAL-IP (or node ports)`);
+    out.push(`kubectl --context=${ctx} -n istio-system get service ${EASTWEST_GATEWAY_NAME}  # needs an EXTERNAL-IP (or node ports)`);
   }
   if (plan.reads.length > 0) out.push(`istioctl --context=${ctx} remote-clusters`);
   if (primary) out.push(`istioctl --context=${shellQuote(primary.context)} remote-clusters  # lists ${cluster.name}`);
