@@ -2,6 +2,7 @@
  * `meshgen init`: a starting mesh.yaml from the contexts of a kubeconfig,
  * with the schema modeline and comments. Never overwrites without --force.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { Document, isMap, YAMLMap } from 'yaml';
@@ -130,7 +131,13 @@ export function initCommand(io: Io): Command {
     .option('--force', 'overwrite an existing file')
     .action(function (this: Command, opts: InitOptions & { networkPerCluster?: boolean }) {
       if (opts.singleNetwork && opts.networkPerCluster) this.error('error: choose --single-network or --network-per-cluster, not both', { exitCode: 2 });
-      checkOutputFile(opts.output, opts.force === true);
+      if (fs.existsSync(opts.output) && !opts.force) {
+        throw new OutputError(`${displayPath(opts.output)} exists`, [
+          { file: displayPath(opts.output), message: 'would be overwritten', fix: 'pass --force to replace it, or -o another file' },
+        ]);
+      }
+      // A folder is refused even with --force, before the kubeconfig is read.
+      checkOutputFile(opts.output, true);
       const files = opts.kubeconfig ? [opts.kubeconfig] : defaultKubeconfigFiles();
       const { text, clusters } = initTopology(opts, files, opts.output);
       writeFileAtomically(path.resolve(opts.output), text, 0o644, OutputError);

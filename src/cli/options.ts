@@ -39,6 +39,8 @@ export function checkOutputFile(out: string, force: boolean, input?: string): vo
     throw new OutputError(`cannot write ${out}`, [{ file: out, message: 'it is a folder', fix: 'give -o the path of a file, e.g. -o mesh.yaml' }]);
   }
   if (!force) {
-    throw new OutputError(`${out} exists`, [{ file: out, message: 'would be overwritten', fix: 'pass --force to overwrite it, or choose another -o' }]);
+    throw new OutputError(`cannot write ${out}`, [
+      { file: out, message: 'the file already exists', fix: 'pass --force to overwrite it, or choose another -o' },
+    ]);
   }
 }

@@ -18,6 +18,7 @@ import {
   BringYourOwnCA,
   DEFAULT_CERTIFICATE_PROFILE,
   DEFAULT_TRUST_DOMAIN,
+  externalKeyFor,
   FederationModel,
   ServiceExport,
   DEFAULT_ISTIO_HUB,
@@ -185,8 +186,6 @@ function toFederationModel(doc: SourceDocument, meshes: readonly MeshModel[]): F
   };
 }
 
-/** Stands for the cluster's name in an external store key (`mesh/{cluster}/kubeconfig`). */
-export const CLUSTER_PLACEHOLDER = '{cluster}';
 
 /** Merges mesh-level credential defaults under a cluster's own and resolves paths against the topology file. */
 function resolveCredentials(raw: CredentialsValue, base: string, cluster: string): CredentialSettings {
@@ -197,7 +196,7 @@ function resolveCredentials(raw: CredentialsValue, base: string, cluster: string
     kubeconfig: raw.kubeconfig === undefined ? [] : [expandPath(raw.kubeconfig, base)],
     server: raw.server,
     external:
-      store && raw.key ? { storeName: store.name, storeKind: store.kind ?? 'ClusterSecretStore', key: raw.key.split(CLUSTER_PLACEHOLDER).join(cluster), property: raw.property } : undefined,
+      store && raw.key ? { storeName: store.name, storeKind: store.kind ?? 'ClusterSecretStore', key: externalKeyFor(raw.key, cluster), property: raw.property } : undefined,
   };
 }
 

@@ -15,6 +15,14 @@ export const DEFAULT_ISTIO_HUB = 'docker.io/istio';
 /** Key store folder, relative to the topology file, unless `spec.trust.keyStore` is set. */
 export const DEFAULT_KEY_STORE = '.meshgen/pki';
 
+/** Stands for the cluster's name in an external store key (`mesh/{cluster}/kubeconfig`). */
+export const CLUSTER_PLACEHOLDER = '{cluster}';
+
+/** An external store key with `{cluster}` replaced by the cluster's name. */
+export function externalKeyFor(key: string, cluster: string): string {
+  return key.split(CLUSTER_PLACEHOLDER).join(cluster);
+}
+
 /** Istio release that new topologies (meshgen init, meshgen convert) start from. */
 export const DEFAULT_ISTIO_VERSION = '1.30.3';
 

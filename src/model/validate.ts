@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { Problem } from '../errors';
 import { nearest } from './schema-check';
 import { formatPath, problemAt, SourceDocument } from './source';
+import { externalKeyFor } from './types';
 
 /** A `credentials` block as its schema guarantees it. */
 export interface CredentialsValue {
@@ -425,7 +426,7 @@ function checkCredentials(doc: SourceDocument): Problem[] {
       }
       const key = str(merged.key);
       if (key !== undefined) {
-        const resolved = `${key.split('{cluster}').join(str(obj(raw).name) ?? '')}\n${str(merged.property) ?? ''}`;
+        const resolved = `${externalKeyFor(key, str(obj(raw).name) ?? '')}\n${str(merged.property) ?? ''}`;
         const first = seenKeys.get(resolved);
         if (first !== undefined) {
           problems.push(
