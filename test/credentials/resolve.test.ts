@@ -13,6 +13,14 @@ import { REPO, runCli, tmpDir, workspace, thrown } from '../helpers';
 
 const KUBE = path.join(REPO, 'test', 'fixtures', 'kubeconfig');
 
+/** A kubeconfig with one context, kind-cluster1, of cluster `c` and user `u` (YAML flow mappings), written into `dir`. */
+function oneContextKubeconfig(dir: string, cluster: string, user: string): string {
+  const file = path.join(dir, 'kubeconfig.yaml');
+  const lines = ['apiVersion: v1', 'kind: Config', `clusters: [{name: c, cluster: ${cluster}}]`, `users: [{name: u, user: ${user}}]`];
+  fs.writeFileSync(file, [...lines, 'contexts: [{name: kind-cluster1, context: {cluster: c, user: u}}]', 'current-context: kind-cluster1', ''].join('\n'));
+  return file;
+}
+
 function topo(credentials: string, contexts: [string, string] = ['kind-cluster1', 'kind-cluster2']): string {
   return [
     'apiVersion: meshgen.dev/v1alpha1',
@@ -143,19 +151,7 @@ describe('credentials in the CLI', () => {
     const port = (server.address() as net.AddressInfo).port;
     try {
       const ws = workspace(topo('{source: reader-token}'));
-      const kubeconfig = path.join(ws.dir, 'kubeconfig.yaml');
-      fs.writeFileSync(
-        kubeconfig,
-        [
-          'apiVersion: v1',
-          'kind: Config',
-          `clusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]`,
-          'users: [{name: u, user: {token: not-a-real-token}}]',
-          'contexts: [{name: kind-cluster1, context: {cluster: c, user: u}}]',
-          'current-context: kind-cluster1',
-          '',
-        ].join('\n'),
-      );
+      const kubeconfig = oneContextKubeconfig(ws.dir, `{server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}`, '{token: not-a-real-token}');
       const started = Date.now();
       const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'meshgen'), 'credentials', 'fetch', '--cluster', 'cluster1', '--timeout', '1'], {
         cwd: ws.dir,
@@ -186,18 +182,7 @@ describe('credentials fetch with a tokenFile user', () => {
     try {
       const ws = workspace(topo('{source: reader-token}'));
       fs.writeFileSync(path.join(ws.dir, 'token.txt'), 'token-from-file\n');
-      const kubeconfig = path.join(ws.dir, 'kubeconfig.yaml');
-      fs.writeFileSync(
-        kubeconfig,
-        [
-          'apiVersion: v1',
-          'kind: Config',
-          `clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]`,
-          'users: [{name: u, user: {tokenFile: token.txt, token: inline-token}}]',
-          'contexts: [{name: kind-cluster1, context: {cluster: c, user: u}}]',
-          '',
-        ].join('\n'),
-      );
+      const kubeconfig = oneContextKubeconfig(ws.dir, `{server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}`, '{tokenFile: token.txt, token: inline-token}');
       const outcomes = await fetchReaderTokens(loadTopology([ws.file]), { clusters: ['cluster1'], env: { KUBECONFIG: kubeconfig }, timeoutMs: 5000 });
       expect(outcomes.map((o) => o.status), JSON.stringify(outcomes)).toEqual(['failed']);
       expect(JSON.stringify(outcomes)).toMatch(/does not exist on the cluster/);
@@ -220,18 +205,7 @@ describe('credentials fetch keeps tls-server-name', () => {
     const port = (server.address() as net.AddressInfo).port;
     try {
       const ws = workspace(topo('{source: reader-token, server: "https://cluster1.example:6443"}'));
-      const kubeconfig = path.join(ws.dir, 'kubeconfig.yaml');
-      fs.writeFileSync(
-        kubeconfig,
-        [
-          'apiVersion: v1',
-          'kind: Config',
-          `clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true, tls-server-name: api.cluster1.internal}}]`,
-          'users: [{name: u, user: {token: t}}]',
-          'contexts: [{name: kind-cluster1, context: {cluster: c, user: u}}]',
-          '',
-        ].join('\n'),
-      );
+      const kubeconfig = oneContextKubeconfig(ws.dir, `{server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true, tls-server-name: api.cluster1.internal}`, '{token: t}');
       const outcomes = await fetchReaderTokens(loadTopology([ws.file]), { clusters: ['cluster1'], env: { KUBECONFIG: kubeconfig }, timeoutMs: 5000 });
       expect(outcomes.map((o) => o.status), JSON.stringify(outcomes)).toEqual(['new']);
       const stored = JSON.parse(fs.readFileSync(path.join(ws.dir, 'pki', 'cluster1', 'reader-credential.json'), 'utf8'));
