@@ -11,10 +11,12 @@ import { plural } from '../text';
 import { convertPeer, detectPeerFormat } from './peers';
 import { federationSchema, meshSchema } from './schema';
 import { checkSchema, nearest } from './schema-check';
-import { parseSource, problemAt, readSource, SourceDocument } from './source';
+import { formatPath, parseSource, problemAt, readSource, SourceDocument } from './source';
 import {
   ClusterModel,
   CredentialSettings,
+  DEFAULT_SOPS_DECRYPTION_SECRET,
+  SecretSettings,
   BringYourOwnCA,
   DEFAULT_CERTIFICATE_PROFILE,
   DEFAULT_TRUST_DOMAIN,
@@ -27,8 +29,9 @@ import {
   MeshModel,
   Topology,
 } from './types';
-import { CredentialsValue, FederationDocumentValue, MeshDocumentValue, validateMeshDocuments } from './validate';
+import { CredentialsValue, FederationDocumentValue, MeshDocumentValue, SecretsValue, validateMeshDocuments } from './validate';
 import { validateFederations } from './validate-federation';
+import { checkSecrets, mergeSecrets } from './validate-secrets';
 
 /** Document kinds a topology file may hold, with their schemas. */
 const DOCUMENT_SCHEMAS: Record<string, object> = {
@@ -92,7 +95,7 @@ export function parseTopology(sources: readonly TopologySource[], earlier: reado
       else fedDocs.push(doc);
     }
   }
-  problems.push(...validateMeshDocuments(meshDocs), ...validateFederations(fedDocs, meshDocs));
+  problems.push(...validateMeshDocuments(meshDocs), ...meshDocs.flatMap(checkSecrets), ...validateFederations(fedDocs, meshDocs));
   if (problems.length > 0) {
     const files = [...new Set(problems.map((p) => p.file).filter(Boolean))].join(', ');
     throw new TopologyError(`invalid topology${files ? ` in ${files}` : ''}: ${plural(problems.length, 'problem')}`, problems);
@@ -200,6 +203,24 @@ function resolveCredentials(raw: CredentialsValue, base: string, cluster: string
   };
 }
 
+/** A cluster's secret settings: its own `secrets` block over the mesh's (checked by checkSecrets before). */
+function resolveSecrets(mesh: SecretsValue | undefined, own: SecretsValue | undefined, index: number, cluster: string, base: string): SecretSettings {
+  const merged = mergeSecrets(mesh, own, index);
+  switch (merged.encryption.value) {
+    case 'sops':
+      return { encryption: 'sops', age: merged.age?.value ?? [], decryptionSecret: merged.decryptionSecret?.value ?? DEFAULT_SOPS_DECRYPTION_SECRET };
+    case 'sealed-secrets':
+      return {
+        encryption: 'sealed-secrets',
+        cert: expandPath(externalKeyFor(merged.cert?.value ?? '', cluster), base),
+        certKey: formatPath(merged.cert?.at ?? merged.encryption.at),
+        scope: merged.scope?.value ?? 'strict',
+      };
+    default:
+      return { encryption: 'none' };
+  }
+}
+
 /** Resolves `~/…` against the home folder and relative paths against `base`. */
 function expandPath(p: string, base: string): string {
   if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1));
@@ -210,7 +231,7 @@ function toMeshModel(doc: SourceDocument): MeshModel {
   const m = doc.value as MeshDocumentValue;
   const base = path.dirname(path.resolve(doc.file));
   const clusters: ClusterModel[] = sortBy(
-    m.spec.clusters.map((c) => ({
+    m.spec.clusters.map((c, index) => ({
       name: c.name,
       context: c.context,
       network: c.network,
@@ -225,6 +246,7 @@ function toMeshModel(doc: SourceDocument): MeshModel {
       credentials: resolveCredentials({ ...m.spec.credentials, ...c.credentials }, base, c.name),
       samples: [...(c.samples ?? m.spec.samples ?? [])].sort(compareStrings),
       argocdCluster: c.argocdCluster ?? c.name,
+      secrets: resolveSecrets(m.spec.secrets, c.secrets, index, c.name, base),
     })),
     (c) => c.name,
   );

@@ -5,7 +5,7 @@
  * validates every document against it, and `npm run schema` writes it to
  * `schema/mesh.schema.json` for editors (`# yaml-language-server: $schema=…`).
  */
-import { DEFAULT_ISTIO_HUB, DEFAULT_KEY_STORE, MESHGEN_API_VERSION } from './types';
+import { DEFAULT_ISTIO_HUB, DEFAULT_KEY_STORE, DEFAULT_SOPS_DECRYPTION_SECRET, MESHGEN_API_VERSION } from './types';
 
 /** Pattern of a DNS-1123 label (RFC 1123, as Kubernetes checks names). */
 export const DNS1123_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
@@ -58,6 +58,57 @@ function credentialsSchema(description: string) {
         property: { type: 'string', minLength: 1, description: 'For source: external: the property of that key, if the store keeps several.' },
       },
     } as const;
+}
+
+/** Schema of a `secrets` block, at mesh level or per cluster. */
+function secretsSchema(description: string) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    description,
+    properties: {
+      encryption: {
+        enum: ['none', 'sops', 'sealed-secrets'],
+        description:
+          'How Secrets (cacerts, remote secrets) are written: none (plaintext, not for Git), sops (SOPS files encrypted for age recipients; Flux decrypts them) or sealed-secrets (SealedSecrets for each cluster\'s controller). Default: none.',
+      },
+      sops: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'For encryption: sops.',
+        properties: {
+          age: {
+            type: 'array',
+            minItems: 1,
+            uniqueItems: true,
+            items: { type: 'string', description: 'An age recipient (public key) as age-keygen prints it: age1…' },
+            description: 'age recipients that can decrypt the files (one or more). Required with sops.',
+          },
+          decryptionSecret: {
+            $ref: '#/definitions/dnsLabel',
+            description: `With Flux: the Secret in flux-system holding the age identity (key ending in .agekey) that Flux decrypts with. Default: ${DEFAULT_SOPS_DECRYPTION_SECRET}.`,
+          },
+        },
+      },
+      sealedSecrets: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'For encryption: sealed-secrets.',
+        properties: {
+          cert: {
+            type: 'string',
+            minLength: 1,
+            description:
+              'The cluster\'s Sealed Secrets controller certificate (what `kubeseal --fetch-cert` prints), relative to this file; {cluster} stands for the cluster name (sealed/{cluster}.pem). Required with sealed-secrets.',
+          },
+          scope: {
+            enum: ['strict', 'namespace-wide', 'cluster-wide'],
+            description: 'Where the controller may unseal a SealedSecret: under its own name and namespace only (strict), any name in its namespace, or anywhere. Default: strict.',
+          },
+        },
+      },
+    },
+  } as const;
 }
 
 /** Schema of a `samples` list. */
@@ -267,6 +318,7 @@ export const meshSchema = {
           },
         },
         credentials: credentialsSchema('Defaults for every cluster\'s credentials block.'),
+        secrets: secretsSchema('How Secrets that hold keys or tokens are written into the output, for every cluster (a cluster may override it).'),
         samples: samplesSchema(
           'Istio sample apps to check the mesh with, in namespace sample of every cluster: helloworld (v1 and v2 in alternate clusters) and sleep. Default: none.',
         ),
@@ -315,6 +367,7 @@ export const meshSchema = {
               credentials: credentialsSchema(
                 'Where the credentials come from that other control planes use to read this cluster\'s API (its remote secrets).',
               ),
+              secrets: secretsSchema('How this cluster\'s Secrets are written, over the mesh\'s secrets block (e.g. sealed-secrets here, sops elsewhere).'),
               eastWestGateway: {
                 type: 'object',
                 additionalProperties: false,

@@ -15,10 +15,10 @@ export const DEFAULT_ISTIO_HUB = 'docker.io/istio';
 /** Key store folder, relative to the topology file, unless `spec.trust.keyStore` is set. */
 export const DEFAULT_KEY_STORE = '.meshgen/pki';
 
-/** Stands for the cluster's name in an external store key (`mesh/{cluster}/kubeconfig`). */
+/** Stands for the cluster's name in an external store key (`mesh/{cluster}/kubeconfig`) and a sealing certificate's path. */
 export const CLUSTER_PLACEHOLDER = '{cluster}';
 
-/** An external store key with `{cluster}` replaced by the cluster's name. */
+/** An external store key (or a path) with `{cluster}` replaced by the cluster's name. */
 export function externalKeyFor(key: string, cluster: string): string {
   return key.split(CLUSTER_PLACEHOLDER).join(cluster);
 }
@@ -74,6 +74,34 @@ export interface CredentialSettings {
   readonly external?: { readonly storeName: string; readonly storeKind: 'SecretStore' | 'ClusterSecretStore'; readonly key: string; readonly property?: string };
 }
 
+/** How the Secrets of a cluster folder are written: in plaintext, encrypted with SOPS, or sealed for Sealed Secrets. */
+export type SecretEncryption = 'none' | 'sops' | 'sealed-secrets';
+
+/** Who can unseal a SealedSecret: only its name in its namespace, any name in its namespace, or anywhere. */
+export type SealedSecretScope = 'strict' | 'namespace-wide' | 'cluster-wide';
+
+/** Name of the Secret in flux-system that holds the age identity Flux decrypts with, unless `secrets.sops.decryptionSecret` is set. */
+export const DEFAULT_SOPS_DECRYPTION_SECRET = 'sops-age';
+
+/** How a cluster's Secrets (`cacerts`, remote secrets) are written into its output folder. */
+export type SecretSettings =
+  | { readonly encryption: 'none' }
+  | {
+      readonly encryption: 'sops';
+      /** age recipients (`age1…`), in the order given. */
+      readonly age: readonly string[];
+      /** With Flux: the Secret in flux-system holding the age identity. */
+      readonly decryptionSecret: string;
+    }
+  | {
+      readonly encryption: 'sealed-secrets';
+      /** Absolute path of the cluster's Sealed Secrets controller certificate (`{cluster}` replaced). */
+      readonly cert: string;
+      /** Where in the topology file `cert` was set (`spec.secrets.sealedSecrets.cert`), for messages. */
+      readonly certKey: string;
+      readonly scope: SealedSecretScope;
+    };
+
 /** Istio sample apps meshgen can add to check a mesh. */
 export type SampleApp = 'helloworld' | 'sleep';
 
@@ -99,6 +127,8 @@ export interface ClusterModel {
   readonly samples: readonly SampleApp[];
   /** Name of the cluster in Argo CD, with gitops.engine argocd. */
   readonly argocdCluster: string;
+  /** How the cluster's Secrets are written: the mesh's `secrets`, under the cluster's own. */
+  readonly secrets: SecretSettings;
 }
 
 /** Istio release and image settings of a mesh. */

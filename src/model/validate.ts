@@ -41,6 +41,13 @@ export interface FederationDocumentValue {
   };
 }
 
+/** A `secrets` block as its schema guarantees it. */
+export interface SecretsValue {
+  encryption?: 'none' | 'sops' | 'sealed-secrets';
+  sops?: { age?: string[]; decryptionSecret?: string };
+  sealedSecrets?: { cert?: string; scope?: 'strict' | 'namespace-wide' | 'cluster-wide' };
+}
+
 /** A Mesh document as its schema guarantees it. */
 export interface MeshDocumentValue {
   apiVersion: string;
@@ -75,6 +82,7 @@ export interface MeshDocumentValue {
       certManager?: { issuerRef: { name: string; kind?: 'Issuer' | 'ClusterIssuer'; group?: string }; duration?: string; renewBefore?: string };
     };
     credentials?: CredentialsValue;
+    secrets?: SecretsValue;
     samples?: ('helloworld' | 'sleep')[];
     clusters: {
       name: string;
@@ -85,6 +93,7 @@ export interface MeshDocumentValue {
       locality?: string;
       eastWestGateway?: { serviceType?: 'LoadBalancer' | 'NodePort'; annotations?: Record<string, string>; address?: string };
       credentials?: CredentialsValue;
+      secrets?: SecretsValue;
       samples?: ('helloworld' | 'sleep')[];
       argocdCluster?: string;
     }[];

@@ -11,7 +11,7 @@
  * Key files are 0600 and folders 0700; a file is written under a temporary
  * name and renamed, so a crash never leaves half a key.
  */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KeyStoreError, Problem } from '../errors';
@@ -579,3 +579,48 @@ export function writePublicFile(file: string, content: string): void {
   writeFileAtomically(file, content, 0o644, KeyStoreError);
 }
 
+
+/**
+ * Key store file of the key that fingerprints encrypted output (see
+ * secrets/fingerprint.ts): 32 random bytes as hex, 0600. It tells whether
+ * an encrypted file on disk still holds what synth would write, without
+ * keeping any plaintext; losing it only means every encrypted file is
+ * encrypted anew once.
+ */
+export const OUTPUT_KEY_FILE = 'output-fingerprint.key';
+
+/**
+ * The output fingerprint key of the key store `store`, made on first use.
+ * Two runs that make it at once agree on one: the file is linked into
+ * place only if it does not exist yet. With `dryRun`, a missing key is
+ * made in memory only.
+ */
+export function outputFingerprintKey(store: string, opts: { readonly dryRun?: boolean } = {}): Buffer {
+  const file = path.join(store, OUTPUT_KEY_FILE);
+  const read = (): Buffer | undefined => {
+    const text = readIfExists(file, []);
+    if (text === undefined) return undefined;
+    if (!/^[0-9a-f]{64}\n?$/.test(text)) {
+      throw new KeyStoreError(`the output fingerprint key of key store ${displayPath(store)} is damaged`, [
+        { file: displayPath(file), message: 'does not hold 64 hexadecimal digits', fix: 'remove it: the next synth makes a new one and encrypts every Secret anew once' },
+      ]);
+    }
+    return Buffer.from(text.trim(), 'hex');
+  };
+  const found = read();
+  if (found) return found;
+  const key = randomBytes(32);
+  if (opts.dryRun) return key;
+  ensureDir(store);
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    fs.writeFileSync(tmp, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    fs.linkSync(tmp, file);
+    return key;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return read() as Buffer;
+    throw new KeyStoreError(`cannot write ${displayPath(file)}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}

@@ -8,7 +8,7 @@ import { ClusterPlan } from '../model/plan';
 import type { PeerRotation } from '../charts/cluster-chart';
 import { RootRotation } from '../pki/manifest';
 import { fingerprintsOf, TrustFacts } from '../pki/trust-facts';
-import { shellQuote } from './shell';
+import { shellQuote } from '../shell';
 
 const ROOTS_IN_CONFIGMAP = (ctx: string) =>
   `kubectl --context=${ctx} get configmap istio-ca-root-cert -n istio-system -o jsonpath='{.data.root-cert\\.pem}' | grep -c 'BEGIN CERTIFICATE'`;

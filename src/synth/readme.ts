@@ -16,7 +16,7 @@ import { RootRotation } from '../pki/manifest';
 import type { TrustFacts } from '../pki/trust-facts';
 import type { PeerRotation } from '../charts/cluster-chart';
 import { peerRotationSection, rootRotationSection } from './readme-rotation';
-import { shellQuote } from './shell';
+import { shellQuote } from '../shell';
 
 /** What the README needs to know about the folder's files. */
 export interface ApplyPlan {
