@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { TopologyError } from '../errors';
 import { ARGO_APP_OF_APPS_FILE, ArgoApplication, argoAppOfApps } from '../constructs/argocd';
 import { CacertsCertificate } from '../constructs/cacerts-certificate';
-import { CacertsSecret } from '../constructs/cacerts-secret';
+import { CACERTS_SECRET_NAME, CacertsSecret } from '../constructs/cacerts-secret';
 import { placeObject } from '../constructs/description';
 import { EastWestGatewayManifests } from '../constructs/east-west-gateway-manifests';
 import { FluxHelmRelease, FluxHelmRepository, FluxKustomization } from '../constructs/flux';
@@ -37,6 +37,7 @@ import { GENERATED_HEADER, toYaml as toValuesYaml } from '../yaml-text';
 import { MeshPki } from '../pki/key-store';
 import { RootRotation } from '../pki/manifest';
 import { TrustFacts, trustFactsOf } from '../pki/trust-facts';
+import { holdsSecretValues } from '../secrets/secret-manifest';
 
 /** Props of ClusterChart. */
 export interface ClusterChartProps {
@@ -80,6 +81,22 @@ export function helloWorldVersion(mesh: MeshModel, cluster: ClusterModel): 'v1' 
 }
 
 
+/** What a cluster's README says besides its files: the facts the chart was built from. */
+export interface ReadmeFacts {
+  /** What the topology asks of the cluster. */
+  readonly plan: ClusterPlan;
+  /** API credentials of the mesh's clusters. */
+  readonly credentials: MeshCredentials;
+  /** What the cluster gets from its mesh's federations. */
+  readonly federation: FederationPlan;
+  /** The root rotation of the key store, if one was ever made: the README says what its stage needs. */
+  readonly rootRotation?: RootRotation;
+  /** Root rotations of other meshes this cluster trusts. */
+  readonly peerRotations: readonly PeerRotation[];
+  /** What the cluster trusts, as fingerprints. */
+  readonly trustFacts: TrustFacts;
+}
+
 /** Everything one cluster needs; its id is the cluster name. */
 export class ClusterChart extends Chart {
   /** The mesh. */
@@ -88,16 +105,10 @@ export class ClusterChart extends Chart {
   public readonly cluster: ClusterModel;
   /** What the topology asks of this cluster. */
   public readonly plan: ClusterPlan;
-  /** API credentials of the mesh's clusters. */
-  public readonly credentials: MeshCredentials;
-  /** What the cluster gets from its mesh's federations. */
-  public readonly federation: FederationPlan;
-  /** The root rotation of the key store, if one was ever made: the README says what its stage needs. */
-  public readonly rootRotation?: RootRotation;
   /** What this cluster trusts, as fingerprints, for the folder's marker. */
   public readonly trustFacts: TrustFacts;
-  /** Root rotations of other meshes this cluster trusts. */
-  public readonly peerRotations: readonly PeerRotation[];
+  /** What the README says besides the files. */
+  public readonly readme: ReadmeFacts;
   /** IstioOperator documents, in the order `istioctl install` must take them. */
   public readonly istioctlInputs: readonly IstioOperator[];
 
@@ -111,11 +122,7 @@ export class ClusterChart extends Chart {
     this.cluster = cluster;
     const plan = planCluster(mesh, cluster);
     const fed = props.federation ?? NO_FEDERATION;
-    this.federation = fed;
-    this.rootRotation = pki.rootRotation;
-    this.peerRotations = props.peerRotations ?? [];
     this.plan = plan;
-    this.credentials = credentials;
     const revision = mesh.istio.revision;
 
     const mode = installMode(mesh);
@@ -152,6 +159,14 @@ export class ClusterChart extends Chart {
       new CacertsSecret(prereqs, 'Cacerts', { files: pki.cacerts(cluster.name) });
     }
     this.trustFacts = trustFactsOf(pki.rootCertPem, caCertificate ? undefined : pki.cacerts(cluster.name)['cert-chain.pem'], props.trustRoots ?? []);
+    this.readme = {
+      plan,
+      credentials,
+      federation: fed,
+      rootRotation: pki.rootRotation,
+      peerRotations: props.peerRotations ?? [],
+      trustFacts: this.trustFacts,
+    };
 
     // The install itself, in exactly one form.
     const inputs: IstioOperator[] = [];
@@ -192,7 +207,7 @@ export class ClusterChart extends Chart {
 
     // Engines apply the two groups from folders of their own, in order.
     const hasConfig = config.node.findAll().some((c) => ApiObject.isApiObject(c));
-    if (mode === 'flux') this.fluxInstall(plan, meshConfig, needsGateway, hasConfig, caCertificate);
+    if (mode === 'flux') this.fluxInstall(plan, meshConfig, needsGateway, hasConfig, caCertificate ?? this.sealedCacerts(prereqs));
     if (mode === 'argocd') this.argoInstall(plan, meshConfig, needsGateway, hasConfig);
     if (mode !== 'istioctl') placeAll(config, CONFIG_FOLDER);
     if (mode === 'argocd') placeAll(prereqs, PREREQS_FOLDER);
@@ -267,8 +282,17 @@ export class ClusterChart extends Chart {
     }
   }
 
+  /**
+   * With Flux, a sealed `cacerts` is unsealed by the cluster's controller some time after it is applied,
+   * and istiod must not start before: it is applied from `prereqs/` by a Kustomization that waits for the Secret.
+   */
+  private sealedCacerts(prereqs: Construct): ApiObject | undefined {
+    if (this.cluster.secrets.encryption !== 'sealed-secrets') return undefined;
+    return prereqs.node.findAll().find((c): c is ApiObject => ApiObject.isApiObject(c) && c.kind === 'Secret' && c.name === CACERTS_SECRET_NAME);
+  }
+
   /** Flux: the charts as HelmReleases in `istio/`, applied before `istio-config/` by two Kustomizations. */
-  private fluxInstall(plan: ClusterPlan, meshConfig: Record<string, unknown>, needsGateway: boolean, hasConfig: boolean, caCertificate?: ApiObject): void {
+  private fluxInstall(plan: ClusterPlan, meshConfig: Record<string, unknown>, needsGateway: boolean, hasConfig: boolean, caObject?: ApiObject): void {
     const gitops = plan.mesh.gitops as GitOpsSettings;
     const flux = gitops.flux;
     const istio = new Construct(this, 'FluxIstio');
@@ -291,21 +315,39 @@ export class ClusterChart extends Chart {
     placeAll(istio, ISTIO_FOLDER);
     const base = `./${gitops.path}/${plan.cluster.name}`;
     const common = { namespace: 'flux-system', sourceName: flux.sourceName, sourceNamespace: flux.sourceNamespace, interval: flux.interval };
-    // A CA that cert-manager makes must be Ready before istiod starts: its own Kustomization waits for it.
-    if (caCertificate) {
-      placeObject(caCertificate, PREREQS_FOLDER);
+    const before: string[] = [];
+    // A CA that cert-manager makes, or the controller unseals, must exist before istiod starts: its own Kustomization waits for it.
+    if (caObject) {
+      const sealed = caObject.kind === 'Secret';
+      placeObject(caObject, PREREQS_FOLDER);
       new FluxKustomization(this, 'FluxKustomizationCA', {
         ...common,
         name: `${plan.cluster.name}-istio-ca`,
         path: `${base}/${PREREQS_FOLDER}`,
-        description: `Kustomization \`${plan.cluster.name}-istio-ca\`: the cert-manager Certificate in \`${PREREQS_FOLDER}/\`, waited for until \`cacerts\` exists`,
+        healthChecks: sealed ? [{ apiVersion: 'v1', kind: 'Secret', name: CACERTS_SECRET_NAME, namespace: ISTIO_SYSTEM }] : undefined,
+        description: sealed
+          ? `Kustomization \`${plan.cluster.name}-istio-ca\`: the SealedSecret in \`${PREREQS_FOLDER}/\`, waited for until the controller has unsealed \`cacerts\``
+          : `Kustomization \`${plan.cluster.name}-istio-ca\`: the cert-manager Certificate in \`${PREREQS_FOLDER}/\`, waited for until \`cacerts\` exists`,
       });
+      before.push(`${plan.cluster.name}-istio-ca`);
+    }
+    // SOPS files are decrypted by Flux itself, from a folder of their own; the CA among them must be there before istiod.
+    const secrets = this.cluster.secrets;
+    if (secrets.encryption === 'sops' && this.node.findAll().some((c) => ApiObject.isApiObject(c) && holdsSecretValues(c.toJson()))) {
+      new FluxKustomization(this, 'FluxKustomizationSecrets', {
+        ...common,
+        name: `${plan.cluster.name}-istio-secrets`,
+        path: `${base}/${SECRETS_FOLDER}`,
+        sopsDecryptionSecret: secrets.decryptionSecret,
+        description: `Kustomization \`${plan.cluster.name}-istio-secrets\`: decrypts the SOPS files in \`${SECRETS_FOLDER}/\` with the age identity in Secret \`${secrets.decryptionSecret}\` and applies them`,
+      });
+      before.push(`${plan.cluster.name}-istio-secrets`);
     }
     new FluxKustomization(this, 'FluxKustomizationIstio', {
       ...common,
       name: `${plan.cluster.name}-istio`,
       path: `${base}/${ISTIO_FOLDER}`,
-      dependsOn: caCertificate ? [`${plan.cluster.name}-istio-ca`] : undefined,
+      dependsOn: before.length > 0 ? before : undefined,
       description: `Kustomization \`${plan.cluster.name}-istio\`: installs \`${ISTIO_FOLDER}/\` and waits until every release is ready`,
     });
     if (!hasConfig) return;
@@ -420,8 +462,14 @@ export interface HelmChartInstall {
 export const CONFIG_FOLDER = 'istio-config';
 /** Sub-folder of the Flux HelmReleases. */
 export const ISTIO_FOLDER = 'istio';
-/** Sub-folder of what precedes istiod, with Argo CD. */
+/** Sub-folder of what precedes istiod, with Argo CD (and, with Flux, a CA that must exist before istiod). */
 export const PREREQS_FOLDER = 'prereqs';
+/**
+ * Sub-folder of SOPS-encrypted Secrets. kubectl never reads it (it has no
+ * kustomization.yaml, so nothing applies ciphertext as a Secret); Flux
+ * decrypts it, and the README decrypts each file with sops.
+ */
+export const SECRETS_FOLDER = 'secrets';
 
 
 /** Places every Kubernetes object under `scope` in `folder`. */

@@ -8,7 +8,7 @@ import { loadTopology } from '../model/load';
 import { MeshModel } from '../model/types';
 import { displayPath } from '../paths';
 import { KeyStoreOptions } from '../pki/key-store';
-import { SynthResult, synthesize } from '../synth/synthesize';
+import { PLAINTEXT_FIX, SynthResult, synthesize } from '../synth/synthesize';
 import { plural } from '../text';
 import type { Io } from './main';
 import { outputOption, withTopologyFiles } from './options';
@@ -18,20 +18,35 @@ export function synthCommand(io: Io): Command {
   return outputOption(withTopologyFiles(new Command('synth')))
     .description('write dist/<cluster>/ for every cluster: manifests, kustomization.yaml and README.md')
     .option('--new-root', 'accept a new root CA although the output was made under another one (replaces the mesh CA: roll out every cluster)')
+    .option('--strict', 'fail, writing nothing, when Secrets would be written in plaintext (for CI)')
     .option('-q, --quiet', 'print nothing on success')
     .option('--json', 'print the summary as JSON')
-    .action(async function (this: Command, opts: { file: string[]; output: string; newRoot?: boolean; quiet?: boolean; json?: boolean }) {
+    .action(async function (this: Command, opts: { file: string[]; output: string; newRoot?: boolean; strict?: boolean; quiet?: boolean; json?: boolean }) {
       if (opts.output.trim() === '') this.error("error: option '-o, --output <dir>' needs a folder name", { exitCode: 2 });
       const topology = loadTopology(opts.file);
       const result = await synthesize(topology, {
         outdir: opts.output,
         allowNewRoot: opts.newRoot,
+        strict: opts.strict,
         keyStore: progress(io, !opts.quiet && !opts.json),
         askPassphrase: askOnTerminal,
       });
       if (opts.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
       else if (!opts.quiet) io.out(summary(result));
+      const warning = plaintextWarning(result);
+      if (warning) io.err(warning);
     });
+}
+
+/** The one warning of a synth that wrote private keys or tokens in plaintext, naming the files. */
+export function plaintextWarning(result: SynthResult): string | undefined {
+  const files = result.plaintextSecrets;
+  if (files.length === 0) return undefined;
+  const out = displayPath(result.outdir);
+  return (
+    `warning: ${plural(files.length, 'file')} hold private keys or tokens in plaintext, so never commit them: ${files.map((f) => `${out}/${f}`).join(', ')}\n` +
+    `    fix: ${PLAINTEXT_FIX}; synth --strict makes this an error\n`
+  );
 }
 
 /** Asks for a root key passphrase on the terminal, without echo; undefined when there is no terminal. */

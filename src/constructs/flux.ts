@@ -88,6 +88,16 @@ export interface FluxKustomizationProps {
    * @default - none
    */
   readonly dependsOn?: readonly string[];
+  /**
+   * Decrypt SOPS files with the age identity in this Secret (in `namespace`, under a key ending in `.agekey`).
+   * @default - no decryption
+   */
+  readonly sopsDecryptionSecret?: string;
+  /**
+   * Objects to wait for besides those applied, such as a Secret another controller makes; Flux waits until they exist.
+   * @default - none
+   */
+  readonly healthChecks?: readonly { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly namespace: string }[];
   /** One line for the README. */
   readonly description: string;
 }
@@ -110,6 +120,8 @@ export class FluxKustomization extends Construct {
         timeout: '10m',
         sourceRef: { kind: 'GitRepository', name: props.sourceName, namespace: props.sourceNamespace },
         dependsOn: props.dependsOn && props.dependsOn.length > 0 ? props.dependsOn.map((name) => ({ name })) : undefined,
+        decryption: props.sopsDecryptionSecret ? { provider: 'sops', secretRef: { name: props.sopsDecryptionSecret } } : undefined,
+        healthChecks: props.healthChecks && props.healthChecks.length > 0 ? props.healthChecks.map((h) => ({ ...h })) : undefined,
       },
     });
     describeObject(this.resource, props.description);

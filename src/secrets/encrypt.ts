@@ -17,7 +17,8 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { SealedSecretScope } from '../model/types';
 import { GENERATED_HEADER, toYaml } from '../yaml-text';
-import { sealSecret, SecretManifest } from './sealed-secrets';
+import { sealSecret } from './sealed-secrets';
+import type { SecretManifest } from './secret-manifest';
 import type { SealingKey } from './sealing-cert';
 import { sopsEncrypt } from './sops';
 

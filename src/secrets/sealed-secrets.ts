@@ -17,6 +17,7 @@
 import { constants, createCipheriv, publicEncrypt, randomBytes } from 'node:crypto';
 import type { SealedSecretScope } from '../model/types';
 import type { SealingKey } from './sealing-cert';
+import type { SecretManifest } from './secret-manifest';
 
 /** API version of SealedSecret objects. */
 export const SEALED_SECRET_API_VERSION = 'bitnami.com/v1alpha1';
@@ -27,23 +28,6 @@ export const SCOPE_ANNOTATIONS: Readonly<Record<SealedSecretScope, string | unde
   'namespace-wide': 'sealedsecrets.bitnami.com/namespace-wide',
   'cluster-wide': 'sealedsecrets.bitnami.com/cluster-wide',
 };
-
-/** A Kubernetes Secret as meshgen renders it. */
-export interface SecretManifest {
-  readonly apiVersion: 'v1';
-  readonly kind: 'Secret';
-  readonly metadata: {
-    readonly name: string;
-    readonly namespace?: string;
-    readonly labels?: Readonly<Record<string, string>>;
-    readonly annotations?: Readonly<Record<string, string>>;
-  };
-  readonly type?: string;
-  readonly immutable?: boolean;
-  /** Values in base64. */
-  readonly data?: Readonly<Record<string, string>>;
-  readonly stringData?: Readonly<Record<string, string>>;
-}
 
 /** The label a value is sealed with in `scope`. */
 export function sealingLabel(scope: SealedSecretScope, namespace: string, name: string): string {

@@ -8,7 +8,8 @@
 import { createHash, KeyObject, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import { Problem, TopologyError } from '../errors';
-import { MeshModel } from '../model/types';
+import { MeshModel, Topology } from '../model/types';
+import { plural } from '../text';
 import { displayPath } from '../paths';
 import { shellQuote } from '../shell';
 
@@ -81,4 +82,20 @@ function readSealingKey(file: string, now: Date): SealingKey | string {
   if (new Date(cert.validFrom).getTime() > now.getTime()) return `is not valid before ${new Date(cert.validFrom).toISOString()}`;
   const spki = key.export({ type: 'spki', format: 'der' });
   return { file, publicKey: key, fingerprint: createHash('sha256').update(spki).digest('hex') };
+}
+
+/** The sealing keys of every mesh whose clusters seal their Secrets, by mesh and cluster. */
+export function readTopologySealingKeys(topology: Topology): Map<string, ReadonlyMap<string, SealingKey>> {
+  const problems: Problem[] = [];
+  const keys = new Map<string, ReadonlyMap<string, SealingKey>>();
+  for (const mesh of topology.meshes) {
+    try {
+      keys.set(mesh.name, readSealingKeys(mesh));
+    } catch (err) {
+      if (!(err instanceof TopologyError)) throw err;
+      problems.push(...err.problems);
+    }
+  }
+  if (problems.length > 0) throw new TopologyError(`cannot seal Secrets for ${plural(problems.length, 'cluster')}: their Sealed Secrets certificates are unusable`, problems);
+  return keys;
 }

@@ -7,14 +7,12 @@ import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
 import { MULTICLUSTER_LABEL, remoteSecretName } from '../constructs/remote-secret';
 import { ISTIO_CHART_REPOSITORY } from '../constructs/flux';
 import { EASTWEST_GATEWAY_NAME } from '../constructs/names';
-import { CONFIG_FOLDER } from '../charts/cluster-chart';
-import { MeshCredentials } from '../credentials/resolve';
-import { FederationPlan, needsEastWestGateway, NO_FEDERATION } from '../model/federation-plan';
+import { CONFIG_FOLDER, ReadmeFacts, SECRETS_FOLDER } from '../charts/cluster-chart';
+import { FederationPlan, needsEastWestGateway } from '../model/federation-plan';
 import { installMode } from '../model/install-values';
 import { ClusterPlan } from '../model/plan';
-import { RootRotation } from '../pki/manifest';
-import type { TrustFacts } from '../pki/trust-facts';
-import type { PeerRotation } from '../charts/cluster-chart';
+import type { SecretSettings } from '../model/types';
+import type { SecretForm } from './render';
 import { peerRotationSection, rootRotationSection } from './readme-rotation';
 import { shellQuote } from '../shell';
 
@@ -24,8 +22,8 @@ export interface ApplyPlan {
   readonly preInstall: readonly string[];
   /** IstioOperator files, in `istioctl install` order. */
   readonly istioctl: readonly { readonly file: string; readonly what: string }[];
-  /** Files kubectl applies, with a one-line description each. */
-  readonly kubectl: readonly { readonly file: string; readonly what: string; readonly secret: boolean }[];
+  /** Files kubectl applies, with a one-line description each, and for Secrets the form of their file. */
+  readonly kubectl: readonly { readonly file: string; readonly what: string; readonly secret?: SecretForm }[];
   /** Sub-folders with a kustomization.yaml of their own. */
   readonly folders: readonly string[];
   /** Files that are not Kubernetes objects (Helm values). */
@@ -38,15 +36,8 @@ export interface ApplyPlan {
 }
 
 /** Markdown README for one cluster folder. */
-export function clusterReadme(
-  plan: ClusterPlan,
-  files: ApplyPlan,
-  credentials: MeshCredentials,
-  federation: FederationPlan = NO_FEDERATION,
-  rootRotation?: RootRotation,
-  peerRotations: readonly PeerRotation[] = [],
-  trustFacts: TrustFacts = { roots: [], extraRoots: [] },
-): string {
+export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan): string {
+  const { plan, credentials, federation, rootRotation, peerRotations, trustFacts } = facts;
   const { mesh, cluster, primary } = plan;
   const ctx = shellQuote(cluster.context);
   const rev = mesh.istio.revision;
@@ -69,8 +60,13 @@ export function clusterReadme(
     '| --- | --- | --- |',
   );
   const engine = mesh.gitops?.engine;
+  const encryption = cluster.secrets;
+  const sopsFiles = files.kubectl.filter((f) => f.secret === 'sops').map((f) => f.file);
   const appliedBy = (file: string): string => {
     const folder = file.includes('/') ? file.slice(0, file.indexOf('/')) : '';
+    if (sopsFiles.includes(file)) {
+      return engine === 'flux' ? `Flux, decrypting it (Kustomization \`${cluster.name}-istio-secrets\`)` : 'kubectl, after `sops --decrypt` (steps below)';
+    }
     if (engine && folder) return `${engine === 'flux' ? 'Flux' : 'Argo CD'} (\`${folder}/kustomization.yaml\`)`;
     if (engine === 'argocd') return 'Argo CD, from the parent Application (`kustomization.yaml`)';
     return 'kubectl (`kustomization.yaml`)';
@@ -79,16 +75,7 @@ export function clusterReadme(
   for (const f of files.istioctl) out.push(`| \`${f.file}\` | ${f.what} | \`istioctl install\` |`);
   for (const f of files.other) out.push(`| \`${f.file}\` | ${f.what} | ${f.usedBy} |`);
   out.push('');
-  const secrets = files.kubectl.filter((f) => f.secret).map((f) => `\`${f.file}\``);
-  if (secrets.length > 0) {
-    out.push(
-      `${secrets.join(', ')} ${secrets.length === 1 ? 'holds' : 'hold'} private keys or credentials. Encrypt ${secrets.length === 1 ? 'it' : 'them'} ` +
-        '(SOPS, Sealed Secrets) before committing this folder anywhere others can read it.' +
-        (engine === 'argocd' ? ' Argo CD applies what is in Git: with SOPS it needs a decryption plugin (e.g. KSOPS); Sealed Secrets needs none.' : ''),
-      '',
-    );
-  }
-
+  out.push(...secretsParagraph(files, encryption, engine === 'flux'));
   out.push('## Apply, in this order', '');
   const install = installMode(mesh);
   const tool = install === 'istioctl' ? `, with \`istioctl\` ${mesh.istio.version} on your PATH` : install === 'helm' ? ', with `helm` 3 on your PATH' : '';
@@ -105,10 +92,16 @@ export function clusterReadme(
   const configStep = files.folders.includes(CONFIG_FOLDER);
   if (install === 'flux') {
     out.push(
-      `${step()}. On this cluster, which runs Flux: apply this folder once, or point a Flux Kustomization at it. It applies ${certManager ? `the cert-manager Certificate first (Kustomization \`${cluster.name}-istio-ca\` waits until \`cacerts\` is issued)` : 'the CA secret first'}, then Kustomization \`${cluster.name}-istio\` installs Istio's charts and waits for them` +
+      `${step()}. On this cluster, which runs Flux: apply this folder once, or point a Flux Kustomization at it. It applies ${fluxCaText(cluster.name, certManager !== undefined, encryption, sopsFiles.length > 0)}, then Kustomization \`${cluster.name}-istio\` installs Istio's charts and waits for them` +
         (configStep ? `, then \`${cluster.name}-${CONFIG_FOLDER}\` applies \`${CONFIG_FOLDER}/\`:` : ':'),
     );
-    code(`kubectl --context=${ctx} apply -k .`);
+    if (encryption.encryption === 'sops' && sopsFiles.length > 0) {
+      code(
+        `# once: the age identity Flux decrypts with (one recipient's private key, from a file that is never committed)`,
+        `cat age.agekey | kubectl --context=${ctx} create secret generic ${encryption.decryptionSecret} --namespace=flux-system --from-file=age.agekey=/dev/stdin`,
+        `kubectl --context=${ctx} apply -k .`,
+      );
+    } else code(`kubectl --context=${ctx} apply -k .`);
     out.push(`${step()}. Watch it converge:`);
     code(`flux --context=${ctx} get kustomizations; flux --context=${ctx} get helmreleases -n istio-system`);
   } else if (install === 'argocd') {
@@ -119,7 +112,7 @@ export function clusterReadme(
     out.push('   ```yaml', '   data:', '     resource.customizations.health.argoproj.io_Application: |', ...ARGO_APPLICATION_HEALTH_LUA.split('\n').map((l) => `       ${l}`), '   ```');
     out.push(
       `${step()}. Commit and push this folder, then create its parent Application on the Argo CD cluster (set ARGOCD_CONTEXT to its kube context). ` +
-        `It syncs this folder's Applications in waves: ${certManager ? 'the cert-manager Certificate (waited for until Ready)' : 'the CA secret'}, \`base\`, istiod, the east-west gateway` +
+        `It syncs this folder's Applications in waves: ${certManager ? 'the cert-manager Certificate (waited for until Ready)' : encryption.encryption === 'sealed-secrets' ? 'the sealed CA secret (waited for until the Sealed Secrets controller of the cluster has unsealed it)' : 'the CA secret'}, \`base\`, istiod, the east-west gateway` +
         (configStep ? `, then \`${CONFIG_FOLDER}/\`:` : ':'),
     );
     code(`kubectl --context="$ARGOCD_CONTEXT" apply -f ${ARGO_APP_OF_APPS_FILE}`);
@@ -136,8 +129,8 @@ export function clusterReadme(
         `kubectl --context=${ctx} wait --for=condition=Ready certificate/cacerts -n istio-system --timeout=5m`,
       );
     } else {
-      out.push(`${step()}. The namespace and the CA certificates. istiod reads \`cacerts\` only when it starts, so this comes first:`);
-      code(`kubectl --context=${ctx} apply ${files.preInstall.map((f) => `-f ${f}`).join(' ')}`);
+      out.push(`${step()}. The namespace and the CA certificates. istiod reads \`cacerts\` only when it starts, so this comes first${PRE_INSTALL_NOTE[encryption.encryption]}:`);
+      code(...applyCommands(ctx, files.preInstall, sopsFiles, encryption.encryption === 'sealed-secrets'));
     }
     if (primary) {
       const cred = credentials.get(cluster.name);
@@ -173,6 +166,11 @@ export function clusterReadme(
       const istioObjects = files.kubectl.length > files.preInstall.length;
       out.push(`${step()}. Everything kubectl applies${istioObjects && install === 'istioctl' ? " (Istio's CRDs exist now)" : ''}:`);
       code(`kubectl --context=${ctx} apply -k .`);
+    }
+    const laterSops = sopsFiles.filter((f) => !files.preInstall.includes(f));
+    if (laterSops.length > 0) {
+      out.push(`${step()}. The remote secrets, decrypted on the way (they are SOPS files, which \`kubectl apply -k\` never reads):`);
+      code(...laterSops.map((f) => `sops --decrypt ${f} | kubectl --context=${ctx} apply -f -`));
     }
     if (files.folders.includes(CONFIG_FOLDER)) {
       out.push(`${step()}. What needs Istio's CRDs and istiod:`);
@@ -285,6 +283,63 @@ function federationSection(plan: ClusterPlan, fed: FederationPlan): string[] {
       `istioctl --context=${ctx} proxy-config endpoints deploy/sleep -n sample --cluster "outbound|${e.ports[0].number}||${e.host}"`,
       `kubectl --context=${ctx} -n sample exec deploy/sleep -c sleep -- curl -sS ${e.ports[0].protocol.startsWith('HTTP') ? `http://${e.host}:${e.ports[0].number}/` : `telnet://${e.host}:${e.ports[0].number}`}`,
       '```',
+    );
+  }
+  return out;
+}
+
+/** What step 1 adds when `cacerts` is encrypted. */
+const PRE_INSTALL_NOTE: Record<SecretSettings['encryption'], string> = {
+  none: '',
+  sops: ' (`sops` decrypts it on the way, with one of the age identities it was encrypted for, e.g. from `SOPS_AGE_KEY_FILE`)',
+  'sealed-secrets': " (the cluster's Sealed Secrets controller unseals it into `cacerts`: wait until it has)",
+};
+
+/** Commands that apply `files` before istiod: SOPS files decrypted one by one, a sealed CA waited for. */
+function applyCommands(ctx: string, files: readonly string[], sopsFiles: readonly string[], sealed: boolean): string[] {
+  const plain = files.filter((f) => !sopsFiles.includes(f));
+  const cmds = [`kubectl --context=${ctx} apply ${plain.map((f) => `-f ${f}`).join(' ')}`];
+  for (const f of files.filter((f) => sopsFiles.includes(f))) cmds.push(`sops --decrypt ${f} | kubectl --context=${ctx} apply -f -`);
+  if (sealed) cmds.push(`kubectl --context=${ctx} -n istio-system wait --for=condition=Synced sealedsecret/cacerts --timeout=2m`);
+  return cmds;
+}
+
+/** How Flux's first step brings the CA, by how it is made and encrypted. */
+function fluxCaText(cluster: string, certManager: boolean, encryption: SecretSettings, hasSops: boolean): string {
+  if (certManager) return `the cert-manager Certificate first (Kustomization \`${cluster}-istio-ca\` waits until \`cacerts\` is issued)`;
+  if (encryption.encryption === 'sealed-secrets') return `the sealed CA secret first (Kustomization \`${cluster}-istio-ca\` waits until the Sealed Secrets controller has unsealed \`cacerts\`)`;
+  if (encryption.encryption === 'sops' && hasSops) {
+    return `the CA secret first: Kustomization \`${cluster}-istio-secrets\` decrypts \`${SECRETS_FOLDER}/\` with the age identity in Secret \`${encryption.decryptionSecret}\` of flux-system`;
+  }
+  return 'the CA secret first';
+}
+
+/** The paragraph under the file table on the files that hold keys or tokens. */
+function secretsParagraph(files: ApplyPlan, encryption: SecretSettings, flux: boolean): string[] {
+  const listed = (form: SecretForm) => files.kubectl.filter((f) => f.secret === form).map((f) => `\`${f.file}\``);
+  const [plain, sops, sealed] = [listed('plaintext'), listed('sops'), listed('sealed')];
+  const out: string[] = [];
+  if (plain.length > 0) {
+    out.push(
+      `${plain.join(', ')} ${plain.length === 1 ? 'holds' : 'hold'} private keys or credentials in plaintext: never commit ${plain.length === 1 ? 'it' : 'them'}. ` +
+        'Set `secrets.encryption` in the topology file (`sops`, or `sealed-secrets`) and synthesize again: meshgen then writes them encrypted.',
+      '',
+    );
+  }
+  if (sops.length > 0 && encryption.encryption === 'sops') {
+    out.push(
+      `${sops.join(', ')} ${sops.length === 1 ? 'is a SOPS file' : 'are SOPS files'}: ${sops.length === 1 ? 'its values are' : 'their values are'} encrypted for the age ` +
+        `${encryption.age.length === 1 ? 'recipient' : 'recipients'} ${encryption.age.map((r) => `\`${r}\``).join(', ')}; names and labels stay readable. ` +
+        `No kustomization lists ${sops.length === 1 ? 'it' : 'them'}, so kubectl never applies ciphertext` +
+        (flux ? `; Flux decrypts ${sops.length === 1 ? 'it' : 'them'}.` : `; the steps below decrypt ${sops.length === 1 ? 'it' : 'them'} with \`sops\`, which needs one of the matching age identities.`),
+      '',
+    );
+  }
+  if (sealed.length > 0 && encryption.encryption === 'sealed-secrets') {
+    out.push(
+      `${sealed.join(', ')} ${sealed.length === 1 ? 'is a SealedSecret' : 'are SealedSecrets'} (scope ${encryption.scope}): only the Sealed Secrets controller of this cluster can unseal ` +
+        `${sealed.length === 1 ? 'it' : 'them'}, and it must run in the cluster (namespace kube-system, as its chart installs it).`,
+      '',
     );
   }
   return out;

@@ -17,6 +17,9 @@ import { ensureMeshPki, KeyStoreOptions, MeshPki, Provenance } from '../pki/key-
 import { renderCluster, RenderedFolder } from './render';
 import { readDeployedRoot } from './deployed';
 import { writeOutput } from './write';
+import { encryptFolders } from './encrypt';
+import { readTopologySealingKeys } from '../secrets/sealing-cert';
+import { plural } from '../text';
 
 /** Options of synthesize(). */
 export interface SynthOptions {
@@ -42,6 +45,11 @@ export interface SynthOptions {
    * @default - nobody asks: an encrypted root key without a passphrase is an error
    */
   readonly askPassphrase?: (mesh: MeshModel) => Promise<string | undefined>;
+  /**
+   * Refuse to write Secrets in plaintext (`secrets.encryption: none`): an error, before anything is written.
+   * @default false
+   */
+  readonly strict?: boolean;
 }
 
 /** What one cluster folder got. */
@@ -69,6 +77,12 @@ export interface SynthResult {
   readonly foreign: readonly string[];
   /** Clusters whose remote secrets could not be written yet, with why and what to do. */
   readonly pending: readonly { readonly mesh: string; readonly cluster: string; readonly reason: string; readonly fix: string }[];
+  /** Files that hold private keys or tokens in plaintext (`secrets.encryption: none`), relative to the output folder. */
+  readonly plaintextSecrets: readonly string[];
+  /** Encrypted files written anew, relative to the output folder. */
+  readonly encrypted: readonly string[];
+  /** Encrypted files kept byte for byte, their Secrets unchanged. */
+  readonly keptEncrypted: readonly string[];
 }
 
 /** Everything a synth would write, rendered in memory; nothing is written yet. */
@@ -87,8 +101,11 @@ export interface PreparedSynthesis {
 export async function prepareSynthesis(topology: Topology, opts: SynthOptions): Promise<PreparedSynthesis> {
   const outdir = path.resolve(opts.outdir);
   checkPaths(topology, outdir);
-  // Credentials are only read, so their problems surface before any key is made.
+  // Credentials and sealing certificates are only read, so their problems surface before any key is made.
   const credentials = new Map(topology.meshes.map((mesh) => [mesh.name, resolveMeshCredentials(mesh, { env: opts.env })]));
+  const sealingKeys = readTopologySealingKeys(topology);
+  const plaintext = plaintextSecretsOf(topology);
+  if (opts.strict && plaintext.length > 0) throw plaintextError(topology, plaintext);
   const pkis = new Map<string, MeshPki>();
   for (const mesh of topology.meshes) {
     const deployedRoot = readDeployedRoot(outdir, mesh.name);
@@ -102,7 +119,8 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions): 
       }),
     );
   }
-  const folders = renderTopology(topology, pkis, credentials);
+  const rendered = renderTopology(topology, pkis, credentials);
+  const { folders, encrypted, kept } = await encryptFolders(outdir, rendered, topology.meshes, { dryRun: opts.keyStore?.dryRun, sealingKeys });
   const fileCount = new Map(folders.map((f) => [f.name, f.files.length]));
   return {
     outdir,
@@ -125,9 +143,35 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions): 
         };
       }),
       pending: topology.meshes.flatMap((mesh) => (credentials.get(mesh.name) as MeshCredentials).pending.map((p) => ({ mesh: mesh.name, ...p }))),
+      plaintextSecrets: folders.flatMap((f) => f.files.filter((file) => file.mode === 0o600 && plaintext.includes(f.name)).map((file) => `${f.name}/${file.path}`)),
+      encrypted,
+      keptEncrypted: kept,
     },
   };
 }
+
+/** Clusters whose Secrets are written in plaintext. */
+function plaintextSecretsOf(topology: Topology): string[] {
+  return topology.meshes.flatMap((m) => m.clusters.filter((c) => c.secrets.encryption === 'none').map((c) => c.name));
+}
+
+/** The error of `--strict` when Secrets would be written in plaintext. */
+function plaintextError(topology: Topology, clusters: readonly string[]): OutputError {
+  return new OutputError(
+    `${plural(clusters.length, 'cluster')} would get private keys or tokens in plaintext (--strict)`,
+    topology.meshes
+      .filter((m) => m.clusters.some((c) => clusters.includes(c.name)))
+      .map((m) => ({
+        file: m.source.file,
+        path: 'spec.secrets.encryption',
+        message: `mesh "${m.name}" writes the Secrets of ${m.clusters.filter((c) => clusters.includes(c.name)).map((c) => `"${c.name}"`).join(', ')} in plaintext`,
+        fix: PLAINTEXT_FIX,
+      })),
+  );
+}
+
+/** How to stop writing Secrets in plaintext. */
+export const PLAINTEXT_FIX = 'set spec.secrets.encryption: sops (with secrets.sops.age: [age1…]) or sealed-secrets (with secrets.sealedSecrets.cert) in the topology file';
 
 /** Synthesizes every mesh of `topology` into `opts.outdir`. */
 export async function synthesize(topology: Topology, opts: SynthOptions): Promise<SynthResult> {

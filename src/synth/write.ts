@@ -13,7 +13,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OutputError } from '../errors';
 import { displayPath } from '../paths';
-import { MARKER_FILE, markerMesh, RenderedFolder } from './render';
+import { MARKER_FILE, markerMesh, markerSopsRecipients, RenderedFolder } from './render';
+import { checkSopsConfig, sopsConfigText, updateSopsConfig } from './sops-config';
 
 const STAGING_PREFIX = '.meshgen-staging-';
 const TRASH_PREFIX = '.meshgen-old-';
@@ -31,12 +32,17 @@ export interface WriteResult {
 
 /** The mesh named by the marker of `dir`, if `dir` is a folder meshgen made. */
 export function ownerOf(dir: string): string | undefined {
+  return markerMesh(readMarker(dir));
+}
+
+/** The text of the marker of `dir`, or '' when it has none. */
+function readMarker(dir: string): string {
   try {
     const marker = path.join(dir, MARKER_FILE);
-    if (!fs.lstatSync(dir).isDirectory() || !fs.lstatSync(marker).isFile()) return undefined;
-    return markerMesh(fs.readFileSync(marker, 'utf8'));
+    if (!fs.lstatSync(dir).isDirectory() || !fs.lstatSync(marker).isFile()) return '';
+    return fs.readFileSync(marker, 'utf8');
   } catch {
-    return undefined;
+    return '';
   }
 }
 
@@ -51,6 +57,12 @@ export function writeOutput(outdir: string, folders: readonly RenderedFolder[]):
   }
   for (const f of folders) {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(f.name)) throw new OutputError(`cannot write a folder named ${JSON.stringify(f.name)}: not a DNS-1123 label`);
+    // A Secret still waiting for its encryption has no file yet: writing the folder without it would lose it.
+    if (f.secrets && f.secrets.length > 0) {
+      throw new OutputError(`folder "${f.name}" has ${f.secrets.length} Secret(s) that are not encrypted yet`, [
+        { file: f.secrets[0].path, message: `is to be encrypted (secrets.encryption: ${f.secrets[0].settings.encryption})`, fix: 'pass the folders through encryptFolders() before writeOutput()' },
+      ]);
+    }
   }
   try {
     fs.mkdirSync(outdir, { recursive: true });
@@ -121,6 +133,20 @@ function writeLocked(outdir: string, folders: readonly RenderedFolder[]): WriteR
     }
   }
 
+  // .sops.yaml lists the SOPS folders of every mesh whose folders remain, this run's and others'.
+  const sopsRecipients = new Map<string, readonly string[]>();
+  for (const f of folders) {
+    const marker = f.files.find((file) => file.path === MARKER_FILE);
+    const recipients = marker ? markerSopsRecipients(marker.content) : undefined;
+    if (recipients) sopsRecipients.set(f.name, recipients);
+  }
+  for (const name of foreign) {
+    const recipients = markerSopsRecipients(readMarker(path.join(outdir, name)));
+    if (recipients) sopsRecipients.set(name, recipients);
+  }
+  const sopsConfig = sopsConfigText(sopsRecipients);
+  checkSopsConfig(outdir, sopsConfig !== undefined);
+
   const staging = fs.mkdtempSync(path.join(outdir, STAGING_PREFIX));
   try {
     for (const folder of folders) {
@@ -135,6 +161,7 @@ function writeLocked(outdir: string, folders: readonly RenderedFolder[]): WriteR
       }
     }
     swap(outdir, staging, folders.map((f) => f.name), stale);
+    updateSopsConfig(outdir, sopsConfig);
   } catch (err) {
     if (err instanceof OutputError) throw err;
     throw new OutputError(`cannot write output folder ${displayPath(outdir)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
