@@ -6,7 +6,7 @@
  */
 import { k8s } from 'cdk8s-plus-27';
 import { App } from 'cdk8s';
-import { ensureMeshPki, loadTopology, Mesh, renderCluster, resolveMeshCredentials, writeOutput } from 'meshgen';
+import { encryptFolders, ensureMeshPki, loadTopology, Mesh, renderCluster, resolveMeshCredentials, writeOutput } from 'meshgen';
 
 /** Synthesizes `topologyFile` into `outdir`, adding a ConfigMap to every cluster. */
 export async function synthWithExtras(topologyFile: string, outdir: string): Promise<void> {
@@ -25,5 +25,7 @@ export async function synthWithExtras(topologyFile: string, outdir: string): Pro
       folders.push(renderCluster(chart)); // one file per object, kustomization.yaml, README.md
     }
   }
-  writeOutput(outdir, folders); // swaps the cluster folders into place
+  // Encrypts every Secret as spec.secrets says (SOPS, Sealed Secrets), keeping unchanged files as they are on disk.
+  const encrypted = await encryptFolders(outdir, folders, topology.meshes);
+  writeOutput(outdir, encrypted.folders); // swaps the cluster folders into place
 }

@@ -87,9 +87,11 @@ export function initTopology(opts: InitOptions, files: readonly string[], output
   commentKey(
     spec,
     'clusters',
-    opts.singleNetwork
-      ? 'All clusters share one network: pods reach each other directly, no east-west gateways.'
-      : 'Each cluster on its own network: traffic between clusters goes through east-west gateways.',
+    `${SECRETS_COMMENT}\n${
+      opts.singleNetwork
+        ? ' All clusters share one network: pods reach each other directly, no east-west gateways.'
+        : ' Each cluster on its own network: traffic between clusters goes through east-west gateways.'
+    }`.slice(1),
   );
   const clusters = spec.get('clusters') as unknown as { items: unknown[] };
   clusters.items.forEach((item, i) => {
@@ -111,6 +113,18 @@ export function initTopology(opts: InitOptions, files: readonly string[], output
   }
   return { text, clusters: wanted.length };
 }
+
+/** The `secrets` block, commented out: uncomment one form before the output is committed anywhere. */
+const SECRETS_COMMENT = [
+  ' The output holds CA keys and API tokens: encrypt them before committing it. Uncomment one form:',
+  ' SOPS files for age recipients (Flux decrypts them), or SealedSecrets for each cluster\'s controller.',
+  ' secrets:',
+  '   encryption: sops                # or sealed-secrets',
+  '   sops:',
+  '     age: [age1...]                # public keys, as age-keygen prints them',
+  '   # sealedSecrets:',
+  '   #   cert: sealed/{cluster}.pem  # kubeseal --context=<context> --fetch-cert > sealed/<cluster>.pem',
+].join('\n');
 
 function relativeTo(file: string, target: string): string {
   const rel = path.relative(path.dirname(path.resolve(file)), path.resolve(target));

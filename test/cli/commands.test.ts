@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clusterNameFromContext, clusterNamesFromContexts } from '../../src/model/names';
 import { readTree, REPO, runCli, tmpDir, workspace } from '../helpers';
+import { ageKeygen } from '../helpers/sops';
 
 const KUBE = path.join(REPO, 'test', 'fixtures', 'kubeconfig');
 
@@ -23,6 +24,27 @@ describe('meshgen init', () => {
     expect(fs.readdirSync(path.join(dir, 'dist')).sort()).toEqual(['gke-acme-us-east1-east-1', 'kind-cluster1', 'kind-cluster2']);
     // The fixture kubeconfig has every context: the remote secrets are written.
     expect(fs.existsSync(path.join(dir, 'dist', 'kind-cluster1', 'secret.istio-system.istio-remote-secret-kind-cluster2.yaml'))).toBe(true);
+  });
+
+  it('writes the secrets block commented out; uncommented with a real recipient, it encrypts every Secret', () => {
+    const dir = tmpDir();
+    expect(runCli(['init', '--kubeconfig', path.join(KUBE, 'fleet.yaml'), '--contexts', 'kind-cluster1,kind-cluster2'], dir).code).toBe(0);
+    const text = fs.readFileSync(path.join(dir, 'mesh.yaml'), 'utf8');
+    expect(text).toMatch(/\n {2}# secrets:\n {2}# {3}encryption: sops/);
+    const { recipient } = ageKeygen();
+    const uncommented = text
+      .split('\n')
+      .map((l) => (/^ {2}# ( {0,4}(secrets|encryption|sops|age):)/.test(l) ? `  ${l.slice(4)}` : l))
+      .join('\n')
+      .replace('age1...', recipient);
+    fs.writeFileSync(path.join(dir, 'mesh.yaml'), uncommented);
+    const synth = runCli(['synth', '-q'], dir);
+    expect(synth.code, synth.stderr).toBe(0);
+    expect(synth.stderr).toBe('');
+    expect(fs.readdirSync(path.join(dir, 'dist', 'kind-cluster1', 'secrets')).sort()).toEqual([
+      'secret.istio-system.cacerts.yaml',
+      'secret.istio-system.istio-remote-secret-kind-cluster2.yaml',
+    ]);
   });
 
   it('puts every cluster on one network with --single-network, and picks the reader token for plugin users', () => {
