@@ -13,7 +13,11 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTopology } from '../../src/model/load';
 import { synthesize } from '../../src/synth/synthesize';
-import { FIXTURE_TOPOLOGIES, fixedKeyStore, REPO, runCli, tmpDir, walk, workspace } from '../helpers';
+import { FIXTURE_TOPOLOGIES, fixedKeyStore, meshYaml, REPO, runCli, tmpDir, TWO_CLUSTERS, walk, workspace } from '../helpers';
+import { controllerKey, unseal } from '../helpers/sealed';
+import { ageKeygen, sopsDecrypt } from '../helpers/sops';
+
+const FLEET_KUBECONFIG = path.join(FIXTURE_TOPOLOGIES, '..', 'kubeconfig', 'fleet.yaml');
 
 const run = promisify(execFile);
 // $KUBE_APISERVER_KIT, else the shared folder beside the repository, else the workplace's shared folder (for a clone made elsewhere, e.g. in /tmp).
@@ -25,6 +29,8 @@ const CLUSTERS = ['cluster1', 'cluster2'];
 const ESO_CRD = path.join(REPO, 'test', 'fixtures', 'crds', 'externalsecrets-v1-subset.yaml');
 const ENGINE_CRDS = path.join(REPO, 'test', 'fixtures', 'crds', 'engines-subset.yaml');
 const CERT_MANAGER_CRD = path.join(REPO, 'test', 'fixtures', 'crds', 'cert-manager-v1-subset.yaml');
+// The upstream CRD, byte for byte (see its SOURCE.md).
+const SEALED_SECRETS_CRD = path.join(REPO, 'test', 'fixtures', 'crds', 'sealed-secrets', 'sealedsecrets.bitnami.com.yaml');
 
 interface Server {
   dir: string;
@@ -60,9 +66,9 @@ async function kubectlFull(server: Server, args: string[], cwd?: string) {
   }
 }
 
-/** The README's command of step `n`, with the --context flag dropped (the kubeconfig points at the test server). */
+/** The README's command matching `pattern`, with the --context flag dropped (the kubeconfig points at the test server); `cluster` is a folder of `out`, or a folder path. */
 function readmeCommand(cluster: string, pattern: RegExp): string[] {
-  const readme = fs.readFileSync(path.join(out, cluster, 'README.md'), 'utf8');
+  const readme = fs.readFileSync(path.join(path.isAbsolute(cluster) ? cluster : path.join(out, cluster), 'README.md'), 'utf8');
   const line = readme.split('\n').find((l) => pattern.test(l));
   if (!line) throw new Error(`no command matching ${pattern} in ${cluster}/README.md`);
   return line.trim().split(/\s+/).slice(1).filter((a) => !a.startsWith('--context='));
@@ -83,7 +89,7 @@ beforeAll(async () => {
     // ExternalSecrets (credentials.source: external) need external-secrets' CRD.
     // ExternalSecrets and the GitOps engines' objects need those projects' CRDs (test subsets).
     const env = { ...process.env, KUBECONFIG: server.kubeconfig };
-    await run('kubectl', ['apply', '-f', ESO_CRD, '-f', ENGINE_CRDS, '-f', CERT_MANAGER_CRD], { env });
+    await run('kubectl', ['apply', '-f', ESO_CRD, '-f', ENGINE_CRDS, '-f', CERT_MANAGER_CRD, '-f', SEALED_SECRETS_CRD], { env });
     await run('kubectl', ['wait', '--for', 'condition=Established', 'crd', '--all'], { env });
   }
   const ws = workspace();
@@ -145,6 +151,66 @@ describe.each(CLUSTERS)('kubectl against a real API server: %s', (cluster) => {
     const r = await kubectlFull(server, ['apply', '--dry-run=server', '-f', broken]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Unsupported value: "AUTO_UNDERSCORE_PASSTHROUGH"/);
+  });
+});
+
+describe('encrypted output against a real API server', () => {
+  const clusters = (extra: string) => meshYaml({ clusters: TWO_CLUSTERS, extra });
+
+  it('applies SealedSecrets with kubectl apply -k, and the README waits for the unsealed cacerts before istiod', async () => {
+    const ws = workspace(clusters(`  secrets: {encryption: sealed-secrets, sealedSecrets: {cert: "sealed/{cluster}.pem"}}\n`));
+    const key = controllerKey(path.join(ws.dir, 'sealed'), 'cluster1');
+    controllerKey(path.join(ws.dir, 'sealed'), 'cluster2');
+    await synthesize(loadTopology(ws.file), { outdir: ws.out, env: { KUBECONFIG: FLEET_KUBECONFIG } });
+    const server = servers.get('cluster2')!;
+    const dir = path.join(ws.out, 'cluster1');
+    const pre = await kubectlFull(server, readmeCommand(dir, /kubectl --context=\S+ apply -f /), dir);
+    expect(pre.stderr).toBe('');
+    expect(pre.stdout).toMatch(/sealedsecret\.bitnami\.com\/cacerts (created|configured|unchanged)\n$/);
+    // The controller's part, done here: unseal into the Secret and report Synced, as it does.
+    const sealed = parse(fs.readFileSync(path.join(dir, 'sealedsecret.istio-system.cacerts.yaml'), 'utf8'));
+    const data = Object.fromEntries(Object.entries(unseal(sealed, key.keyPem)).map(([k, v]) => [k, v.toString('base64')]));
+    const secret = path.join(tmpDir(), 'cacerts.json');
+    fs.writeFileSync(secret, JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cacerts', namespace: 'istio-system' }, type: 'Opaque', data }));
+    expect((await kubectlFull(server, ['apply', '-f', secret])).code).toBe(0);
+    const status = JSON.stringify({ status: { conditions: [{ type: 'Synced', status: 'True' }], observedGeneration: 1 } });
+    const patched = await kubectlFull(server, ['-n', 'istio-system', 'patch', 'sealedsecret', 'cacerts', '--subresource=status', '--type=merge', '-p', status]);
+    expect(patched.code, patched.stderr).toBe(0);
+    const wait = await kubectlFull(server, readmeCommand(dir, /kubectl --context=\S+ -n istio-system wait --for=condition=Synced/), dir);
+    expect(wait.code, wait.stderr).toBe(0);
+    expect(wait.stdout).toBe('sealedsecret.bitnami.com/cacerts condition met\n');
+
+    const all = await kubectlFull(server, ['apply', '-k', dir]);
+    expect(all.stderr).toBe('');
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(/sealedsecret\.bitnami\.com\/istio-remote-secret-cluster2 created/);
+    const stored = JSON.parse(kubectl(server, ['-n', 'istio-system', 'get', 'sealedsecret', 'istio-remote-secret-cluster2', '-o', 'json']).stdout);
+    const written = parse(fs.readFileSync(path.join(dir, 'sealedsecret.istio-system.istio-remote-secret-cluster2.yaml'), 'utf8'));
+    expect(stored.spec).toEqual(written.spec);
+  });
+
+  it('applies SOPS files the way the README says, decrypted on the way, and kubectl apply -k never sees them', async () => {
+    const who = ageKeygen();
+    const ws = workspace(clusters(`  secrets: {encryption: sops, sops: {age: [${who.recipient}]}}\n`));
+    await synthesize(loadTopology(ws.file), { outdir: ws.out, env: { KUBECONFIG: FLEET_KUBECONFIG } });
+    const server = servers.get('cluster2')!;
+    const dir = path.join(ws.out, 'cluster1');
+    const readme = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
+    const steps = [...readme.matchAll(/^ {3}sops --decrypt (\S+) \| kubectl --context=\S+ apply -f -$/gm)].map((m) => m[1]);
+    expect(steps).toEqual(['secrets/secret.istio-system.cacerts.yaml', 'secrets/secret.istio-system.istio-remote-secret-cluster2.yaml']);
+    for (const file of steps) {
+      // `sops --decrypt`, done by the reference decryptor (Go age for the data key, the MAC checked).
+      const plain = path.join(tmpDir(), 'secret.json');
+      fs.writeFileSync(plain, JSON.stringify(sopsDecrypt(fs.readFileSync(path.join(dir, file), 'utf8'), who.identity)));
+      const r = await kubectlFull(server, ['apply', '-f', plain]);
+      expect(r.stderr, file).toBe('');
+      expect(r.code, file).toBe(0);
+    }
+    const stored = JSON.parse(kubectl(server, ['-n', 'istio-system', 'get', 'secret', 'cacerts', '-o', 'json']).stdout);
+    expect(Buffer.from(stored.data['ca-key.pem'], 'base64').toString()).toBe(fs.readFileSync(path.join(ws.dir, 'pki', 'cluster1', 'ca-key.pem'), 'utf8'));
+    const all = await kubectlFull(server, ['apply', '-k', dir]);
+    expect(all.stderr).toBe('');
+    expect(all.stdout).not.toMatch(/secret\/cacerts|istio-remote-secret/);
   });
 });
 

@@ -13,7 +13,7 @@ import { loadTopology } from '../../src/model/load';
 import { generatePrivateKey } from '../../src/pki/certificates';
 import { rotateIntermediates } from '../../src/pki/rotate';
 import { synthesize, SynthResult } from '../../src/synth/synthesize';
-import { FIXTURE_TOPOLOGIES, meshYaml, readTree, runCli, tmpDir, TWO_CLUSTERS, walk, workspace } from '../helpers';
+import { FIXTURE_TOPOLOGIES, meshYaml, readTree, runCli, TWO_CLUSTERS, walk, workspace } from '../helpers';
 import { controllerKey, ControllerKey, unseal } from '../helpers/sealed';
 import { ageKeygen, sopsDecrypt, SopsDecryptError } from '../helpers/sops';
 
