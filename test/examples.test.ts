@@ -11,7 +11,8 @@ import { OutputError } from '../src/errors';
 import { loadTopology } from '../src/model/load';
 import { ensureMeshPki } from '../src/pki/key-store';
 import { renderCluster } from '../src/synth/render';
-import { readTree, runCli, workspace } from './helpers';
+import { meshYaml, readTree, runCli, TWO_CLUSTERS, workspace } from './helpers';
+import { ageKeygen, sopsDecrypt } from './helpers/sops';
 
 describe('examples/library.ts', () => {
   it('builds the same folders as the CLI, plus its own object listed in the kustomization', async () => {
@@ -29,6 +30,17 @@ describe('examples/library.ts', () => {
     expect(extra.data).toEqual({ meshID: 'mesh1', cluster: 'cluster2', network: 'network2' });
     expect(parse(lib['cluster2/kustomization.yaml']).resources).toContain('configmap.istio-system.mesh-info.yaml');
     expect(fs.existsSync(path.join(ws.out, 'cluster1', '.meshgen-output'))).toBe(true);
+  });
+});
+
+describe('examples/library.ts with encryption', () => {
+  it('encrypts the Secrets as the topology says before writing, like the CLI', async () => {
+    const who = ageKeygen();
+    const ws = workspace(meshYaml({ clusters: TWO_CLUSTERS, extra: `  secrets: {encryption: sops, sops: {age: [${who.recipient}]}}\n` }));
+    await synthWithExtras(ws.file, ws.out);
+    const file = path.join(ws.out, 'cluster1', 'secrets', 'secret.istio-system.cacerts.yaml');
+    expect(sopsDecrypt(fs.readFileSync(file, 'utf8'), who.identity)).toMatchObject({ kind: 'Secret', metadata: { name: 'cacerts' } });
+    expect(fs.existsSync(path.join(ws.out, 'cluster1', 'secret.istio-system.cacerts.yaml'))).toBe(false);
   });
 });
 

@@ -14,13 +14,8 @@ import { parse } from 'yaml';
 
 const ENC = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]$/;
 
-/** The `age` command, installed with apt-get (as the kube-apiserver kit installs etcd) when missing. */
+/** The `age` command (test/global-setup.ts installs it when missing). */
 export function ageCommand(): string {
-  if (spawnSync('age', ['--version']).status === 0) return 'age';
-  const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
-  const run = (args: string[]) => spawnSync(sudo[0] ?? args[0], sudo.length ? [...sudo.slice(1), ...args] : args.slice(1), { stdio: 'ignore' });
-  run(['apt-get', 'install', '-y', '-q', 'age']);
-  if (spawnSync('age', ['--version']).status !== 0) throw new Error('the tests need the age command (Debian package "age"): apt-get install age');
   return 'age';
 }
 

@@ -119,3 +119,28 @@ describe('writeOutput', () => {
     expect(() => writeOutput(tmpDir(), [folder('..')])).toThrow(/not a DNS-1123 label/);
   });
 });
+
+describe('Secrets not encrypted yet', () => {
+  it('refuses a folder that still holds a Secret to encrypt, and writes nothing', () => {
+    const out = path.join(tmpDir(), 'dist');
+    const pending: RenderedFolder = {
+      ...folder('cluster1'),
+      secrets: [
+        {
+          path: 'secrets/secret.istio-system.cacerts.yaml',
+          manifest: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cacerts', namespace: 'istio-system' }, data: { k: 'dg==' } },
+          settings: { encryption: 'sops', age: ['age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'], decryptionSecret: 'sops-age' },
+        },
+      ],
+    };
+    let err: unknown;
+    try {
+      writeOutput(out, [pending]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OutputError);
+    expect((err as Error).message).toMatch(/folder "cluster1" has 1 Secret\(s\) that are not encrypted yet\n\s+secrets\/secret\.istio-system\.cacerts\.yaml: is to be encrypted \(secrets\.encryption: sops\)\n\s+fix: pass the folders through encryptFolders\(\) before writeOutput\(\)/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});
