@@ -27,5 +27,5 @@ export async function synthWithExtras(topologyFile: string, outdir: string): Pro
   }
   // Encrypts every Secret as spec.secrets says (SOPS, Sealed Secrets), keeping unchanged files as they are on disk.
   const encrypted = await encryptFolders(outdir, folders, topology.meshes);
-  writeOutput(outdir, encrypted.folders); // swaps the cluster folders into place
+  await writeOutput(outdir, encrypted.folders); // swaps the cluster folders into place, as one change
 }

@@ -51,3 +51,16 @@ export function writeFileAtomically(file: string, content: string, mode: number,
     throw new errorType(`cannot write ${displayPath(file)}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
 }
+
+/** fsyncs a folder, so that renames and new names in it survive a power loss. */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some file systems cannot fsync a folder; renames there are still atomic.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

@@ -5,7 +5,10 @@
 import { X509Certificate } from 'node:crypto';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import * as fs from 'node:fs';
 import { KeyStoreError } from '../errors';
+import { ensureMeshPki } from '../pki/key-store';
+import { withStoreLock } from '../pki/store-io';
 import { loadTopology } from '../model/load';
 import { ClusterModel, MeshModel, Topology } from '../model/types';
 import { displayPath } from '../paths';
@@ -17,7 +20,7 @@ import { CertificateStatus, meshCertificatesStatus } from '../pki/status';
 import { readDeployedCacerts, readOutputFolders } from '../synth/deployed';
 import { readManifest } from '../pki/manifest';
 import type { Io } from './main';
-import { outputOption, withTopologyFiles } from './options';
+import { LOCK_TIMEOUT_OPTION, lockOptions, outputOption, withTopologyFiles } from './options';
 import { askOnTerminal, progress } from './synth';
 
 /** Exit code when a certificate needs attention. */
@@ -33,31 +36,93 @@ function days(raw: string): number {
 export function certsCommand(io: Io, setExitCode: (code: number) => void): Command {
   const group = new Command('certs').description('inspect the CA certificates in the key stores');
   group.addCommand(
-    withTopologyFiles(new Command('status'))
-      .description('subject, key, serial, validity, days left and chain check of every root and intermediate; exit 1 if any needs attention')
+    outputOption(withTopologyFiles(new Command('status')))
+      .description('subject, key, serial, validity, days left and chain check of every root and intermediate; exit 1 if any needs attention or the key store is not whole')
       .option('--warn-days <n>', 'also exit 1 when a certificate expires within n days', days)
       .option('--json', 'print the status as JSON')
-      .action((opts: { file: string[]; warnDays?: number; json?: boolean }) => {
+      .option(...LOCK_TIMEOUT_OPTION)
+      .action(async (opts: { file: string[]; output: string; warnDays?: number; json?: boolean; lockTimeout?: number }) => {
         const topology = loadTopology(opts.file);
+        const lock = lockOptions(io, opts);
+        // Under each key store's lock, which finishes or discards what an interrupted run left first.
+        const stores = [...new Set(topology.meshes.map((m) => m.trust.keyStore))].filter((s) => fs.existsSync(s)).sort();
+        const checked = async (i: number): Promise<StoreFinding[]> =>
+          i === stores.length ? storeFindings(topology, opts) : withStoreLock(stores[i], () => checked(i + 1), lock);
+        const findings = await checked(0);
         const statuses = topology.meshes.map((m) => meshCertificatesStatus(m));
         const all = statuses.flatMap((s) => [s.root, ...(s.rootRotation?.nextRoot ? [s.rootRotation.nextRoot] : []), ...s.intermediates]);
         const attention = (c: CertificateStatus) =>
           c.present && (c.verifies === false || (opts.warnDays !== undefined && (c.daysLeft ?? 0) < opts.warnDays));
-        if (opts.json) io.out(`${JSON.stringify({ meshes: statuses, attention: all.filter(attention).map((c) => c.file) }, null, 2)}\n`);
-        else {
+        if (opts.json) {
+          io.out(`${JSON.stringify({ meshes: statuses, attention: all.filter(attention).map((c) => c.file), problems: findings }, null, 2)}\n`);
+        } else {
           for (const s of statuses) {
             io.out(`mesh "${s.mesh}", key store ${s.keyStore}\n`);
             if (s.rootRotation) io.out(`  root rotation (started ${s.rootRotation.started.slice(0, 10)}): ${s.rootRotation.description}\n`);
             const certs = [s.root, ...(s.rootRotation?.nextRoot ? [s.rootRotation.nextRoot] : []), ...s.intermediates];
             for (const c of certs) io.out(`  ${line(c, attention(c))}\n`);
           }
+          for (const f of findings) {
+            io.out(`! ${f.file ? `${f.file}: ` : ''}${f.message}\n    fix: ${f.fix}\n`);
+            if (f.command) io.out(`${f.command}\n`);
+          }
         }
-        setExitCode(all.some(attention) ? EXIT_ATTENTION : 0);
+        setExitCode(all.some(attention) || findings.length > 0 ? EXIT_ATTENTION : 0);
       }),
   );
   group.addCommand(rotateCommand(io));
   return group;
 }
+
+/** Something about a key store that needs a person, with the command that fixes it when there is one. */
+interface StoreFinding {
+  readonly file?: string;
+  readonly message: string;
+  readonly fix: string;
+  /** A command, run from the topology file's folder, that completes the store. */
+  readonly command?: string;
+}
+
+/**
+ * What is wrong with the key stores of `topology`: every inconsistency the
+ * synth check finds, and the intermediates that are missing (an
+ * interrupted rotation retires before it issues), with the synth that
+ * completes them. Makes and writes nothing.
+ */
+async function storeFindings(topology: Topology, opts: { file: string[]; output: string }): Promise<StoreFinding[]> {
+  const findings: StoreFinding[] = [];
+  for (const mesh of topology.meshes) {
+    if (mesh.trust.byo?.kind === 'cert-manager') continue;
+    const base = path.dirname(path.resolve(mesh.source.file.replace(/ \(read as .*\)$/, '')));
+    const synth = `meshgen synth -f ${opts.file.map((f) => path.relative(base, path.resolve(f)) || '.').join(' -f ')} -o ${path.relative(base, path.resolve(opts.output)) || '.'}`;
+    let missing = 0;
+    try {
+      await ensureMeshPki(mesh, {
+        dryRun: true,
+        onMakeKeys: (count) => {
+          missing = count;
+          throw new MissingKeys();
+        },
+      });
+    } catch (err) {
+      if (err instanceof MissingKeys) {
+        findings.push({
+          file: displayPath(mesh.trust.keyStore),
+          message: `mesh "${mesh.name}" lacks ${missing} CA ${missing === 1 ? 'key' : 'keys'} (never made yet, or retired by a rotation that was interrupted before it issued the new ones)`,
+          fix: 'synthesize: it makes them, under the root the store holds; from the topology file\'s folder run',
+          command: synth,
+        });
+      } else if (err instanceof KeyStoreError) {
+        for (const p of err.problems) findings.push({ file: p.file, message: p.message, fix: p.fix ?? 'see the message' });
+        if (err.problems.length === 0) findings.push({ message: err.message, fix: 'see the message' });
+      } else throw err;
+    }
+  }
+  return findings;
+}
+
+/** Thrown by the status check when the key store lacks keys, so that none is made. */
+class MissingKeys extends Error {}
 
 /** `certs rotate`: a cluster's intermediate, or one stage of a root rotation. */
 function rotateCommand(io: Io): Command {
@@ -69,7 +134,8 @@ function rotateCommand(io: Io): Command {
     .option('--root', 'start a root rotation: stage 1 makes a new root that every cluster trusts beside the current one')
     .option('--continue', 'with --root: move the rotation to its next stage (2: intermediates from the new root; 3: the old root removed)')
     .option('--mesh <name>', 'the mesh whose key store to rotate, when the topology has several')
-    .action(async function (this: Command, opts: { file: string[]; output: string; cluster?: string[]; root?: boolean; continue?: boolean; mesh?: string }) {
+    .option(...LOCK_TIMEOUT_OPTION)
+    .action(async function (this: Command, opts: { file: string[]; output: string; cluster?: string[]; root?: boolean; continue?: boolean; mesh?: string; lockTimeout?: number }) {
       if ((opts.cluster === undefined) === !opts.root) this.error('error: give either --cluster <name> or --root', { exitCode: 2 });
       if (opts.continue && !opts.root) this.error('error: --continue goes with --root', { exitCode: 2 });
       const topology = loadTopology(opts.file);
@@ -84,7 +150,7 @@ function rotateCommand(io: Io): Command {
         for (const [mesh, names] of byMesh) {
           let done;
           try {
-            done = await rotateIntermediates(mesh, names, rotateOptions(io, mesh));
+            done = await rotateIntermediates(mesh, names, { ...rotateOptions(io, mesh), lock: lockOptions(io, opts) });
           } catch (err) {
             // Each mesh's key store changes all or nothing; say what earlier meshes already got before failing.
             if (lines.length > 0) io.out(`${lines.join('\n')}\n(then mesh "${mesh.name}" failed, and its key store is unchanged)\n`);
@@ -124,7 +190,7 @@ function rotateCommand(io: Io): Command {
       for (const m of meshes) for (const [cluster, d] of readDeployedCacerts(opts.output, m.name)) deployed.set(cluster, d);
       const peers = peersOf(topology, meshes, opts.output);
       const peerClusters = peers.filter((p) => !p.outside).map((p) => `${p.cluster} (mesh ${p.mesh}, trusts these roots)`);
-      const step = await advanceRootRotation(meshes, deployed, { ...rotateOptions(io, meshes[0]), start: !opts.continue, peers });
+      const step = await advanceRootRotation(meshes, deployed, { ...rotateOptions(io, meshes[0]), lock: lockOptions(io, opts), start: !opts.continue, peers });
       const clusters = meshes.flatMap((m) => m.clusters.map((c) => c.name));
       const what: Record<1 | 2 | 3, string> = {
         1: `stage 1 of 3: a new root (SHA-256 ${step.newRoot}) that every cluster will trust beside the current one (SHA-256 ${step.oldRoot})`,

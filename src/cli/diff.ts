@@ -8,10 +8,11 @@ import { Command } from 'commander';
 import { loadTopology } from '../model/load';
 import { displayPath } from '../paths';
 import { diffOutput } from '../synth/diff';
-import { prepareSynthesis } from '../synth/synthesize';
+import * as path from 'node:path';
+import { prepareSynthesis, withTopologyLocks } from '../synth/synthesize';
 import { plural } from '../text';
 import type { Io } from './main';
-import { outputOption, withTopologyFiles } from './options';
+import { LOCK_TIMEOUT_OPTION, lockOptions, outputOption, withTopologyFiles } from './options';
 
 /** Exit code when the output would change. */
 export const EXIT_DIFFERS = 1;
@@ -21,10 +22,15 @@ export function diffCommand(io: Io, setExitCode: (code: number) => void): Comman
   return outputOption(withTopologyFiles(new Command('diff')))
     .description('show what synth would change in the output folder (Secret values masked); exit 1 if anything would change')
     .option('--stat', 'list the changed files only')
-    .action(async (opts: { file: string[]; output: string; stat?: boolean }) => {
+    .option(...LOCK_TIMEOUT_OPTION)
+    .action(async (opts: { file: string[]; output: string; stat?: boolean; lockTimeout?: number }) => {
       const topology = loadTopology(opts.file);
-      const prepared = await prepareSynthesis(topology, { outdir: opts.output, keyStore: { dryRun: true } });
-      const changes = diffOutput(prepared.outdir, prepared.folders);
+      const synthOpts = { outdir: opts.output, keyStore: { dryRun: true }, lock: lockOptions(io, opts) };
+      // Under the same locks as synth: a run writing meanwhile, or a write a killed run left half done, is waited for or finished first.
+      const { prepared, changes } = await withTopologyLocks(topology, path.resolve(opts.output), synthOpts, async () => {
+        const p = await prepareSynthesis(topology, synthOpts);
+        return { prepared: p, changes: diffOutput(p.outdir, p.folders) };
+      });
       for (const c of changes) {
         if (opts.stat) io.out(`${c.status.padEnd(7)} ${c.path}\n`);
         else io.out(c.patch);

@@ -3,8 +3,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { OutputError } from '../errors';
+import { DEFAULT_LOCK_TIMEOUT_MS, LockOptions } from '../lock';
+import type { Io } from './main';
 
 /** Default topology file, in the working folder. */
 export const DEFAULT_TOPOLOGY = 'mesh.yaml';
@@ -43,4 +45,21 @@ export function checkOutputFile(out: string, force: boolean, input?: string): vo
       { file: out, message: 'the file already exists', fix: 'pass --force to overwrite it, or choose another -o' },
     ]);
   }
+}
+
+/** `--lock-timeout <seconds>`: how long to wait for another run's lock. */
+export const LOCK_TIMEOUT_OPTION = [
+  '--lock-timeout <seconds>',
+  'how long to wait for another meshgen run that holds the key store or the output folder',
+  (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('give a number of seconds, 0 or more');
+    return n;
+  },
+  DEFAULT_LOCK_TIMEOUT_MS / 1000,
+] as const;
+
+/** Lock options from the command line: notes about waiting and recovery go to stderr. */
+export function lockOptions(io: Io, opts: { lockTimeout?: number }): LockOptions {
+  return { timeoutMs: (opts.lockTimeout ?? DEFAULT_LOCK_TIMEOUT_MS / 1000) * 1000, onNote: (line) => io.err(`meshgen: ${line}\n`) };
 }

@@ -11,7 +11,7 @@ import { KeyStoreOptions } from '../pki/key-store';
 import { PLAINTEXT_FIX, SynthResult, synthesize } from '../synth/synthesize';
 import { plural } from '../text';
 import type { Io } from './main';
-import { outputOption, withTopologyFiles } from './options';
+import { LOCK_TIMEOUT_OPTION, lockOptions, outputOption, withTopologyFiles } from './options';
 
 /** The `synth` subcommand. */
 export function synthCommand(io: Io): Command {
@@ -19,15 +19,17 @@ export function synthCommand(io: Io): Command {
     .description('write dist/<cluster>/ for every cluster: manifests, kustomization.yaml and README.md')
     .option('--new-root', 'accept a new root CA although the output was made under another one (replaces the mesh CA: roll out every cluster)')
     .option('--strict', 'fail, writing nothing, when Secrets would be written in plaintext (for CI)')
+    .option(...LOCK_TIMEOUT_OPTION)
     .option('-q, --quiet', 'print nothing on success')
     .option('--json', 'print the summary as JSON')
-    .action(async function (this: Command, opts: { file: string[]; output: string; newRoot?: boolean; strict?: boolean; quiet?: boolean; json?: boolean }) {
+    .action(async function (this: Command, opts: { file: string[]; output: string; newRoot?: boolean; strict?: boolean; quiet?: boolean; json?: boolean; lockTimeout?: number }) {
       if (opts.output.trim() === '') this.error("error: option '-o, --output <dir>' needs a folder name", { exitCode: 2 });
       const topology = loadTopology(opts.file);
       const result = await synthesize(topology, {
         outdir: opts.output,
         allowNewRoot: opts.newRoot,
         strict: opts.strict,
+        lock: lockOptions(io, opts),
         keyStore: progress(io, !opts.quiet && !opts.json),
         askPassphrase: askOnTerminal,
       });

@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KeyStoreError, Problem } from '../errors';
 import { BringYourOwnCA, ClusterModel, MeshModel } from '../model/types';
-import { displayPath, writeFileAtomically } from '../paths';
+import { displayPath } from '../paths';
 import {
   createIntermediateCertificate,
   createRootCertificate,
@@ -25,7 +25,9 @@ import {
 } from './certificates';
 import { isEncryptedKey, issuedBy, keyMatchesCertificate, parseCertificate, subjectAttribute } from './inspect';
 import { PASSPHRASE_FIX } from './passphrase';
-import { checkEntry, emptyManifest, entryFor, KeyStoreManifest, MANIFEST_FILE, readManifest, RootRotation, writeManifest } from './manifest';
+import { checkEntry, emptyManifest, entryFor, KeyStoreManifest, MANIFEST_FILE, readManifest, RootRotation, stageManifest } from './manifest';
+import { LockOptions } from '../lock';
+import { ensureDir, fsyncDir, StoreTransaction, withStoreLock } from './store-io';
 
 /** The four files of Istio's `cacerts` Secret for one cluster. */
 export interface CacertsFiles {
@@ -102,6 +104,11 @@ export interface KeyStoreOptions {
    * @default - none: an encrypted root key is an error
    */
   readonly rootKeyPassphrase?: () => Promise<string | undefined>;
+  /**
+   * How long to wait for another run's lock of the key store, and where to say what is waited for or recovered.
+   * @default - DEFAULT_LOCK_TIMEOUT_MS, nothing said
+   */
+  readonly lock?: LockOptions;
 }
 
 const ROOT_CERT = 'root-cert.pem';
@@ -124,20 +131,26 @@ interface Pair {
 /**
  * Loads a mesh's CA material from its key store, checks that it fits
  * together, and makes what is missing. Throws KeyStoreError listing every
- * inconsistency; makes nothing when there is one.
+ * inconsistency; makes nothing when there is one. Holds the key store's
+ * lock while it reads and writes; what it makes is written as one
+ * transaction (store-io.ts), so a kill leaves the store as it was or complete.
  */
 export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {}): Promise<MeshPki> {
+  const byo = mesh.trust.byo;
+  if (byo?.kind === 'cert-manager') return certManagerPki(mesh);
+  if (byo?.kind === 'intermediates') return suppliedPki(mesh, byo, (opts.now ?? (() => new Date()))());
+  if (opts.dryRun && !fs.existsSync(mesh.trust.keyStore)) return loadOrMake(mesh, opts);
+  return withStoreLock(mesh.trust.keyStore, () => loadOrMake(mesh, opts), opts.lock);
+}
+
+/** ensureMeshPki's work, under the lock. */
+async function loadOrMake(mesh: MeshModel, opts: KeyStoreOptions): Promise<MeshPki> {
   const store = mesh.trust.keyStore;
   const now = opts.now ?? (() => new Date());
-  const serial = opts.serial ?? newSerial;
-  const profile = mesh.trust.profile;
-  const generateKey = opts.generateKey ?? (() => generateCaKey(profile));
   const problems: Problem[] = [];
 
   // An encrypted root key is decrypted in memory only; the plaintext never reaches a file.
   const byo = mesh.trust.byo;
-  if (byo?.kind === 'cert-manager') return certManagerPki(mesh);
-  if (byo?.kind === 'intermediates') return suppliedPki(mesh, byo, now());
   // A root brought along (trust.rootCert and rootKey) replaces the key store's root, which is then never written.
   const rootCertFile = byo?.kind === 'root' ? byo.rootCert : path.join(store, ROOT_CERT);
   const rootKeyFile = byo?.kind === 'root' ? byo.rootKey : path.join(store, ROOT_KEY);
@@ -145,7 +158,13 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   const rootEncrypted = isEncryptedKey(storedRootKey);
   const manifest = readManifest(store);
   const rotation = byo === undefined ? manifest?.rootRotation : undefined;
-  if (byo === undefined && (!rotation || rotation.stage === 3) && fs.existsSync(path.join(store, NEXT_ROOT_DIR))) {
+  const nextRootDir = path.join(store, NEXT_ROOT_DIR);
+  // An empty one is what a run of an older meshgen, killed as it started a rotation, left: it holds nothing.
+  if (byo === undefined && (!rotation || rotation.stage === 3) && !opts.dryRun && isEmptyDir(nextRootDir)) {
+    fs.rmdirSync(nextRootDir);
+    opts.lock?.onNote?.(`removed the empty ${displayPath(nextRootDir)} that an interrupted root rotation left (no rotation is recorded)`);
+  }
+  if (byo === undefined && (!rotation || rotation.stage === 3) && fs.existsSync(nextRootDir)) {
     // Without the manifest's record the rotation would end silently: one root again, and no multi-root settings.
     throw new KeyStoreError(`key store ${displayPath(store)} holds a next root, but its manifest records no root rotation under way`, [
       {
@@ -200,8 +219,8 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
       });
     }
   }
-  const signing = rotation?.stage === 2 ? next : root;
-  const signingCertFile = rotation?.stage === 2 ? path.join(store, NEXT_ROOT_DIR, ROOT_CERT) : rootCertFile;
+  const signing = issuerOf(rotation?.stage, root, next);
+  const signingCertFile = issuerOf(rotation?.stage, rootCertFile, path.join(store, NEXT_ROOT_DIR, ROOT_CERT));
   if (byo?.kind === 'root' && !root && problems.length === 0) {
     problems.push({ file: displayPath(rootCertFile), message: 'cannot be read', fix: 'fix trust.rootCert and trust.rootKey' });
   }
@@ -275,6 +294,46 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   const keyCount = (root ? 0 : 1) + missing.length;
   if (keyCount > 0) opts.onMakeKeys?.(keyCount);
   const write = !opts.dryRun;
+  const tx = new StoreTransaction(store);
+  try {
+    const result = await makeMissing(mesh, opts, { root, rootEncrypted, passphrase, next, existing, missing, manifest, rotation, rootKeyFile, rootCertFile, tx, write });
+    if (write) tx.commit();
+    return result;
+  } finally {
+    tx.discard();
+  }
+}
+
+/** What loadOrMake found in the store, for makeMissing. */
+interface Found {
+  readonly root?: Pair;
+  readonly rootEncrypted: boolean;
+  readonly passphrase?: string;
+  readonly next?: Pair;
+  readonly existing: ReadonlyMap<string, Pair>;
+  readonly missing: readonly ClusterModel[];
+  readonly manifest?: KeyStoreManifest;
+  readonly rotation?: RootRotation;
+  readonly rootKeyFile: string;
+  readonly rootCertFile: string;
+  readonly tx: StoreTransaction;
+  readonly write: boolean;
+}
+
+/** The root signs the intermediates, except in stage 2 of a root rotation, when the next root does. */
+export function issuerOf<T>(stage: RootRotation['stage'] | undefined, root: T, next: T | undefined): T {
+  return stage === 2 && next !== undefined ? next : root;
+}
+
+/** Makes the keys and certificates the store lacks (into `found.tx`) and returns the mesh's material. */
+async function makeMissing(mesh: MeshModel, opts: KeyStoreOptions, found: Found): Promise<MeshPki> {
+  const { root, rootEncrypted, passphrase, next, existing, missing, manifest, rotation, rootKeyFile, rootCertFile, tx, write } = found;
+  const store = mesh.trust.keyStore;
+  const byo = mesh.trust.byo;
+  const now = opts.now ?? (() => new Date());
+  const serial = opts.serial ?? newSerial;
+  const profile = mesh.trust.profile;
+  const generateKey = opts.generateKey ?? (() => generateCaKey(profile));
   const keys = await Promise.all([root ? Promise.resolve(undefined) : generateKey(), ...missing.map(() => generateKey())]);
   const [newRootKey, ...newClusterKeys] = keys;
 
@@ -284,7 +343,7 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
     rootCertPem = root.certPem;
     rootKeyPem = root.keyPem;
     // Asked to encrypt a root key that is stored in plaintext: replace it with the encrypted form.
-    if (mesh.trust.encryptRootKey && !rootEncrypted && write && byo === undefined) writeKeyFile(rootKeyFile, encryptKey(rootKeyPem, passphrase as string));
+    if (mesh.trust.encryptRootKey && !rootEncrypted && write && byo === undefined) tx.write(rootKeyFile, encryptKey(rootKeyPem, passphrase as string), 0o600);
   } else {
     rootKeyPem = newRootKey as string;
     rootCertPem = createRootCertificate(rootKeyPem, {
@@ -295,9 +354,8 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
       commonName: profile.rootCommonName,
     });
     if (write) {
-      ensureDir(store);
-      writeKeyFile(rootKeyFile, mesh.trust.encryptRootKey ? encryptKey(rootKeyPem, passphrase as string) : rootKeyPem);
-      writePublicFile(path.join(store, ROOT_CERT), rootCertPem);
+      tx.write(rootKeyFile, mesh.trust.encryptRootKey ? encryptKey(rootKeyPem, passphrase as string) : rootKeyPem, 0o600);
+      tx.write(path.join(store, ROOT_CERT), rootCertPem, 0o644);
     }
   }
 
@@ -309,8 +367,8 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   }
   missing.forEach((cluster, i) => {
     const keyPem = newClusterKeys[i] as string;
-    const issuer = rotation?.stage === 2 && next ? next : { certPem: rootCertPem, keyPem: rootKeyPem };
-    const issuerFile = rotation?.stage === 2 && next ? path.join(store, NEXT_ROOT_DIR, ROOT_CERT) : rootCertFile;
+    const issuer = issuerOf(rotation?.stage, { certPem: rootCertPem, keyPem: rootKeyPem }, next ? { certPem: next.certPem, keyPem: next.keyPem } : undefined);
+    const issuerFile = issuerOf(rotation?.stage, rootCertFile, next ? path.join(store, NEXT_ROOT_DIR, ROOT_CERT) : undefined);
     let certPem: string;
     try {
       certPem = createIntermediateCertificate(keyPem, { certPem: issuer.certPem, keyPem: issuer.keyPem }, cluster.name, {
@@ -329,21 +387,17 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
     }
     if (write) {
       const dir = path.join(store, cluster.name);
-      ensureDir(dir);
-      writeKeyFile(path.join(dir, CA_KEY), keyPem);
-      writePublicFile(path.join(dir, CA_CERT), certPem);
+      tx.write(path.join(dir, CA_KEY), keyPem, 0o600);
+      tx.write(path.join(dir, CA_CERT), certPem, 0o644);
     }
     material.set(cluster.name, { certPem, keyPem });
     provenance.set(cluster.name, 'new');
   });
 
-  if (write) {
-    ensureDir(store);
-    writeManifest(store, updatedManifest(manifest ?? emptyManifest(), store, mesh, byo === undefined ? rootCertPem : undefined, material));
-  }
+  if (write) stageManifest(tx, updatedManifest(manifest ?? emptyManifest(), tx, mesh, byo === undefined ? rootCertPem : undefined, material));
 
   // cert-chain.pem ends at the root that issued the intermediate; root-cert.pem carries every root the clusters trust.
-  const issuingPem = withNewline(rotation?.stage === 2 && next ? next.certPem : rootCertPem);
+  const issuingPem = withNewline(issuerOf(rotation?.stage, rootCertPem, next?.certPem));
   const nextPem = next ? withNewline(next.certPem) : undefined;
   const bundle = nextPem === undefined ? issuingPem : rotation?.stage === 2 ? issuingPem + withNewline(rootCertPem) : withNewline(rootCertPem) + nextPem;
   return {
@@ -359,11 +413,12 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
 /** The manifest after a run: the store's root (if it holds one) and this mesh's intermediates; other meshes' entries and the history kept. */
 function updatedManifest(
   old: KeyStoreManifest,
-  store: string,
+  tx: StoreTransaction,
   mesh: MeshModel,
   rootCertPem: string | undefined,
   material: ReadonlyMap<string, { certPem: string }>,
 ): KeyStoreManifest {
+  const store = tx.store;
   const intermediates = { ...old.intermediates };
   for (const [cluster, m] of material) {
     const dir = path.join(store, cluster);
@@ -375,7 +430,7 @@ function updatedManifest(
       ? old.root
       : {
           ...entryFor(store, path.join(store, ROOT_CERT), rootKeyFile, rootCertPem),
-          keyEncrypted: isEncryptedKey(readIfExists(rootKeyFile, [])),
+          keyEncrypted: isEncryptedKey(tx.written(rootKeyFile) ?? readIfExists(rootKeyFile, [])),
         };
   const sorted = Object.fromEntries(Object.keys(intermediates).sort().map((k) => [k, intermediates[k]]));
   return { ...old, ...(root ? { root } : {}), intermediates: sorted };
@@ -477,7 +532,6 @@ function readPair(dir: string, certName: string, keyName: string, problems: Prob
 
 /** Reads a cert/key pair from two files; see readPair. */
 function readPairFiles(certFile: string, keyFile: string, problems: Problem[], decrypt?: (pem: string) => string): Pair | undefined {
-  const dir = path.dirname(keyFile);
   const certName = path.basename(certFile);
   const certPem = readIfExists(certFile, problems);
   const stored = readIfExists(keyFile, problems);
@@ -488,7 +542,7 @@ function readPairFiles(certFile: string, keyFile: string, problems: Problem[], d
     problems.push({
       file: displayPath(have),
       message: `${path.basename(lack)} is missing beside it`,
-      fix: `restore ${displayPath(lack)} from backup, or remove ${displayPath(dir)} only if nothing was issued under it yet`,
+      fix: `restore ${displayPath(lack)} from backup; keep ${displayPath(have)}, which may be the only copy of a key the clusters run with`,
     });
     return undefined;
   }
@@ -506,6 +560,14 @@ function readPairFiles(certFile: string, keyFile: string, problems: Problem[], d
     return undefined;
   }
   return { certPem, keyPem, cert };
+}
+
+function isEmptyDir(dir: string): boolean {
+  try {
+    return fs.readdirSync(dir).length === 0;
+  } catch {
+    return false;
+  }
 }
 
 function readIfExists(file: string, problems: Problem[]): string | undefined {
@@ -564,22 +626,6 @@ function checkIntermediate(dir: string, cluster: ClusterModel, pair: Pair, root:
   }
 }
 
-/** Makes a key store folder (0700). */
-export function ensureDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-}
-
-/** Writes a private key file (0600) atomically. */
-export function writeKeyFile(file: string, content: string): void {
-  writeFileAtomically(file, content, 0o600, KeyStoreError);
-}
-
-/** Writes a certificate file (0644) atomically. */
-export function writePublicFile(file: string, content: string): void {
-  writeFileAtomically(file, content, 0o644, KeyStoreError);
-}
-
-
 /**
  * Key store file of the key that fingerprints encrypted output (see
  * secrets/fingerprint.ts): 32 random bytes as hex, 0600. It tells whether
@@ -614,8 +660,15 @@ export function outputFingerprintKey(store: string, opts: { readonly dryRun?: bo
   ensureDir(store);
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    fs.writeFileSync(tmp, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    const fd = fs.openSync(tmp, 'wx', 0o600);
+    try {
+      fs.writeSync(fd, `${key.toString('hex')}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.linkSync(tmp, file);
+    fsyncDir(store);
     return key;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return read() as Buffer;

@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KeyStoreError, Problem } from '../errors';
-import { displayPath, writeFileAtomically } from '../paths';
+import { displayPath } from '../paths';
+import type { StoreTransaction } from './store-io';
 import { parseCertificate } from './inspect';
 
 /** File name of the manifest in the key store. */
@@ -156,9 +157,9 @@ export function entryFor(store: string, certFile: string, keyFile: string, certP
   };
 }
 
-/** Writes the manifest if it changed. */
-export function writeManifest(store: string, manifest: KeyStoreManifest): void {
-  const file = path.join(store, MANIFEST_FILE);
+/** Writes the manifest with `tx`'s other files, if it changed. */
+export function stageManifest(tx: StoreTransaction, manifest: KeyStoreManifest): void {
+  const file = path.join(tx.store, MANIFEST_FILE);
   // A fixed key order keeps the file diffable from run to run.
   const ordered = {
     format: manifest.format,
@@ -176,5 +177,5 @@ export function writeManifest(store: string, manifest: KeyStoreManifest): void {
   } catch {
     old = undefined;
   }
-  if (old !== text) writeFileAtomically(file, text, 0o644, KeyStoreError);
+  if (old !== text) tx.write(file, text, 0o644);
 }

@@ -21,24 +21,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KeyStoreError, Problem } from '../errors';
 import { MeshModel } from '../model/types';
-import { displayPath, writeFileAtomically } from '../paths';
+import { displayPath } from '../paths';
 import { createRootCertificate, generateCaKey, newSerial } from './certificates';
 import { isEncryptedKey, parseCertificate } from './inspect';
 import { PASSPHRASE_FIX } from './passphrase';
-import {
-  encryptKey,
-  ensureDir,
-  ensureMeshPki,
-  HISTORY_DIR,
-  KEY_STORE_FILES,
-  KeyStoreOptions,
-  MeshPki,
-  NEXT_ROOT_DIR,
-  writeKeyFile,
-  writePublicFile,
-} from './key-store';
+import { encryptKey, ensureMeshPki, HISTORY_DIR, KEY_STORE_FILES, KeyStoreOptions, MeshPki, NEXT_ROOT_DIR } from './key-store';
+import { StoreTransaction, withStoreLock } from './store-io';
 import { fingerprintsOf, TrustFacts } from './trust-facts';
-import { emptyManifest, entryFor, HistoryEntry, KeyStoreManifest, MANIFEST_FILE, readManifest, RetiredRoot, writeManifest } from './manifest';
+import { emptyManifest, entryFor, HistoryEntry, KeyStoreManifest, MANIFEST_FILE, readManifest, RetiredRoot, stageManifest } from './manifest';
 
 const { rootCert: ROOT_CERT, rootKey: ROOT_KEY, caCert: CA_CERT, caKey: CA_KEY } = KEY_STORE_FILES;
 
@@ -110,83 +100,84 @@ function serialOf(pem: string | undefined): string {
   return cert ? cert.serialNumber.toLowerCase().slice(0, 16) : 'unreadable';
 }
 
-/** A set of file moves that can be undone, and the manifest as it was. */
-class Transaction {
+/**
+ * The files a rotation step changes, as one key store transaction
+ * (store-io.ts), and how to undo it: if issuing the replacements fails
+ * after the commit, the undo is committed the same way.
+ */
+class RotationPlan {
+  public readonly tx: StoreTransaction;
   private readonly moves: Array<[string, string]> = [];
+  private readonly written: string[] = [];
+  private readonly madeDirs: string[] = [];
   private readonly manifestFile: string;
   private readonly manifestBefore: string | undefined;
-  private readonly madeDirs: string[] = [];
 
   constructor(store: string) {
+    this.tx = new StoreTransaction(store);
     this.manifestFile = path.join(store, MANIFEST_FILE);
     this.manifestBefore = fs.existsSync(this.manifestFile) ? fs.readFileSync(this.manifestFile, 'utf8') : undefined;
   }
 
-  /** A new folder (0700) that rollback removes. */
+  /** A folder that must not exist yet; the commit makes it when something moves into it, the undo removes it. */
   dir(dir: string): string {
     if (fs.existsSync(dir)) throw new KeyStoreError(`${displayPath(dir)} already exists; remove it or try again in a second`);
-    let top = dir;
-    while (!fs.existsSync(path.dirname(top))) top = path.dirname(top);
-    ensureDir(dir);
-    this.madeDirs.push(top);
+    for (let d = dir; !fs.existsSync(d) && d !== path.dirname(d); d = path.dirname(d)) this.madeDirs.push(d);
     return dir;
   }
 
-  move(from: string, to: string): void {
-    if (!fs.existsSync(from)) return;
-    ensureDir(path.dirname(to));
-    fs.renameSync(from, to);
+  /** Moves `from` to `to` at the commit; false when there is no `from`. */
+  move(from: string, to: string): boolean {
+    if (!fs.existsSync(from)) return false;
+    this.tx.move(from, to);
     this.moves.push([from, to]);
+    return true;
   }
 
-  /** Puts every moved file back and restores the manifest; returns the problems of files that could not go back. */
-  rollback(): Problem[] {
-    const stuck: Problem[] = [];
-    for (const [from, to] of [...this.moves].reverse()) {
-      try {
-        ensureDir(path.dirname(from));
-        // A replacement issued before the failure is in the way: it was never used.
-        fs.rmSync(from, { force: true });
-        fs.renameSync(to, from);
-      } catch (err) {
-        stuck.push({ file: displayPath(to), message: `could not be moved back (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, fix: `move it back to ${displayPath(from)} by hand` });
-      }
-    }
-    if (stuck.length === 0) {
-      for (const dir of [...this.madeDirs].reverse()) {
-        try {
-          fs.rmSync(dir, { recursive: true, force: true });
-        } catch (err) {
-          stuck.push({ file: displayPath(dir), message: `could not be removed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, fix: 'remove it by hand; it holds nothing in use' });
-        }
-      }
-    }
+  /** Writes a new file at the commit. */
+  write(file: string, content: string, mode: 0o600 | 0o644): void {
+    this.tx.write(file, content, mode);
+    this.written.push(file);
+  }
+
+  /** Puts every moved file back, removes what was written and restores the manifest, as one transaction. */
+  undo(): Problem[] {
+    const back = new StoreTransaction(this.tx.store);
     try {
-      if (this.manifestBefore === undefined) fs.rmSync(this.manifestFile, { force: true });
-      else writeFileAtomically(this.manifestFile, this.manifestBefore, 0o644, KeyStoreError);
+      // A replacement issued before the failure is in the way of a file moving back: it was never used.
+      for (const [from, to] of [...this.moves].reverse()) {
+        back.remove(from);
+        back.move(to, from);
+      }
+      for (const file of this.written) back.remove(file);
+      for (const dir of [...new Set(this.madeDirs)].sort((a, b) => b.length - a.length)) back.removeDir(dir);
+      if (this.manifestBefore === undefined) back.remove(this.manifestFile);
+      else back.write(this.manifestFile, this.manifestBefore, 0o644);
+      back.commit();
+      return [];
     } catch (err) {
-      stuck.push({ file: displayPath(this.manifestFile), message: `could not be restored (${(err as Error).message})`, fix: 'restore it from backup' });
+      back.discard();
+      return [{ file: displayPath(this.tx.store), message: `could not be put back as it was (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, fix: 'run the command again: the next run finishes what the journal records, then check the store with `meshgen certs status`' }];
     }
-    return stuck;
   }
 }
 
-/** Runs `body` and undoes the transaction if it throws; a rollback that cannot finish says which files to fix. */
-async function atomically<T>(tx: Transaction, body: () => Promise<T>): Promise<T> {
+/**
+ * Runs `body`, which stages its changes in `plan` and commits them; if it
+ * throws before the commit nothing changed, after it the undo is committed.
+ */
+async function atomically<T>(plan: RotationPlan, body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (err) {
-    let stuck: Problem[];
-    try {
-      stuck = tx.rollback();
-    } catch (rollbackError) {
-      stuck = [{ message: `the rollback failed too (${(rollbackError as Error).message})`, fix: 'check the key store against its manifest by hand' }];
-    }
+    const stuck = plan.tx.committed ? plan.undo() : [];
     if (stuck.length > 0) {
       const cause = (err as Error).message.split('\n')[0];
       throw new KeyStoreError(`${cause}; and the key store could not be put back as it was`, [...((err as KeyStoreError).problems ?? []), ...stuck]);
     }
     throw err;
+  } finally {
+    plan.tx.discard();
   }
 }
 
@@ -244,24 +235,24 @@ async function checkStore(mesh: MeshModel, opts: RotateOptions, before: string):
   });
 }
 
-/** Moves an intermediate to the history; returns its history entry. */
-function retireIntermediate(tx: Transaction, store: string, mesh: MeshModel, cluster: string, now: Date): HistoryEntry | undefined {
+/** Moves an intermediate to the history (at the plan's commit); returns its history entry. */
+function retireIntermediate(plan: RotationPlan, store: string, mesh: MeshModel, cluster: string, now: Date): HistoryEntry | undefined {
   const dir = path.join(store, cluster);
   const certFile = path.join(dir, CA_CERT);
   const keyFile = path.join(dir, CA_KEY);
   if (!fs.existsSync(certFile) && !fs.existsSync(keyFile)) return undefined;
   const certPem = fs.existsSync(certFile) ? fs.readFileSync(certFile, 'utf8') : undefined;
-  const target = tx.dir(path.join(store, HISTORY_DIR, 'clusters', cluster, `${stamp(now)}-${serialOf(certPem)}`));
-  tx.move(certFile, path.join(target, CA_CERT));
-  tx.move(keyFile, path.join(target, CA_KEY));
+  const target = plan.dir(path.join(store, HISTORY_DIR, 'clusters', cluster, `${stamp(now)}-${serialOf(certPem)}`));
+  const movedCert = plan.move(certFile, path.join(target, CA_CERT));
+  const movedKey = plan.move(keyFile, path.join(target, CA_KEY));
   const cert = certPem === undefined ? undefined : parseCertificate(certPem);
   const rel = (f: string) => path.relative(store, f).split(path.sep).join('/');
-  const whole = fs.existsSync(path.join(target, CA_CERT)) && fs.existsSync(path.join(target, CA_KEY)) && cert !== undefined;
+  const whole = movedCert && movedKey && cert !== undefined;
   return {
     cluster,
     mesh: mesh.name,
-    cert: fs.existsSync(path.join(target, CA_CERT)) ? rel(path.join(target, CA_CERT)) : '',
-    key: fs.existsSync(path.join(target, CA_KEY)) ? rel(path.join(target, CA_KEY)) : '',
+    cert: movedCert ? rel(path.join(target, CA_CERT)) : '',
+    key: movedKey ? rel(path.join(target, CA_KEY)) : '',
     sha256: cert?.fingerprint256 ?? '',
     notAfter: cert ? new Date(cert.validTo).toISOString() : '',
     retired: now.toISOString(),
@@ -277,6 +268,10 @@ function retireIntermediate(tx: Transaction, store: string, mesh: MeshModel, clu
  */
 export async function rotateIntermediates(mesh: MeshModel, clusters: readonly string[], opts: RotateOptions = {}): Promise<IntermediateRotation[]> {
   assertRotatable(mesh, 'issue a new intermediate with');
+  return withStoreLock(mesh.trust.keyStore, () => rotateIntermediatesLocked(mesh, clusters, opts), opts.lock);
+}
+
+async function rotateIntermediatesLocked(mesh: MeshModel, clusters: readonly string[], opts: RotateOptions): Promise<IntermediateRotation[]> {
   for (const cluster of clusters) {
     if (!mesh.clusters.some((c) => c.name === cluster)) {
       const names = mesh.clusters.map((c) => c.name).join(', ');
@@ -296,8 +291,8 @@ export async function rotateIntermediates(mesh: MeshModel, clusters: readonly st
     }
   }
   const ready = (await prepared([mesh], opts, () => names.length))(mesh);
-  const tx = new Transaction(store);
-  return atomically(tx, async () => {
+  const plan = new RotationPlan(store);
+  return atomically(plan, async () => {
     const manifest = readManifest(store) ?? emptyManifest();
     const intermediates = { ...manifest.intermediates };
     const retired: HistoryEntry[] = [];
@@ -305,12 +300,15 @@ export async function rotateIntermediates(mesh: MeshModel, clusters: readonly st
       // An intermediate the manifest lists but whose files are gone is recorded as lost, and replaced.
       const recorded = manifest.intermediates[cluster];
       const entry =
-        retireIntermediate(tx, store, mesh, cluster, now) ??
+        retireIntermediate(plan, store, mesh, cluster, now) ??
         (recorded ? { ...recorded, cert: '', key: '', cluster, mesh: mesh.name, retired: now.toISOString(), lost: true } : undefined);
       if (entry) retired.push(entry);
       delete intermediates[cluster];
     }
-    writeManifest(store, { ...manifest, intermediates, history: [...manifest.history, ...retired] });
+    // Retiring is one transaction and issuing another: killed between them, the store is whole, with no intermediate
+    // for these clusters, and the next synth (which certs status names) issues them.
+    stageManifest(plan.tx, { ...manifest, intermediates, history: [...manifest.history, ...retired] });
+    plan.tx.commit();
     const pki = await ensureMeshPki(mesh, ready);
     return retired.map((r) => ({ cluster: r.cluster, retired: r, pki }));
   });
@@ -397,6 +395,14 @@ export async function advanceRootRotation(
     readonly peers?: readonly PeerCluster[];
   },
 ): Promise<RootRotationStep> {
+  return withStoreLock(meshes[0].trust.keyStore, () => advanceRootRotationLocked(meshes, deployed, opts), opts.lock);
+}
+
+async function advanceRootRotationLocked(
+  meshes: readonly MeshModel[],
+  deployed: ReadonlyMap<string, DeployedCacerts>,
+  opts: RotateOptions & { readonly start: boolean; readonly peers?: readonly PeerCluster[] },
+): Promise<RootRotationStep> {
   const store = meshes[0].trust.keyStore;
   for (const mesh of meshes) {
     assertRotatable(mesh, 'rotate the root with');
@@ -479,13 +485,15 @@ export async function advanceRootRotation(
   // Stage 2 makes a key per cluster: made, and the passphrase asked, before any file moves.
   const readyFor = await prepared(meshes, opts, (m) => (stage === 1 && !opts.start ? m.clusters.length : 0));
   const ready = readyFor(meshes[0]);
-  const tx = new Transaction(store);
-  return atomically(tx, async () => {
+  const plan = new RotationPlan(store);
+  return atomically(plan, async () => {
     let next: KeyStoreManifest;
-    if (opts.start) next = await startRotation(tx, store, meshes, manifest, now, ready);
-    else if (stage === 1) next = retireAllIntermediates(tx, store, meshes, manifest, now);
-    else next = promoteNextRoot(tx, store, manifest, now);
-    writeManifest(store, next);
+    if (opts.start) next = await startRotation(plan, store, meshes, manifest, now, ready);
+    else if (stage === 1) next = retireAllIntermediates(plan, store, meshes, manifest, now);
+    else next = promoteNextRoot(plan, store, manifest, now);
+    // The stage's files and the manifest that records it are one transaction: a kill leaves the previous stage or this one.
+    stageManifest(plan.tx, next);
+    plan.tx.commit();
     // Issues what the stage needs (stage 2: every intermediate, from the new root) and checks the result.
     const pkis = new Map<string, MeshPki>();
     for (const mesh of meshes) pkis.set(mesh.name, await ensureMeshPki(mesh, readyFor(mesh)));
@@ -496,7 +504,7 @@ export async function advanceRootRotation(
 
 /** Stage 1: a new root in `_next-root/`, encrypted like the current one. */
 async function startRotation(
-  tx: Transaction,
+  plan: RotationPlan,
   store: string,
   meshes: readonly MeshModel[],
   manifest: KeyStoreManifest,
@@ -522,9 +530,9 @@ async function startRotation(
     organization: profile.organization,
     commonName: profile.rootCommonName,
   });
-  const dir = tx.dir(path.join(store, NEXT_ROOT_DIR));
-  writeKeyFile(path.join(dir, ROOT_KEY), passphrase ? encryptKey(keyPem, passphrase) : keyPem);
-  writePublicFile(path.join(dir, ROOT_CERT), certPem);
+  const dir = plan.dir(path.join(store, NEXT_ROOT_DIR));
+  plan.write(path.join(dir, ROOT_KEY), passphrase ? encryptKey(keyPem, passphrase) : keyPem, 0o600);
+  plan.write(path.join(dir, ROOT_CERT), certPem, 0o644);
   return {
     ...manifest,
     rootRotation: {
@@ -537,12 +545,12 @@ async function startRotation(
 }
 
 /** Stage 2: every intermediate retired; ensureMeshPki then issues each again, from the new root. */
-function retireAllIntermediates(tx: Transaction, store: string, meshes: readonly MeshModel[], manifest: KeyStoreManifest, now: Date): KeyStoreManifest {
+function retireAllIntermediates(plan: RotationPlan, store: string, meshes: readonly MeshModel[], manifest: KeyStoreManifest, now: Date): KeyStoreManifest {
   const intermediates = { ...manifest.intermediates };
   const history = [...manifest.history];
   for (const mesh of meshes) {
     for (const cluster of mesh.clusters) {
-      const retired = retireIntermediate(tx, store, mesh, cluster.name, now);
+      const retired = retireIntermediate(plan, store, mesh, cluster.name, now);
       if (retired) history.push(retired);
       delete intermediates[cluster.name];
     }
@@ -552,24 +560,25 @@ function retireAllIntermediates(tx: Transaction, store: string, meshes: readonly
 }
 
 /** Stage 3: the old root retired to `_history/root/`, the new one in its place. */
-function promoteNextRoot(tx: Transaction, store: string, manifest: KeyStoreManifest, now: Date): KeyStoreManifest {
+function promoteNextRoot(plan: RotationPlan, store: string, manifest: KeyStoreManifest, now: Date): KeyStoreManifest {
   const rotation = manifest.rootRotation as NonNullable<KeyStoreManifest['rootRotation']>;
   const oldPem = readText(path.join(store, ROOT_CERT));
-  const target = tx.dir(path.join(store, HISTORY_DIR, 'root', `${stamp(now)}-${serialOf(oldPem)}`));
-  tx.move(path.join(store, ROOT_CERT), path.join(target, ROOT_CERT));
-  tx.move(path.join(store, ROOT_KEY), path.join(target, ROOT_KEY));
+  const target = plan.dir(path.join(store, HISTORY_DIR, 'root', `${stamp(now)}-${serialOf(oldPem)}`));
   const nextDir = path.join(store, NEXT_ROOT_DIR);
-  tx.move(path.join(nextDir, ROOT_CERT), path.join(store, ROOT_CERT));
-  tx.move(path.join(nextDir, ROOT_KEY), path.join(store, ROOT_KEY));
-  fs.rmdirSync(nextDir);
+  const newPem = readText(path.join(nextDir, ROOT_CERT));
+  const newKeyEncrypted = isEncryptedKey(readText(path.join(nextDir, ROOT_KEY)));
+  plan.move(path.join(store, ROOT_CERT), path.join(target, ROOT_CERT));
+  plan.move(path.join(store, ROOT_KEY), path.join(target, ROOT_KEY));
+  plan.move(path.join(nextDir, ROOT_CERT), path.join(store, ROOT_CERT));
+  plan.move(path.join(nextDir, ROOT_KEY), path.join(store, ROOT_KEY));
+  plan.tx.removeDir(nextDir);
   const retiredRoot: RetiredRoot = {
     ...entryFor(store, path.join(target, ROOT_CERT), path.join(target, ROOT_KEY), oldPem),
     retired: now.toISOString(),
   };
-  const newPem = readText(path.join(store, ROOT_CERT));
   return {
     ...manifest,
-    root: { ...entryFor(store, path.join(store, ROOT_CERT), path.join(store, ROOT_KEY), newPem), keyEncrypted: isEncryptedKey(readText(path.join(store, ROOT_KEY))) },
+    root: { ...entryFor(store, path.join(store, ROOT_CERT), path.join(store, ROOT_KEY), newPem), keyEncrypted: newKeyEncrypted },
     rootRotation: { stage: 3, started: rotation.started, stageStarted: now.toISOString(), retiredRoot },
     retiredRoots: [...(manifest.retiredRoots ?? []), retiredRoot],
   };

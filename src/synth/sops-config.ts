@@ -39,7 +39,7 @@ export function sopsConfigText(recipients: ReadonlyMap<string, readonly string[]
 }
 
 /** True when `text` is a `.sops.yaml` meshgen wrote. */
-function isOurs(text: string): boolean {
+export function isOwnSopsConfig(text: string): boolean {
   return text.startsWith(HEADER[0]);
 }
 
@@ -55,7 +55,7 @@ export function checkSopsConfig(outdir: string, needed: boolean): void {
   } catch {
     return;
   }
-  if (needed && !isOurs(text)) {
+  if (needed && !isOwnSopsConfig(text)) {
     throw new OutputError(`cannot write ${displayPath(file)}: it exists and was not written by meshgen`, [
       {
         file: displayPath(file),
@@ -64,24 +64,4 @@ export function checkSopsConfig(outdir: string, needed: boolean): void {
       },
     ]);
   }
-}
-
-/** Writes (or removes) `.sops.yaml` in `outdir` to match `text`; never touches one meshgen did not write. */
-export function updateSopsConfig(outdir: string, text: string | undefined): void {
-  const file = path.join(outdir, SOPS_CONFIG_FILE);
-  let old: string | undefined;
-  try {
-    old = fs.readFileSync(file, 'utf8');
-  } catch {
-    old = undefined;
-  }
-  if (old === text) return;
-  if (old !== undefined && !isOurs(old)) return;
-  if (text === undefined) {
-    fs.rmSync(file, { force: true });
-    return;
-  }
-  const tmp = `${file}.meshgen-tmp`;
-  fs.writeFileSync(tmp, text, { mode: 0o644 });
-  fs.renameSync(tmp, file);
 }

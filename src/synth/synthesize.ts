@@ -16,7 +16,11 @@ import { displayPath, isInside } from '../paths';
 import { ensureMeshPki, KeyStoreOptions, MeshPki, Provenance } from '../pki/key-store';
 import { renderCluster, RenderedFolder } from './render';
 import { readDeployedRoot } from './deployed';
-import { writeOutput } from './write';
+import { ensureOutputFolder, withOutputLock, writeOutput } from './write';
+import type { SealingKey } from '../secrets/sealing-cert';
+import * as fs from 'node:fs';
+import { LockOptions } from '../lock';
+import { withStoreLock } from '../pki/store-io';
 import { encryptFolders } from './encrypt';
 import { readTopologySealingKeys } from '../secrets/sealing-cert';
 import { plural } from '../text';
@@ -50,6 +54,11 @@ export interface SynthOptions {
    * @default false
    */
   readonly strict?: boolean;
+  /**
+   * How long to wait for other runs' locks of the key stores and the output, and where to say what is waited for or recovered.
+   * @default - DEFAULT_LOCK_TIMEOUT_MS, nothing said
+   */
+  readonly lock?: LockOptions;
 }
 
 /** What one cluster folder got. */
@@ -93,19 +102,33 @@ export interface PreparedSynthesis {
   readonly summary: Omit<SynthResult, 'removed' | 'foreign'>;
 }
 
-/**
- * Renders every mesh of `topology` for `opts.outdir` in memory: checks
- * paths and credentials, loads or makes CA material (in memory only with
- * `keyStore.dryRun`), builds and renders the construct tree.
- */
-export async function prepareSynthesis(topology: Topology, opts: SynthOptions): Promise<PreparedSynthesis> {
-  const outdir = path.resolve(opts.outdir);
-  checkPaths(topology, outdir);
-  // Credentials and sealing certificates are only read, so their problems surface before any key is made.
+/** What a synth reads before it takes any lock or touches any file: each problem here stops it before anything is made. */
+interface SynthInputs {
+  readonly credentials: ReadonlyMap<string, MeshCredentials>;
+  readonly sealingKeys: ReadonlyMap<string, ReadonlyMap<string, SealingKey>>;
+  /** Clusters whose Secrets are written in plaintext. */
+  readonly plaintext: readonly string[];
+}
+
+/** Checks paths, reads credentials and sealing certificates, applies --strict: reads only, writes nothing. */
+function readInputs(topology: Topology, opts: SynthOptions): SynthInputs {
+  checkPaths(topology, path.resolve(opts.outdir));
   const credentials = new Map(topology.meshes.map((mesh) => [mesh.name, resolveMeshCredentials(mesh, { env: opts.env })]));
   const sealingKeys = readTopologySealingKeys(topology);
   const plaintext = plaintextSecretsOf(topology);
   if (opts.strict && plaintext.length > 0) throw plaintextError(topology, plaintext);
+  return { credentials, sealingKeys, plaintext };
+}
+
+/**
+ * Renders every mesh of `topology` for `opts.outdir` in memory: checks
+ * paths and credentials, loads or makes CA material (in memory only with
+ * `keyStore.dryRun`), builds and renders the construct tree. Call it under
+ * withTopologyLocks (synthesize() does).
+ */
+export async function prepareSynthesis(topology: Topology, opts: SynthOptions, inputs: SynthInputs = readInputs(topology, opts)): Promise<PreparedSynthesis> {
+  const outdir = path.resolve(opts.outdir);
+  const { credentials, sealingKeys, plaintext } = inputs;
   const pkis = new Map<string, MeshPki>();
   for (const mesh of topology.meshes) {
     const deployedRoot = readDeployedRoot(outdir, mesh.name);
@@ -113,6 +136,7 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions): 
       mesh.name,
       await ensureMeshPki(mesh, {
         rootKeyPassphrase: () => rootKeyPassphrase(mesh, opts.env ?? process.env, opts.askPassphrase),
+        lock: opts.lock,
         ...opts.keyStore,
         deployedRoot,
         allowNewRoot: opts.allowNewRoot,
@@ -173,11 +197,48 @@ function plaintextError(topology: Topology, clusters: readonly string[]): Output
 /** How to stop writing Secrets in plaintext. */
 export const PLAINTEXT_FIX = 'set spec.secrets.encryption: sops (with secrets.sops.age: [age1…]) or sealed-secrets (with secrets.sealedSecrets.cert) in the topology file';
 
-/** Synthesizes every mesh of `topology` into `opts.outdir`. */
+/**
+ * Synthesizes every mesh of `topology` into `opts.outdir`. Holds the locks
+ * of its key stores and of the output from before the first read to after
+ * the write, so that two runs at once cannot write output under a root that
+ * the other one replaced: the second waits, then reads what the first made.
+ */
 export async function synthesize(topology: Topology, opts: SynthOptions): Promise<SynthResult> {
-  const prepared = await prepareSynthesis(topology, opts);
-  const written = writeOutput(prepared.outdir, prepared.folders);
-  return { ...prepared.summary, removed: written.removed, foreign: written.foreign };
+  const outdir = path.resolve(opts.outdir);
+  // Credentials and sealing certificates are only read, so their problems surface before any lock, folder or key is made.
+  const inputs = readInputs(topology, opts);
+  return withTopologyLocks(topology, outdir, opts, async () => {
+    const prepared = await prepareSynthesis(topology, opts, inputs);
+    const written = await writeOutput(prepared.outdir, prepared.folders, { lock: opts.lock });
+    return { ...prepared.summary, removed: written.removed, foreign: written.foreign };
+  });
+}
+
+/**
+ * Runs `fn` holding the lock of every key store of `topology` (in path
+ * order, so two runs cannot deadlock) and of `outdir`, after finishing or
+ * discarding what interrupted runs left in them. With `dryRun` nothing is
+ * created: stores and an output folder that do not exist are not locked.
+ */
+export async function withTopologyLocks<T>(topology: Topology, outdir: string, opts: SynthOptions, fn: () => Promise<T>): Promise<T> {
+  const dryRun = opts.keyStore?.dryRun === true;
+  // A mesh whose CA meshgen does not hold (cert-manager, intermediates brought along) gets no key store made for it.
+  const holdsKeys = (m: MeshModel) => m.trust.byo?.kind !== 'cert-manager' && m.trust.byo?.kind !== 'intermediates';
+  const stores = [...new Set(topology.meshes.filter((m) => holdsKeys(m) || fs.existsSync(m.trust.keyStore)).map((m) => m.trust.keyStore))]
+    .sort()
+    .filter((s) => !dryRun || fs.existsSync(s));
+  const lockOutput = async (): Promise<T> => {
+    if (dryRun && !fs.existsSync(outdir)) return fn();
+    const existed = fs.existsSync(outdir);
+    ensureOutputFolder(outdir);
+    try {
+      return await withOutputLock(outdir, fn, opts.lock);
+    } finally {
+      if (!existed && fs.existsSync(outdir) && fs.readdirSync(outdir).length === 0) fs.rmdirSync(outdir);
+    }
+  };
+  const lockStores = (i: number): Promise<T> => (i === stores.length ? lockOutput() : withStoreLock(stores[i], () => lockStores(i + 1), opts.lock));
+  return lockStores(0);
 }
 
 /** Builds the construct tree of every mesh and renders one folder per cluster, in memory. */

@@ -1,24 +1,40 @@
 /**
- * Writes rendered folders into the output folder as one swap: everything
- * is first written to a staging folder beside them, then each cluster
- * folder is renamed into place. A failure before the swap leaves the output
- * exactly as it was; a failure during it is rolled back, and whatever cannot
- * be rolled back is kept and named, never deleted.
+ * Writes rendered folders into the output folder as one change, which a
+ * kill at any point leaves complete or not made at all:
+ *
+ * 1. every folder (and `.sops.yaml`) is written to a staging folder beside
+ *    them, then flushed to disk;
+ * 2. a journal (`.meshgen-journal.json`) names the folders to put in place
+ *    and to remove; it is written and flushed: this is the commit;
+ * 3. each live folder moves to a trash folder and its staged version takes
+ *    its place; removed folders move to the trash;
+ * 4. the journal, the trash and the staging folder are removed.
+ *
+ * The next run that takes the output's lock and finds a journal does steps
+ * 3 and 4 again, which is safe to repeat: the output is then the complete
+ * new one. A staging folder without a journal was never committed and is
+ * removed: the output is the complete old one. Either way the run says so.
  *
  * Only folders that carry meshgen's marker file, naming a mesh of the
- * topology being written, are ever replaced or removed. A lock file keeps
- * two runs from writing one output folder at once.
+ * topology being written, are ever replaced or removed, and one run writes
+ * at a time (src/lock.ts).
  */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OutputError } from '../errors';
-import { displayPath } from '../paths';
+import { LockOptions, withLock } from '../lock';
+import { displayPath, fsyncDir } from '../paths';
 import { MARKER_FILE, markerMesh, markerSopsRecipients, RenderedFolder } from './render';
-import { checkSopsConfig, sopsConfigText, updateSopsConfig } from './sops-config';
+import { checkSopsConfig, isOwnSopsConfig, SOPS_CONFIG_FILE, sopsConfigText } from './sops-config';
 
 const STAGING_PREFIX = '.meshgen-staging-';
 const TRASH_PREFIX = '.meshgen-old-';
+/** In a trash folder of this meshgen: the folder holds only replaced output, safe to remove once no journal names it. */
+const TRASH_MARK = '.meshgen-trash';
 const LOCK_FILE = '.meshgen-lock';
+const JOURNAL_FILE = '.meshgen-journal.json';
 
 /** What a write changed. */
 export interface WriteResult {
@@ -28,6 +44,26 @@ export interface WriteResult {
   readonly removed: readonly string[];
   /** meshgen folders of meshes not in this topology, left alone, by name. */
   readonly foreign: readonly string[];
+}
+
+/** Options of writeOutput(). */
+export interface WriteOptions {
+  /**
+   * How long to wait for another run's lock of the output folder, and where to say what is waited for or recovered.
+   * @default - DEFAULT_LOCK_TIMEOUT_MS, nothing said
+   */
+  readonly lock?: LockOptions;
+}
+
+/** The plan of a committed write, as its journal records it. */
+interface Journal {
+  readonly format: 'meshgen-output-journal';
+  readonly staging: string;
+  readonly trash: string;
+  /** Folders (and `.sops.yaml`) staged to take the place of the live ones. */
+  readonly install: readonly string[];
+  /** Folders to remove, and `.sops.yaml` when no folder uses SOPS any more. */
+  readonly remove: readonly string[];
 }
 
 /** The mesh named by the marker of `dir`, if `dir` is a folder meshgen made. */
@@ -46,15 +82,26 @@ function readMarker(dir: string): string {
   }
 }
 
-/** Replaces the output folder's cluster folders with `folders`. */
-export function writeOutput(outdir: string, folders: readonly RenderedFolder[]): WriteResult {
+/** Makes the output folder if it is missing; a file in its place, or a parent that cannot hold it, is an error. */
+export function ensureOutputFolder(outdir: string): void {
   const shown = displayPath(outdir);
-  const existed = fs.existsSync(outdir);
-  if (existed && !fs.statSync(outdir).isDirectory()) {
+  if (fs.existsSync(outdir) && !fs.statSync(outdir).isDirectory()) {
     throw new OutputError(`output path ${shown} is a file, not a folder`, [
       { file: shown, message: 'is a file', fix: 'pass a folder with -o, or move the file away' },
     ]);
   }
+  try {
+    fs.mkdirSync(outdir, { recursive: true });
+  } catch (err) {
+    throw new OutputError(`cannot create output folder ${shown}: ${(err as NodeJS.ErrnoException).code}`, [
+      { file: shown, message: 'cannot be created', fix: 'choose an output folder whose parent exists and is writable' },
+    ]);
+  }
+}
+
+/** Replaces the output folder's cluster folders with `folders`. */
+export async function writeOutput(outdir: string, folders: readonly RenderedFolder[], opts: WriteOptions = {}): Promise<WriteResult> {
+  const existed = fs.existsSync(outdir);
   for (const f of folders) {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(f.name)) throw new OutputError(`cannot write a folder named ${JSON.stringify(f.name)}: not a DNS-1123 label`);
     // A Secret still waiting for its encryption has no file yet: writing the folder without it would lose it.
@@ -64,35 +111,133 @@ export function writeOutput(outdir: string, folders: readonly RenderedFolder[]):
       ]);
     }
   }
+  ensureOutputFolder(outdir);
+  let wrote = false;
   try {
-    fs.mkdirSync(outdir, { recursive: true });
-  } catch (err) {
-    throw new OutputError(`cannot create output folder ${shown}: ${(err as NodeJS.ErrnoException).code}`, [
-      { file: shown, message: 'cannot be created', fix: 'choose an output folder whose parent exists and is writable' },
-    ]);
-  }
-  const lock = path.join(outdir, LOCK_FILE);
-  try {
-    fs.writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
-  } catch (err) {
-    if (!existed) fs.rmSync(outdir, { recursive: true, force: true });
-    const busy = (err as NodeJS.ErrnoException).code === 'EEXIST';
-    throw new OutputError(busy ? `output folder ${shown} is locked by another meshgen run` : `cannot write to output folder ${shown}`, [
-      {
-        file: displayPath(lock),
-        message: busy ? 'exists' : `cannot be created (${(err as NodeJS.ErrnoException).code})`,
-        fix: busy ? 'wait for the other run; if none is running, a run was killed: remove the lock file' : 'check the folder permissions',
+    return await withOutputLock(
+      outdir,
+      async () => {
+        const result = writeLocked(outdir, folders);
+        wrote = true;
+        return result;
       },
-    ]);
-  }
-  try {
-    return writeLocked(outdir, folders);
-  } catch (err) {
-    if (!existed) fs.rmSync(outdir, { recursive: true, force: true });
-    throw err;
+      opts.lock,
+    );
   } finally {
-    fs.rmSync(lock, { force: true });
+    // A folder this run made and then wrote nothing into is not left behind.
+    if (!existed && !wrote && fs.existsSync(outdir) && fs.readdirSync(outdir).length === 0) fs.rmdirSync(outdir);
   }
+}
+
+/**
+ * Runs `fn` holding the output folder's lock, after finishing or discarding
+ * what an interrupted write left there. Every command that reads or writes
+ * an output folder goes through here first.
+ */
+export async function withOutputLock<T>(outdir: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  return withLock(
+    path.join(outdir, LOCK_FILE),
+    `output folder ${displayPath(outdir)}`,
+    async () => {
+      const said = recoverOutput(outdir);
+      if (said) opts.onNote?.(said);
+      return fn();
+    },
+    opts,
+  );
+}
+
+/**
+ * Finishes the write a killed run committed, or removes what it staged but
+ * never committed; returns the one line to say, or undefined when there was
+ * nothing. Call it holding the output's lock.
+ */
+export function recoverOutput(outdir: string): string | undefined {
+  if (!fs.existsSync(outdir)) return undefined;
+  const shown = displayPath(outdir);
+  const journalFile = path.join(outdir, JOURNAL_FILE);
+  if (fs.existsSync(journalFile)) {
+    let journal: Journal;
+    try {
+      journal = JSON.parse(fs.readFileSync(journalFile, 'utf8')) as Journal;
+      if (journal.format !== 'meshgen-output-journal') throw new Error('not a journal');
+    } catch {
+      throw new OutputError(`the output folder ${shown} holds a journal that cannot be read`, [
+        { file: displayPath(journalFile), message: 'is not a meshgen journal', fix: 'remove it and the .meshgen-staging-* and .meshgen-old-* folders, then run synth again' },
+      ]);
+    }
+    finish(outdir, journal);
+    return `finished writing ${shown}, which an interrupted run had begun (${journal.install.filter((n) => n !== SOPS_CONFIG_FILE).length} folders)`;
+  }
+  let discarded = 0;
+  for (const entry of fs.readdirSync(outdir)) {
+    const full = path.join(outdir, entry);
+    if (entry.startsWith(STAGING_PREFIX)) {
+      fs.rmSync(full, { recursive: true, force: true });
+      discarded++;
+    } else if (entry.startsWith(TRASH_PREFIX)) {
+      if (!fs.existsSync(path.join(full, TRASH_MARK))) {
+        // Left by an older meshgen whose rollback failed: it may hold the only copy of the previous folders.
+        throw new OutputError(`an earlier meshgen run was interrupted while replacing folders in ${shown}`, [
+          { file: displayPath(full), message: 'holds the previous versions of the folders that run replaced', fix: 'move back what you need, then remove this folder and run synth again' },
+        ]);
+      }
+      fs.rmSync(full, { recursive: true, force: true });
+    } else if (entry.startsWith(`${JOURNAL_FILE}.`)) {
+      fs.rmSync(full, { force: true });
+    }
+  }
+  return discarded > 0 ? `discarded a write of ${shown} that an interrupted run had not committed: the output is as it was` : undefined;
+}
+
+/** Puts the staged versions in place and the removed folders in the trash (again, if a run did part of it), then cleans up. */
+function finish(outdir: string, journal: Journal): void {
+  const staging = path.join(outdir, journal.staging);
+  const trash = path.join(outdir, journal.trash);
+  ensureTrash(trash);
+  const toTrash = (name: string) => {
+    const live = path.join(outdir, name);
+    if (!fs.existsSync(live)) return;
+    let target = path.join(trash, name);
+    for (let n = 1; fs.existsSync(target); n++) target = path.join(trash, `${name}.${n}`);
+    fs.renameSync(live, target);
+  };
+  for (const name of journal.install) {
+    const staged = path.join(staging, name);
+    // Gone from staging means it is in place already.
+    if (!fs.existsSync(staged)) continue;
+    toTrash(name);
+    fs.renameSync(staged, path.join(outdir, name));
+  }
+  for (const name of journal.remove) toTrash(name);
+  fsyncDir(outdir);
+  fs.rmSync(path.join(outdir, JOURNAL_FILE), { force: true });
+  fsyncDir(outdir);
+  fs.rmSync(trash, { recursive: true, force: true });
+  fs.rmSync(staging, { recursive: true, force: true });
+}
+
+function ensureTrash(trash: string): void {
+  fs.mkdirSync(trash, { recursive: true });
+  fs.writeFileSync(path.join(trash, TRASH_MARK), 'Replaced output of a meshgen write: removed when the write is finished.\n');
+}
+
+/** Undoes `finish` as far as it got, after a failure in this run; throws if that fails too. */
+function rollBack(outdir: string, journal: Journal): void {
+  const staging = path.join(outdir, journal.staging);
+  const trash = path.join(outdir, journal.trash);
+  for (const name of [...journal.install].reverse()) {
+    const live = path.join(outdir, name);
+    if (!fs.existsSync(path.join(staging, name)) && fs.existsSync(live)) fs.renameSync(live, path.join(staging, name));
+    if (fs.existsSync(path.join(trash, name)) && !fs.existsSync(live)) fs.renameSync(path.join(trash, name), live);
+  }
+  for (const name of journal.remove) {
+    if (fs.existsSync(path.join(trash, name)) && !fs.existsSync(path.join(outdir, name))) fs.renameSync(path.join(trash, name), path.join(outdir, name));
+  }
+  fs.rmSync(path.join(outdir, JOURNAL_FILE), { force: true });
+  fsyncDir(outdir);
+  fs.rmSync(trash, { recursive: true, force: true });
+  fs.rmSync(staging, { recursive: true, force: true });
 }
 
 function writeLocked(outdir: string, folders: readonly RenderedFolder[]): WriteResult {
@@ -102,23 +247,9 @@ function writeLocked(outdir: string, folders: readonly RenderedFolder[]): WriteR
   const foreign: string[] = [];
   for (const entry of fs.readdirSync(outdir, { withFileTypes: true })) {
     const full = path.join(outdir, entry.name);
-    if (entry.name.startsWith(TRASH_PREFIX)) {
-      throw new OutputError(`an earlier meshgen run was interrupted while replacing folders in ${displayPath(outdir)}`, [
-        {
-          file: displayPath(full),
-          message: 'holds the previous versions of the folders that run replaced',
-          fix: 'move back what you need, then remove this folder and run synth again',
-        },
-      ]);
-    }
-    if (entry.name.startsWith(STAGING_PREFIX)) {
-      // Staging folders only ever hold copies that were never swapped in.
-      fs.rmSync(full, { recursive: true, force: true });
-      continue;
-    }
     const owner = ownerOf(full);
     const wanted = names.get(entry.name);
-    if (wanted !== undefined && owner !== wanted) {
+    if (wanted !== undefined && owner !== wanted && fs.existsSync(full)) {
       throw new OutputError(`cannot write ${displayPath(full)}: it exists and was not made by meshgen for mesh "${wanted}"`, [
         {
           file: displayPath(full),
@@ -146,9 +277,20 @@ function writeLocked(outdir: string, folders: readonly RenderedFolder[]): WriteR
   }
   const sopsConfig = sopsConfigText(sopsRecipients);
   checkSopsConfig(outdir, sopsConfig !== undefined);
+  const oldSopsConfig = readIfFile(path.join(outdir, SOPS_CONFIG_FILE));
+  const ourOldSopsConfig = oldSopsConfig !== undefined && isOwnSopsConfig(oldSopsConfig);
 
-  const staging = fs.mkdtempSync(path.join(outdir, STAGING_PREFIX));
+  const id = randomBytes(6).toString('hex');
+  const staging = path.join(outdir, `${STAGING_PREFIX}${id}`);
+  const journal: Journal = {
+    format: 'meshgen-output-journal',
+    staging: path.basename(staging),
+    trash: `${TRASH_PREFIX}${id}`,
+    install: [...folders.map((f) => f.name), ...(sopsConfig !== undefined && sopsConfig !== oldSopsConfig ? [SOPS_CONFIG_FILE] : [])],
+    remove: [...stale, ...(sopsConfig === undefined && ourOldSopsConfig ? [SOPS_CONFIG_FILE] : [])],
+  };
   try {
+    fs.mkdirSync(staging, { mode: 0o755 });
     for (const folder of folders) {
       const dir = path.join(staging, folder.name);
       fs.mkdirSync(dir, { mode: 0o755 });
@@ -160,58 +302,77 @@ function writeLocked(outdir: string, folders: readonly RenderedFolder[]): WriteR
         fs.chmodSync(target, file.mode);
       }
     }
-    swap(outdir, staging, folders.map((f) => f.name), stale);
-    updateSopsConfig(outdir, sopsConfig);
+    if (journal.install.includes(SOPS_CONFIG_FILE)) fs.writeFileSync(path.join(staging, SOPS_CONFIG_FILE), sopsConfig as string, { mode: 0o644 });
+    flush(staging);
   } catch (err) {
-    if (err instanceof OutputError) throw err;
-    throw new OutputError(`cannot write output folder ${displayPath(outdir)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  } finally {
     fs.rmSync(staging, { recursive: true, force: true });
+    throw new OutputError(`cannot write output folder ${displayPath(outdir)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  commitJournal(outdir, journal);
+  try {
+    finish(outdir, journal);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    try {
+      rollBack(outdir, journal);
+    } catch {
+      throw new OutputError(`cannot replace folders in ${displayPath(outdir)} (${code}), and the rollback failed too`, [
+        {
+          file: displayPath(path.join(outdir, JOURNAL_FILE)),
+          message: 'records the write; the folders it names are partly replaced',
+          fix: 'fix the cause (disk full, permissions), then run synth again: it finishes this write first',
+        },
+      ]);
+    }
+    throw new OutputError(`cannot replace folders in ${displayPath(outdir)} (${code}); the output is as it was`);
   }
   return { written: folders.map((f) => f.name), removed: stale, foreign };
 }
 
-/**
- * Renames staged folders into place and stale ones out. On failure every
- * step is undone that can be; if an undo fails too, the old folders stay in
- * the trash folder, which is named in the error and never deleted.
- */
-function swap(outdir: string, staging: string, names: readonly string[], stale: readonly string[]): void {
-  const trash = fs.mkdtempSync(path.join(outdir, TRASH_PREFIX));
-  const undo: (() => void)[] = [];
+/** Writes the journal durably: after this, the write happens, whatever stops the process. */
+function commitJournal(outdir: string, journal: Journal): void {
+  const file = path.join(outdir, JOURNAL_FILE);
+  const tmp = `${file}.${randomBytes(6).toString('hex')}`;
+  const fd = fs.openSync(tmp, 'wx', 0o644);
   try {
-    for (const name of [...names, ...stale]) {
-      const live = path.join(outdir, name);
-      if (fs.existsSync(live)) {
-        fs.renameSync(live, path.join(trash, name));
-        undo.push(() => fs.renameSync(path.join(trash, name), live));
-      }
-      if (names.includes(name)) {
-        fs.renameSync(path.join(staging, name), live);
-        undo.push(() => fs.renameSync(live, path.join(staging, name)));
-      }
-    }
-  } catch (err) {
-    const failed: string[] = [];
-    for (const step of undo.reverse()) {
-      try {
-        step();
-      } catch (undoErr) {
-        failed.push((undoErr as Error).message);
-      }
-    }
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    if (failed.length > 0) {
-      throw new OutputError(`cannot replace folders in ${displayPath(outdir)} (${code}), and the rollback failed too`, [
-        {
-          file: displayPath(trash),
-          message: 'holds the previous versions of the replaced folders',
-          fix: 'move them back into the output folder by hand, then remove this folder',
-        },
-      ]);
-    }
-    fs.rmSync(trash, { recursive: true, force: true });
-    throw err;
+    fs.writeSync(fd, `${JSON.stringify(journal, null, 2)}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
-  fs.rmSync(trash, { recursive: true, force: true });
+  fs.renameSync(tmp, file);
+  fsyncDir(outdir);
+}
+
+/**
+ * Flushes what was written under `dir` to disk before the commit, so that
+ * a power loss after it cannot leave a staged file empty: one `sync -f` of
+ * its file system where coreutils has it, else an fsync of every file.
+ */
+function flush(dir: string): void {
+  if (spawnSync('sync', ['-f', dir], { stdio: 'ignore' }).status === 0) return;
+  const visit = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) visit(full);
+      else {
+        const fd = fs.openSync(full, 'r');
+        try {
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+    }
+    fsyncDir(d);
+  };
+  visit(dir);
+}
+
+function readIfFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }

@@ -80,12 +80,13 @@ export function tmpDir(prefix = 'meshgen-test-'): string {
   return dir;
 }
 
-/** Copies the fixture key store to `dest` with the modes meshgen uses. */
+/** Copies the fixture key store to `dest` with the modes meshgen uses (key files 0600, folders 0700). */
 export function copyFixturePki(dest: string): void {
   fs.cpSync(FIXTURE_PKI, dest, { recursive: true });
   for (const file of walk(dest)) {
     fs.chmodSync(path.join(dest, file), file.endsWith('key.pem') ? 0o600 : 0o644);
   }
+  for (const dir of [dest, ...new Set(walk(dest).map((f) => path.dirname(f)).filter((d) => d !== '.'))]) fs.chmodSync(path.resolve(dest, dir), 0o700);
 }
 
 export interface ClusterSpec {

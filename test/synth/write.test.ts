@@ -5,7 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OutputError } from '../../src/errors';
 import { MARKER_FILE, markerText, RenderedFolder } from '../../src/synth/render';
 import { writeOutput } from '../../src/synth/write';
-import { readTree, tmpDir, walk } from '../helpers';
+import { LockError } from '../../src/lock';
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import { readTree, tmpDir } from '../helpers';
 
 function folder(name: string, mesh = 'mesh1', content = 'x'): RenderedFolder {
   return {
@@ -39,89 +42,90 @@ afterEach(() => {
 });
 
 describe('writeOutput', () => {
-  it("never removes a folder that merely holds a project's .meshgen key store", () => {
+  it("never removes a folder that merely holds a project's .meshgen key store", async () => {
     const out = tmpDir();
     fs.mkdirSync(path.join(out, 'project', '.meshgen', 'pki'), { recursive: true });
     fs.writeFileSync(path.join(out, 'project', '.meshgen', 'pki', 'root-key.pem'), 'secret');
-    const result = writeOutput(out, [folder('c1')]);
+    const result = await writeOutput(out, [folder('c1')]);
     expect(result.removed).toEqual([]);
     expect(fs.readFileSync(path.join(out, 'project', '.meshgen', 'pki', 'root-key.pem'), 'utf8')).toBe('secret');
   });
 
-  it('keeps the folders of meshes that are not being written, and says so', () => {
+  it('keeps the folders of meshes that are not being written, and says so', async () => {
     const out = tmpDir();
-    writeOutput(out, [folder('a1', 'mesh-a')]);
-    const result = writeOutput(out, [folder('b1', 'mesh-b')]);
+    await writeOutput(out, [folder('a1', 'mesh-a')]);
+    const result = await writeOutput(out, [folder('b1', 'mesh-b')]);
     expect(result.removed).toEqual([]);
     expect(result.foreign).toEqual(['a1']);
     expect(fs.readdirSync(out).sort()).toEqual(['a1', 'b1']);
   });
 
-  it("refuses to replace another mesh's folder of the same name", () => {
+  it("refuses to replace another mesh's folder of the same name", async () => {
     const out = tmpDir();
-    writeOutput(out, [folder('c1', 'mesh-a')]);
-    expect(() => writeOutput(out, [folder('c1', 'mesh-b')])).toThrow(/c1: it exists and was not made by meshgen for mesh "mesh-b"/);
+    await writeOutput(out, [folder('c1', 'mesh-a')]);
+    await expect(writeOutput(out, [folder('c1', 'mesh-b')])).rejects.toThrow(/c1: it exists and was not made by meshgen for mesh "mesh-b"/);
   });
 
-  it('refuses to run while another run holds the lock, and leaves the lock alone', () => {
+  it('waits for another run that holds the lock, and fails after the time given, leaving the lock and the output alone', async () => {
     const out = tmpDir();
-    fs.writeFileSync(path.join(out, '.meshgen-lock'), '123\n');
-    const err = (() => {
-      try {
-        writeOutput(out, [folder('c1')]);
-      } catch (e) {
-        return e as OutputError;
-      }
-      throw new Error('expected an error');
-    })();
-    expect(err).toBeInstanceOf(OutputError);
-    expect(err.message).toMatch(/is locked by another meshgen run[\s\S]*\.meshgen-lock: exists[\s\S]*fix: wait for the other run/);
+    const holder = { pid: process.pid, host: os.hostname(), since: '2026-12-02T10:00:00Z', command: 'synth' };
+    fs.writeFileSync(path.join(out, '.meshgen-lock'), JSON.stringify(holder));
+    const notes: string[] = [];
+    const err = await writeOutput(out, [folder('c1')], { lock: { timeoutMs: 300, onNote: (l) => notes.push(l) } }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(LockError);
+    expect((err as Error).message).toMatch(new RegExp(`is locked by another meshgen run \\(pid ${process.pid} on ${os.hostname()}, since 2026-12-02T10:00:00Z \\(synth\\)\\)[\\s\\S]*\\.meshgen-lock: was still held after 0 s[\\s\\S]*fix: wait for that run to end, or give it more time with --lock-timeout`));
+    expect(notes).toEqual([expect.stringMatching(/^waiting for output folder .*, locked by pid \d+/)]);
     expect(fs.readdirSync(out)).toEqual(['.meshgen-lock']);
   });
 
-  it('stops when an interrupted run left its old folders behind, instead of deleting them', () => {
+  it('takes over the lock of a run that is gone, with a note, and removes it when done', async () => {
+    const out = tmpDir();
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    fs.writeFileSync(path.join(out, '.meshgen-lock'), JSON.stringify({ pid: Number(dead.stdout), host: os.hostname(), since: '2026-12-02T10:00:00Z', command: 'synth' }));
+    const notes: string[] = [];
+    await writeOutput(out, [folder('c1')], { lock: { timeoutMs: 0, onNote: (l) => notes.push(l) } });
+    expect(notes).toEqual([expect.stringMatching(new RegExp(`^took over the lock of output folder .* from a run that is gone \\(pid ${dead.stdout} on `))]);
+    expect(fs.readdirSync(out).sort()).toEqual(['c1']);
+  });
+
+  it('stops when an older meshgen left its old folders behind, instead of deleting them', async () => {
     const out = tmpDir();
     fs.mkdirSync(path.join(out, '.meshgen-old-abc', 'c1'), { recursive: true });
-    expect(() => writeOutput(out, [folder('c1')])).toThrow(/an earlier meshgen run was interrupted/);
+    await expect(writeOutput(out, [folder('c1')])).rejects.toThrow(/an earlier meshgen run was interrupted/);
     expect(fs.existsSync(path.join(out, '.meshgen-old-abc', 'c1'))).toBe(true);
   });
 
-  it('rolls back a failed swap, leaving the old output as it was and no staging or lock behind', () => {
+  it('rolls back a failed swap, leaving the old output as it was and no staging, journal or lock behind', async () => {
     const out = tmpDir();
-    writeOutput(out, [folder('c1', 'mesh1', 'old1'), folder('c2', 'mesh1', 'old2')]);
+    await writeOutput(out, [folder('c1', 'mesh1', 'old1'), folder('c2', 'mesh1', 'old2')]);
     const before = readTree(out, { modes: true });
-    failRenames(3);
-    expect(() => writeOutput(out, [folder('c1', 'mesh1', 'new1'), folder('c2', 'mesh1', 'new2')])).toThrow(/EIO/);
+    failRenames(4);
+    await expect(writeOutput(out, [folder('c1', 'mesh1', 'new1'), folder('c2', 'mesh1', 'new2')])).rejects.toThrow(/EIO\); the output is as it was/);
     expect(readTree(out, { modes: true })).toEqual(before);
     expect(fs.readdirSync(out).sort()).toEqual(['c1', 'c2']);
   });
 
-  it('keeps and names the old folders when the rollback fails too', () => {
+  it('leaves the journal when the rollback fails too, and the next run finishes the write before its own', async () => {
     const out = tmpDir();
-    writeOutput(out, [folder('c1', 'mesh1', 'old1'), folder('c2', 'mesh1', 'old2')]);
-    failRenames(3, 4);
-    const err = (() => {
-      try {
-        writeOutput(out, [folder('c1', 'mesh1', 'new1'), folder('c2', 'mesh1', 'new2')]);
-      } catch (e) {
-        return e as Error;
-      }
-      throw new Error('expected an error');
-    })();
-    expect(err.message).toMatch(/the rollback failed too[\s\S]*\.meshgen-old-\w+: holds the previous versions/);
-    const trash = fs.readdirSync(out).find((n) => n.startsWith('.meshgen-old-'))!;
-    const kept = walk(path.join(out, trash));
-    expect(kept.some((f) => f.endsWith('a.yaml'))).toBe(true);
-    for (const f of kept.filter((x) => x.endsWith('a.yaml'))) expect(fs.readFileSync(path.join(out, trash, f), 'utf8')).toMatch(/^old/);
+    await writeOutput(out, [folder('c1', 'mesh1', 'old1'), folder('c2', 'mesh1', 'old2')]);
+    failRenames(4, 5, 6, 7, 8);
+    const err = await writeOutput(out, [folder('c1', 'mesh1', 'new1'), folder('c2', 'mesh1', 'new2')]).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/the rollback failed too[\s\S]*\.meshgen-journal\.json: records the write[\s\S]*fix: fix the cause[^\n]*then run synth again: it finishes this write first/);
+    failRenames();
+    const notes: string[] = [];
+    await writeOutput(out, [folder('c1', 'mesh1', 'newer1'), folder('c2', 'mesh1', 'newer2')], { lock: { onNote: (l) => notes.push(l) } });
+    expect(notes).toEqual([expect.stringMatching(/^finished writing .*, which an interrupted run had begun \(2 folders\)$/)]);
+    expect(fs.readdirSync(out).sort()).toEqual(['c1', 'c2']);
+    expect(readTree(out)['c1/a.yaml']).toBe('newer1');
   });
 
-  it('rejects folder names that are not DNS labels', () => {
-    expect(() => writeOutput(tmpDir(), [folder('..')])).toThrow(/not a DNS-1123 label/);
+  it('rejects folder names that are not DNS labels', async () => {
+    await expect(writeOutput(tmpDir(), [folder('..')])).rejects.toThrow(/not a DNS-1123 label/);
   });
 });
 
 describe('Secrets not encrypted yet', () => {
-  it('refuses a folder that still holds a Secret to encrypt, and writes nothing', () => {
+  it('refuses a folder that still holds a Secret to encrypt, and writes nothing', async () => {
     const out = path.join(tmpDir(), 'dist');
     const pending: RenderedFolder = {
       ...folder('cluster1'),
@@ -133,12 +137,7 @@ describe('Secrets not encrypted yet', () => {
         },
       ],
     };
-    let err: unknown;
-    try {
-      writeOutput(out, [pending]);
-    } catch (e) {
-      err = e;
-    }
+    const err = await writeOutput(out, [pending]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutputError);
     expect((err as Error).message).toMatch(/folder "cluster1" has 1 Secret\(s\) that are not encrypted yet\n\s+secrets\/secret\.istio-system\.cacerts\.yaml: is to be encrypted \(secrets\.encryption: sops\)\n\s+fix: pass the folders through encryptFolders\(\) before writeOutput\(\)/);
     expect(fs.existsSync(out)).toBe(false);
