@@ -18,6 +18,7 @@ import { planFederation } from '../model/federation-plan';
 import { advanceRootRotation, DeployedCacerts, PeerCluster, RotateOptions, rotateIntermediates, stageTrust } from '../pki/rotate';
 import { CertificateStatus, meshCertificatesStatus } from '../pki/status';
 import { readDeployedCacerts, readOutputFolders } from '../synth/deployed';
+import { withOutputLock } from '../synth/write';
 import { readManifest } from '../pki/manifest';
 import type { Io } from './main';
 import { LOCK_TIMEOUT_OPTION, lockOptions, outputOption, withTopologyFiles } from './options';
@@ -186,11 +187,16 @@ function rotateCommand(io: Io): Command {
         return;
       }
       const meshes = meshesOfStore(topology, opts.mesh);
-      const deployed = new Map<string, DeployedCacerts>();
-      for (const m of meshes) for (const [cluster, d] of readDeployedCacerts(opts.output, m.name)) deployed.set(cluster, d);
-      const peers = peersOf(topology, meshes, opts.output);
+      const lock = lockOptions(io, opts);
+      // The stage gate reads the output as committed: a write a killed run left half done is finished first, and a synth running now is waited for.
+      const readOutput = async () => {
+        const deployed = new Map<string, DeployedCacerts>();
+        for (const m of meshes) for (const [cluster, d] of readDeployedCacerts(opts.output, m.name)) deployed.set(cluster, d);
+        return { deployed, peers: peersOf(topology, meshes, opts.output) };
+      };
+      const { deployed, peers } = fs.existsSync(opts.output) ? await withOutputLock(opts.output, readOutput, lock) : await readOutput();
       const peerClusters = peers.filter((p) => !p.outside).map((p) => `${p.cluster} (mesh ${p.mesh}, trusts these roots)`);
-      const step = await advanceRootRotation(meshes, deployed, { ...rotateOptions(io, meshes[0]), lock: lockOptions(io, opts), start: !opts.continue, peers });
+      const step = await advanceRootRotation(meshes, deployed, { ...rotateOptions(io, meshes[0]), lock, start: !opts.continue, peers });
       const clusters = meshes.flatMap((m) => m.clusters.map((c) => c.name));
       const what: Record<1 | 2 | 3, string> = {
         1: `stage 1 of 3: a new root (SHA-256 ${step.newRoot}) that every cluster will trust beside the current one (SHA-256 ${step.oldRoot})`,

@@ -8,7 +8,7 @@ import { CredentialsError } from '../errors';
 import { loadTopology } from '../model/load';
 import { plural } from '../text';
 import type { Io } from './main';
-import { withTopologyFiles } from './options';
+import { LOCK_TIMEOUT_OPTION, lockOptions, withTopologyFiles } from './options';
 
 /** The `credentials` command group. */
 export function credentialsCommand(io: Io): Command {
@@ -20,7 +20,8 @@ export function credentialsCommand(io: Io): Command {
       )
       .option('--cluster <name...>', 'only these clusters')
       .option('--timeout <seconds>', 'give up on a cluster that has not answered within this time', parseSeconds, 15)
-      .action(async (opts: { file: string[]; cluster?: string[]; timeout: number }) => {
+      .option(...LOCK_TIMEOUT_OPTION)
+      .action(async (opts: { file: string[]; cluster?: string[]; timeout: number; lockTimeout?: number }) => {
         const topology = loadTopology(opts.file);
         const { fetchReaderTokens, readerTokenClusters } = await import('../credentials/fetch');
         const selected = readerTokenClusters(topology, opts.cluster);
@@ -32,7 +33,7 @@ export function credentialsCommand(io: Io): Command {
               : 'no cluster of the topology has credentials.source: reader-token',
           );
         }
-        const outcomes = await fetchReaderTokens(topology, { clusters: opts.cluster, timeoutMs: opts.timeout * 1000 });
+        const outcomes = await fetchReaderTokens(topology, { clusters: opts.cluster, timeoutMs: opts.timeout * 1000, lock: lockOptions(io, opts) });
         const failed = outcomes.flatMap((o) => (o.status === 'failed' ? [o.problem] : []));
         for (const o of outcomes) {
           if (o.status !== 'failed') io.out(`${o.cluster}: reader token ${o.status} (mesh "${o.mesh}")\n`);

@@ -25,15 +25,44 @@ export interface Io {
   readonly err: (text: string) => void;
 }
 
+/** Streams whose reader went away (`meshgen certs status | head -1`): nothing more is written to them. */
+const closed = new Set<NodeJS.WriteStream>();
+
+/** Writes `text` to `stream` unless its reader is gone. */
+function write(stream: NodeJS.WriteStream, text: string): void {
+  if (!closed.has(stream)) stream.write(text);
+}
+
 const processIo: Io = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
+  out: (t) => write(process.stdout, t),
+  err: (t) => write(process.stderr, t),
 };
 
-/** Version of the package, read at run time so it never drifts. */
+/**
+ * A reader that closes the pipe early is not an error of ours: the command
+ * finishes quietly and exits with its own code. Any other error of a
+ * standard stream ends the process with exit 1, without a stack trace.
+ */
+function guardStreams(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      closed.add(stream);
+      if (err.code !== 'EPIPE') process.exit(EXIT_FAILURE);
+    });
+  }
+}
+
+/** Version of the package, read at run time so it never drifts (from lib/src/cli when built, src/cli in tests). */
 function packageVersion(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('../../../package.json') as { version: string }).version;
+  for (const rel of ['../../../package.json', '../../package.json']) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return (require(rel) as { version: string }).version;
+    } catch {
+      // Try the next place.
+    }
+  }
+  return 'unknown';
 }
 
 /** Builds the command tree; commands that end with a non-zero code on success (diff) report it through `setExitCode`. */
@@ -92,10 +121,12 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
 
 /** Entry point of bin/meshgen. main() reports every error itself and never rejects. */
 export function run(): void {
+  guardStreams();
   void main(process.argv).then((code) => {
     process.exitCode = code;
     // Exit once the output is flushed: a request abandoned at its time limit (a silent API
     // server, an exec credential plugin waiting for a login) must not keep the process alive.
-    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+    const flush = (stream: NodeJS.WriteStream, then: () => void) => (closed.has(stream) ? then() : stream.write('', () => then()));
+    flush(process.stdout, () => flush(process.stderr, () => process.exit(code)));
   });
 }

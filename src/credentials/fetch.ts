@@ -16,6 +16,8 @@ import { planCluster } from '../model/plan';
 import { ClusterModel, MeshModel, Topology } from '../model/types';
 import { defaultKubeconfigFiles, KubeconfigError, loadKubeconfig, MergedKubeconfig, userToken } from './kubeconfig';
 import { writeReaderCredential } from './token-store';
+import { withStoreLock } from '../pki/store-io';
+import type { LockOptions } from '../lock';
 
 /** Outcome of one cluster's fetch. */
 export type FetchOutcome =
@@ -39,6 +41,11 @@ export interface FetchOptions {
    * @default 15000
    */
   readonly timeoutMs?: number;
+  /**
+   * How long to wait for another run's lock of the key store, and where to say so.
+   * @default - DEFAULT_LOCK_TIMEOUT_MS, nothing said
+   */
+  readonly lock?: LockOptions;
 }
 
 /** The clusters of `topology` that get a reader token Secret (planCluster's readerTokenSecret), restricted to `names` if given. */
@@ -92,13 +99,19 @@ export async function fetchReaderTokens(topology: Topology, opts: FetchOptions =
       );
       continue;
     }
-    const status = writeReaderCredential(mesh.trust.keyStore, cluster.name, {
-      server,
-      certificateAuthorityData: ca,
-      token: Buffer.from(token, 'base64').toString('utf8'),
-      // Kept for the remote secret, which must check the server's certificate the way this kubeconfig does.
-      ...(tlsServerName ? { tlsServerName } : {}),
-    });
+    // The key store's lock is held for the write only: a synth reading the tokens meanwhile waits, a slow API server does not block it.
+    const status = await withStoreLock(
+      mesh.trust.keyStore,
+      async () =>
+        writeReaderCredential(mesh.trust.keyStore, cluster.name, {
+          server,
+          certificateAuthorityData: ca,
+          token: Buffer.from(token, 'base64').toString('utf8'),
+          // Kept for the remote secret, which must check the server's certificate the way this kubeconfig does.
+          ...(tlsServerName ? { tlsServerName } : {}),
+        }),
+      opts.lock,
+    );
     outcomes.push({ mesh: mesh.name, cluster: cluster.name, status });
   }
   return outcomes;

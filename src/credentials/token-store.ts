@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CredentialsError } from '../errors';
-import { displayPath, writeFileAtomically } from '../paths';
+import { displayPath } from '../paths';
+import { writeFileDurably } from '../pki/store-io';
 
 /** File name of a stored reader credential. */
 export const READER_CREDENTIAL_FILE = 'reader-credential.json';
@@ -68,8 +69,6 @@ export function writeReaderCredential(keyStore: string, cluster: string, credent
   const same = (a: ReaderCredential, b: ReaderCredential) =>
     a.server === b.server && a.certificateAuthorityData === b.certificateAuthorityData && a.token === b.token && a.tlsServerName === b.tlsServerName;
   if (before && same(before, credential)) return 'unchanged';
-  const dir = path.join(keyStore, cluster);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileAtomically(readerCredentialPath(keyStore, cluster), `${JSON.stringify(credential, null, 2)}\n`, 0o600, CredentialsError);
+  writeFileDurably(readerCredentialPath(keyStore, cluster), `${JSON.stringify(credential, null, 2)}\n`, 0o600);
   return before || damaged ? 'updated' : 'new';
 }

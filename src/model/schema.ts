@@ -19,6 +19,9 @@ export const ISTIO_VERSION_PATTERN = '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)
 /** Pattern of a validity: a number of days or hours. */
 export const VALIDITY_PATTERN = '^[1-9][0-9]*(d|h)$';
 
+/** A name attribute of a certificate subject: no control characters, no leading or trailing space. */
+export const NAME_ATTRIBUTE_PATTERN = '^[^\\s\\u0000-\\u001f\\u007f](?:[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f])?$';
+
 /** The `$id` the published schema carries. */
 export const MESH_SCHEMA_ID = 'https://meshgen.dev/schema/v1alpha1/mesh.schema.json';
 
@@ -209,9 +212,15 @@ export const meshSchema = {
               pattern: VALIDITY_PATTERN,
               description: 'Validity of a new intermediate, never past its root. Default: 3650d.',
             },
-            organization: { type: 'string', minLength: 1, description: 'O= of every subject. Default: Istio.' },
-            rootCommonName: { type: 'string', minLength: 1, description: 'CN= of the root. Default: Root CA.' },
-            intermediateCommonName: { type: 'string', minLength: 1, description: 'CN= of the intermediates (L= is the cluster). Default: Intermediate CA.' },
+            organization: { type: 'string', minLength: 1, maxLength: 64, pattern: NAME_ATTRIBUTE_PATTERN, description: 'O= of every subject (at most 64 characters, X.509\'s bound). Default: Istio.' },
+            rootCommonName: { type: 'string', minLength: 1, maxLength: 64, pattern: NAME_ATTRIBUTE_PATTERN, description: 'CN= of the root (at most 64 characters). Default: Root CA.' },
+            intermediateCommonName: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 64,
+              pattern: NAME_ATTRIBUTE_PATTERN,
+              description: 'CN= of the intermediates (L= is the cluster; at most 64 characters). Default: Intermediate CA.',
+            },
             extraSANs: {
               type: 'array',
               uniqueItems: true,

@@ -215,7 +215,7 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
   }
   problems.push(...checkNetworksAcrossMeshes(docs));
   for (const doc of docs) {
-    problems.push(...checkRoles(doc, docs), ...checkAddresses(doc), ...checkCredentials(doc), ...checkGitOps(doc), ...checkTrustSource(doc));
+    problems.push(...checkRoles(doc, docs), ...checkAddresses(doc), ...checkCredentials(doc), ...checkGitOps(doc), ...checkTrustSource(doc), ...checkValidities(doc));
   }
   return problems;
 }
@@ -496,6 +496,36 @@ function checkTrustSource(doc: SourceDocument): Problem[] {
       );
     }
   }
+  return problems;
+}
+
+/** Longest validity meshgen issues a certificate for: 100 years, well inside X.509's dates (to 9999) and any root's sensible life. */
+export const MAX_VALIDITY_HOURS = 100 * 365 * 24;
+
+/** Validities the schema's pattern accepts but no certificate should have. */
+function checkValidities(doc: SourceDocument): Problem[] {
+  const trust = obj(obj(obj(doc.value).spec).trust);
+  const problems: Problem[] = [];
+  const check = (at: (string | number)[], value: unknown, what: string) => {
+    const v = str(value);
+    const m = v === undefined ? null : /^([0-9]+)(d|h)$/.exec(v);
+    if (!m) return;
+    const hours = Number(m[1]) * (m[2] === 'd' ? 24 : 1);
+    if (hours <= MAX_VALIDITY_HOURS) return;
+    problems.push(
+      problemAt(
+        doc,
+        at,
+        `${what} of ${v} is more than 100 years (${MAX_VALIDITY_HOURS / 24}d); a certificate that long-lived cannot be rotated in any sensible time, and past year 9999 it cannot be written at all`,
+        `use at most ${MAX_VALIDITY_HOURS / 24}d; Istio's tools/certs uses 3650d`,
+      ),
+    );
+  };
+  check(['spec', 'trust', 'rootValidity'], trust.rootValidity, 'a root validity');
+  check(['spec', 'trust', 'intermediateValidity'], trust.intermediateValidity, 'an intermediate validity');
+  const cm = obj(trust.certManager);
+  check(['spec', 'trust', 'certManager', 'duration'], cm.duration, 'a cert-manager duration');
+  check(['spec', 'trust', 'certManager', 'renewBefore'], cm.renewBefore, 'a renewBefore');
   return problems;
 }
 
