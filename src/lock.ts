@@ -155,9 +155,11 @@ function takeOver(file: string, seen: Holder | undefined): boolean {
 
 /**
  * Runs `fn` holding the lock file `file` (whose folder must exist), then
- * removes it. Waits for another run's lock; takes over a dead run's.
+ * removes it. Waits for another run's lock; takes over a dead run's. Once
+ * the lock is taken, `recover` (when given) repairs what an interrupted
+ * run left; each line it returns is said.
  */
-export async function withLock<T>(file: string, what: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+export async function withLock<T>(file: string, what: string, fn: () => Promise<T>, opts: LockOptions = {}, recover?: () => readonly string[]): Promise<T> {
   const key = path.resolve(file);
   const count = held.get(key) ?? 0;
   if (count > 0) {
@@ -200,6 +202,7 @@ export async function withLock<T>(file: string, what: string, fn: () => Promise<
   }
   held.set(key, 1);
   try {
+    for (const line of recover?.() ?? []) opts.onNote?.(line);
     return await fn();
   } finally {
     held.delete(key);

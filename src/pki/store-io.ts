@@ -303,15 +303,8 @@ export async function withStoreLock<T>(store: string, fn: () => Promise<T>, opts
 }
 
 function lockedStore<T>(store: string, fn: () => Promise<T>, opts: LockOptions): Promise<T> {
-  return withLock(
-    path.join(store, STORE_LOCK_FILE),
-    `key store ${displayPath(store)}`,
-    async () => {
-      const recovered = recoverStore(store);
-      if (recovered) opts.onNote?.(recovered);
-      for (const line of checkModes(store)) opts.onNote?.(line);
-      return fn();
-    },
-    opts,
-  );
+  return withLock(path.join(store, STORE_LOCK_FILE), `key store ${displayPath(store)}`, fn, opts, () => [
+    ...[recoverStore(store)].filter((l): l is string => l !== undefined),
+    ...checkModes(store),
+  ]);
 }

@@ -135,16 +135,7 @@ export async function writeOutput(outdir: string, folders: readonly RenderedFold
  * an output folder goes through here first.
  */
 export async function withOutputLock<T>(outdir: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
-  return withLock(
-    path.join(outdir, LOCK_FILE),
-    `output folder ${displayPath(outdir)}`,
-    async () => {
-      const said = recoverOutput(outdir);
-      if (said) opts.onNote?.(said);
-      return fn();
-    },
-    opts,
-  );
+  return withLock(path.join(outdir, LOCK_FILE), `output folder ${displayPath(outdir)}`, fn, opts, () => [recoverOutput(outdir)].filter((l): l is string => l !== undefined));
 }
 
 /**
