@@ -6,7 +6,7 @@ import { runCli, tmpDir } from '../helpers';
 import { BIN, checkStore, fleet, leftovers, markerRoots, record } from '../helpers/crash';
 
 describe('two synths at once', () => {
-  const CLUSTERS = 3;
+  const CLUSTERS = 2;
   const start = (cwd: string, out: string) =>
     new Promise<number>((resolve) => spawn(process.execPath, [BIN, 'synth', '-q', '-o', out], { cwd, stdio: 'ignore' }).on('exit', (code) => resolve(code ?? -1)));
 

@@ -8,7 +8,7 @@ import { checkStore, fleet, keysKept, killed, leftovers, phaseOf, record } from 
 describe('SIGKILL during certs rotate', () => {
   const CLUSTERS = 4;
 
-  it.each([100, 250, 400, 550, 700, 'tx', 'journal'] as const)('--cluster, killed at %s: status tells, and the command it prints completes the store', async (at) => {
+  it.each([150, 450, 'tx', 'journal'] as const)('--cluster, killed at %s: status tells, and the command it prints completes the store', async (at) => {
     const dir = tmpDir();
     fleet(dir, CLUSTERS);
     const ws = { out: path.join(dir, 'dist'), store: path.join(dir, 'pki') };

@@ -168,6 +168,25 @@ export function runCli(args: string[], cwd: string = REPO, env?: NodeJS.ProcessE
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * Runs the command line in this process (main(), as bin/meshgen does) with
+ * `cwd` as the working folder: the same code path as runCli for exit codes
+ * and messages, without starting Node again.
+ */
+export async function runMain(args: string[], cwd: string = REPO): Promise<CliResult> {
+  const { main } = await import('../../src/cli/main');
+  let stdout = '';
+  let stderr = '';
+  const before = process.cwd();
+  process.chdir(cwd);
+  try {
+    const code = await main(['node', 'meshgen', ...args], { out: (t) => (stdout += t), err: (t) => (stderr += t) });
+    return { code, stdout, stderr };
+  } finally {
+    process.chdir(before);
+  }
+}
+
 /** The error `fn` throws, which must be an instance of `type`. */
 export function thrown<E extends Error>(fn: () => unknown, type: new (...args: never[]) => E): E {
   try {

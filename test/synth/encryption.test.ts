@@ -13,7 +13,7 @@ import { loadTopology } from '../../src/model/load';
 import { generatePrivateKey } from '../../src/pki/certificates';
 import { rotateIntermediates } from '../../src/pki/rotate';
 import { synthesize, SynthResult } from '../../src/synth/synthesize';
-import { FIXTURE_TOPOLOGIES, meshYaml, readTree, runCli, TWO_CLUSTERS, walk, workspace } from '../helpers';
+import { FIXTURE_TOPOLOGIES, meshYaml, readTree, runCli, runMain, TWO_CLUSTERS, walk, workspace } from '../helpers';
 import { controllerKey, ControllerKey, unseal } from '../helpers/sealed';
 import { ageKeygen, sopsDecrypt, SopsDecryptError } from '../helpers/sops';
 
@@ -369,20 +369,20 @@ describe('bad secrets settings', () => {
     ['sealed-secrets without a certificate', `  secrets: {encryption: sealed-secrets}\n`, /spec\.secrets\.encryption: the mesh seals its Secrets for Sealed Secrets but names no controller certificate/],
     ['settings nothing uses', `  secrets: {sops: {age: [age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p]}}\n`, /spec\.secrets\.sops: sops is set, but no cluster it applies to has encryption: sops, so it is not used/],
   ];
-  it.each(cases)('fails on %s, naming file and path, with exit 1 from validate and synth', (_name, extra, message) => {
+  it.each(cases)('fails on %s, naming file and path, with exit 1 from validate and synth', async (_name, extra, message) => {
     const ws = workspace(meshYaml({ clusters: TWO_CLUSTERS, extra }));
     for (const cmd of ['validate', 'synth']) {
-      const r = runCli([cmd, '-f', ws.file, '-o', ws.out].slice(0, cmd === 'validate' ? 3 : 5), ws.dir);
+      const r = await runMain([cmd, '-f', ws.file, '-o', ws.out].slice(0, cmd === 'validate' ? 3 : 5), ws.dir);
       expect(r.code, cmd).toBe(1);
       expect(r.stderr, cmd).toMatch(message);
     }
     expect(fs.existsSync(ws.out)).toBe(false);
   });
 
-  it('never prints an age identity given as a recipient', () => {
+  it('never prints an age identity given as a recipient', async () => {
     const identity = ageKeygen().identity.split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-')) as string;
     const ws = workspace(meshYaml({ clusters: TWO_CLUSTERS, extra: `  secrets: {encryption: sops, sops: {age: [${identity}]}}\n` }));
-    const r = runCli(['validate', '-f', ws.file], ws.dir);
+    const r = await runMain(['validate', '-f', ws.file], ws.dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/spec\.secrets\.sops\.age\[0\]: this value is not an age recipient: it is an age identity, a private key/);
     expect(r.stderr).not.toContain(identity);
@@ -394,14 +394,14 @@ describe('bad secrets settings', () => {
     ['of an EC key', (dir: string) => controllerKey(dir, 'cluster2', { algorithm: 'ec' }), /cluster2\.pem, the Sealed Secrets certificate of cluster "cluster2", holds a EC key; the Sealed Secrets controller seals with RSA keys/],
     ['expired', (dir: string) => controllerKey(dir, 'cluster2', { expired: true }), /cluster2\.pem, the Sealed Secrets certificate of cluster "cluster2", expired on \d{4}-/],
     ['not a certificate', (dir: string) => fs.writeFileSync(path.join(dir, 'cluster2.pem'), 'hello\n'), /cluster2\.pem, the Sealed Secrets certificate of cluster "cluster2", holds no PEM certificate/],
-  ])('fails on a controller certificate that is %s, naming the topology file, the key and the certificate, before any key is made', (_name, make, message) => {
+  ])('fails on a controller certificate that is %s, naming the topology file, the key and the certificate, before any key is made', async (_name, make, message) => {
     const ws = workspace(meshYaml({ clusters: TWO_CLUSTERS, extra: `  secrets:\n    encryption: sealed-secrets\n    sealedSecrets: {cert: "sealed/{cluster}.pem"}\n` }));
     const dir = path.join(ws.dir, 'sealed');
     controllerKey(dir, 'cluster1');
     make(dir);
     fs.rmSync(path.join(ws.dir, 'pki'), { recursive: true });
     for (const args of [['validate', '-f', ws.file], ['synth', '-f', ws.file, '-o', ws.out]]) {
-      const r = runCli(args, ws.dir);
+      const r = await runMain(args, ws.dir);
       expect(r.code, args[0]).toBe(1);
       expect(r.stderr, args[0]).toMatch(/mesh\.yaml: spec\.secrets\.sealedSecrets\.cert: /);
       expect(r.stderr, args[0]).toMatch(message);
