@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, tmpDir } from '../helpers';
+import { runMain, tmpDir } from '../helpers';
 import { BIN, checkStore, fleet, leftovers, markerRoots, record } from '../helpers/crash';
 
 describe('two synths at once', () => {
@@ -18,7 +18,7 @@ describe('two synths at once', () => {
     expect(codes).toEqual([0, 0]);
     const root = checkStore(path.join(dir, 'pki'), CLUSTERS);
     for (let c = 1; c <= CLUSTERS; c++) expect(markerRoots(path.join(dir, 'dist', `c${c}`))).toEqual([root]);
-    expect(runCli(['synth', '-q'], dir).code).toBe(0);
+    expect((await runMain(['synth', '-q'], dir)).code).toBe(0);
   }, 60_000);
 
   it.each(Array.from({ length: 10 }, (_, i) => i))('trial %i, two output folders sharing the store: both under the one root the store keeps', async () => {
@@ -30,6 +30,6 @@ describe('two synths at once', () => {
     const root = checkStore(path.join(dir, 'pki'), CLUSTERS);
     for (const out of ['a', 'b']) for (let c = 1; c <= CLUSTERS; c++) expect(markerRoots(path.join(dir, out, `c${c}`))).toEqual([root]);
     expect(leftovers(path.join(dir, 'pki'))).toEqual([]);
-    for (const out of ['a', 'b']) expect(runCli(['synth', '-q', '-o', out], dir).code).toBe(0);
+    for (const out of ['a', 'b']) expect((await runMain(['synth', '-q', '-o', out], dir)).code).toBe(0);
   }, 60_000);
 });

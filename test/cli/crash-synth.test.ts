@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readTree, runCli, tmpDir } from '../helpers';
+import { readTree, runCli, runMain, tmpDir } from '../helpers';
 import { checkStore, cleanTree, fleet, keysKept, killed, leftovers, markerRoots, phaseOf, record } from '../helpers/crash';
 
 type Where = { out: string; store: string };
@@ -35,12 +35,12 @@ describe('SIGKILL during synth', () => {
       const dir = tmpDir();
       fleet(dir, CLUSTERS);
       const ws = { out: path.join(dir, 'dist'), store: path.join(dir, 'pki') };
-      if (!point.fresh) expect(runCli(['synth', '-q'], dir).code).toBe(0);
+      if (!point.fresh) expect((await runMain(['synth', '-q'], dir)).code).toBe(0);
       const earlier = fs.existsSync(ws.out);
       const at = point.at;
       const wasKilled = await killed(['synth', '-q'], dir, typeof at === 'number' ? { afterMs: Math.round(at * duration) } : { watch: () => at(ws) });
       const phase = wasKilled ? phaseOf(ws) : 'finished before the kill';
-      const r = runCli(['synth'], dir);
+      const r = await runMain(['synth'], dir);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).not.toMatch(/unexpected|    at /);
       record('synth', `${phase}: ${/finished|discarded/.exec(r.stderr)?.[0] ?? 'nothing to recover'}`);
