@@ -11,7 +11,7 @@
  * Key files are 0600 and folders 0700; a file is written under a temporary
  * name and renamed, so a crash never leaves half a key.
  */
-import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KeyStoreError, Problem } from '../errors';
@@ -23,8 +23,9 @@ import {
   generateCaKey,
   newSerial,
 } from './certificates';
-import { isEncryptedKey, issuedBy, keyMatchesCertificate, parseCertificate, subjectAttribute } from './inspect';
+import { isEncryptedKey, issuedBy, keyMatchesCertificate, parseCertificate } from './inspect';
 import { PASSPHRASE_FIX } from './passphrase';
+import { checkIntermediate, checkRoot, Pair, rootGuardProblems } from './store-check';
 import { checkEntry, emptyManifest, entryFor, KeyStoreManifest, MANIFEST_FILE, readManifest, RootRotation, stageManifest } from './manifest';
 import { LockOptions } from '../lock';
 import { ensureDir, fsyncDir, StoreTransaction, withStoreLock } from './store-io';
@@ -122,11 +123,6 @@ export const HISTORY_DIR = '_history';
 /** File names of the key store. */
 export const KEY_STORE_FILES = { rootCert: ROOT_CERT, rootKey: ROOT_KEY, caCert: CA_CERT, caKey: CA_KEY } as const;
 
-interface Pair {
-  certPem: string;
-  keyPem: string;
-  cert: X509Certificate;
-}
 
 /**
  * Loads a mesh's CA material from its key store, checks that it fits
@@ -204,13 +200,13 @@ async function loadOrMake(mesh: MeshModel, opts: KeyStoreOptions): Promise<MeshP
     }
   };
   const root = readPairFiles(rootCertFile, rootKeyFile, problems, rootEncrypted ? decrypt(rootKeyFile) : undefined);
-  if (root) checkRoot(rootCertFile, root, now(), problems, 'the mesh needs a new root: run `meshgen certs rotate --root` well before expiry; once expired, move the key store away, synthesize again and roll out every cluster');
+  if (root) problems.push(...checkRoot(rootCertFile, root, now(), 'the mesh needs a new root: run `meshgen certs rotate --root` well before expiry; once expired, move the key store away, synthesize again and roll out every cluster'));
   // Stages 1 and 2 of a root rotation: the next root sits beside the root; in stage 2 it issues the intermediates.
   let next: Pair | undefined;
   if (rotation && rotation.stage < 3) {
     const nextCert = path.join(store, NEXT_ROOT_DIR, ROOT_CERT);
     next = readPairFiles(nextCert, nextKeyFile, problems, nextEncrypted ? decrypt(nextKeyFile) : undefined);
-    if (next) checkRoot(nextCert, next, now(), problems, 'the next root expired before the rotation finished: restore a backup of the key store from before `meshgen certs rotate --root`, and start again');
+    if (next) problems.push(...checkRoot(nextCert, next, now(), 'the next root expired before the rotation finished: restore a backup of the key store from before `meshgen certs rotate --root`, and start again'));
     else if (!problems.some((p) => p.file?.includes(NEXT_ROOT_DIR))) {
       problems.push({
         file: displayPath(nextCert),
@@ -230,7 +226,7 @@ async function loadOrMake(mesh: MeshModel, opts: KeyStoreOptions): Promise<MeshP
     const pair = readPair(dir, CA_CERT, CA_KEY, problems);
     if (!pair) continue;
     existing.set(cluster.name, pair);
-    checkIntermediate(dir, cluster, pair, signing, signingCertFile, now(), problems);
+    problems.push(...checkIntermediate(dir, cluster, pair, signing, signingCertFile, now()));
   }
   // The manifest says what the store held: a file it lists that is gone or replaced is an error, not something to remake.
   if (manifest) {
@@ -254,31 +250,7 @@ async function loadOrMake(mesh: MeshModel, opts: KeyStoreOptions): Promise<MeshP
     problems.push(...listed.filter((p) => !reported(p.file)));
   }
   // The clusters trust every root of the root-cert.pem they run with (two during a root rotation).
-  if (opts.deployedRoot?.unreadable && !root && !opts.allowNewRoot) {
-    problems.push({
-      file: displayPath(rootCertFile),
-      message: `is missing, and ${opts.deployedRoot.source} was made under a root CA that cannot be told (its cacerts is encrypted and its marker is from an older meshgen); a new root would break trust with the clusters already running`,
-      fix: 'point spec.trust.keyStore at the key store that made the output, or decrypt its cacerts for one run; to replace the CA on purpose, run synth with --new-root and roll out every cluster',
-    });
-  }
-  const deployedRoots = opts.deployedRoot?.fingerprints ?? [];
-  const deployed = deployedRoots.length > 0 ? { fingerprint256: deployedRoots[0] } : undefined;
-  if (opts.deployedRoot && deployed && !opts.allowNewRoot) {
-    const rootFile = displayPath(rootCertFile);
-    if (!root) {
-      problems.push({
-        file: rootFile,
-        message: `is missing, but ${opts.deployedRoot.source} was made under a root CA (SHA-256 ${deployed.fingerprint256}); a new root would break trust with the clusters already running`,
-        fix: 'restore the key store from backup (or point spec.trust.keyStore at it); to replace the CA on purpose, run synth with --new-root and roll out every cluster',
-      });
-    } else if (!deployedRoots.includes(root.cert.fingerprint256)) {
-      problems.push({
-        file: rootFile,
-        message: `is not the root CA ${opts.deployedRoot.source} was made under (SHA-256 ${deployed.fingerprint256})`,
-        fix: 'point spec.trust.keyStore at the key store that made the output; to replace the CA on purpose, run synth with --new-root and roll out every cluster',
-      });
-    }
-  }
+  if (!opts.allowNewRoot) problems.push(...rootGuardProblems(rootCertFile, root, opts.deployedRoot));
   if (!root && existing.size > 0 && !problems.some((p) => p.file === displayPath(rootCertFile) || p.file === displayPath(rootKeyFile))) {
     problems.push({
       file: displayPath(path.join(store, ROOT_CERT)),
@@ -581,54 +553,9 @@ function readIfExists(file: string, problems: Problem[]): string | undefined {
   }
 }
 
-function checkRoot(certFile: string, root: Pair, now: Date, problems: Problem[], expiredFix: string): void {
-  const file = displayPath(certFile);
-  if (!root.cert.ca || !issuedBy(root.cert, root.cert)) {
-    problems.push({
-      file,
-      message: 'is not a self-signed CA certificate',
-      fix: 'put the mesh root CA here, or remove the key store to start a new one',
-    });
-  }
-  if (new Date(root.cert.validTo) <= now) {
-    problems.push({
-      file,
-      message: `expired on ${new Date(root.cert.validTo).toISOString()}`,
-      fix: expiredFix,
-    });
-  }
-}
-
-function checkIntermediate(dir: string, cluster: ClusterModel, pair: Pair, root: Pair | undefined, rootFile: string, now: Date, problems: Problem[]): void {
-  const file = displayPath(path.join(dir, CA_CERT));
-  const rotate = `meshgen certs rotate --cluster ${cluster.name}`;
-  if (root && !issuedBy(pair.cert, root.cert)) {
-    problems.push({
-      file,
-      message: `was not signed by the root in ${displayPath(rootFile)}, so cluster "${cluster.name}" would not be trusted by the others`,
-      fix: `restore the root that issued it, or run \`${rotate}\` to issue a new intermediate under the current root`,
-    });
-  }
-  const locality = subjectAttribute(pair.cert, 'L');
-  if (locality !== cluster.name) {
-    problems.push({
-      file,
-      message: `is the intermediate of cluster "${locality ?? '(none)'}", not of "${cluster.name}"`,
-      fix: `move it back to that cluster's folder, or run \`${rotate}\` to issue one for "${cluster.name}"`,
-    });
-  }
-  if (new Date(pair.cert.validTo) <= now) {
-    problems.push({
-      file,
-      message: `expired on ${new Date(pair.cert.validTo).toISOString()}`,
-      fix: `run \`${rotate}\` to issue a new intermediate (one run can name several clusters: repeat --cluster), then synthesize and roll out cluster "${cluster.name}"`,
-    });
-  }
-}
-
 /**
  * Key store file of the key that fingerprints encrypted output (see
- * secrets/fingerprint.ts): 32 random bytes as hex, 0600. It tells whether
+ * secrets/encrypt.ts): 32 random bytes as hex, 0600. It tells whether
  * an encrypted file on disk still holds what synth would write, without
  * keeping any plaintext; losing it only means every encrypted file is
  * encrypted anew once.
