@@ -40,13 +40,20 @@ export function synthCommand(io: Io): Command {
     });
 }
 
-/** The one warning of a synth that wrote private keys or tokens in plaintext, naming the files. */
+/** Files a warning names before it counts the rest. */
+const WARNING_FILES = 5;
+
+/** The one warning of a synth that wrote private keys or tokens in plaintext, naming the files (the first few, then how many more). */
 export function plaintextWarning(result: SynthResult): string | undefined {
   const files = result.plaintextSecrets;
   if (files.length === 0) return undefined;
   const out = displayPath(result.outdir);
+  const folders = new Set(files.map((f) => f.split('/')[0])).size;
+  const named = files.slice(0, WARNING_FILES).map((f) => `${out}/${f}`);
+  const rest = files.length - named.length;
   return (
-    `warning: ${plural(files.length, 'file')} hold private keys or tokens in plaintext, so never commit them: ${files.map((f) => `${out}/${f}`).join(', ')}\n` +
+    `warning: ${plural(files.length, 'file')}${folders > 1 ? ` in ${folders} cluster folders` : ''} hold private keys or tokens in plaintext, so never commit them: ` +
+    `${named.join(', ')}${rest > 0 ? `, and ${rest} more (each folder's README lists its own)` : ''}\n` +
     `    fix: ${PLAINTEXT_FIX}; synth --strict makes this an error\n`
   );
 }

@@ -45,7 +45,7 @@ describe('meshgen CLI', () => {
     const ws = workspace();
     const r = runCli(['synth', '-f', ws.file, '-o', ws.out], ws.dir);
     // The one warning of a mesh whose Secrets are written in plaintext (the default).
-    expect(r.stderr).toMatch(/^warning: 2 files hold private keys or tokens in plaintext, so never commit them: dist\/cluster1\/secret\.istio-system\.cacerts\.yaml, dist\/cluster2\/secret\.istio-system\.cacerts\.yaml\n {4}fix: [^\n]+\n$/);
+    expect(r.stderr).toMatch(/^warning: 2 files in 2 cluster folders hold private keys or tokens in plaintext, so never commit them: dist\/cluster1\/secret\.istio-system\.cacerts\.yaml, dist\/cluster2\/secret\.istio-system\.cacerts\.yaml\n {4}fix: [^\n]+\n$/);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       [

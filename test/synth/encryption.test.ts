@@ -13,6 +13,7 @@ import { loadTopology } from '../../src/model/load';
 import { generatePrivateKey } from '../../src/pki/certificates';
 import { rotateIntermediates } from '../../src/pki/rotate';
 import { synthesize, SynthResult } from '../../src/synth/synthesize';
+import { plaintextWarning } from '../../src/cli/synth';
 import { FIXTURE_TOPOLOGIES, meshYaml, readTree, runCli, runMain, TWO_CLUSTERS, walk, workspace } from '../helpers';
 import { controllerKey, ControllerKey, unseal } from '../helpers/sealed';
 import { ageKeygen, sopsDecrypt, SopsDecryptError } from '../helpers/sops';
@@ -312,7 +313,7 @@ describe('secrets that stay plaintext', () => {
     expect(r.code).toBe(0);
     const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('4 files hold private keys or tokens in plaintext');
+    expect(warnings[0]).toContain('4 files in 2 cluster folders hold private keys or tokens in plaintext');
     expect(warnings[0]).toContain('dist/cluster1/secret.istio-system.cacerts.yaml');
     expect(warnings[0]).toContain('dist/cluster2/secret.istio-system.istio-remote-secret-cluster1.yaml');
     expect(r.stderr).toMatch(/fix: set spec\.secrets\.encryption: sops/);
@@ -324,6 +325,15 @@ describe('secrets that stay plaintext', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/mesh\.yaml: spec\.secrets\.encryption: mesh "mesh1" writes the Secrets of "cluster1", "cluster2" in plaintext/);
     expect(fs.existsSync(ws.out)).toBe(false);
+  });
+});
+
+describe('the plaintext warning of a large fleet', () => {
+  it('names the first files and counts the rest, on two lines', () => {
+    const files = Array.from({ length: 12 }, (_, i) => `c${i}/secret.istio-system.cacerts.yaml`);
+    const text = plaintextWarning({ outdir: path.resolve('dist'), plaintextSecrets: files } as unknown as SynthResult) as string;
+    expect(text.split('\n')).toHaveLength(3);
+    expect(text).toMatch(/^warning: 12 files in 12 cluster folders hold private keys or tokens in plaintext, so never commit them: dist\/c0\/[^,]+, (dist\/c\d\/[^,]+, ){3}dist\/c4\/secret\.istio-system\.cacerts\.yaml, and 7 more \(each folder's README lists its own\)\n/);
   });
 });
 
