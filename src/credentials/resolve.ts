@@ -7,7 +7,7 @@
 import { CredentialsError, Problem } from '../errors';
 import { planCluster } from '../model/plan';
 import { ClusterModel, CredentialSettings, MeshModel } from '../model/types';
-import { credentialFor, defaultKubeconfigFiles, isLocalServer, KubeconfigError, loadKubeconfig, StaticCredential } from './kubeconfig';
+import { credentialFor, defaultKubeconfigFiles, isLocalServer, KubeconfigError, loadKubeconfig, MergedKubeconfig, StaticCredential } from './kubeconfig';
 import { readReaderCredential } from './token-store';
 
 /** The credential of one cluster, as far as it is known. */
@@ -31,6 +31,31 @@ export interface ResolveOptions {
    * @default process.env
    */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Kubeconfigs already read in this run, by their file list: a fleet's kubeconfig is read and merged once, not once per cluster.
+   * @default - a cache for this call
+   */
+  readonly kubeconfigs?: KubeconfigCache;
+}
+
+/** Merged kubeconfigs (or why they cannot be read) by file list. */
+export type KubeconfigCache = Map<string, MergedKubeconfig | KubeconfigError>;
+
+/** The kubeconfig merged from `files`, read once per `cache`. */
+function cachedKubeconfig(files: readonly string[], cache: KubeconfigCache): MergedKubeconfig {
+  const key = files.join('\0');
+  let found = cache.get(key);
+  if (found === undefined) {
+    try {
+      found = loadKubeconfig(files);
+    } catch (err) {
+      if (!(err instanceof KubeconfigError)) throw err;
+      found = err;
+    }
+    cache.set(key, found);
+  }
+  if (found instanceof KubeconfigError) throw found;
+  return found;
 }
 
 /** The clusters of `mesh` whose API some control plane of the mesh reads. */
@@ -39,7 +64,8 @@ export function clustersRead(mesh: MeshModel): ClusterModel[] {
 }
 
 /** Resolves the credentials of every cluster of `mesh` that is read by another. */
-export function resolveMeshCredentials(mesh: MeshModel, opts: ResolveOptions = {}): MeshCredentials {
+export function resolveMeshCredentials(mesh: MeshModel, given: ResolveOptions = {}): MeshCredentials {
+  const opts = { ...given, kubeconfigs: given.kubeconfigs ?? new Map() };
   const problems: Problem[] = [];
   const found = new Map<string, ClusterCredential>();
   for (const cluster of clustersRead(mesh)) {
@@ -58,7 +84,7 @@ export function resolveMeshCredentials(mesh: MeshModel, opts: ResolveOptions = {
   };
 }
 
-function resolveCluster(mesh: MeshModel, cluster: ClusterModel, opts: ResolveOptions, problems: Problem[]): ClusterCredential | undefined {
+function resolveCluster(mesh: MeshModel, cluster: ClusterModel, opts: ResolveOptions & { kubeconfigs: KubeconfigCache }, problems: Problem[]): ClusterCredential | undefined {
   const settings = cluster.credentials;
   const at = { file: mesh.source.file, path: `cluster "${cluster.name}" credentials` };
   if (settings.source === 'external') {
@@ -78,7 +104,7 @@ function resolveCluster(mesh: MeshModel, cluster: ClusterModel, opts: ResolveOpt
   } else {
     const files = settings.kubeconfig.length > 0 ? settings.kubeconfig : defaultKubeconfigFiles(opts.env);
     try {
-      const config = loadKubeconfig(files);
+      const config = cachedKubeconfig(files, opts.kubeconfigs);
       if (!settings.explicit && (config.files.length === 0 || !config.contexts.has(cluster.context))) {
         return {
           kind: 'pending',

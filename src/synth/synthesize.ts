@@ -113,7 +113,8 @@ interface SynthInputs {
 /** Checks paths, reads credentials and sealing certificates, applies --strict: reads only, writes nothing. */
 function readInputs(topology: Topology, opts: SynthOptions): SynthInputs {
   checkPaths(topology, path.resolve(opts.outdir));
-  const credentials = new Map(topology.meshes.map((mesh) => [mesh.name, resolveMeshCredentials(mesh, { env: opts.env })]));
+  const kubeconfigs = new Map();
+  const credentials = new Map(topology.meshes.map((mesh) => [mesh.name, resolveMeshCredentials(mesh, { env: opts.env, kubeconfigs })]));
   const sealingKeys = readTopologySealingKeys(topology);
   const plaintext = plaintextSecretsOf(topology);
   if (opts.strict && plaintext.length > 0) throw plaintextError(topology, plaintext);
