@@ -6,11 +6,11 @@ import { Construct } from 'constructs';
 import { pemCertificates } from '../pki/inspect';
 import { TopologyError } from '../errors';
 import { planFederation } from '../model/federation-plan';
-import { MeshModel, Topology } from '../model/types';
+import { ClusterModel, MeshModel, Topology } from '../model/types';
 import { MeshCredentials } from '../credentials/resolve';
 import { MeshPki } from '../pki/key-store';
 import { RootRotation } from '../pki/manifest';
-import { ClusterChart } from './cluster-chart';
+import { ClusterChart, ClusterChartProps } from './cluster-chart';
 
 /** Props of Mesh. */
 export interface MeshProps {
@@ -39,19 +39,26 @@ export class Mesh extends Construct {
 
   constructor(scope: Construct, id: string, props: MeshProps) {
     super(scope, id);
-    this.clusters = props.mesh.clusters.map((cluster) => {
-      const fed = props.federation ? planFederation(props.federation.topology, props.mesh, cluster) : undefined;
-      // One caCertificates entry per root: a mesh in a root rotation has two.
-      const trustRoots = (fed?.trustRootsOf ?? []).flatMap((m) => {
-        const pem = props.federation?.roots.get(m);
-        if (!pem) throw new TopologyError(`no root certificate of mesh "${m}", which mesh "${props.mesh.name}" must trust`);
-        return pemCertificates(pem);
-      });
-      const peerRotations = (fed?.trustRootsOf ?? []).flatMap((m) => {
-        const rotation = props.federation?.rotations?.get(m);
-        return rotation ? [{ mesh: m, rotation, roots: pemCertificates(props.federation?.roots.get(m) ?? '') }] : [];
-      });
-      return new ClusterChart(this, { mesh: props.mesh, cluster, pki: props.pki, credentials: props.credentials, federation: fed, trustRoots, peerRotations });
-    });
+    this.clusters = props.mesh.clusters.map((cluster) => new ClusterChart(this, clusterChartProps(props, cluster)));
   }
+}
+
+/**
+ * The props of the chart of `cluster` of the mesh `props` describes: what
+ * its mesh's federations give it, the other meshes' roots it trusts (one
+ * entry per root: a mesh in a root rotation has two) and their rotations.
+ * A run over a large fleet builds one cluster's chart at a time from these.
+ */
+export function clusterChartProps(props: MeshProps, cluster: ClusterModel): ClusterChartProps {
+  const fed = props.federation ? planFederation(props.federation.topology, props.mesh, cluster) : undefined;
+  const trustRoots = (fed?.trustRootsOf ?? []).flatMap((m) => {
+    const pem = props.federation?.roots.get(m);
+    if (!pem) throw new TopologyError(`no root certificate of mesh "${m}", which mesh "${props.mesh.name}" must trust`);
+    return pemCertificates(pem);
+  });
+  const peerRotations = (fed?.trustRootsOf ?? []).flatMap((m) => {
+    const rotation = props.federation?.rotations?.get(m);
+    return rotation ? [{ mesh: m, rotation, roots: pemCertificates(props.federation?.roots.get(m) ?? '') }] : [];
+  });
+  return { mesh: props.mesh, cluster, pki: props.pki, credentials: props.credentials, federation: fed, trustRoots, peerRotations };
 }

@@ -7,7 +7,8 @@
 import { Command } from 'commander';
 import { loadTopology } from '../model/load';
 import { displayPath } from '../paths';
-import { diffOutput } from '../synth/diff';
+import { OutputDiff } from '../synth/diff';
+import { OutputPlanner } from '../synth/write';
 import * as path from 'node:path';
 import { prepareSynthesis, withTopologyLocks } from '../synth/synthesize';
 import { plural } from '../text';
@@ -29,7 +30,9 @@ export function diffCommand(io: Io, setExitCode: (code: number) => void): Comman
       // Under the same locks as synth: a run writing meanwhile, or a write a killed run left half done, is waited for or finished first.
       const { prepared, changes } = await withTopologyLocks(topology, path.resolve(opts.output), synthOpts, async () => {
         const p = await prepareSynthesis(topology, synthOpts);
-        return { prepared: p, changes: diffOutput(p.outdir, p.folders) };
+        const diff = new OutputDiff(p.outdir, new OutputPlanner(p.outdir, p.names));
+        for await (const folder of p.folders()) diff.add(folder);
+        return { prepared: { outdir: p.outdir, summary: p.summary() }, changes: diff.changes() };
       });
       for (const c of changes) {
         if (opts.stat) io.out(`${c.status.padEnd(7)} ${c.path}\n`);

@@ -12,7 +12,7 @@ import { parseAllDocuments } from 'yaml';
 import { compareStrings } from '../order';
 import { GENERATED_HEADER, toYaml } from './files';
 import { RenderedFolder } from './render';
-import { ownerOf } from './write';
+import { OutputPlanner } from './write';
 
 /** One file that would change. */
 export interface FileChange {
@@ -67,10 +67,44 @@ function filesOf(dir: string): Map<string, string> {
   return out;
 }
 
-/** The changes writing `folders` into `outdir` would make, sorted by path. */
+/**
+ * The changes writing `folders` into `outdir` would make, sorted by path:
+ * the folders synth's own planner says it would write or remove, so a
+ * folder synth would refuse is refused here too.
+ */
 export function diffOutput(outdir: string, folders: readonly RenderedFolder[]): FileChange[] {
-  const changes: FileChange[] = [];
-  const add = (file: string, before: string | undefined, after: string | undefined) => {
+  const diff = new OutputDiff(outdir, new OutputPlanner(outdir, new Map(folders.map((f) => [f.name, f.mesh]))));
+  for (const folder of folders) diff.add(folder);
+  return diff.changes();
+}
+
+/** A diff fed one folder at a time, as synth's write is: only a folder that differs is compared file by file, then let go. */
+export class OutputDiff {
+  private readonly found: FileChange[] = [];
+
+  constructor(
+    private readonly outdir: string,
+    private readonly planner: OutputPlanner,
+  ) {}
+
+  /** Adds the changes of `folder`, if it differs from the disk. */
+  public add(folder: RenderedFolder): void {
+    if (!this.planner.examine(folder)) return;
+    const dir = path.join(this.outdir, folder.name);
+    const old = fs.existsSync(dir) ? filesOf(dir) : new Map<string, string>();
+    const next = new Map(folder.files.map((f) => [f.path, f.content]));
+    for (const file of new Set([...old.keys(), ...next.keys()])) this.file(`${folder.name}/${file}`, old.get(file), next.get(file));
+  }
+
+  /** Every change, sorted by path, with the folders of clusters that left the topology. */
+  public changes(): FileChange[] {
+    for (const name of this.planner.remove) {
+      for (const [file, content] of filesOf(path.join(this.outdir, name))) this.file(`${name}/${file}`, content, undefined);
+    }
+    return [...this.found].sort((a, b) => compareStrings(a.path, b.path));
+  }
+
+  private file(file: string, before: string | undefined, after: string | undefined): void {
     if (before === after) return;
     const status = before === undefined ? 'added' : after === undefined ? 'removed' : 'changed';
     const patch = createTwoFilesPatch(
@@ -82,22 +116,6 @@ export function diffOutput(outdir: string, folders: readonly RenderedFolder[]): 
       undefined,
       { context: 3 },
     );
-    changes.push({ path: file, status, patch });
-  };
-  const names = new Set(folders.map((f) => f.name));
-  const meshes = new Set(folders.map((f) => f.mesh));
-  for (const folder of folders) {
-    const dir = path.join(outdir, folder.name);
-    const old = fs.existsSync(dir) ? filesOf(dir) : new Map<string, string>();
-    const next = new Map(folder.files.map((f) => [f.path, f.content]));
-    for (const file of new Set([...old.keys(), ...next.keys()])) add(`${folder.name}/${file}`, old.get(file), next.get(file));
+    this.found.push({ path: file, status, patch });
   }
-  if (fs.existsSync(outdir)) {
-    for (const entry of fs.readdirSync(outdir)) {
-      const owner = ownerOf(path.join(outdir, entry));
-      if (names.has(entry) || owner === undefined || !meshes.has(owner)) continue;
-      for (const [file, content] of filesOf(path.join(outdir, entry))) add(`${entry}/${file}`, content, undefined);
-    }
-  }
-  return changes.sort((a, b) => compareStrings(a.path, b.path));
 }

@@ -45,36 +45,48 @@ export interface EncryptResult {
 
 /** Encrypts the pending Secrets of `folders`, reading earlier files from `outdir`. */
 export async function encryptFolders(outdir: string, folders: readonly RenderedFolder[], meshes: readonly MeshModel[], opts: EncryptFoldersOptions = {}): Promise<EncryptResult> {
+  const encrypt = folderEncryptor(outdir, meshes, opts);
+  const done = await Promise.all(folders.map((f) => encrypt(f)));
+  return {
+    folders: done.map((d) => d.folders[0]),
+    encrypted: done.flatMap((d) => d.encrypted).sort(),
+    kept: done.flatMap((d) => d.kept).sort(),
+  };
+}
+
+/**
+ * The encryption step for one folder at a time, sharing the fingerprint
+ * keys and sealing keys it needs across folders: what a fleet's write
+ * streams its folders through.
+ */
+export function folderEncryptor(outdir: string, meshes: readonly MeshModel[], opts: EncryptFoldersOptions = {}): (folder: RenderedFolder) => Promise<EncryptResult> {
   const now = (opts.now ?? (() => new Date()))();
   const byName = new Map(meshes.map((m) => [m.name, m]));
   const fingerprintKeys = new Map<string, Buffer>();
   const sealingKeys = new Map(opts.sealingKeys ?? []);
-  const encrypted: string[] = [];
-  const kept: string[] = [];
-  const result = await Promise.all(
-    folders.map(async (folder): Promise<RenderedFolder> => {
-      if (!folder.secrets || folder.secrets.length === 0) return folder;
-      const mesh = byName.get(folder.mesh);
-      if (!mesh) throw new Error(`folder "${folder.name}" belongs to mesh "${folder.mesh}", which is not in the topology given`);
-      const store = mesh.trust.keyStore;
-      if (!fingerprintKeys.has(store)) fingerprintKeys.set(store, outputFingerprintKey(store, { dryRun: opts.dryRun }));
-      const fingerprintKey = fingerprintKeys.get(store) as Buffer;
-      const made = await Promise.all(
-        folder.secrets.map(async (secret): Promise<RenderedFile> => {
-          const file = path.join(outdir, folder.name, secret.path);
-          const { content, reused } = await encryptSecretFile(secret.manifest, sealingOf(secret, mesh, folder.name, sealingKeys), {
-            fingerprintKey,
-            previous: readIfFile(file),
-            now,
-          });
-          (reused ? kept : encrypted).push(`${folder.name}/${secret.path}`);
-          return { path: secret.path, content, mode: 0o600 };
-        }),
-      );
-      return { name: folder.name, mesh: folder.mesh, files: sortBy([...folder.files, ...made], (f) => f.path) };
-    }),
-  );
-  return { folders: result, encrypted: encrypted.sort(), kept: kept.sort() };
+  return async (folder) => {
+    if (!folder.secrets || folder.secrets.length === 0) return { folders: [folder], encrypted: [], kept: [] };
+    const mesh = byName.get(folder.mesh);
+    if (!mesh) throw new Error(`folder "${folder.name}" belongs to mesh "${folder.mesh}", which is not in the topology given`);
+    const store = mesh.trust.keyStore;
+    if (!fingerprintKeys.has(store)) fingerprintKeys.set(store, outputFingerprintKey(store, { dryRun: opts.dryRun }));
+    const fingerprintKey = fingerprintKeys.get(store) as Buffer;
+    const encrypted: string[] = [];
+    const kept: string[] = [];
+    const made = await Promise.all(
+      folder.secrets.map(async (secret): Promise<RenderedFile> => {
+        const file = path.join(outdir, folder.name, secret.path);
+        const { content, reused } = await encryptSecretFile(secret.manifest, sealingOf(secret, mesh, folder.name, sealingKeys), {
+          fingerprintKey,
+          previous: readIfFile(file),
+          now,
+        });
+        (reused ? kept : encrypted).push(`${folder.name}/${secret.path}`);
+        return { path: secret.path, content, mode: 0o600 };
+      }),
+    );
+    return { folders: [{ name: folder.name, mesh: folder.mesh, files: sortBy([...folder.files, ...made], (f) => f.path) }], encrypted, kept };
+  };
 }
 
 /** How `secret` of cluster `cluster` is encrypted. */

@@ -6,7 +6,8 @@
  */
 import * as path from 'node:path';
 import { App } from 'cdk8s';
-import { Mesh } from '../charts/mesh';
+import { clusterChartProps } from '../charts/mesh';
+import { ClusterChart } from '../charts/cluster-chart';
 import { MeshCredentials, resolveMeshCredentials } from '../credentials/resolve';
 import { Problem, OutputError } from '../errors';
 import { installOrder } from '../model/plan';
@@ -16,12 +17,12 @@ import { displayPath, isInside } from '../paths';
 import { ensureMeshPki, KeyStoreOptions, MeshPki, Provenance } from '../pki/key-store';
 import { renderCluster, RenderedFolder } from './render';
 import { readDeployedRoot } from './deployed';
-import { ensureOutputFolder, withOutputLock, writeOutput } from './write';
+import { ensureOutputFolder, OutputPlanner, OutputWrite, withOutputLock } from './write';
 import type { SealingKey } from '../secrets/sealing-cert';
 import * as fs from 'node:fs';
 import { LockOptions } from '../lock';
 import { withStoreLock } from '../pki/store-io';
-import { encryptFolders } from './encrypt';
+import { folderEncryptor } from './encrypt';
 import { readTopologySealingKeys } from '../secrets/sealing-cert';
 import { plural } from '../text';
 
@@ -94,12 +95,19 @@ export interface SynthResult {
   readonly keptEncrypted: readonly string[];
 }
 
-/** Everything a synth would write, rendered in memory; nothing is written yet. */
+/**
+ * A synth run whose CA material is ready: its folders are rendered and
+ * encrypted one cluster at a time, so a fleet's output is never held in
+ * memory whole; the summary is complete once every folder was produced.
+ */
 export interface PreparedSynthesis {
   readonly outdir: string;
-  readonly folders: readonly RenderedFolder[];
-  /** Summary without what only the write knows (removed and foreign folders). */
-  readonly summary: Omit<SynthResult, 'removed' | 'foreign'>;
+  /** Name → mesh of every folder the run produces. */
+  readonly names: ReadonlyMap<string, string>;
+  /** Each cluster's folder, rendered and encrypted, in topology order. */
+  folders(): AsyncGenerator<RenderedFolder>;
+  /** What the run made, once folders() is done (removed and foreign folders are the write's to tell). */
+  summary(): Omit<SynthResult, 'removed' | 'foreign'>;
 }
 
 /** What a synth reads before it takes any lock or touches any file: each problem here stops it before anything is made. */
@@ -122,10 +130,9 @@ function readInputs(topology: Topology, opts: SynthOptions): SynthInputs {
 }
 
 /**
- * Renders every mesh of `topology` for `opts.outdir` in memory: checks
- * paths and credentials, loads or makes CA material (in memory only with
- * `keyStore.dryRun`), builds and renders the construct tree. Call it under
- * withTopologyLocks (synthesize() does).
+ * Prepares a synth of `topology` for `opts.outdir`: loads or makes the CA
+ * material (in memory only with `keyStore.dryRun`), and gives the folders
+ * one at a time. Call it under withTopologyLocks (synthesize() does).
  */
 export async function prepareSynthesis(topology: Topology, opts: SynthOptions, inputs: SynthInputs = readInputs(topology, opts)): Promise<PreparedSynthesis> {
   const outdir = path.resolve(opts.outdir);
@@ -144,13 +151,26 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions, i
       }),
     );
   }
-  const rendered = renderTopology(topology, pkis, credentials);
-  const { folders, encrypted, kept } = await encryptFolders(outdir, rendered, topology.meshes, { dryRun: opts.keyStore?.dryRun, sealingKeys });
-  const fileCount = new Map(folders.map((f) => [f.name, f.files.length]));
+  const fileCount = new Map<string, number>();
+  const plaintextFiles: string[] = [];
+  const encrypted: string[] = [];
+  const kept: string[] = [];
+  const encrypt = folderEncryptor(outdir, topology.meshes, { dryRun: opts.keyStore?.dryRun, sealingKeys });
   return {
     outdir,
-    folders,
-    summary: {
+    names: new Map(topology.meshes.flatMap((m) => m.clusters.map((c) => [c.name, m.name] as const))),
+    async *folders() {
+      for (const rendered of renderFolders(topology, pkis, credentials)) {
+        const done = await encrypt(rendered);
+        const folder = done.folders[0];
+        encrypted.push(...done.encrypted);
+        kept.push(...done.kept);
+        fileCount.set(folder.name, folder.files.length);
+        if (plaintext.includes(folder.name)) plaintextFiles.push(...folder.files.filter((f) => f.mode === 0o600).map((f) => `${folder.name}/${f.path}`));
+        yield folder;
+      }
+    },
+    summary: () => ({
       outdir,
       meshes: topology.meshes.map((mesh) => {
         const pki = pkis.get(mesh.name) as MeshPki;
@@ -168,10 +188,10 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions, i
         };
       }),
       pending: topology.meshes.flatMap((mesh) => (credentials.get(mesh.name) as MeshCredentials).pending.map((p) => ({ mesh: mesh.name, ...p }))),
-      plaintextSecrets: folders.flatMap((f) => f.files.filter((file) => file.mode === 0o600 && plaintext.includes(f.name)).map((file) => `${f.name}/${file.path}`)),
-      encrypted,
-      keptEncrypted: kept,
-    },
+      plaintextSecrets: [...plaintextFiles],
+      encrypted: [...encrypted].sort(),
+      keptEncrypted: [...kept].sort(),
+    }),
   };
 }
 
@@ -210,8 +230,16 @@ export async function synthesize(topology: Topology, opts: SynthOptions): Promis
   const inputs = readInputs(topology, opts);
   return withTopologyLocks(topology, outdir, opts, async () => {
     const prepared = await prepareSynthesis(topology, opts, inputs);
-    const written = await writeOutput(prepared.outdir, prepared.folders, { lock: opts.lock });
-    return { ...prepared.summary, removed: written.removed, foreign: written.foreign };
+    // Under the output's lock already: each folder is compared with the disk, and staged if it differs, as it comes.
+    const write = new OutputWrite(outdir, new OutputPlanner(outdir, prepared.names));
+    try {
+      for await (const folder of prepared.folders()) write.add(folder);
+    } catch (err) {
+      write.discard();
+      throw err;
+    }
+    const written = write.commit();
+    return { ...prepared.summary(), removed: written.removed, foreign: written.foreign };
   });
 }
 
@@ -248,18 +276,28 @@ export function renderTopology(
   pkis: ReadonlyMap<string, MeshPki>,
   credentials: ReadonlyMap<string, MeshCredentials>,
 ): RenderedFolder[] {
-  const app = new App();
-  const folders: RenderedFolder[] = [];
+  return [...renderFolders(topology, pkis, credentials)];
+}
+
+/**
+ * Renders one folder per cluster, one cluster at a time: each cluster's
+ * chart is built in an app of its own, rendered, and then left to the
+ * garbage collector, so memory holds one cluster, not the fleet.
+ */
+export function* renderFolders(
+  topology: Topology,
+  pkis: ReadonlyMap<string, MeshPki>,
+  credentials: ReadonlyMap<string, MeshCredentials>,
+): Generator<RenderedFolder> {
   const roots = new Map([...pkis].map(([mesh, pki]) => [mesh, pki.rootCertPem]));
   const rotations = new Map([...pkis].flatMap(([mesh, pki]) => (pki.rootRotation ? [[mesh, pki.rootRotation] as const] : [])));
   for (const mesh of topology.meshes) {
     const pki = pkis.get(mesh.name);
     const creds = credentials.get(mesh.name);
     if (!pki || !creds) throw new Error(`no CA material or credentials for mesh "${mesh.name}"`);
-    const construct = new Mesh(app, mesh.name, { mesh, pki, credentials: creds, federation: { topology, roots, rotations } });
-    for (const chart of construct.clusters) folders.push(renderCluster(chart));
+    const props = { mesh, pki, credentials: creds, federation: { topology, roots, rotations } };
+    for (const cluster of mesh.clusters) yield renderCluster(new ClusterChart(new App(), clusterChartProps(props, cluster)));
   }
-  return folders;
 }
 
 /** CA keys must never land in, or hold, the folder that gets committed. */

@@ -26,7 +26,7 @@ import * as path from 'node:path';
 import { OutputError } from '../errors';
 import { LockOptions, withLock } from '../lock';
 import { displayPath, fsyncDir } from '../paths';
-import { MARKER_FILE, markerMesh, markerSopsRecipients, RenderedFolder } from './render';
+import { MARKER_FILE, markerMesh, markerSopsRecipients, PendingSecret, RenderedFile, RenderedFolder } from './render';
 import { checkSopsConfig, isOwnSopsConfig, SOPS_CONFIG_FILE, sopsConfigText } from './sops-config';
 
 const STAGING_PREFIX = '.meshgen-staging-';
@@ -40,6 +40,8 @@ const JOURNAL_FILE = '.meshgen-journal.json';
 export interface WriteResult {
   /** Folders written (new or replaced), by name. */
   readonly written: readonly string[];
+  /** Folders that already held exactly what was rendered, left untouched, by name. */
+  readonly unchanged: readonly string[];
   /** Folders removed because their cluster left the topology, by name. */
   readonly removed: readonly string[];
   /** meshgen folders of meshes not in this topology, left alone, by name. */
@@ -105,11 +107,7 @@ export async function writeOutput(outdir: string, folders: readonly RenderedFold
   for (const f of folders) {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(f.name)) throw new OutputError(`cannot write a folder named ${JSON.stringify(f.name)}: not a DNS-1123 label`);
     // A Secret still waiting for its encryption has no file yet: writing the folder without it would lose it.
-    if (f.secrets && f.secrets.length > 0) {
-      throw new OutputError(`folder "${f.name}" has ${f.secrets.length} Secret(s) that are not encrypted yet`, [
-        { file: f.secrets[0].path, message: `is to be encrypted (secrets.encryption: ${f.secrets[0].settings.encryption})`, fix: 'pass the folders through encryptFolders() before writeOutput()' },
-      ]);
-    }
+    if (f.secrets && f.secrets.length > 0) throw unencrypted(f);
   }
   ensureOutputFolder(outdir);
   let wrote = false;
@@ -117,7 +115,14 @@ export async function writeOutput(outdir: string, folders: readonly RenderedFold
     return await withOutputLock(
       outdir,
       async () => {
-        const result = writeLocked(outdir, folders);
+        const write = new OutputWrite(outdir, new OutputPlanner(outdir, new Map(folders.map((f) => [f.name, f.mesh]))));
+        try {
+          for (const f of folders) write.add(f);
+        } catch (err) {
+          write.discard();
+          throw err;
+        }
+        const result = write.commit();
         wrote = true;
         return result;
       },
@@ -231,93 +236,232 @@ function rollBack(outdir: string, journal: Journal): void {
   fs.rmSync(staging, { recursive: true, force: true });
 }
 
-function writeLocked(outdir: string, folders: readonly RenderedFolder[]): WriteResult {
-  const names = new Map(folders.map((f) => [f.name, f.mesh]));
-  const meshes = new Set(folders.map((f) => f.mesh));
-  const stale: string[] = [];
-  const foreign: string[] = [];
-  for (const entry of fs.readdirSync(outdir, { withFileTypes: true })) {
-    const full = path.join(outdir, entry.name);
-    const owner = ownerOf(full);
-    const wanted = names.get(entry.name);
-    if (wanted !== undefined && owner !== wanted && fs.existsSync(full)) {
-      throw new OutputError(`cannot write ${displayPath(full)}: it exists and was not made by meshgen for mesh "${wanted}"`, [
-        {
-          file: displayPath(full),
-          message: owner === undefined ? `exists and has no ${MARKER_FILE} marker` : `was made for mesh "${owner}"`,
-          fix: 'move it away, or write to another output folder with -o',
-        },
-      ]);
+/**
+ * What writing a topology's folders into `outdir` changes, decided in one
+ * place for `synth` and `diff` alike, one folder at a time so that a fleet
+ * is never held in memory whole:
+ * - at the start, from the folder names alone: a folder this run may not
+ *   replace (not meshgen's, or another mesh's) is an error before anything
+ *   is written; folders of the topology's meshes whose cluster left are to
+ *   be removed; other meshes' folders are kept;
+ * - for each rendered folder (`examine`): whether it differs from what is on
+ *   disk (file names, contents or modes); an unchanged folder is not touched;
+ * - at the end (`sops`): `.sops.yaml`, from every remaining folder's marker.
+ */
+export class OutputPlanner {
+  /** Folders removed because their cluster left the topology. */
+  public readonly remove: readonly string[];
+  /** meshgen folders of meshes not in this topology, kept. */
+  public readonly foreign: readonly string[];
+  /** Folders that already hold exactly what was rendered. */
+  public readonly unchanged: string[] = [];
+  private readonly recipients = new Map<string, readonly string[]>();
+
+  /** `folders`: the name and mesh of every folder the run writes. */
+  constructor(
+    private readonly outdir: string,
+    folders: ReadonlyMap<string, string>,
+  ) {
+    const meshes = new Set(folders.values());
+    const stale: string[] = [];
+    const foreign: string[] = [];
+    const entries = fs.existsSync(outdir) ? fs.readdirSync(outdir, { withFileTypes: true }) : [];
+    for (const entry of entries) {
+      const full = path.join(outdir, entry.name);
+      const owner = ownerOf(full);
+      const wanted = folders.get(entry.name);
+      if (wanted !== undefined && owner !== wanted && fs.existsSync(full)) {
+        throw new OutputError(`cannot write ${displayPath(full)}: it exists and was not made by meshgen for mesh "${wanted}"`, [
+          {
+            file: displayPath(full),
+            message: owner === undefined ? `exists and has no ${MARKER_FILE} marker` : `was made for mesh "${owner}"`,
+            fix: 'move it away, or write to another output folder with -o',
+          },
+        ]);
+      }
+      if (owner !== undefined && wanted === undefined) {
+        if (meshes.has(owner)) stale.push(entry.name);
+        else foreign.push(entry.name);
+      }
     }
-    if (owner !== undefined && wanted === undefined) {
-      if (meshes.has(owner)) stale.push(entry.name);
-      else foreign.push(entry.name);
+    this.remove = stale;
+    this.foreign = foreign;
+    for (const name of foreign) {
+      const recipients = markerSopsRecipients(readMarker(path.join(outdir, name)));
+      if (recipients) this.recipients.set(name, recipients);
     }
   }
 
-  // .sops.yaml lists the SOPS folders of every mesh whose folders remain, this run's and others'.
-  const sopsRecipients = new Map<string, readonly string[]>();
-  for (const f of folders) {
-    const marker = f.files.find((file) => file.path === MARKER_FILE);
+  /** True when `folder` differs from what is on disk, so that the write must put it in place. */
+  public examine(folder: RenderedFolder): boolean {
+    const marker = folder.files.find((file) => file.path === MARKER_FILE);
     const recipients = marker ? markerSopsRecipients(marker.content) : undefined;
-    if (recipients) sopsRecipients.set(f.name, recipients);
+    if (recipients) this.recipients.set(folder.name, recipients);
+    if (sameOnDisk(path.join(this.outdir, folder.name), folder)) {
+      this.unchanged.push(folder.name);
+      return false;
+    }
+    return true;
   }
-  for (const name of foreign) {
-    const recipients = markerSopsRecipients(readMarker(path.join(outdir, name)));
-    if (recipients) sopsRecipients.set(name, recipients);
-  }
-  const sopsConfig = sopsConfigText(sopsRecipients);
-  checkSopsConfig(outdir, sopsConfig !== undefined);
-  const oldSopsConfig = readIfFile(path.join(outdir, SOPS_CONFIG_FILE));
-  const ourOldSopsConfig = oldSopsConfig !== undefined && isOwnSopsConfig(oldSopsConfig);
 
-  const id = randomBytes(6).toString('hex');
-  const staging = path.join(outdir, `${STAGING_PREFIX}${id}`);
-  const journal: Journal = {
-    format: 'meshgen-output-journal',
-    staging: path.basename(staging),
-    trash: `${TRASH_PREFIX}${id}`,
-    install: [...folders.map((f) => f.name), ...(sopsConfig !== undefined && sopsConfig !== oldSopsConfig ? [SOPS_CONFIG_FILE] : [])],
-    remove: [...stale, ...(sopsConfig === undefined && ourOldSopsConfig ? [SOPS_CONFIG_FILE] : [])],
+  /** `.sops.yaml` after every folder was examined: its text, and whether it is written or removed. */
+  public sops(): { readonly text?: string; readonly change?: 'write' | 'remove' } {
+    const text = sopsConfigText(this.recipients);
+    checkSopsConfig(this.outdir, text !== undefined);
+    const old = readIfFile(path.join(this.outdir, SOPS_CONFIG_FILE));
+    if (text !== undefined && text !== old) return { text, change: 'write' };
+    if (text === undefined && old !== undefined && isOwnSopsConfig(old)) return { change: 'remove' };
+    return text === undefined ? {} : { text };
+  }
+}
+
+/** The planner of `folders` (all of them in hand), with the folders that differ from the disk. */
+export function planOutput(outdir: string, folders: readonly RenderedFolder[]): { planner: OutputPlanner; install: RenderedFolder[] } {
+  const planner = new OutputPlanner(outdir, new Map(folders.map((f) => [f.name, f.mesh])));
+  return { planner, install: folders.filter((f) => planner.examine(f)) };
+}
+
+/** True when `dir` holds exactly `folder`'s files, with their contents and modes, and nothing else. */
+function sameOnDisk(dir: string, folder: RenderedFolder): boolean {
+  let count = 0;
+  const countFiles = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) countFiles(path.join(d, e.name));
+      else count++;
+    }
   };
   try {
-    fs.mkdirSync(staging, { mode: 0o755 });
-    for (const folder of folders) {
-      const dir = path.join(staging, folder.name);
-      fs.mkdirSync(dir, { mode: 0o755 });
-      fs.chmodSync(dir, 0o755);
-      for (const file of folder.files) {
+    countFiles(dir);
+  } catch {
+    return false;
+  }
+  if (count !== folder.files.length) return false;
+  for (const file of folder.files) {
+    const full = path.join(dir, file.path);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(full);
+    } catch {
+      return false;
+    }
+    if (!st.isFile() || (st.mode & 0o777) !== file.mode || st.size !== Buffer.byteLength(file.content)) return false;
+    if (fs.readFileSync(full, 'utf8') !== file.content) return false;
+  }
+  return true;
+}
+
+/**
+ * A write of the output folder, fed one folder at a time: a folder that
+ * differs from the disk is written into the staging folder at once (and
+ * then no longer held in memory), an unchanged one is left alone; commit()
+ * puts the staged folders in place through the journal. Hold the output's
+ * lock from the planner's making to the commit.
+ */
+export class OutputWrite {
+  private staging?: string;
+  private readonly installed: string[] = [];
+  private readonly id = randomBytes(6).toString('hex');
+
+  constructor(
+    private readonly outdir: string,
+    public readonly planner: OutputPlanner,
+  ) {}
+
+  /** Examines `folder` and stages it if it differs from the disk. */
+  public add(folder: RenderedFolder): void {
+    if (folder.secrets && folder.secrets.length > 0) throw unencrypted(folder);
+    if (!this.planner.examine(folder)) return;
+    this.stage(folder.name, folder.files);
+    this.installed.push(folder.name);
+  }
+
+  /** Puts what was staged in place (nothing when nothing differs), removes left clusters' folders and settles `.sops.yaml`. */
+  public commit(): WriteResult {
+    let sops: ReturnType<OutputPlanner['sops']>;
+    try {
+      sops = this.planner.sops();
+    } catch (err) {
+      this.discard();
+      throw err;
+    }
+    const result = { written: [...this.installed], unchanged: [...this.planner.unchanged], removed: [...this.planner.remove], foreign: [...this.planner.foreign] };
+    // Nothing differs: nothing is written, not even a staging folder.
+    if (this.installed.length === 0 && this.planner.remove.length === 0 && sops.change === undefined) return result;
+    if (sops.change === 'write') this.stage(undefined, [{ path: SOPS_CONFIG_FILE, content: sops.text as string, mode: 0o644 }]);
+    const staging = this.staging ?? this.makeStaging();
+    const journal: Journal = {
+      format: 'meshgen-output-journal',
+      staging: path.basename(staging),
+      trash: `${TRASH_PREFIX}${this.id}`,
+      install: [...this.installed, ...(sops.change === 'write' ? [SOPS_CONFIG_FILE] : [])],
+      remove: [...this.planner.remove, ...(sops.change === 'remove' ? [SOPS_CONFIG_FILE] : [])],
+    };
+    try {
+      flush(staging);
+    } catch (err) {
+      this.discard();
+      throw new OutputError(`cannot write output folder ${displayPath(this.outdir)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    commitJournal(this.outdir, journal);
+    try {
+      finish(this.outdir, journal);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      try {
+        rollBack(this.outdir, journal);
+      } catch {
+        throw new OutputError(`cannot replace folders in ${displayPath(this.outdir)} (${code}), and the rollback failed too`, [
+          {
+            file: displayPath(path.join(this.outdir, JOURNAL_FILE)),
+            message: 'records the write; the folders it names are partly replaced',
+            fix: 'fix the cause (disk full, permissions), then run synth again: it finishes this write first',
+          },
+        ]);
+      }
+      throw new OutputError(`cannot replace folders in ${displayPath(this.outdir)} (${code}); the output is as it was`);
+    }
+    return result;
+  }
+
+  /** Removes what was staged; the output is as it was. */
+  public discard(): void {
+    if (this.staging) fs.rmSync(this.staging, { recursive: true, force: true });
+    this.staging = undefined;
+  }
+
+  private makeStaging(): string {
+    this.staging = path.join(this.outdir, `${STAGING_PREFIX}${this.id}`);
+    fs.mkdirSync(this.staging, { mode: 0o755 });
+    return this.staging;
+  }
+
+  /** Writes `files` into the staging folder, under `name` (a cluster folder) or at its top. */
+  private stage(name: string | undefined, files: readonly RenderedFile[]): void {
+    try {
+      const staging = this.staging ?? this.makeStaging();
+      const dir = name === undefined ? staging : path.join(staging, name);
+      if (name !== undefined) {
+        fs.mkdirSync(dir, { mode: 0o755 });
+        fs.chmodSync(dir, 0o755);
+      }
+      for (const file of files) {
         const target = path.join(dir, file.path);
         fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
         fs.writeFileSync(target, file.content, { mode: file.mode, flag: 'wx' });
         fs.chmodSync(target, file.mode);
       }
+    } catch (err) {
+      this.discard();
+      throw new OutputError(`cannot write output folder ${displayPath(this.outdir)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    if (journal.install.includes(SOPS_CONFIG_FILE)) fs.writeFileSync(path.join(staging, SOPS_CONFIG_FILE), sopsConfig as string, { mode: 0o644 });
-    flush(staging);
-  } catch (err) {
-    fs.rmSync(staging, { recursive: true, force: true });
-    throw new OutputError(`cannot write output folder ${displayPath(outdir)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  commitJournal(outdir, journal);
-  try {
-    finish(outdir, journal);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    try {
-      rollBack(outdir, journal);
-    } catch {
-      throw new OutputError(`cannot replace folders in ${displayPath(outdir)} (${code}), and the rollback failed too`, [
-        {
-          file: displayPath(path.join(outdir, JOURNAL_FILE)),
-          message: 'records the write; the folders it names are partly replaced',
-          fix: 'fix the cause (disk full, permissions), then run synth again: it finishes this write first',
-        },
-      ]);
-    }
-    throw new OutputError(`cannot replace folders in ${displayPath(outdir)} (${code}); the output is as it was`);
-  }
-  return { written: folders.map((f) => f.name), removed: stale, foreign };
+}
+
+function unencrypted(f: RenderedFolder): OutputError {
+  const first = (f.secrets as readonly PendingSecret[])[0];
+  return new OutputError(`folder "${f.name}" has ${(f.secrets as readonly PendingSecret[]).length} Secret(s) that are not encrypted yet`, [
+    { file: first.path, message: `is to be encrypted (secrets.encryption: ${first.settings.encryption})`, fix: 'pass the folders through encryptFolders() before writeOutput()' },
+  ]);
 }
 
 /** Writes the journal durably: after this, the write happens, whatever stops the process. */
