@@ -89,7 +89,7 @@ export class OutputDiff {
 
   /** Adds the changes of `folder`, if it differs from the disk. */
   public add(folder: RenderedFolder): void {
-    if (!this.planner.examine(folder)) return;
+    if (!this.planner.examine(folder).changed) return;
     const dir = path.join(this.outdir, folder.name);
     const old = fs.existsSync(dir) ? filesOf(dir) : new Map<string, string>();
     const next = new Map(folder.files.map((f) => [f.path, f.content]));

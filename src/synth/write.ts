@@ -292,16 +292,17 @@ export class OutputPlanner {
     }
   }
 
-  /** True when `folder` differs from what is on disk, so that the write must put it in place. */
-  public examine(folder: RenderedFolder): boolean {
+  /**
+   * Whether `folder` differs from what is on disk, so that the write must
+   * put it in place, and which of its files the disk already holds as they are.
+   */
+  public examine(folder: RenderedFolder): { readonly changed: boolean; readonly same: ReadonlySet<string> } {
     const marker = folder.files.find((file) => file.path === MARKER_FILE);
     const recipients = marker ? markerSopsRecipients(marker.content) : undefined;
     if (recipients) this.recipients.set(folder.name, recipients);
-    if (sameOnDisk(path.join(this.outdir, folder.name), folder)) {
-      this.unchanged.push(folder.name);
-      return false;
-    }
-    return true;
+    const disk = compareWithDisk(path.join(this.outdir, folder.name), folder);
+    if (disk.equal) this.unchanged.push(folder.name);
+    return { changed: !disk.equal, same: disk.same };
   }
 
   /** `.sops.yaml` after every folder was examined: its text, and whether it is written or removed. */
@@ -315,14 +316,12 @@ export class OutputPlanner {
   }
 }
 
-/** The planner of `folders` (all of them in hand), with the folders that differ from the disk. */
-export function planOutput(outdir: string, folders: readonly RenderedFolder[]): { planner: OutputPlanner; install: RenderedFolder[] } {
-  const planner = new OutputPlanner(outdir, new Map(folders.map((f) => [f.name, f.mesh])));
-  return { planner, install: folders.filter((f) => planner.examine(f)) };
-}
-
-/** True when `dir` holds exactly `folder`'s files, with their contents and modes, and nothing else. */
-function sameOnDisk(dir: string, folder: RenderedFolder): boolean {
+/**
+ * Which of `folder`'s files `dir` already holds, with their content and
+ * mode, and whether it holds exactly those and nothing else.
+ */
+function compareWithDisk(dir: string, folder: RenderedFolder): { equal: boolean; same: Set<string> } {
+  const same = new Set<string>();
   let count = 0;
   const countFiles = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
@@ -333,21 +332,20 @@ function sameOnDisk(dir: string, folder: RenderedFolder): boolean {
   try {
     countFiles(dir);
   } catch {
-    return false;
+    return { equal: false, same };
   }
-  if (count !== folder.files.length) return false;
   for (const file of folder.files) {
     const full = path.join(dir, file.path);
     let st: fs.Stats;
     try {
       st = fs.lstatSync(full);
     } catch {
-      return false;
+      continue;
     }
-    if (!st.isFile() || (st.mode & 0o777) !== file.mode || st.size !== Buffer.byteLength(file.content)) return false;
-    if (fs.readFileSync(full, 'utf8') !== file.content) return false;
+    if (!st.isFile() || (st.mode & 0o777) !== file.mode || st.size !== Buffer.byteLength(file.content)) continue;
+    if (fs.readFileSync(full, 'utf8') === file.content) same.add(file.path);
   }
-  return true;
+  return { equal: count === folder.files.length && same.size === folder.files.length, same };
 }
 
 /**
@@ -367,11 +365,17 @@ export class OutputWrite {
     public readonly planner: OutputPlanner,
   ) {}
 
-  /** Examines `folder` and stages it if it differs from the disk. */
+  /**
+   * Examines `folder` and stages it if it differs from the disk. The staged
+   * folder is whole, so it still replaces the live one in one rename; the
+   * files the live folder already holds as they are come in as hard links,
+   * so a change of a few files of a folder writes those files only.
+   */
   public add(folder: RenderedFolder): void {
     if (folder.secrets && folder.secrets.length > 0) throw unencrypted(folder);
-    if (!this.planner.examine(folder)) return;
-    this.stage(folder.name, folder.files);
+    const { changed, same } = this.planner.examine(folder);
+    if (!changed) return;
+    this.stage(folder.name, folder.files, same);
     this.installed.push(folder.name);
   }
 
@@ -435,8 +439,8 @@ export class OutputWrite {
     return this.staging;
   }
 
-  /** Writes `files` into the staging folder, under `name` (a cluster folder) or at its top. */
-  private stage(name: string | undefined, files: readonly RenderedFile[]): void {
+  /** Writes `files` into the staging folder, under `name` (a cluster folder) or at its top; those in `same` are linked from the live folder. */
+  private stage(name: string | undefined, files: readonly RenderedFile[], same: ReadonlySet<string> = new Set()): void {
     try {
       const staging = this.staging ?? this.makeStaging();
       const dir = name === undefined ? staging : path.join(staging, name);
@@ -447,6 +451,7 @@ export class OutputWrite {
       for (const file of files) {
         const target = path.join(dir, file.path);
         fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
+        if (name !== undefined && same.has(file.path) && linked(path.join(this.outdir, name, file.path), target)) continue;
         fs.writeFileSync(target, file.content, { mode: file.mode, flag: 'wx' });
         fs.chmodSync(target, file.mode);
       }
@@ -454,6 +459,16 @@ export class OutputWrite {
       this.discard();
       throw new OutputError(`cannot write output folder ${displayPath(this.outdir)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
+  }
+}
+
+/** Hard-links `from` to `to`; false where the file system cannot (the file is then written). */
+function linked(from: string, to: string): boolean {
+  try {
+    fs.linkSync(from, to);
+    return true;
+  } catch {
+    return false;
   }
 }
 
