@@ -7,7 +7,7 @@
  *
  * @see https://istio.io/latest/docs/reference/commands/istioctl/#istioctl-create-remote-secret
  */
-import { k8s } from 'cdk8s-plus-27';
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { describeObject } from './description';
 import { ISTIO_SYSTEM } from './names';
@@ -36,12 +36,16 @@ export class RemoteSecret extends Construct {
   /** Secret name. */
   public readonly name: string;
   /** The underlying object. */
-  public readonly resource: k8s.KubeSecret;
+  public readonly resource: ApiObject;
 
   constructor(scope: Construct, id: string, props: RemoteSecretProps) {
     super(scope, id);
     this.name = remoteSecretName(props.cluster);
-    this.resource = new k8s.KubeSecret(this, 'Resource', {
+    // A plain ApiObject of the Secret's manifest: a fleet has one per pair of clusters, and the typed
+    // KubeSecret's conversion of its props cost more than all the rest of rendering one.
+    this.resource = new ApiObject(this, 'Resource', {
+      apiVersion: 'v1',
+      kind: 'Secret',
       metadata: {
         name: this.name,
         namespace: ISTIO_SYSTEM,

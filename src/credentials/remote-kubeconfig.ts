@@ -6,8 +6,19 @@
 import { toYaml } from '../yaml-text';
 import { StaticCredential } from './kubeconfig';
 
+/** Texts already made in this process, by credential: every primary of a fleet carries the same one for a cluster. */
+const made = new WeakMap<StaticCredential, Map<string, string>>();
+
 /** Kubeconfig text that lets istiod read `cluster` with `credential`. */
 export function remoteKubeconfig(cluster: string, credential: StaticCredential): string {
+  let byCluster = made.get(credential);
+  if (!byCluster) made.set(credential, (byCluster = new Map()));
+  let text = byCluster.get(cluster);
+  if (text === undefined) byCluster.set(cluster, (text = kubeconfigText(cluster, credential)));
+  return text;
+}
+
+function kubeconfigText(cluster: string, credential: StaticCredential): string {
   const user =
     'token' in credential.user
       ? { token: credential.user.token }

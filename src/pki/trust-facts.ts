@@ -18,9 +18,18 @@ export interface TrustFacts {
   readonly extraRoots: readonly string[];
 }
 
+/** Fingerprints already computed, by PEM: a fleet's folders share one root, parsed once. */
+const known = new Map<string, string | undefined>();
+
 /** Fingerprints of every certificate of a PEM bundle, in order. */
 export function fingerprintsOf(bundle: string): string[] {
-  return pemCertificates(bundle).flatMap((pem) => parseCertificate(pem)?.fingerprint256 ?? []);
+  return pemCertificates(bundle).flatMap((pem) => {
+    if (!known.has(pem)) {
+      if (known.size > 10_000) known.clear();
+      known.set(pem, parseCertificate(pem)?.fingerprint256);
+    }
+    return known.get(pem) ?? [];
+  });
 }
 
 /** The facts of a folder: its cacerts files (when meshgen writes them), its trusted roots, and other meshes' roots. */
