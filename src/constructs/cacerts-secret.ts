@@ -5,7 +5,7 @@
  *
  * @see https://istio.io/latest/docs/tasks/security/cert-management/plugin-ca-cert/
  */
-import { k8s } from 'cdk8s-plus-27';
+import { k8s } from './k8s';
 import { Construct } from 'constructs';
 import { CacertsFiles } from '../pki/key-store';
 import { ISTIO_SYSTEM } from './names';

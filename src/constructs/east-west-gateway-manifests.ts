@@ -32,7 +32,7 @@
  * @see https://istio.io/latest/docs/setup/additional-setup/gateway/#deploying-a-gateway
  * @see https://istio.io/latest/docs/setup/install/multicluster/multi-primary_multi-network/#install-the-east-west-gateway-in-cluster1
  */
-import { k8s } from 'cdk8s-plus-27';
+import { k8s } from './k8s';
 import { Construct } from 'constructs';
 import { GatewayServiceType } from '../model/types';
 import { describeObject } from './description';

@@ -4,7 +4,7 @@
  *
  * @see https://istio.io/latest/docs/setup/install/multicluster/multi-primary_multi-network/#set-the-default-network-for-cluster1
  */
-import { k8s } from 'cdk8s-plus-27';
+import { k8s } from './k8s';
 import { Construct } from 'constructs';
 import { ISTIO_SYSTEM, NETWORK_LABEL } from './names';
 import { describeObject, markBeforeIstiod } from './description';

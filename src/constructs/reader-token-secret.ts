@@ -5,7 +5,7 @@
  * secrets. The service account and its RBAC come with Istio's own install
  * (`global.enableReaderRBAC`, on by default), so they are not emitted here.
  */
-import { k8s } from 'cdk8s-plus-27';
+import { k8s } from './k8s';
 import { Construct } from 'constructs';
 import { describeObject } from './description';
 import { ISTIO_SYSTEM } from './names';

@@ -6,7 +6,7 @@
  *
  * @see https://istio.io/latest/docs/setup/install/multicluster/verify/
  */
-import { k8s } from 'cdk8s-plus-27';
+import { k8s } from './k8s';
 import { Construct } from 'constructs';
 import { describeObject } from './description';
 
