@@ -64,3 +64,24 @@ export function fsyncDir(dir: string): void {
     if (fd !== undefined) fs.closeSync(fd);
   }
 }
+
+/**
+ * Makes `dir` and its missing parents, like `mkdir -p`, one level at a time.
+ * Node's own `recursive: true` retries forever where mkdir answers ENOENT for
+ * a folder whose parent exists (under /proc), so a mistyped path would hang
+ * the run; here every level is tried once and the first error is thrown.
+ */
+export function makeFolders(dir: string, mode = 0o777): void {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); !fs.existsSync(d); d = path.dirname(d)) {
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d, { mode });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !fs.statSync(d).isDirectory()) throw err;
+    }
+  }
+}

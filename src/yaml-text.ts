@@ -71,8 +71,7 @@ function entry(head: string, value: unknown, indent: string, lines: string[]): v
       mapping(value, `${indent}  `, lines);
     }
   } else if (typeof value === 'string' && value.includes('\n')) {
-    lines.push(`${head} ${blockLiteral(value)}`);
-    for (const line of value.replace(/\n$/, '').split('\n')) lines.push(line === '' ? '' : `${indent}  ${line}`);
+    lines.push(`${head} ${block(value, `${indent}  `)}`);
   } else {
     lines.push(`${head} ${scalar(value)}`);
   }
@@ -92,6 +91,24 @@ function sequence(items: readonly unknown[], indent: string, lines: string[]): v
       lines.push(`${indent}- ${scalar(item)}`);
     }
   }
+}
+
+/** Block literals made, by indentation and value: a fleet's folders hold the same kubeconfigs and certificates many times. */
+const blocks = new Map<string, Map<string, string>>();
+
+/** `s` as a block literal at `indent`: the indicator, then its lines. */
+function block(s: string, indent: string): string {
+  let byValue = blocks.get(indent);
+  if (byValue === undefined) blocks.set(indent, (byValue = new Map()));
+  let text = byValue.get(s);
+  if (text === undefined) {
+    const body = s.replace(/\n$/, '').split('\n').map((line) => (line === '' ? '' : `${indent}${line}`));
+    text = [blockLiteral(s), ...body].join('\n');
+    // Bounded: what repeats in one fleet fits many times over.
+    if (byValue.size >= 4096) byValue.clear();
+    byValue.set(s, text);
+  }
+  return text;
 }
 
 /** The indicator of a block literal the library writes for `s`; what it would write otherwise is left to it. */
