@@ -14,9 +14,24 @@
  *   cannot encipher keys.
  */
 import { createHash, createPrivateKey, createPublicKey, KeyObject, sign, X509Certificate } from 'node:crypto';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import * as x509 from '@peculiar/asn1-x509';
+import { createRequire } from 'node:module';
+import type * as Asn1Schema from '@peculiar/asn1-schema';
+import type * as X509 from '@peculiar/asn1-x509';
 import { KeyStoreError } from '../errors';
+
+/**
+ * The ASN.1 libraries, loaded when the first certificate is made: a run that
+ * only reads its certificates (every run after the first) does not pay the
+ * tenth of a second they take to load.
+ */
+let asn1: { readonly x509: typeof X509; readonly schema: typeof Asn1Schema } | undefined;
+function libraries(): NonNullable<typeof asn1> {
+  if (asn1 === undefined) {
+    const load = createRequire(__filename);
+    asn1 = { x509: load('@peculiar/asn1-x509') as typeof X509, schema: load('@peculiar/asn1-schema') as typeof Asn1Schema };
+  }
+  return asn1;
+}
 
 const OID = {
   organization: '2.5.4.10',
@@ -60,7 +75,8 @@ function toPem(der: ArrayBuffer): string {
 }
 
 /** The signature algorithm and hash a key signs with. */
-function signatureOf(key: KeyObject): { algorithm: x509.AlgorithmIdentifier; hash: string } {
+function signatureOf(key: KeyObject): { algorithm: X509.AlgorithmIdentifier; hash: string } {
+  const { x509 } = libraries();
   if (key.asymmetricKeyType === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
     const byCurve: Record<string, [string, string]> = {
@@ -96,23 +112,26 @@ function serialInteger(serial: Buffer): ArrayBuffer {
 }
 
 /** RFC 5280 key identifier, method 1: SHA-1 of the subjectPublicKey bits. */
-function keyIdentifier(spki: x509.SubjectPublicKeyInfo): ArrayBuffer {
+function keyIdentifier(spki: X509.SubjectPublicKeyInfo): ArrayBuffer {
   return arrayBuffer(createHash('sha1').update(Buffer.from(spki.subjectPublicKey)).digest());
 }
 
 /** The subject key identifier a certificate states, else one computed from its key. */
-function statedKeyIdentifier(cert: x509.Certificate): ArrayBuffer {
+function statedKeyIdentifier(cert: X509.Certificate): ArrayBuffer {
+  const { x509, schema: { AsnConvert } } = libraries();
   const ext = cert.tbsCertificate.extensions?.find((e) => e.extnID === x509.id_ce_subjectKeyIdentifier);
   if (ext) return AsnConvert.parse(ext.extnValue.buffer, x509.SubjectKeyIdentifier).buffer;
   return keyIdentifier(cert.tbsCertificate.subjectPublicKeyInfo);
 }
 
-function extension(id: string, critical: boolean, value: unknown): x509.Extension {
+function extension(id: string, critical: boolean, value: unknown): X509.Extension {
+  const { x509, schema: { AsnConvert, OctetString } } = libraries();
   return new x509.Extension({ extnID: id, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
 }
 
 /** Parses the first certificate of a PEM text (text around the block is fine, as openssl allows). */
-function parseIssuer(pem: string): x509.Certificate {
+function parseIssuer(pem: string): X509.Certificate {
+  const { x509, schema: { AsnConvert } } = libraries();
   try {
     return AsnConvert.parse(arrayBuffer(new X509Certificate(pem).raw), x509.Certificate);
   } catch (err) {
@@ -122,6 +141,7 @@ function parseIssuer(pem: string): x509.Certificate {
 
 /** Builds and signs one CA certificate; returns PEM. */
 export function createCaCertificate(f: CertificateFields): string {
+  const { x509, schema: { AsnConvert } } = libraries();
   const spki = AsnConvert.parse(createPublicKey(f.subjectKeyPem).export({ type: 'spki', format: 'der' }), x509.SubjectPublicKeyInfo);
   const subject = new x509.Name(
     f.subject.map(
