@@ -107,6 +107,7 @@ export class StampCache {
       const tmp = `${file}.${randomBytes(6).toString('hex')}`;
       fs.writeFileSync(tmp, JSON.stringify({ format: FORMAT, files: Object.fromEntries(this.seen) }), { mode: 0o600, flag: 'wx' });
       fs.renameSync(tmp, file);
+      pruneStale(path.dirname(file), (this.opts.now ?? Date.now)());
     } catch {
       // Only slower next time.
     }
@@ -115,6 +116,18 @@ export class StampCache {
   private keep(file: string, entry: string): void {
     if (this.known.get(file) !== entry) this.changed = true;
     this.seen.set(file, entry);
+  }
+}
+
+/** How long a cache file no run has rewritten is kept (a run that finds it gone only reads every file once). */
+export const STALE_AFTER_MS = 30 * 24 * 3600 * 1000;
+
+/** Removes cache files not rewritten for STALE_AFTER_MS: those of removed checkouts and temporary folders, and leftovers of killed saves. */
+function pruneStale(dir: string, now: number): void {
+  for (const name of fs.readdirSync(dir)) {
+    const file = path.join(dir, name);
+    const st = fs.lstatSync(file);
+    if (st.isFile() && now - st.mtimeMs > STALE_AFTER_MS) fs.rmSync(file, { force: true });
   }
 }
 

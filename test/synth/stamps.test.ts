@@ -127,6 +127,21 @@ describe('the stamp cache of the output', () => {
     }
     expect(fs.readdirSync(path.join(root, 'output-stamps'))).toHaveLength(2);
   });
+
+  it('removes cache files no run has rewritten for a month when it saves its own', async () => {
+    const out = tmpDir();
+    const dir = path.join(tmpDir(), 'output-stamps');
+    makeFolders(dir);
+    const old = path.join(dir, 'gone.json');
+    const recent = path.join(dir, 'recent.json');
+    for (const f of [old, recent]) fs.writeFileSync(f, '{}');
+    const days = (n: number) => new Date(Date.now() - n * 24 * 3600 * 1000);
+    fs.utimesSync(old, days(31), days(31));
+    fs.utimesSync(recent, days(29), days(29));
+    await writeOutput(out, [folder('c1', 'one\n')]);
+    expect(examine(out, path.join(dir, 'mine.json'), folder('c1', 'one\n'))).toBe(false);
+    expect(fs.readdirSync(dir).sort()).toEqual(['mine.json', 'recent.json']);
+  });
 });
 
 describe('makeFolders', () => {
