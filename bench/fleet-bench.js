@@ -222,8 +222,6 @@ function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (!fs.existsSync(path.join(REPO, 'lib', 'src', 'cli', 'main.js'))) throw new Error('lib/ is missing: run `npm run build` first');
   tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgen-fleet-bench-'));
-  // The output's stamp cache, as a user's runs keep it, but removed with the rest.
-  process.env.MESHGEN_CACHE_DIR = path.join(tmpRoot, 'cache');
   fs.chmodSync(tmpRoot, 0o700);
   preload = path.join(tmpRoot, 'rss-preload.js');
   fs.writeFileSync(preload, `process.on('exit',()=>{const f=process.env.${RSS_ENV};if(f)require('fs').writeFileSync(f,String(process.resourceUsage().maxRSS))});\n`);

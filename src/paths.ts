@@ -77,6 +77,9 @@ export function makeFolders(dir: string, mode = 0o777): void {
     missing.unshift(d);
     if (path.dirname(d) === d) break;
   }
+  if (missing.length === 0 && !fs.statSync(dir).isDirectory()) {
+    throw Object.assign(new Error(`EEXIST: file already exists, mkdir '${dir}'`), { code: 'EEXIST', path: dir });
+  }
   for (const d of missing) {
     try {
       fs.mkdirSync(d, { mode });

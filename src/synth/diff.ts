@@ -98,7 +98,6 @@ export class OutputDiff {
 
   /** Every change, sorted by path, with the folders of clusters that left the topology. */
   public changes(): FileChange[] {
-    this.planner.saveStamps();
     for (const name of this.planner.remove) {
       for (const [file, content] of filesOf(path.join(this.outdir, name))) this.file(`${name}/${file}`, content, undefined);
     }

@@ -28,7 +28,6 @@ import { LockOptions, withLock } from '../lock';
 import { displayPath, fsyncDir, makeFolders } from '../paths';
 import { MARKER_FILE, markerMesh, markerSopsRecipients, PendingSecret, RenderedFile, RenderedFolder } from './render';
 import { checkSopsConfig, isOwnSopsConfig, SOPS_CONFIG_FILE, sopsConfigText } from './sops-config';
-import { contentHash, StampCache } from './stamps';
 
 const STAGING_PREFIX = '.meshgen-staging-';
 const TRASH_PREFIX = '.meshgen-old-';
@@ -258,14 +257,10 @@ export class OutputPlanner {
   public readonly unchanged: string[] = [];
   private readonly recipients = new Map<string, readonly string[]>();
 
-  /**
-   * `folders`: the name and mesh of every folder the run writes; `stamps`:
-   * what the output's files held when last read (saved by `saveStamps()`).
-   */
+  /** `folders`: the name and mesh of every folder the run writes. */
   constructor(
     private readonly outdir: string,
     folders: ReadonlyMap<string, string>,
-    private readonly stamps: StampCache = StampCache.forOutput(outdir),
   ) {
     const meshes = new Set(folders.values());
     const stale: string[] = [];
@@ -305,14 +300,9 @@ export class OutputPlanner {
     const marker = folder.files.find((file) => file.path === MARKER_FILE);
     const recipients = marker ? markerSopsRecipients(marker.content) : undefined;
     if (recipients) this.recipients.set(folder.name, recipients);
-    const disk = compareWithDisk(path.join(this.outdir, folder.name), folder, this.stamps, this.outdir);
+    const disk = compareWithDisk(path.join(this.outdir, folder.name), folder);
     if (disk.equal) this.unchanged.push(folder.name);
     return { changed: !disk.equal, same: disk.same };
-  }
-
-  /** Keeps what this run read of the output, for the next run to compare by stamp instead of reading. */
-  public saveStamps(): void {
-    this.stamps.save();
   }
 
   /** `.sops.yaml` after every folder was examined: its text, and whether it is written or removed. */
@@ -328,10 +318,9 @@ export class OutputPlanner {
 
 /**
  * Which of `folder`'s files `dir` already holds, with their content and
- * mode, and whether it holds exactly those and nothing else. A file whose
- * stamp `stamps` knows is compared by its recorded hash instead of read.
+ * mode, and whether it holds exactly those and nothing else.
  */
-function compareWithDisk(dir: string, folder: RenderedFolder, stamps: StampCache, outdir: string): { equal: boolean; same: Set<string> } {
+function compareWithDisk(dir: string, folder: RenderedFolder): { equal: boolean; same: Set<string> } {
   const same = new Set<string>();
   let count = 0;
   const countFiles = (d: string) => {
@@ -347,27 +336,14 @@ function compareWithDisk(dir: string, folder: RenderedFolder, stamps: StampCache
   }
   for (const file of folder.files) {
     const full = path.join(dir, file.path);
-    let st: fs.BigIntStats;
+    let st: fs.Stats;
     try {
-      st = fs.lstatSync(full, { bigint: true });
+      st = fs.lstatSync(full);
     } catch {
       continue;
     }
-    if (!st.isFile() || Number(st.mode & 0o777n) !== file.mode || Number(st.size) !== Buffer.byteLength(file.content)) continue;
-    const key = path.relative(outdir, full);
-    const known = stamps.hashOf(key, st);
-    if (known !== undefined) {
-      if (known === contentHash(file.content)) same.add(file.path);
-      continue;
-    }
-    let content: string;
-    try {
-      content = fs.readFileSync(full, 'utf8');
-    } catch {
-      continue;
-    }
-    if (content === file.content) same.add(file.path);
-    stamps.record(key, st, contentHash(content));
+    if (!st.isFile() || (st.mode & 0o777) !== file.mode || st.size !== Buffer.byteLength(file.content)) continue;
+    if (fs.readFileSync(full, 'utf8') === file.content) same.add(file.path);
   }
   return { equal: count === folder.files.length && same.size === folder.files.length, same };
 }
@@ -413,7 +389,6 @@ export class OutputWrite {
       throw err;
     }
     const result = { written: [...this.installed], unchanged: [...this.planner.unchanged], removed: [...this.planner.remove], foreign: [...this.planner.foreign] };
-    this.planner.saveStamps();
     // Nothing differs: nothing is written, not even a staging folder.
     if (this.installed.length === 0 && this.planner.remove.length === 0 && sops.change === undefined) return result;
     if (sops.change === 'write') this.stage(undefined, [{ path: SOPS_CONFIG_FILE, content: sops.text as string, mode: 0o644 }]);
