@@ -66,6 +66,34 @@ export const ARGO_APPLICATION_HEALTH_LUA = [
   'return hs',
 ].join('\n');
 
+/**
+ * What istiod changes at run time in the webhooks a chart renders, for
+ * Argo CD to leave alone. The charts render the validating webhooks with
+ * `failurePolicy: Ignore` and no `caBundle`; istiod's webhook controller
+ * patches in `Fail` and its CA once it serves, and patches the injector's
+ * `caBundle` too (istio `pkg/webhooks/validation/controller`,
+ * `pkg/webhooks/webhookpatch.go`). Compared as rendered, Argo CD's self-heal
+ * and istiod would flip them for ever, reopening validation each time
+ * (istio/istio#52785).
+ *
+ * `base` renders `istiod-default-validator`, `istiod` renders
+ * `istio-validator[-<revision>]-istio-system` and the sidecar injector; the
+ * gateway chart renders no webhook.
+ *
+ * @see https://argo-cd.readthedocs.io/en/stable/user-guide/diffing/
+ */
+export function istioWebhookDifferences(chart: string): Record<string, unknown>[] | undefined {
+  const validating = {
+    group: 'admissionregistration.k8s.io',
+    kind: 'ValidatingWebhookConfiguration',
+    jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle', '.webhooks[]?.failurePolicy'],
+  };
+  const mutating = { group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration', jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle'] };
+  if (chart === 'base') return [validating];
+  if (chart === 'istiod') return [mutating, validating];
+  return undefined;
+}
+
 /** An Argo CD Application (argoproj.io/v1alpha1). */
 export class ArgoApplication extends Construct {
   public readonly resource: ApiObject;
@@ -82,11 +110,7 @@ export class ArgoApplication extends Construct {
             helm: { releaseName: s.releaseName, ...(Object.keys(s.values).length > 0 ? { valuesObject: s.values } : {}) },
           }
         : { repoURL: s.repoURL, targetRevision: s.targetRevision, path: s.path };
-    // istiod patches the validating webhook's failurePolicy at run time; Argo CD would fight it forever.
-    const ignoreDifferences =
-      'chart' in s && s.chart === 'base'
-        ? [{ group: 'admissionregistration.k8s.io', kind: 'ValidatingWebhookConfiguration', jsonPointers: ['/webhooks/0/failurePolicy'] }]
-        : undefined;
+    const ignoreDifferences = 'chart' in s ? istioWebhookDifferences(s.chart) : undefined;
     this.resource = new ApiObject(this, 'Resource', {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Application',
@@ -98,7 +122,12 @@ export class ArgoApplication extends Construct {
         ignoreDifferences,
         syncPolicy: {
           automated: { prune: true, selfHeal: true },
-          syncOptions: ['CreateNamespace=true', ...(props.needsIstioCrds ? ['SkipDryRunOnMissingResource=true'] : [])],
+          syncOptions: [
+            'CreateNamespace=true',
+            // Without it Argo CD compares with the ignored fields left out, but a sync still writes them back.
+            ...(ignoreDifferences ? ['RespectIgnoreDifferences=true'] : []),
+            ...(props.needsIstioCrds ? ['SkipDryRunOnMissingResource=true'] : []),
+          ],
           retry: ARGO_SYNC_RETRY,
         },
       },

@@ -52,6 +52,21 @@ export interface FluxHelmReleaseProps {
   readonly description: string;
 }
 
+/**
+ * How a HelmRelease retries a failed install or upgrade. Without it Flux
+ * remediates and then gives up: a remote's releases, whose pods wait for
+ * the primary's istiod to inject them, fail when the remote reconciles
+ * first and would stay Stalled. `RetryOnFailure` (helm-controller 1.4,
+ * Flux 2.7) retries with an upgrade after the interval, without
+ * uninstalling or rolling back what is there.
+ *
+ * @see https://fluxcd.io/flux/components/helm/helmreleases/#install-strategy
+ */
+export const FLUX_RETRY = { name: 'RetryOnFailure', retryInterval: '2m' } as const;
+
+/** How long a release may take to become ready, a remote's waiting for its primary included. */
+export const FLUX_RELEASE_TIMEOUT = '10m';
+
 /** A Flux HelmRelease (helm.toolkit.fluxcd.io/v2) of one of Istio's charts. */
 export class FluxHelmRelease extends Construct {
   public readonly resource: ApiObject;
@@ -64,9 +79,12 @@ export class FluxHelmRelease extends Construct {
       metadata: { name: props.name, namespace: props.namespace },
       spec: {
         interval: props.interval,
+        timeout: FLUX_RELEASE_TIMEOUT,
         releaseName: props.name,
         chart: { spec: { chart: props.chart, version: props.version, sourceRef: { kind: 'HelmRepository', name: props.repository } } },
         dependsOn: props.dependsOn && props.dependsOn.length > 0 ? props.dependsOn.map((name) => ({ name })) : undefined,
+        install: { strategy: { ...FLUX_RETRY } },
+        upgrade: { strategy: { ...FLUX_RETRY } },
         values: Object.keys(props.values).length > 0 ? props.values : undefined,
       },
     });

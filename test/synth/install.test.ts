@@ -175,6 +175,22 @@ describe('gitops.engine: flux', () => {
     expect(ks[0].spec.sourceRef).toEqual({ kind: 'GitRepository', name: 'flux-system', namespace: 'flux-system' });
     expect(objects(out, 'cluster1', 'istio').find((o) => o.kind === 'HelmRepository')!.spec.url).toBe('https://istio-release.storage.googleapis.com/charts');
   });
+
+  // A remote's releases fail while its primary's istiod does not serve yet; without a retry strategy Flux gives up and the remote stays Stalled.
+  it('retries every failed install and upgrade, on primaries and remotes alike, without uninstalling', () => {
+    for (const fixture of ['install-flux-two-networks.yaml', 'install-flux-primary-remote.yaml']) {
+      const out = outputs.get(fixture)!;
+      const releases = ['cluster1', 'cluster2'].flatMap((c) => objects(out, c, 'istio')).filter((o) => o.kind === 'HelmRelease');
+      expect(releases.length).toBeGreaterThanOrEqual(5);
+      for (const r of releases) {
+        for (const action of ['install', 'upgrade']) {
+          expect(r.spec[action]?.strategy, `${fixture} ${r.metadata.name} ${action}`).toEqual({ name: 'RetryOnFailure', retryInterval: '2m' });
+          expect(r.spec[action].remediation).toBeUndefined();
+        }
+        expect(r.spec.timeout).toBe('10m');
+      }
+    }
+  });
 });
 
 describe('gitops.engine: argocd', () => {
@@ -205,6 +221,31 @@ describe('gitops.engine: argocd', () => {
     expect(order[0].spec.source).toEqual({ repoURL: 'https://git.example.com/platform/mesh.git', targetRevision: 'HEAD', path: 'clusters/dist/cluster1/prereqs' });
     expect(order[2].spec.source.helm.valuesObject.global.multiCluster).toEqual({ clusterName: 'cluster1' });
     expect(kustomization(out, 'cluster1', 'prereqs')).toEqual(['namespace.istio-system.yaml', 'secret.istio-system.cacerts.yaml']);
+  });
+
+  // istiod patches its webhooks' failurePolicy and caBundle at run time; compared as rendered, self-heal and istiod would flip them for ever.
+  it('leaves what istiod patches in its webhooks to istiod, and keeps it out of every sync', () => {
+    const validating = {
+      group: 'admissionregistration.k8s.io',
+      kind: 'ValidatingWebhookConfiguration',
+      jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle', '.webhooks[]?.failurePolicy'],
+    };
+    const mutating = { group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration', jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle'] };
+    for (const fixture of ['install-argocd-two-networks.yaml', 'install-argocd-primary-remote.yaml']) {
+      const out = outputs.get(fixture)!;
+      for (const cluster of ['cluster1', 'cluster2']) {
+        const apps = objects(out, cluster).filter((o) => o.kind === 'Application' && o.spec.source.chart);
+        const byChart = new Map(apps.map((a) => [a.spec.source.chart as string, a]));
+        expect(byChart.get('base')!.spec.ignoreDifferences, `${fixture} ${cluster} base`).toEqual([validating]);
+        expect(byChart.get('istiod')!.spec.ignoreDifferences, `${fixture} ${cluster} istiod`).toEqual([mutating, validating]);
+        for (const chart of ['base', 'istiod']) expect(byChart.get(chart)!.spec.syncPolicy.syncOptions).toContain('RespectIgnoreDifferences=true');
+        const gateway = byChart.get('gateway');
+        if (gateway) {
+          expect(gateway.spec.ignoreDifferences).toBeUndefined();
+          expect(gateway.spec.syncOptions ?? []).not.toContain('RespectIgnoreDifferences=true');
+        }
+      }
+    }
   });
 });
 
