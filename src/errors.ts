@@ -40,6 +40,8 @@ export const MAX_LISTED_PROBLEMS = 50;
 export class MeshgenError extends Error {
   /** Every problem found; the message lists them all. */
   public readonly problems: readonly Problem[];
+  /** The first line of the message, without the problems. */
+  public readonly summary: string;
 
   constructor(summary: string, problems: readonly Problem[] = []) {
     const shown = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => `  ${formatProblem(p).replace(/\n/g, '\n  ')}`);
@@ -48,6 +50,7 @@ export class MeshgenError extends Error {
     super(body ? `${summary}\n${body}` : summary);
     this.name = new.target.name;
     this.problems = problems;
+    this.summary = summary;
   }
 }
 

@@ -8,7 +8,7 @@ import { loadTopology } from '../model/load';
 import { MeshModel } from '../model/types';
 import { displayPath } from '../paths';
 import { KeyStoreOptions } from '../pki/key-store';
-import { PLAINTEXT_FIX, SynthResult, synthesize } from '../synth/synthesize';
+import { MeshPending, PLAINTEXT_FIX, SynthResult, synthesize } from '../synth/synthesize';
 import { plural } from '../text';
 import type { Io } from './main';
 import { LOCK_TIMEOUT_OPTION, lockOptions, outputOption, withTopologyFiles } from './options';
@@ -18,7 +18,7 @@ export function synthCommand(io: Io): Command {
   return outputOption(withTopologyFiles(new Command('synth')))
     .description('write dist/<cluster>/ for every cluster: manifests, kustomization.yaml and README.md')
     .option('--new-root', 'accept a new root CA although the output was made under another one (replaces the mesh CA: roll out every cluster)')
-    .option('--strict', 'fail, writing nothing, when Secrets would be written in plaintext (for CI)')
+    .option('--strict', 'fail, writing nothing, when Secrets would be written in plaintext or remote secrets left pending (for CI)')
     .option(...LOCK_TIMEOUT_OPTION)
     .option('-q, --quiet', 'print nothing on success')
     .option('--json', 'print the summary as JSON')
@@ -81,6 +81,15 @@ export function progress(io: Io, enabled: boolean): KeyStoreOptions {
   return { onMakeKeys: (count) => io.err(`making ${plural(count, 'CA key')} in parallel (RSA takes a few seconds each)…\n`) };
 }
 
+/** How the command line tells a pending cluster: why, what to do (with the README that says how), and this machine's hint. */
+export function pendingLines(p: MeshPending, readme?: string): string[] {
+  return [
+    `pending: remote secrets of cluster "${p.cluster}" (mesh "${p.mesh}"): ${p.reason}`,
+    `    next: ${p.fix}${readme ? ` (${readme})` : ''}`,
+    ...(p.hint ? [`    hint: ${p.hint}`] : []),
+  ];
+}
+
 /** The human summary of a synth: per cluster what was written, what is pending, what to run next. */
 export function summary(result: SynthResult): string {
   const out = displayPath(result.outdir);
@@ -95,7 +104,7 @@ export function summary(result: SynthResult): string {
     }
   }
   for (const name of result.removed) lines.push(`removed ${out}/${name}/: its cluster is no longer in the topology`);
-  for (const p of result.pending) lines.push(`pending: remote secrets of cluster "${p.cluster}" (mesh "${p.mesh}"): ${p.reason}`, `    next: ${p.fix}`);
+  for (const p of result.pending) lines.push(...pendingLines(p, `${out}/${p.cluster}/README.md`));
   for (const name of result.foreign) lines.push(`kept ${out}/${name}/: made for a mesh that is not in this topology`);
   const order = result.meshes.flatMap((m) => m.clusters.map((c) => `${out}/${c.name}/README.md`));
   lines.push(`next: apply each cluster by its README, in this order: ${order.join(', ')}`);

@@ -9,19 +9,34 @@ import { planCluster } from '../model/plan';
 import { ClusterModel, CredentialSettings, MeshModel } from '../model/types';
 import { credentialFor, defaultKubeconfigFiles, isLocalServer, KubeconfigError, loadKubeconfig, MergedKubeconfig, StaticCredential } from './kubeconfig';
 import { readReaderCredential } from './token-store';
+import { nearest } from '../model/schema-check';
+import { displayPath } from '../paths';
 
 /** The credential of one cluster, as far as it is known. */
 export type ClusterCredential =
   | { readonly kind: 'static'; readonly credential: StaticCredential }
   | { readonly kind: 'external'; readonly external: NonNullable<CredentialSettings['external']> }
-  | { readonly kind: 'pending'; readonly reason: string; readonly fix: string };
+  | { readonly kind: 'pending'; readonly reason: string; readonly fix: string; readonly hint?: string };
 
 /** The credentials of one mesh's clusters, by cluster name. */
 export interface MeshCredentials {
   /** The credential of a cluster that others read. */
   get(cluster: string): ClusterCredential;
-  /** Clusters whose credentials are not known yet, with why and what to do. */
-  readonly pending: readonly { readonly cluster: string; readonly reason: string; readonly fix: string }[];
+  /**
+   * Clusters whose credentials are not known yet, with why and what to do
+   * (both written into READMEs, so never of this machine), and a hint from
+   * this machine's kubeconfig for the command line only.
+   */
+  readonly pending: readonly PendingCredential[];
+}
+
+/** A cluster whose credential is not known yet. */
+export interface PendingCredential {
+  readonly cluster: string;
+  readonly reason: string;
+  readonly fix: string;
+  /** What this machine's kubeconfig suggests, e.g. the nearest context name: for the command line, never for the output. */
+  readonly hint?: string;
 }
 
 /** Options of resolveMeshCredentials(). */
@@ -73,7 +88,7 @@ export function resolveMeshCredentials(mesh: MeshModel, given: ResolveOptions = 
     if (result) found.set(cluster.name, result);
   }
   if (problems.length > 0) throw new CredentialsError(`cannot find the API credentials of mesh "${mesh.name}"`, problems);
-  const pending = [...found].flatMap(([cluster, c]) => (c.kind === 'pending' ? [{ cluster, reason: c.reason, fix: c.fix }] : []));
+  const pending = [...found].flatMap(([cluster, c]) => (c.kind === 'pending' ? [{ cluster, reason: c.reason, fix: c.fix, ...(c.hint ? { hint: c.hint } : {}) }] : []));
   return {
     get(cluster: string): ClusterCredential {
       const c = found.get(cluster);
@@ -97,7 +112,7 @@ function resolveCluster(mesh: MeshModel, cluster: ClusterModel, opts: ResolveOpt
       return {
         kind: 'pending',
         reason: 'its reader token has not been fetched yet',
-        fix: `apply its folder as <output folder>/${cluster.name}/README.md says, up to its \`meshgen credentials fetch\` step, then run that and synth again`,
+        fix: `install cluster "${cluster.name}" as its folder's README.md says, up to its \`meshgen credentials fetch\` step, then run that step and synth again`,
       };
     }
     credential = { server: stored.server, certificateAuthorityData: stored.certificateAuthorityData, tlsServerName: stored.tlsServerName, user: { token: stored.token } };
@@ -105,14 +120,18 @@ function resolveCluster(mesh: MeshModel, cluster: ClusterModel, opts: ResolveOpt
     const files = settings.kubeconfig.length > 0 ? settings.kubeconfig : defaultKubeconfigFiles(opts.env);
     try {
       const config = cachedKubeconfig(files, opts.kubeconfigs);
-      if (!settings.explicit && (config.files.length === 0 || !config.contexts.has(cluster.context))) {
-        return {
-          kind: 'pending',
-          // No paths here: the reason goes into READMEs, which must not depend on the machine.
-          reason: `context "${cluster.context}" was not found in the kubeconfig (${config.files.length} file${config.files.length === 1 ? '' : 's'} read)`,
-          fix: 'set credentials.kubeconfig to the kubeconfig that has it, or credentials.source: reader-token or external',
-        };
+      // A file the topology names must exist; the default kubeconfig may not (a CI machine has none).
+      const absent = settings.kubeconfig.filter((f) => !config.files.includes(f));
+      if (absent.length > 0) {
+        problems.push({
+          ...at,
+          message: `kubeconfig ${absent.map((f) => displayPath(f)).join(', ')} does not exist`,
+          fix: 'fix credentials.kubeconfig (relative to the topology file), or remove it to read $KUBECONFIG or ~/.kube/config',
+        });
+        return undefined;
       }
+      // One rule, wherever the kubeconfig comes from: a context it lacks leaves this cluster's remote secrets pending.
+      if (!config.contexts.has(cluster.context)) return missingContext(cluster, config, settings.kubeconfig.length > 0);
       credential = credentialFor(config, cluster.context);
     } catch (err) {
       if (!(err instanceof KubeconfigError)) throw err;
@@ -130,4 +149,22 @@ function resolveCluster(mesh: MeshModel, cluster: ClusterModel, opts: ResolveOpt
     return undefined;
   }
   return { kind: 'static', credential };
+}
+
+/**
+ * The pending credential of a cluster whose context the kubeconfig lacks.
+ * Reason and fix go into READMEs, so they name no path of this machine;
+ * the nearest context name goes into the hint, for the command line.
+ */
+function missingContext(cluster: ClusterModel, config: MergedKubeconfig, named: boolean): ClusterCredential {
+  const files = `${config.files.length} file${config.files.length === 1 ? '' : 's'} read`;
+  const near = nearest(cluster.context, [...config.contexts.keys()]);
+  return {
+    kind: 'pending',
+    reason: `context "${cluster.context}" is not in the kubeconfig${named ? ' that credentials.kubeconfig names' : ''} (${files})`,
+    fix: named
+      ? `add context "${cluster.context}" to that kubeconfig, or correct the cluster's context`
+      : 'run synth where the kubeconfig has that context, set credentials.kubeconfig to a kubeconfig that has it, or use credentials.source: reader-token or external',
+    ...(near ? { hint: `did you mean context "${near}"? (a context of ${config.files.map((f) => displayPath(f)).join(', ')})` } : {}),
+  };
 }

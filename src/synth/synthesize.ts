@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { App } from 'cdk8s';
 import { clusterChartProps } from '../charts/mesh';
 import { ClusterChart } from '../charts/cluster-chart';
-import { MeshCredentials, resolveMeshCredentials } from '../credentials/resolve';
+import { MeshCredentials, PendingCredential, resolveMeshCredentials } from '../credentials/resolve';
 import { Problem, OutputError } from '../errors';
 import { installOrder } from '../model/plan';
 import { MeshModel, Topology } from '../model/types';
@@ -16,6 +16,7 @@ import { rootKeyPassphrase } from '../pki/passphrase';
 import { displayPath, isInside } from '../paths';
 import { ensureMeshPki, KeyStoreOptions, MeshPki, Provenance } from '../pki/key-store';
 import { renderCluster, RenderedFolder } from './render';
+import type { SynthRun } from './readme';
 import { readDeployedRoot } from './deployed';
 import { ensureOutputFolder, OutputPlanner, OutputWrite, withOutputLock } from './write';
 import type { SealingKey } from '../secrets/sealing-cert';
@@ -51,7 +52,7 @@ export interface SynthOptions {
    */
   readonly askPassphrase?: (mesh: MeshModel) => Promise<string | undefined>;
   /**
-   * Refuse to write Secrets in plaintext (`secrets.encryption: none`): an error, before anything is written.
+   * For CI: refuse, before anything is written, to write Secrets in plaintext (`secrets.encryption: none`) or to leave any remote secret pending.
    * @default false
    */
   readonly strict?: boolean;
@@ -86,7 +87,7 @@ export interface SynthResult {
   /** meshgen folders of meshes not in this topology, left alone. */
   readonly foreign: readonly string[];
   /** Clusters whose remote secrets could not be written yet, with why and what to do. */
-  readonly pending: readonly { readonly mesh: string; readonly cluster: string; readonly reason: string; readonly fix: string }[];
+  readonly pending: readonly MeshPending[];
   /** Files that hold private keys or tokens in plaintext (`secrets.encryption: none`), relative to the output folder. */
   readonly plaintextSecrets: readonly string[];
   /** Encrypted files written anew, relative to the output folder. */
@@ -121,11 +122,14 @@ interface SynthInputs {
 /** Checks paths, reads credentials and sealing certificates, applies --strict: reads only, writes nothing. */
 function readInputs(topology: Topology, opts: SynthOptions): SynthInputs {
   checkPaths(topology, path.resolve(opts.outdir));
-  const kubeconfigs = new Map();
-  const credentials = new Map(topology.meshes.map((mesh) => [mesh.name, resolveMeshCredentials(mesh, { env: opts.env, kubeconfigs })]));
+  const credentials = resolveTopologyCredentials(topology, opts.env);
   const sealingKeys = readTopologySealingKeys(topology);
   const plaintext = plaintextSecretsOf(topology);
-  if (opts.strict && plaintext.length > 0) throw plaintextError(topology, plaintext);
+  if (opts.strict) {
+    const errors = [plaintext.length > 0 ? plaintextError(topology, plaintext) : undefined, strictPendingError(topology, credentials)].filter((e) => e !== undefined);
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new OutputError(errors.map((e) => e.summary).join('; '), errors.flatMap((e) => e.problems));
+  }
   return { credentials, sealingKeys, plaintext };
 }
 
@@ -160,7 +164,7 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions, i
     outdir,
     names: new Map(topology.meshes.flatMap((m) => m.clusters.map((c) => [c.name, m.name] as const))),
     async *folders() {
-      for (const rendered of renderFolders(topology, pkis, credentials)) {
+      for (const rendered of renderFolders(topology, pkis, credentials, { files: topology.files, outdir: opts.outdir })) {
         const done = await encrypt(rendered);
         const folder = done.folders[0];
         encrypted.push(...done.encrypted);
@@ -187,12 +191,43 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions, i
           })),
         };
       }),
-      pending: topology.meshes.flatMap((mesh) => (credentials.get(mesh.name) as MeshCredentials).pending.map((p) => ({ mesh: mesh.name, ...p }))),
+      pending: pendingOf(topology, credentials),
       plaintextSecrets: [...plaintextFiles],
       encrypted: [...encrypted].sort(),
       keptEncrypted: [...kept].sort(),
     }),
   };
+}
+
+/** A cluster of a mesh whose remote secrets cannot be written yet. */
+export interface MeshPending extends PendingCredential {
+  readonly mesh: string;
+}
+
+/** Every pending credential of `topology`, mesh by mesh. */
+export function pendingOf(topology: Topology, credentials: ReadonlyMap<string, MeshCredentials>): MeshPending[] {
+  return topology.meshes.flatMap((mesh) => (credentials.get(mesh.name) as MeshCredentials).pending.map((p) => ({ mesh: mesh.name, ...p })));
+}
+
+/** The credentials of every mesh of `topology`, each kubeconfig read once: what synth, diff and validate all go by. */
+export function resolveTopologyCredentials(topology: Topology, env?: NodeJS.ProcessEnv): Map<string, MeshCredentials> {
+  const kubeconfigs = new Map();
+  return new Map(topology.meshes.map((mesh) => [mesh.name, resolveMeshCredentials(mesh, { env, kubeconfigs })]));
+}
+
+/** The error of `--strict` when remote secrets would be left pending, if any would. */
+export function strictPendingError(topology: Topology, credentials: ReadonlyMap<string, MeshCredentials>): OutputError | undefined {
+  const pending = pendingOf(topology, credentials);
+  if (pending.length === 0) return undefined;
+  return new OutputError(
+    `${plural(pending.length, 'cluster')} would have ${pending.length === 1 ? 'its' : 'their'} remote secrets pending (--strict)`,
+    pending.map((p) => ({
+      file: (topology.meshes.find((m) => m.name === p.mesh) as MeshModel).source.file,
+      path: `cluster "${p.cluster}" credentials`,
+      message: `the remote secrets of cluster "${p.cluster}" (mesh "${p.mesh}") cannot be written: ${p.reason}`,
+      fix: p.hint ? `${p.fix}; ${p.hint}` : p.fix,
+    })),
+  );
 }
 
 /** Clusters whose Secrets are written in plaintext. */
@@ -270,24 +305,31 @@ export async function withTopologyLocks<T>(topology: Topology, outdir: string, o
   return lockStores(0);
 }
 
-/** Builds the construct tree of every mesh and renders one folder per cluster, in memory. */
+/**
+ * Builds the construct tree of every mesh and renders one folder per cluster,
+ * in memory. `run`, the files and output folder of the synth, goes into the
+ * READMEs' `meshgen` commands (see RenderOptions).
+ */
 export function renderTopology(
   topology: Topology,
   pkis: ReadonlyMap<string, MeshPki>,
   credentials: ReadonlyMap<string, MeshCredentials>,
+  run?: SynthRun,
 ): RenderedFolder[] {
-  return [...renderFolders(topology, pkis, credentials)];
+  return [...renderFolders(topology, pkis, credentials, run)];
 }
 
 /**
  * Renders one folder per cluster, one cluster at a time: each cluster's
  * chart is built in an app of its own, rendered, and then left to the
- * garbage collector, so memory holds one cluster, not the fleet.
+ * garbage collector, so memory holds one cluster, not the fleet. `run` is
+ * the synth whose `-f` and `-o` the READMEs' `meshgen` commands carry.
  */
 export function* renderFolders(
   topology: Topology,
   pkis: ReadonlyMap<string, MeshPki>,
   credentials: ReadonlyMap<string, MeshCredentials>,
+  run?: SynthRun,
 ): Generator<RenderedFolder> {
   const roots = new Map([...pkis].map(([mesh, pki]) => [mesh, pki.rootCertPem]));
   const rotations = new Map([...pkis].flatMap(([mesh, pki]) => (pki.rootRotation ? [[mesh, pki.rootRotation] as const] : [])));
@@ -296,7 +338,7 @@ export function* renderFolders(
     const creds = credentials.get(mesh.name);
     if (!pki || !creds) throw new Error(`no CA material or credentials for mesh "${mesh.name}"`);
     const props = { mesh, pki, credentials: creds, federation: { topology, roots, rotations } };
-    for (const cluster of mesh.clusters) yield renderCluster(new ClusterChart(new App(), clusterChartProps(props, cluster)));
+    for (const cluster of mesh.clusters) yield renderCluster(new ClusterChart(new App(), clusterChartProps(props, cluster)), { run });
   }
 }
 

@@ -53,10 +53,10 @@ describe('meshgen CLI', () => {
         '  cluster1  8 files, intermediate CA reused',
         '  cluster2  8 files, intermediate CA reused',
         '  root CA reused, key store pki',
-        'pending: remote secrets of cluster "cluster1" (mesh "mesh1"): context "kind-cluster1" was not found in the kubeconfig (0 files read)',
-        '    next: set credentials.kubeconfig to the kubeconfig that has it, or credentials.source: reader-token or external',
-        'pending: remote secrets of cluster "cluster2" (mesh "mesh1"): context "kind-cluster2" was not found in the kubeconfig (0 files read)',
-        '    next: set credentials.kubeconfig to the kubeconfig that has it, or credentials.source: reader-token or external',
+        'pending: remote secrets of cluster "cluster1" (mesh "mesh1"): context "kind-cluster1" is not in the kubeconfig (0 files read)',
+        '    next: run synth where the kubeconfig has that context, set credentials.kubeconfig to a kubeconfig that has it, or use credentials.source: reader-token or external (dist/cluster1/README.md)',
+        'pending: remote secrets of cluster "cluster2" (mesh "mesh1"): context "kind-cluster2" is not in the kubeconfig (0 files read)',
+        '    next: run synth where the kubeconfig has that context, set credentials.kubeconfig to a kubeconfig that has it, or use credentials.source: reader-token or external (dist/cluster2/README.md)',
         'next: apply each cluster by its README, in this order: dist/cluster1/README.md, dist/cluster2/README.md',
         '',
       ].join('\n'),
@@ -68,7 +68,9 @@ describe('meshgen CLI', () => {
     const ws = workspace();
     const r = runCli(['validate'], ws.dir);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('mesh "mesh1" (mesh ID mesh1, Istio 1.30.3): 2 clusters on 2 networks\nmesh.yaml: valid\n');
+    expect(r.stdout).toBe(
+      'mesh "mesh1" (mesh ID mesh1, Istio 1.30.3): 2 clusters on 2 networks\nmesh.yaml: valid, with the remote secrets of 2 clusters pending (validate --strict fails on it)\n',
+    );
   });
 
   it('exits 1 on an invalid topology, with every problem on stderr and nothing written', () => {

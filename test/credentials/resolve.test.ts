@@ -65,13 +65,29 @@ describe('resolveMeshCredentials', () => {
     const { resolve } = resolveIn(topo('{}'), { KUBECONFIG: path.join(KUBE, 'first.yaml') });
     const creds = resolve();
     expect(creds.pending.map((p) => p.cluster)).toEqual(['cluster1', 'cluster2']);
-    expect(creds.pending[0].reason).toBe('context "kind-cluster1" was not found in the kubeconfig (1 file read)');
+    expect(creds.pending[0].reason).toBe('context "kind-cluster1" is not in the kubeconfig (1 file read)');
+    expect(creds.pending[0].hint).toBeUndefined();
   });
 
-  it('fails when an explicitly chosen kubeconfig lacks the context, naming the context and the file', () => {
-    const { resolve } = resolveIn(topo(`{kubeconfig: ${path.join(KUBE, 'first.yaml')}}`));
+  // One rule wherever the kubeconfig comes from: the topology's own kubeconfig lacking a context leaves it pending too, with a hint for the command line only.
+  it('leaves a context an explicitly chosen kubeconfig lacks pending as well, and names the nearest context outside the reason', () => {
+    const { resolve } = resolveIn(topo(`{kubeconfig: ${path.join(KUBE, 'fleet.yaml')}}`, ['kind-cluster1', 'kind-clustr2']));
+    const creds = resolve();
+    expect(creds.pending).toHaveLength(1);
+    const p = creds.pending[0];
+    expect(p.cluster).toBe('cluster2');
+    expect(p.reason).toBe('context "kind-clustr2" is not in the kubeconfig that credentials.kubeconfig names (1 file read)');
+    expect(p.fix).toBe('add context "kind-clustr2" to that kubeconfig, or correct the cluster\'s context');
+    expect(p.hint).toMatch(/^did you mean context "kind-cluster2"\? \(a context of .*fleet\.yaml\)$/);
+    expect(`${p.reason} ${p.fix}`).not.toMatch(/fleet\.yaml/);
+    expect(creds.get('cluster1').kind).toBe('static');
+  });
+
+  it('fails when a kubeconfig the topology names does not exist, naming it', () => {
+    const { resolve } = resolveIn(topo(`{kubeconfig: ${path.join(KUBE, 'missing.yaml')}}`));
     const err = credentialsError(resolve);
-    expect(err.message).toMatch(/cluster "cluster1" credentials: context "kind-cluster1" is not in .*first\.yaml/);
+    expect(err.message).toMatch(/cluster "cluster1" credentials: kubeconfig .*missing\.yaml does not exist/);
+    expect(err.message).toMatch(/fix: fix credentials\.kubeconfig/);
   });
 
   it('fails on an exec plugin, naming reader-token, and on an API server on the local machine', () => {
