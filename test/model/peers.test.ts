@@ -9,12 +9,15 @@ import { OutputError, Problem, TopologyError } from '../../src/errors';
 import { parseTopology } from '../../src/model/load';
 import { clusterNamesFromContexts, convertPeer, ConvertPeerOptions, detectPeerFormat, toDnsLabel } from '../../src/model/peers';
 import { MeshModel, meshNetworks, Topology } from '../../src/model/types';
-import { REPO, thrown, tmpDir } from '../helpers';
+import { REPO, runCli, thrown, tmpDir } from '../helpers';
 
 const PEERS = path.join(REPO, 'test', 'fixtures', 'peers');
 const RISTIOCTL = path.join(PEERS, 'ristioctl', 'mesh.yaml');
 const SETUP_MESH = path.join(PEERS, 'setup-mesh', 'topology.yaml');
 const SETUP_MESH_CLUSTERS = path.join(PEERS, 'setup-mesh', 'topology-clusters.yaml');
+
+/** What installHelloWorld: true becomes. */
+const SAMPLE_APPS = ['helloworld', 'sleep'];
 
 /** A virtual peer file, for inline texts. */
 const FILE = '/peers/mesh.yaml';
@@ -358,9 +361,26 @@ describe('convertPeer: ristioctl', () => {
         {
           path: 'documents[0].spec.version',
           message: 'Istio 1.20.0 is too old: meshgen writes for Istio 1.22 and later',
-          fix: 'upgrade to Istio 1.22.0 or later and set spec.version to the release',
+          fix:
+            `convert the file with meshgen convert ${FILE} -o /peers/meshgen.yaml, which moves the mesh to Istio 1.30.3 (or the release of --istio-version) ` +
+            'and names the upgrade notes to read; or upgrade the clusters to Istio 1.22.0 or later and set spec.version to the release',
         },
       ],
+    ],
+    [
+      'a Certificate has a key ristioctl does not have',
+      ristioctl(cluster('c1', 'm'), doc('Certificate', 'ca', { meshID: 'm', folderPath: 'certs' })),
+      [{ path: 'documents[1].spec.folderPath', message: 'unknown key "folderPath"', fix: /^did you mean "folder"\? valid keys here: validityHours, .*installHelloWorld$/ }],
+    ],
+    [
+      'installHelloWorld is neither true nor false',
+      ristioctl(cluster('c1', 'm', { installHelloWorld: 'yes' })),
+      [{ path: 'documents[0].spec.installHelloWorld', message: 'installHelloWorld is "yes", not true or false', fix: 'write installHelloWorld: true or installHelloWorld: false' }],
+    ],
+    [
+      'metadata.labels is not a mapping',
+      ristioctl(cluster('c1', 'm').replace('  name: "c1"\n', '  name: "c1"\n  labels: [a]\n')),
+      [{ path: 'documents[0].metadata.labels', message: 'labels is a list, not a mapping', fix: /neither ristioctl nor meshgen reads it$/ }],
     ],
     [
       'there is no Cluster',
@@ -401,6 +421,133 @@ describe('convertPeer: ristioctl', () => {
     const err = errorOf(ristioctl(cluster('c1', 'm'), doc('Cluster', 'c2', { meshID: 'm', version: '1.30.3' })));
     expect(err.message).toContain(
       `  ${FILE}:15:3: documents[1].spec.context: context is missing\n      fix: add spec.context: the kube context of the cluster`,
+    );
+  });
+});
+
+describe('convertPeer: ristioctl\'s published examples', () => {
+  /** ristioctl's own example files, unchanged (see real/SOURCE.md). */
+  const REAL = path.join(PEERS, 'ristioctl', 'real');
+  const real = (name: string) => path.join(REAL, name);
+  const notes = (from: number, to: number) =>
+    Array.from({ length: to - from + 1 }, (_, i) => `https://istio.io/latest/news/releases/1.${from + i}.x/announcing-1.${from + i}/upgrade-notes/`);
+
+  /** Each example: its mesh, its clusters as [name, context], their kubeconfig, whether they get the samples, the root's validity. */
+  const examples: [string, string, [string, string][], string, boolean, string][] = [
+    ['mesh1.yaml', 'usmesh', [['cluster1', 'cluster1-context'], ['cluster2', 'cluster2-context']], real('kubeconfig.yaml'), false, '3650d'],
+    ['mesh2.yaml', 'usmesh', [['kind-aa1', 'kind-aa1'], ['kind-aa2', 'kind-aa2']], '/Users/stephanbenny/code/src/github.com/RafaySystems/rafay-relay/testdata/kubeconfig', true, '3650d'],
+    ['mesh3.yaml', 'usmesh3', [['cluster1a', 'cluster1a'], ['cluster2a', 'cluster2a']], '/Users/stephanbenny/Downloads/kubeconfig-istio-demo.yaml', true, '3650d'],
+    ['mesh4.yaml', 'usmesh4', [['rakshith-eks1-qc', 'rakshith-eks1-qc'], ['rakshith-eks2-qc', 'rakshith-eks2-qc']], '/Users/stephanbenny/Downloads/kubeconfig-rakshith.yaml', true, '3650d'],
+    ['readme-mesh.yaml', 'uswestmesh', [['cluster1', 'cluster1'], ['cluster2', 'cluster2']], real('kubeconfig-istio-demo.yaml'), true, '2190h'],
+    ['apply-example.yaml', 'usmesh', [['cluster1', 'cluster1-context'], ['cluster2', 'cluster2-context']], real('kubeconfig.yaml'), false, '3650d'],
+  ];
+
+  it('keeps every example ristioctl publishes', () => {
+    const kept = fs.readdirSync(REAL).filter((f) => f.endsWith('.yaml')).sort();
+    expect(kept).toEqual(examples.map(([f]) => f).sort());
+    for (const f of kept) expect(fs.readFileSync(path.join(REAL, 'SOURCE.md'), 'utf8')).toContain(`\`${f}\``);
+  });
+
+  it.each(examples)('converts %s, moving Istio 1.18.0 to meshgen\'s default and saying so', (name, mesh, clusters, kubeconfig, samples, validity) => {
+    const file = real(name);
+    const { yaml, topology } = load(file, read(file), { upgradeOldIstio: true });
+    expect(topology.meshes.map((m) => [m.name, m.meshID, m.istio.version, m.trust.keyStore])).toEqual([[mesh, mesh, '1.30.3', path.join(REAL, '.meshgen', 'pki')]]);
+    const [model] = topology.meshes;
+    expect(model.clusters.map((c) => [c.name, c.context, c.network, c.role])).toEqual(clusters.map(([n, ctx]) => [n, ctx, `network-${n}`, 'primary']));
+    for (const c of model.clusters) {
+      expect(c.credentials.kubeconfig).toEqual([kubeconfig]);
+      expect(c.samples).toEqual(samples ? SAMPLE_APPS : []);
+    }
+    expect(yaml).toContain(`    rootValidity: ${validity}\n    intermediateValidity: ${validity}\n    rootCommonName: root.istio.io\n`);
+
+    const istio = flat(commentAbove(yaml, 0, ['spec'], 'istio'));
+    expect(istio).toContain(
+      `The ristioctl file's spec.version names Istio 1.18.0 for ${clusters[0][0]} and ${clusters[1][0]}, older than Istio 1.22, the oldest ` +
+        'release meshgen writes for. This mesh gets Istio 1.30.3 instead (meshgen\'s default; choose another with meshgen convert --istio-version)',
+    );
+    expect(istio).toContain('Clusters that run Istio 1.18.0 now cannot jump to 1.30.3 with these manifests');
+    expect(istio).toContain(`read the upgrade notes of every release from 1.18.0 to 1.30.3 for what changes: ${notes(19, 30).join(' ')}`);
+  });
+
+  it('moves them to --istio-version when given, and lists the upgrade notes up to it', () => {
+    const file = real('mesh2.yaml');
+    const { yaml, topology } = load(file, read(file), { upgradeOldIstio: true, istioVersion: '1.29.1' });
+    expect(topology.meshes[0].istio.version).toBe('1.29.1');
+    const istio = flat(commentAbove(yaml, 0, ['spec'], 'istio'));
+    expect(istio).toContain('This mesh gets Istio 1.29.1 instead (chosen with meshgen convert --istio-version)');
+    expect(istio.endsWith(`from 1.18.0 to 1.29.1 for what changes: ${notes(19, 29).join(' ')}`)).toBe(true);
+    expect(convertPeer(file, read(file), { upgradeOldIstio: true, istioVersion: '1.29.1' }).istioUpgrades).toEqual([{ mesh: 'usmesh', from: ['1.18.0'], to: '1.29.1' }]);
+  });
+
+  it('accepts installHelloWorld on a Certificate, as ristioctl does, and says that it means nothing there', () => {
+    const file = real('mesh3.yaml');
+    const { yaml } = load(file, read(file), { upgradeOldIstio: true });
+    expect(flat(commentAbove(yaml, 0, ['spec'], 'trust'))).toContain(
+      'installHelloWorld: true on a Certificate does nothing in ristioctl, which deploys the sample only for a Cluster with installHelloWorld: true. ' +
+        'meshgen does the same: the samples of each cluster below follow its own Cluster.',
+    );
+    const text = ristioctl(cluster('c1', 'm'), doc('Certificate', 'ca', { meshID: 'm', installHelloWorld: true }));
+    expect(load(FILE, text).topology.meshes[0].clusters[0].samples).toEqual([]);
+  });
+
+  it('refuses the old release when the file is read directly, pointing at meshgen convert', () => {
+    const file = real('mesh1.yaml');
+    const err = thrown(() => parseTopology([{ file, text: read(file) }]), TopologyError);
+    expect(err.problems.map((p) => [p.path, p.line, p.message])).toEqual([
+      ['documents[1].spec.version', 27, 'Istio 1.18.0 is too old: meshgen writes for Istio 1.22 and later'],
+      ['documents[2].spec.version', 37, 'Istio 1.18.0 is too old: meshgen writes for Istio 1.22 and later'],
+    ]);
+    expect(err.problems[0].fix).toBe(
+      `convert the file with meshgen convert ${file} -o ${path.join(REAL, 'meshgen.yaml')}, which moves the mesh to Istio 1.30.3 (or the release of ` +
+        '--istio-version) and names the upgrade notes to read; or upgrade the clusters to Istio 1.22.0 or later and set spec.version to the release',
+    );
+  });
+
+  it('names each old release and keeps a supported one', () => {
+    const text = ristioctl(
+      cluster('c1', 'm', { version: '1.18.0' }),
+      cluster('c2', 'm', { version: '1.19.1' }),
+      cluster('c3', 'm'),
+      cluster('d1', 'n', { version: '1.29.0' }),
+    );
+    const { yaml, topology } = load(FILE, text, { upgradeOldIstio: true });
+    expect(topology.meshes.map((m) => [m.name, m.istio.version])).toEqual([
+      ['m', '1.30.3'],
+      ['n', '1.29.0'],
+    ]);
+    expect(flat(commentAbove(yaml, 0, ['spec'], 'istio'))).toContain('names Istio 1.18.0 for c1 and Istio 1.19.1 for c2, older than Istio 1.22');
+    expect(commentAbove(yaml, 1, ['spec'], 'istio')).toBe('');
+    expect(convertPeer(FILE, text, { upgradeOldIstio: true }).istioUpgrades).toEqual([{ mesh: 'm', from: ['1.18.0', '1.19.1'], to: '1.30.3' }]);
+  });
+
+  it('fails when an old release, once moved, differs from the supported release of another cluster of its mesh', () => {
+    const text = ristioctl(cluster('c1', 'm', { version: '1.18.0' }), cluster('c2', 'm', { version: '1.29.0' }));
+    const err = errorOf(text, { upgradeOldIstio: true });
+    expect(err.problems.map((p) => [p.path, p.message, p.fix])).toEqual([
+      [
+        'documents[1].spec.version',
+        'Cluster "c2" runs Istio 1.29.0, but Cluster "c1" of the same meshID "m" runs 1.18.0, which meshgen moves to 1.30.3 (documents[0].spec.version, line 8)',
+        'a mesh runs one Istio release: give every Cluster of meshID "m" the same spec.version, or pass meshgen convert --istio-version 1.29.0 to move the older releases to it',
+      ],
+    ]);
+    expect(load(FILE, text, { upgradeOldIstio: true, istioVersion: '1.29.0' }).topology.meshes[0].istio.version).toBe('1.29.0');
+  });
+
+  it('reads values in the forms ristioctl reads them: validityHours and installHelloWorld as text, metadata labels and annotations', () => {
+    const text = ristioctl(
+      cluster('c1', 'm', { installHelloWorld: 'true' }).replace('  name: "c1"\n', '  name: "c1"\n  labels: {team: a}\n  annotations: {note: b}\n'),
+      cluster('c2', 'm', { installHelloWorld: 'false' }),
+      doc('Certificate', 'ca', { meshID: 'm', validityHours: '87600' }),
+    );
+    const { yaml, topology } = load(FILE, text);
+    expect(topology.meshes[0].clusters.map((c) => [c.name, c.samples])).toEqual([
+      ['c1', SAMPLE_APPS],
+      ['c2', []],
+    ]);
+    expect(yaml).toContain('    rootValidity: 3650d\n');
+    expect(yaml).not.toMatch(/team|note: b/);
+    expect(flat((parseAllDocuments(yaml)[0] as Document).commentBefore ?? '')).toContain(
+      'metadata.labels and metadata.annotations are read by neither ristioctl nor meshgen: they are left out.',
     );
   });
 });
@@ -591,6 +738,62 @@ describe('meshgen convert', () => {
     const native = path.join(PEERS, 'ristioctl', 'expected.yaml');
     const expected = meshesOf(parseTopology([{ file: path.join(dir, 'ristioctl', 'expected.yaml'), text: read(native) }]));
     expect(meshesOf(parseTopology([{ file, text }]))).toEqual(expected);
+  });
+
+  it('converts ristioctl\'s published examples, saying on stderr which meshes moved to another Istio release', async () => {
+    const file = path.join(PEERS, 'ristioctl', 'real', 'mesh3.yaml');
+    const r = await run([file]);
+    expect(r.out).toBe(convertPeer(file, read(file), { upgradeOldIstio: true }).yaml);
+    expect(r.err).toBe(
+      'meshgen: mesh "usmesh3": Istio 1.18.0 is older than meshgen writes for, so it runs 1.30.3; the comment above its spec.istio lists the upgrade notes to read\n',
+    );
+  });
+
+  it('converts ristioctl\'s mesh3.yaml with the built command, to --istio-version', () => {
+    const dir = tmpDir();
+    fs.copyFileSync(path.join(PEERS, 'ristioctl', 'real', 'mesh3.yaml'), path.join(dir, 'mesh3.yaml'));
+    const conv = runCli(['convert', 'mesh3.yaml', '-o', 'native.yaml', '--istio-version', '1.29.1'], dir);
+    expect([conv.code, conv.stderr]).toEqual([0, '']);
+    expect(conv.stdout).toBe(
+      'converted mesh3.yaml (ristioctl mesh.yaml) to native.yaml: 1 mesh, 2 clusters\n' +
+        '  mesh "usmesh3": Istio 1.18.0 is older than meshgen writes for, so it runs 1.29.1; the comment above its spec.istio lists the upgrade notes to read\n',
+    );
+    const file = path.join(dir, 'native.yaml');
+    const text = read(file);
+    expect(text).toContain('  istio:\n    version: 1.29.1\n');
+    expect(text).toContain('  # The ristioctl file\'s spec.version names Istio 1.18.0 for cluster1a and cluster2a');
+    expect(text).toContain('  # https://istio.io/latest/news/releases/1.29.x/announcing-1.29/upgrade-notes/\n');
+    const mesh = parseTopology([{ file, text }]).meshes[0];
+    expect([mesh.name, mesh.istio.version, mesh.clusters.map((c) => c.samples)]).toEqual(['usmesh3', '1.29.1', [SAMPLE_APPS, SAMPLE_APPS]]);
+  });
+
+  it('converts the example of ristioctl\'s README into a file meshgen validate accepts; the file itself it refuses, naming convert', () => {
+    const dir = tmpDir();
+    fs.copyFileSync(path.join(PEERS, 'ristioctl', 'real', 'readme-mesh.yaml'), path.join(dir, 'mesh.yaml'));
+    // The README's clusters read kubeconfig-istio-demo.yaml beside the file, with contexts cluster1 and cluster2.
+    fs.writeFileSync(
+      path.join(dir, 'kubeconfig-istio-demo.yaml'),
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: c1, cluster: {server: "https://10.0.0.1:6443", certificate-authority-data: Q0E=}}, {name: c2, cluster: {server: "https://10.0.0.2:6443", certificate-authority-data: Q0E=}}]',
+        'users: [{name: u, user: {token: token-1}}]',
+        'contexts: [{name: cluster1, context: {cluster: c1, user: u}}, {name: cluster2, context: {cluster: c2, user: u}}]',
+        '',
+      ].join('\n'),
+    );
+    const conv = runCli(['convert', 'mesh.yaml', '-o', 'native.yaml'], dir);
+    expect([conv.code, conv.stderr]).toEqual([0, '']);
+    const v = runCli(['validate', '-f', 'native.yaml'], dir);
+    expect([v.code, v.stderr]).toEqual([0, '']);
+    expect(v.stdout).toContain('mesh "uswestmesh" (mesh ID uswestmesh, Istio 1.30.3): 2 clusters on 2 networks');
+    const direct = runCli(['validate', '-f', 'mesh.yaml'], dir);
+    expect(direct.code).toBe(1);
+    expect(direct.stderr).toContain('fix: convert the file with meshgen convert mesh.yaml -o meshgen.yaml, which moves the mesh to Istio 1.30.3');
+    // The command of the fix, as printed, works.
+    const pasted = runCli(['convert', 'mesh.yaml', '-o', 'meshgen.yaml'], dir);
+    expect([pasted.code, pasted.stderr]).toEqual([0, '']);
+    expect(read(path.join(dir, 'meshgen.yaml'))).toBe(read(path.join(dir, 'native.yaml')));
   });
 
   it('refuses to overwrite a file without --force', async () => {

@@ -15,7 +15,7 @@ import { ISTIO_VERSION_PATTERN } from '../schema';
 import { nearest } from '../schema-check';
 import { toDnsLabel, uniqueLabels } from '../names';
 import { DocPath, parseSource, SourceDocument } from '../source';
-import { MIN_ISTIO_VERSION } from '../validate';
+import { isBelowMinimumIstio, minimumIstio } from './istio-upgrade';
 
 /** The peer formats meshgen converts. */
 export type PeerFormat = 'ristioctl' | 'setup-mesh';
@@ -139,7 +139,8 @@ export class PeerReader {
     }
     for (const key of Object.keys(value)) {
       if (keys.includes(key)) continue;
-      const near = nearest(key, keys);
+      // A longer form of a key (`folderPath` for `folder`) is too far from it for nearest().
+      const near = nearest(key, keys) ?? keys.find((k) => key.toLowerCase().startsWith(k.toLowerCase()));
       this.add(
         doc,
         [...p, key],
@@ -250,6 +251,12 @@ export interface ConvertedMesh {
   readonly trust?: Readonly<Record<string, unknown>>;
   /** Comment lines above the document. */
   readonly notes: readonly string[];
+  /**
+   * The releases the peer file named for this mesh's clusters when meshgen
+   * does not write for them, and `istioVersion` became the release instead.
+   * @default - none: the mesh runs the release the peer file names
+   */
+  readonly istioMovedFrom?: readonly string[];
   /** Comment lines above `spec.istio`. */
   readonly istioNotes: readonly string[];
   /** Comment lines above `spec.trust`. */
@@ -275,8 +282,16 @@ export interface ConverterInput {
   readonly text: string;
   /** Folder the converted file will be in, which its relative paths are resolved against. */
   readonly outDir: string;
-  /** Istio release for formats that name none. */
+  /** Istio release for formats that name none, and for meshes moved off a release meshgen does not write for. */
   readonly istioVersion: string;
+  /** True when the caller chose `istioVersion`; false when it is meshgen's default. */
+  readonly istioVersionGiven: boolean;
+  /**
+   * A release older than meshgen supports becomes `istioVersion`, with a
+   * comment naming it and the upgrade notes to read (true), or is a problem
+   * of the file (false).
+   */
+  readonly upgradeOldIstio: boolean;
 }
 
 /** A note on a name the peer file gave that meshgen had to change, or nothing when it is kept. */
@@ -308,12 +323,10 @@ export function istioVersionProblem(version: string, setIt: string): { message: 
   if (!new RegExp(ISTIO_VERSION_PATTERN).test(version)) {
     return { message: `${JSON.stringify(version)} is not an Istio release`, fix: `${setIt}: <major>.<minor>.<patch>, e.g. 1.30.3` };
   }
-  const [major, minor] = version.split('.').map(Number);
-  const [minMajor, minMinor] = MIN_ISTIO_VERSION;
-  if (major < minMajor || (major === minMajor && minor < minMinor)) {
+  if (isBelowMinimumIstio(version)) {
     return {
-      message: `Istio ${version} is too old: meshgen writes for Istio ${minMajor}.${minMinor} and later`,
-      fix: `upgrade to Istio ${minMajor}.${minMinor}.0 or later and ${setIt}`,
+      message: `Istio ${version} is too old: meshgen writes for Istio ${minimumIstio()} and later`,
+      fix: `upgrade to Istio ${minimumIstio()}.0 or later and ${setIt}`,
     };
   }
   return undefined;

@@ -29,17 +29,30 @@ import { convertSetupMesh, DEFAULT_PEER_ISTIO_VERSION } from './setup-mesh';
 
 export { detectPeerFormat, istioVersionProblem, PEER_FORMAT_TITLES, toDnsLabel } from './detect';
 export type { PeerFormat } from './detect';
+export { ISTIO_RELEASES_PAGE, upgradeNotesBetween, upgradeNotesUrl } from './istio-upgrade';
 export { RISTIOCTL_API_VERSION } from './ristioctl';
 export { clusterNamesFromContexts, DEFAULT_PEER_ISTIO_VERSION, ISTIO_READER_SERVICE_ACCOUNT } from './setup-mesh';
 
 /** Options of {@link convertPeer}. */
 export interface ConvertPeerOptions {
   /**
-   * Istio release of the mesh, for formats that name none (setup-mesh).
-   * ristioctl files name the release of each cluster and ignore this.
+   * Istio release of the mesh, for formats that name none (setup-mesh), and
+   * for meshes moved off a release meshgen does not write for (with
+   * `upgradeOldIstio`). A ristioctl file that names a supported release
+   * keeps it.
    * @default '1.30.3'
    */
   readonly istioVersion?: string;
+  /**
+   * Move a mesh whose peer file names an Istio release older than meshgen
+   * writes for to `istioVersion`, with a comment above `spec.istio` naming
+   * the old release and the upgrade notes to read. `meshgen convert` sets
+   * it. A peer file read directly (validate, synth, diff) does not: nobody
+   * would see the comment, so the old release stays a problem whose fix is
+   * `meshgen convert`.
+   * @default false
+   */
+  readonly upgradeOldIstio?: boolean;
   /**
    * Where the converted text will be written. Its relative paths resolve
    * against this file's folder, so paths of the peer file are rewritten to
@@ -57,6 +70,18 @@ export interface ConvertPeerResult {
   readonly yaml: string;
   /** That text, loaded (convertPeer checks its own output with parseTopology). */
   readonly topology: Topology;
+  /** The meshes moved to another Istio release, with the releases the peer file named (see `upgradeOldIstio`). */
+  readonly istioUpgrades: readonly IstioUpgrade[];
+}
+
+/** A mesh that runs another Istio release than its peer file named. */
+export interface IstioUpgrade {
+  /** The mesh's name in the converted file. */
+  readonly mesh: string;
+  /** The releases the peer file named for its clusters, oldest first. */
+  readonly from: readonly string[];
+  /** The release it runs in the converted file. */
+  readonly to: string;
 }
 
 const CONVERTERS: Readonly<Record<PeerFormat, (input: ConverterInput) => ConvertedTopology>> = {
@@ -98,7 +123,14 @@ export function convertPeer(file: string, text: string, opts: ConvertPeerOptions
     ]);
   }
   const target = opts.outputFile ?? file;
-  const converted = CONVERTERS[format]({ file, text, outDir: path.dirname(path.resolve(target)), istioVersion });
+  const converted = CONVERTERS[format]({
+    file,
+    text,
+    outDir: path.dirname(path.resolve(target)),
+    istioVersion,
+    istioVersionGiven: opts.istioVersion !== undefined,
+    upgradeOldIstio: opts.upgradeOldIstio === true,
+  });
   const yaml = renderTopology(file, format, converted);
   let topology: Topology;
   try {
@@ -107,7 +139,10 @@ export function convertPeer(file: string, text: string, opts: ConvertPeerOptions
     if (!(err instanceof TopologyError)) throw err;
     throw new TopologyError(`converting ${file} gave a topology meshgen rejects, which is a bug in meshgen convert`, err.problems);
   }
-  return { format, yaml, topology };
+  const istioUpgrades = converted.meshes
+    .filter((m) => m.istioMovedFrom !== undefined)
+    .map((m) => ({ mesh: m.name, from: m.istioMovedFrom ?? [], to: m.istioVersion }));
+  return { format, yaml, topology, istioUpgrades };
 }
 
 /** The converted file: a header naming its source, then one document per mesh. */

@@ -9,11 +9,23 @@
  * conversion does the right thing and says so in a comment: clusters of
  * different meshIDs become separate meshes (ristioctl links them all), and
  * `password: true` is honoured (ristioctl ignores it): the root key is encrypted.
+ *
+ * ristioctl installs Istio 1.18 in all its published examples, older than
+ * meshgen writes for; `meshgen convert` moves such a mesh to a release it
+ * does write for and says so above `spec.istio` (see `istio-upgrade.ts`).
+ * Keys are accepted where ristioctl's own types (`pkg/common/common.go`)
+ * have them, in the forms its YAML decoding takes: `validityHours` and
+ * `installHelloWorld` are strings there, so "87600" and "true" are read
+ * too. A key ristioctl's types lack is reported (ristioctl silently drops
+ * it, so it is most likely a typo), except `installHelloWorld` in a
+ * Certificate, which ristioctl's published examples carry and which means
+ * nothing there.
  */
 import * as path from 'node:path';
 import { compareStrings, sortBy } from '../../order';
 import { DocPath, SourceDocument } from '../source';
 import { DEFAULT_KEY_STORE } from '../types';
+import { ISTIO_VERSION_PATTERN } from '../schema';
 import { nearest } from '../schema-check';
 import {
   conversionError,
@@ -22,6 +34,7 @@ import {
   ConvertedTopology,
   ConverterInput,
   describeValue,
+  isRecord,
   isRelativePath,
   istioVersionProblem,
   parsePeerDocuments,
@@ -32,6 +45,7 @@ import {
   RISTIOCTL_API_GROUP,
   uniqueLabels,
 } from './detect';
+import { compareReleases, isBelowMinimumIstio, istioUpgradeNotes, minimumIstio, MovedCluster } from './istio-upgrade';
 
 /** The ristioctl API version meshgen converts. */
 export const RISTIOCTL_API_VERSION = `${RISTIOCTL_API_GROUP}/v3`;
@@ -41,7 +55,10 @@ const MESHGEN_VALIDITY_DAYS = 3650;
 
 const KINDS = ['Certificate', 'Cluster'] as const;
 const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'];
-const CERTIFICATE_KEYS = ['validityHours', 'password', 'sanSuffix', 'meshID', 'folder'];
+/** Keys of ristioctl's metadata that neither ristioctl nor meshgen reads. */
+const IGNORED_METADATA_KEYS = ['labels', 'annotations'];
+const METADATA_KEYS = ['name', ...IGNORED_METADATA_KEYS];
+const CERTIFICATE_KEYS = ['validityHours', 'password', 'sanSuffix', 'meshID', 'folder', 'installHelloWorld'];
 const CLUSTER_KEYS = ['kubeconfigFile', 'context', 'meshID', 'version', 'installHelloWorld'];
 
 /** A ristioctl `Certificate`: the CA of the clusters with its meshID. */
@@ -53,6 +70,8 @@ interface CertificateDoc {
   readonly password?: boolean;
   readonly sanSuffix?: string;
   readonly folder?: string;
+  /** Set in some of ristioctl's examples, read by neither tool: only a Cluster's installHelloWorld deploys the sample. */
+  readonly installHelloWorld?: boolean;
 }
 
 /** A ristioctl `Cluster`. */
@@ -61,15 +80,24 @@ interface ClusterDoc {
   readonly name: string;
   readonly context: string;
   readonly meshID: string;
-  readonly version: string;
+  readonly release: ClusterRelease;
   readonly kubeconfigFile?: string;
   readonly installHelloWorld?: boolean;
 }
 
+/** The Istio release of a Cluster: as its file names it, and as the converted mesh runs it. */
+interface ClusterRelease {
+  /** spec.version without a leading `v`. */
+  readonly named: string;
+  /** `named`, or the input's `istioVersion` when meshgen does not write for `named`. */
+  readonly runs: string;
+}
+
 /**
  * Converts a ristioctl `mesh.yaml` into one mesh per meshID. Throws
- * TopologyError listing every problem of the file. The `istioVersion` of
- * the input is not used: each Cluster names its release.
+ * TopologyError listing every problem of the file. Each Cluster names its
+ * release; the `istioVersion` of the input replaces only a release older
+ * than meshgen writes for, and only with `upgradeOldIstio`.
  */
 export function convertRistioctl(input: ConverterInput): ConvertedTopology {
   const { file, outDir } = input;
@@ -78,7 +106,7 @@ export function convertRistioctl(input: ConverterInput): ConvertedTopology {
   const certificates: CertificateDoc[] = [];
   const clusters: ClusterDoc[] = [];
   for (const doc of docs) {
-    const read = readDocument(reader, doc);
+    const read = readDocument(reader, doc, input);
     if (read?.kind === 'Certificate') certificates.push(read.value);
     else if (read?.kind === 'Cluster') clusters.push(read.value);
   }
@@ -103,10 +131,12 @@ export function convertRistioctl(input: ConverterInput): ConvertedTopology {
   const meshes: ConvertedMesh[] = meshIDs.map((meshID, m) => {
     const name = meshNames[m];
     const members: ConvertedCluster[] = [];
+    const moved: MovedCluster[] = [];
     let version = '';
     clusters.forEach((c, i) => {
       if (c.meshID !== meshID) return;
-      version = c.version;
+      version = c.release.runs;
+      if (c.release.named !== c.release.runs) moved.push({ name: clusterNames[i], from: c.release.named });
       const notes = renameNote('ristioctl Cluster', c.name, clusterNames[i], 'cluster', 'cluster names are distinct DNS-1123 labels');
       if (c.installHelloWorld) {
         notes.push('installHelloWorld: true becomes samples: helloworld (v1 and v2 alternate over the clusters) and sleep, to call it from.');
@@ -121,10 +151,12 @@ export function convertRistioctl(input: ConverterInput): ConvertedTopology {
       });
     });
     const certificate = certificateOf.get(meshID);
+    const movedFrom = [...new Set(moved.map((c) => c.from))].sort(compareReleases);
     return {
       name,
       // checkAcrossDocuments made sure that the clusters of a meshID agree on it.
       istioVersion: version,
+      ...(moved.length > 0 ? { istioMovedFrom: movedFrom } : {}),
       keyStore: keyStores[m].store,
       ...(certificate ? { trust: certificateTrust(certificate) } : {}),
       notes: renameNote(
@@ -134,7 +166,8 @@ export function convertRistioctl(input: ConverterInput): ConvertedTopology {
         'mesh',
         'mesh names are distinct DNS-1123 labels, and the name is also the mesh ID (values.global.meshID) the clusters get',
       ),
-      istioNotes: [],
+      istioNotes:
+        moved.length > 0 ? istioUpgradeNotes('The ristioctl file\'s spec.version', moved, { version, given: input.istioVersionGiven }) : [],
       trustNotes: [...certificateNotes(meshID, certificate), ...keyStores[m].notes],
       clusterNotes: [
         'ristioctl makes every cluster a primary on a network of its own, network-<cluster>: Istio\'s multi-primary, multi-network install.',
@@ -156,6 +189,9 @@ export function convertRistioctl(input: ConverterInput): ConvertedTopology {
       notes.push(`Certificate ${JSON.stringify(cert.name)} has meshID ${JSON.stringify(cert.meshID)}, which no Cluster has: no mesh was made for it.`);
     }
   }
+  if (docs.some(hasIgnoredMetadata)) {
+    notes.push('metadata.labels and metadata.annotations are read by neither ristioctl nor meshgen: they are left out.');
+  }
   const relative =
     clusters.some((c) => c.kubeconfigFile !== undefined && isRelativePath(c.kubeconfigFile)) ||
     certificates.some((c) => c.folder !== undefined && isRelativePath(c.folder) && meshIDs.includes(c.meshID));
@@ -167,6 +203,7 @@ export function convertRistioctl(input: ConverterInput): ConvertedTopology {
 function readDocument(
   reader: PeerReader,
   doc: SourceDocument,
+  input: ConverterInput,
 ): { kind: 'Certificate'; value: CertificateDoc } | { kind: 'Cluster'; value: ClusterDoc } | undefined {
   const top = reader.map(doc, [], doc.value, TOP_KEYS, `document ${doc.index + 1}`);
   if (!top) return undefined;
@@ -192,33 +229,71 @@ function readDocument(
     );
     return undefined;
   }
-  const metadata = reader.map(doc, ['metadata'], top.metadata, ['name'], 'metadata', `add metadata: {name: <${kind.toLowerCase()} name>}`);
+  const metadata = reader.map(doc, ['metadata'], top.metadata, METADATA_KEYS, 'metadata', `add metadata: {name: <${kind.toLowerCase()} name>}`);
   const name = metadata ? reader.string(doc, ['metadata', 'name'], metadata.name, `add metadata.name: <${kind.toLowerCase()} name>`) : undefined;
+  if (metadata) checkIgnoredMetadata(reader, doc, metadata);
   const specKeys = kind === 'Certificate' ? CERTIFICATE_KEYS : CLUSTER_KEYS;
   const spec = reader.map(doc, ['spec'], top.spec, specKeys, 'spec', `add a spec with the keys ${specKeys.join(', ')}`);
   if (!spec) return undefined;
   const at = (key: string): DocPath => ['spec', key];
   const meshID = reader.string(doc, at('meshID'), spec.meshID, `add spec.meshID: the mesh this ${kind} belongs to`);
+  const installHelloWorld = readTrueOrFalse(reader, doc, at('installHelloWorld'), spec.installHelloWorld);
   if (kind === 'Certificate') {
     const value = {
-      validityHours: reader.positiveInteger(doc, at('validityHours'), spec.validityHours),
+      validityHours: reader.positiveInteger(doc, at('validityHours'), wholeNumber(spec.validityHours)),
       password: reader.boolean(doc, at('password'), spec.password),
       sanSuffix: reader.string(doc, at('sanSuffix'), spec.sanSuffix),
       folder: reader.string(doc, at('folder'), spec.folder),
+      installHelloWorld,
     };
     if (name === undefined || meshID === undefined) return undefined;
     return { kind, value: { doc, name, meshID, ...value } };
   }
   const context = reader.string(doc, at('context'), spec.context, 'add spec.context: the kube context of the cluster');
-  const version = readVersion(reader, doc, spec.version);
+  const release = readRelease(reader, doc, spec.version, input);
   const kubeconfigFile = reader.string(doc, at('kubeconfigFile'), spec.kubeconfigFile);
-  const installHelloWorld = reader.boolean(doc, at('installHelloWorld'), spec.installHelloWorld);
-  if (name === undefined || meshID === undefined || context === undefined || version === undefined) return undefined;
-  return { kind, value: { doc, name, context, meshID, version, kubeconfigFile, installHelloWorld } };
+  if (name === undefined || meshID === undefined || context === undefined || release === undefined) return undefined;
+  return { kind, value: { doc, name, context, meshID, release, kubeconfigFile, installHelloWorld } };
 }
 
-/** The Istio release of a Cluster, as meshgen writes it (`v1.30.3` → `1.30.3`). */
-function readVersion(reader: PeerReader, doc: SourceDocument, raw: unknown): string | undefined {
+/** `metadata.labels` and `metadata.annotations`, which ristioctl's types have and nothing reads, must at least be mappings. */
+function checkIgnoredMetadata(reader: PeerReader, doc: SourceDocument, metadata: Record<string, unknown>): void {
+  for (const key of IGNORED_METADATA_KEYS) {
+    const value = metadata[key];
+    if (value === undefined || value === null || isRecord(value)) continue;
+    reader.add(
+      doc,
+      ['metadata', key],
+      `${key} is ${describeValue(value)}, not a mapping`,
+      `write ${key} as a mapping of names to values (ristioctl refuses anything else), or remove it: neither ristioctl nor meshgen reads it`,
+    );
+  }
+}
+
+/** True when a document has `metadata.labels` or `metadata.annotations`, which the converted file leaves out. */
+function hasIgnoredMetadata(doc: SourceDocument): boolean {
+  const metadata = isRecord(doc.value) ? doc.value.metadata : undefined;
+  return isRecord(metadata) && IGNORED_METADATA_KEYS.some((key) => metadata[key] !== undefined && metadata[key] !== null);
+}
+
+/** ristioctl reads `validityHours` as text: "87600" is the number 87600. */
+function wholeNumber(raw: unknown): unknown {
+  return typeof raw === 'string' && /^[0-9]+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+}
+
+/**
+ * `installHelloWorld`: ristioctl reads it as text and installs the sample
+ * when it is "true", so the strings "true" and "false" count as the
+ * booleans. Anything else is a problem: ristioctl would quietly not
+ * install the sample, which is unlikely to be what the file meant.
+ */
+function readTrueOrFalse(reader: PeerReader, doc: SourceDocument, p: DocPath, raw: unknown): boolean | undefined {
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  return reader.boolean(doc, p, raw);
+}
+
+/** The Istio release of a Cluster (`v1.30.3` → `1.30.3`), and the one its mesh runs. */
+function readRelease(reader: PeerReader, doc: SourceDocument, raw: unknown, input: ConverterInput): ClusterRelease | undefined {
   const at: DocPath = ['spec', 'version'];
   if (raw === undefined || raw === null) {
     reader.add(doc, at, 'version is missing', 'add spec.version: the Istio release of the cluster, e.g. 1.30.3');
@@ -232,13 +307,29 @@ function readVersion(reader: PeerReader, doc: SourceDocument, raw: unknown): str
     reader.add(doc, at, `version is ${describeValue(raw)}, not an Istio release`, 'write it as <major>.<minor>.<patch>, e.g. 1.30.3');
     return undefined;
   }
-  const version = raw.replace(/^v/, '');
-  const problem = istioVersionProblem(version, 'set spec.version to the release');
-  if (problem) {
-    reader.add(doc, at, problem.message, problem.fix);
-    return undefined;
-  }
-  return version;
+  const named = raw.replace(/^v/, '');
+  const problem = istioVersionProblem(named, 'set spec.version to the release');
+  if (!problem) return { named, runs: named };
+  const tooOld = new RegExp(ISTIO_VERSION_PATTERN).test(named) && isBelowMinimumIstio(named);
+  if (tooOld && input.upgradeOldIstio) return { named, runs: input.istioVersion };
+  const fix = tooOld
+    ? `convert the file with meshgen convert ${input.file} -o ${convertedFileBeside(input.file)}, which moves the mesh to Istio ${input.istioVersion} ` +
+      `(or the release of --istio-version) and names the upgrade notes to read; or upgrade the clusters to Istio ${minimumIstio()}.0 ` +
+      'or later and set spec.version to the release'
+    : problem.fix;
+  reader.add(doc, at, problem.message, fix);
+  return undefined;
+}
+
+/**
+ * A name for the converted file in the folder of the peer file, where its
+ * relative paths keep resolving, that is not the peer file itself (convert
+ * refuses to write over it).
+ */
+function convertedFileBeside(file: string): string {
+  const beside = (name: string) => path.posix.join(path.dirname(file).split(path.sep).join('/'), name);
+  const first = beside('meshgen.yaml');
+  return path.resolve(first) === path.resolve(file) ? beside('meshgen-converted.yaml') : first;
 }
 
 /** Names, contexts and meshIDs that must not repeat, and one release per meshID. */
@@ -291,13 +382,18 @@ function checkAcrossDocuments(reader: PeerReader, certificates: readonly Certifi
     const sameMesh = byMesh.get(c.meshID);
     if (!sameMesh) {
       byMesh.set(c.meshID, c);
-    } else if (sameMesh.version !== c.version) {
+    } else if (sameMesh.release.runs !== c.release.runs) {
+      const runs = (r: ClusterRelease) => (r.named === r.runs ? r.named : `${r.named}, which meshgen moves to ${r.runs}`);
+      const kept = [c, sameMesh].find((d) => d.release.named === d.release.runs);
+      const orPass = [c, sameMesh].some((d) => d.release.named !== d.release.runs) && kept
+        ? `, or pass meshgen convert --istio-version ${kept.release.named} to move the older releases to it`
+        : '';
       reader.add(
         c.doc,
         ['spec', 'version'],
-        `Cluster ${JSON.stringify(c.name)} runs Istio ${c.version}, but Cluster ${JSON.stringify(sameMesh.name)} of the same meshID ` +
-          `${JSON.stringify(c.meshID)} runs ${sameMesh.version} (${firstAt(sameMesh.doc, ['spec', 'version'])})`,
-        `a mesh runs one Istio release: give every Cluster of meshID ${JSON.stringify(c.meshID)} the same spec.version`,
+        `Cluster ${JSON.stringify(c.name)} runs Istio ${runs(c.release)}, but Cluster ${JSON.stringify(sameMesh.name)} of the same meshID ` +
+          `${JSON.stringify(c.meshID)} runs ${runs(sameMesh.release)} (${firstAt(sameMesh.doc, ['spec', 'version'])})`,
+        `a mesh runs one Istio release: give every Cluster of meshID ${JSON.stringify(c.meshID)} the same spec.version${orPass}`,
       );
     }
   }
@@ -335,6 +431,12 @@ function certificateNotes(meshID: string, cert: CertificateDoc | undefined): str
     notes.push(
       'password: true asks for an encrypted root key, which ristioctl ignores (it writes the key unencrypted). meshgen honours it: root-key.pem is ' +
         `encrypted PKCS#8 (AES-256, PBKDF2-SHA-256), and the passphrase comes from $${RISTIOCTL_PASSPHRASE_ENV}, or is asked on a terminal.`,
+    );
+  }
+  if (cert.installHelloWorld !== undefined) {
+    notes.push(
+      `installHelloWorld: ${cert.installHelloWorld} on a Certificate does nothing in ristioctl, which deploys the sample only for a Cluster ` +
+        'with installHelloWorld: true. meshgen does the same: the samples of each cluster below follow its own Cluster.',
     );
   }
   return notes;
