@@ -23,15 +23,32 @@ export interface FileChange {
   readonly patch: string;
 }
 
-/** Secret values replaced by a short fingerprint, so a diff shows that they changed but not what they are. */
-export function maskSecrets(text: string): string {
-  const fingerprint = (v: string) => `<secret, sha256 ${createHash('sha256').update(v).digest('hex').slice(0, 12)}>`;
-  // Unreadable YAML (a hand-edited file on disk): if it may hold a Secret or a key, show only that it changed.
-  // A syntax error does not always throw: a document with errors is as unreadable as one that throws.
-  const unreadable = () => (/Secret|PRIVATE KEY|token:|client-key-data|ca-key\.pem/.test(text) ? `${fingerprint(text)}\n` : text);
+/** A short fingerprint of a secret value: a diff shows that it changed, never what it is. */
+function fingerprint(v: string): string {
+  return `<secret, sha256 ${createHash('sha256').update(v).digest('hex').slice(0, 12)}>`;
+}
+
+/** PEM blocks of private keys, wherever they stand. */
+const PRIVATE_KEY_BLOCK = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/g;
+
+/** Text that could hold a secret value: a Secret, a private key, a token or a client key. */
+const MAY_HOLD_SECRET = /^kind:\s*Secret\s*$|PRIVATE KEY|^\s*token:|client-key-data|ca-key\.pem/m;
+
+/**
+ * `text` of the output file `file` with its secret values masked. What is
+ * secret is decided by kind and field: the `data` and `stringData` values
+ * of Secrets. Files that are not YAML (READMEs) are shown as they are, save
+ * any private key block, which no meshgen file but a Secret holds. A YAML
+ * file that does not parse (a hand edit on disk) is shown as they are too,
+ * unless it could hold a secret, when only its fingerprint is shown.
+ */
+export function maskSecrets(text: string, file = 'file.yaml'): string {
+  if (!/\.ya?ml$/.test(file)) return text.replace(PRIVATE_KEY_BLOCK, (block) => fingerprint(block));
+  const unreadable = () => (MAY_HOLD_SECRET.test(text) ? `${fingerprint(text)}\n` : text);
   let docs;
   try {
     const parsed = parseAllDocuments(text);
+    // A syntax error does not always throw: a document with errors is as unreadable as one that throws.
     if (parsed.some((d) => d.errors.length > 0)) return unreadable();
     docs = parsed.map((d) => d.toJS() as Record<string, unknown> | null);
   } catch {
@@ -110,8 +127,8 @@ export class OutputDiff {
     const patch = createTwoFilesPatch(
       before === undefined ? '/dev/null' : `a/${file}`,
       after === undefined ? '/dev/null' : `b/${file}`,
-      maskSecrets(before ?? ''),
-      maskSecrets(after ?? ''),
+      maskSecrets(before ?? '', file),
+      maskSecrets(after ?? '', file),
       undefined,
       undefined,
       { context: 3 },
