@@ -22,7 +22,8 @@ export async function synthWithExtras(topologyFile: string, outdir: string): Pro
         metadata: { name: 'mesh-info', namespace: 'istio-system' },
         data: { meshID: model.meshID, cluster: chart.cluster.name, network: chart.cluster.network },
       });
-      folders.push(renderCluster(chart)); // one file per object, kustomization.yaml, README.md
+      // One file per object, kustomization.yaml, and a README whose meshgen commands carry this -f and -o.
+      folders.push(renderCluster(chart, { run: { files: [topologyFile], outdir } }));
     }
   }
   // Encrypts every Secret as spec.secrets says (SOPS, Sealed Secrets), keeping unchanged files as they are on disk.

@@ -1,7 +1,10 @@
 /**
  * The README of one cluster folder: what is in it and the exact commands,
  * in order, to apply it to that cluster, following Istio's install guides.
+ * Its `meshgen` commands repeat the synth that wrote it, with paths from the
+ * cluster folder, so that they run as printed.
  */
+import * as path from 'node:path';
 import { ARGO_APP_OF_APPS_FILE, ARGO_APPLICATION_HEALTH_LUA } from '../constructs/argocd';
 import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
 import { MULTICLUSTER_LABEL, remoteSecretName } from '../constructs/remote-secret';
@@ -35,10 +38,107 @@ export interface ApplyPlan {
   }[];
 }
 
+/** The synth run a README's `meshgen` commands repeat: its topology files and output folder, as the run was given them. */
+export interface SynthRun {
+  /** Topology files, relative to the folder the run started in, or absolute. */
+  readonly files: readonly string[];
+  /** Output folder, relative to the folder the run started in, or absolute. */
+  readonly outdir: string;
+}
+
+/** What a cluster README says beyond the chart's facts and the folder's files. */
+export interface ReadmeContext {
+  /**
+   * The run whose `-f` and `-o` the README's `meshgen` commands carry.
+   * @default - the mesh's topology file and output folder `dist`, as `meshgen synth` defaults to
+   */
+  readonly run?: SynthRun;
+  /**
+   * When the cluster's intermediate CA was issued (notBefore of `ca-cert.pem`).
+   * @default - unknown: the README treats it as issued before any root rotation
+   */
+  readonly intermediateIssued?: Date;
+}
+
+/** Where a README's `meshgen` commands run, and the `-f` and `-o` they pass from there. */
+export interface CommandPaths {
+  /** True when they run from the cluster folder; false when only the folder the synth ran in reaches a topology file. */
+  readonly fromClusterFolder: boolean;
+  /** Values of `-f`. */
+  readonly files: readonly string[];
+  /** Value of `-o`. */
+  readonly outdir: string;
+}
+
+/** A `meshgen` command line with the run's `-f` (and `-o` unless `output` is false), then `args`. */
+export type MeshgenCommand = (command: string, args?: readonly string[], output?: boolean) => string;
+
+/**
+ * The `-f` and `-o` that repeat `run` from the folder of `cluster`
+ * (`<outdir>/<cluster>`): `-o ..`, and each topology file relative to that
+ * folder. Should a file have no path from there that is the same on every
+ * machine, the commands run from the folder the synth ran in instead, with
+ * the paths as given.
+ */
+export function commandPaths(run: SynthRun, cluster: string): CommandPaths {
+  const here = run.files.map((f) => fromClusterFolder(f, run.outdir, cluster));
+  if (here.every((f): f is string => f !== undefined)) return { fromClusterFolder: true, files: here, outdir: '..' };
+  return { fromClusterFolder: false, files: run.files, outdir: run.outdir };
+}
+
+/**
+ * `file` as a path from `<outdir>/<cluster>`, when that path does not depend
+ * on the machine: both given relative to one folder, the output not climbing
+ * out of it further than the file does (a climb past the folder would need
+ * its name), or both absolute and under one top folder. Otherwise an
+ * absolute file as given, which works from anywhere; else undefined.
+ */
+function fromClusterFolder(file: string, outdir: string, cluster: string): string | undefined {
+  if (path.isAbsolute(file) && path.isAbsolute(outdir)) {
+    const folder = path.resolve(outdir, cluster);
+    const rel = path.relative(folder, file);
+    return path.isAbsolute(rel) || climbs(rel) >= folder.split(path.sep).filter(Boolean).length ? file : posix(rel);
+  }
+  if (path.isAbsolute(file)) return file;
+  if (path.isAbsolute(outdir) || climbs(file) < climbs(outdir)) return undefined;
+  // Any folder deep enough stands for the one the run started in: the result names none of its parts.
+  const base = `/${'_/'.repeat(climbs(file))}`;
+  return path.posix.relative(path.posix.join(base, posix(outdir), cluster), path.posix.join(base, posix(file)));
+}
+
+/** `p` with `/` between its parts. */
+function posix(p: string): string {
+  return p.split(path.sep).join('/');
+}
+
+/** How many `..` a relative path starts with, once normalized. */
+function climbs(p: string): number {
+  const parts = path.posix.normalize(posix(p)).split('/');
+  let n = 0;
+  while (parts[n] === '..') n++;
+  return n;
+}
+
+/** The `meshgen` command lines of a README, and where they run as its text says it. */
+function meshgenCommands(paths: CommandPaths): { readonly command: MeshgenCommand; readonly where: string; readonly fromClusterFolder: boolean } {
+  const files = paths.files.map((f) => `-f ${shellQuote(f)}`);
+  return {
+    command: (command, args = [], output = true) => ['meshgen', command, ...files, ...(output ? [`-o ${shellQuote(paths.outdir)}`] : []), ...args].join(' '),
+    where: paths.fromClusterFolder ? 'this folder' : 'the folder `meshgen synth` ran in',
+    fromClusterFolder: paths.fromClusterFolder,
+  };
+}
+
+/** The run a README assumes when none is given: `meshgen synth` with its default output, on the mesh's own file. */
+function defaultRun(plan: ClusterPlan): SynthRun {
+  return { files: [plan.mesh.source.file.replace(/ \(read as .*\)$/, '')], outdir: 'dist' };
+}
+
 /** Markdown README for one cluster folder. */
-export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan): string {
+export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan, context: ReadmeContext = {}): string {
   const { plan, credentials, federation, rootRotation, peerRotations, trustFacts } = facts;
   const { mesh, cluster, primary } = plan;
+  const meshgen = meshgenCommands(commandPaths(context.run ?? defaultRun(plan), cluster.name));
   const ctx = shellQuote(cluster.context);
   const rev = mesh.istio.revision;
   const out: string[] = [];
@@ -52,7 +152,7 @@ export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan): string {
     `Cluster \`${cluster.name}\` of mesh \`${mesh.name}\` (mesh ID \`${mesh.meshID}\`): ${role}, on network \`${cluster.network}\`, ` +
       `kube context \`${cluster.context}\`. Istio ${mesh.istio.version} from \`${mesh.istio.hub}\`${rev ? `, revision \`${rev}\`` : ''}.`,
     '',
-    'Generated by meshgen. Do not edit these files: change the topology file and run `meshgen synth` again.',
+    `Generated by meshgen. Do not edit these files: change the topology file and, from ${meshgen.where}, run \`${meshgen.command('synth')}\` again.`,
     '',
     '## Files',
     '',
@@ -179,10 +279,15 @@ export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan): string {
   }
   if (plan.readerTokenSecret) {
     out.push(
-      `${step()}. Kubernetes has now filled in the token of \`${READER_TOKEN_SECRET}\`. From the topology file's folder, store it ` +
+      `${step()}. Kubernetes has now filled in the token of \`${READER_TOKEN_SECRET}\`. From ${meshgen.where}, store it ` +
         `for the other control planes, then synthesize again and apply the folders of ${plan.readBy.map((c) => `\`${c.name}\``).join(', ')}:`,
     );
-    code(`meshgen credentials fetch --cluster ${cluster.name}`, 'meshgen synth');
+    code(
+      meshgen.command('credentials fetch', ['--cluster', shellQuote(cluster.name)], false),
+      meshgen.command('synth'),
+      // A shell left in the folder synth replaced sees an empty, removed folder.
+      ...(meshgen.fromClusterFolder ? ['cd "$PWD"  # synth replaces this folder when it changes: enter the new one'] : []),
+    );
   }
   out.push('');
   if (plan.reads.length > 0) {
@@ -210,8 +315,8 @@ export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan): string {
   out.push('');
 
   if (federation.imports.length > 0 || federation.exports.length > 0) out.push(...federationSection(plan, federation), '');
-  out.push(...rootRotationSection(plan, rootRotation));
-  out.push(...peerRotationSection(plan, peerRotations, trustFacts));
+  out.push(...rootRotationSection(plan, rootRotation, meshgen, context.intermediateIssued));
+  out.push(...peerRotationSection(plan, peerRotations, trustFacts, meshgen));
   out.push('## Use', '');
   out.push(`Label a namespace for sidecar injection${primary ? ` (served by \`${primary.name}\`)` : ''}:`, '');
   out.push('```sh', `kubectl --context=${ctx} label namespace <namespace> ${rev ? `istio.io/rev=${rev}` : 'istio-injection=enabled'}`, '```', '');

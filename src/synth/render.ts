@@ -20,7 +20,10 @@ import type { SecretSettings } from '../model/types';
 import { holdsSecretValues, SecretManifest } from '../secrets/secret-manifest';
 import { FolderFile } from '../constructs/folder-file';
 import { ISTIO_OPERATOR_API_VERSION } from '../constructs/istio-operator';
-import { ApplyPlan, clusterReadme } from './readme';
+import { ApplyPlan, clusterReadme, SynthRun } from './readme';
+import { CACERTS_SECRET_NAME } from '../constructs/cacerts-secret';
+import { ISTIO_SYSTEM } from '../constructs/names';
+import { parseCertificate } from '../pki/inspect';
 import { GENERATED_HEADER, ManifestHead, manifestFileName, manifestText, toYaml } from './files';
 
 /** Name of the file that marks a folder as made by meshgen, and for which mesh. */
@@ -120,8 +123,17 @@ export function secretFile(manifest: ManifestHead, folder: string, settings: Sec
   return { path: at(folder, manifest), form: 'plaintext', listed: true };
 }
 
+/** Options of renderCluster(). */
+export interface RenderOptions {
+  /**
+   * The synth run that writes the folder: its README's `meshgen` commands carry its `-f` and `-o`, as paths from the cluster folder.
+   * @default - the mesh's topology file and output folder `dist`, as `meshgen synth` defaults to
+   */
+  readonly run?: SynthRun;
+}
+
 /** Renders one cluster chart. Throws if a construct fails validation. */
-export function renderCluster(chart: ClusterChart): RenderedFolder {
+export function renderCluster(chart: ClusterChart, opts: RenderOptions = {}): RenderedFolder {
   const errors = chart.node.findAll().flatMap((c) => c.node.validate().map((e) => `${c.node.path}: ${e}`));
   if (errors.length > 0) throw new Error(`invalid constructs in ${chart.node.id}:\n  ${errors.join('\n  ')}`);
 
@@ -189,7 +201,13 @@ export function renderCluster(chart: ClusterChart): RenderedFolder {
   }
   const folders = [...kustomizations.keys()].filter((f) => f !== '');
   const otherFiles = other.map((f) => ({ file: f.path, what: f.description, usedBy: f.usedBy, helm: f.helm }));
-  add({ path: 'README.md', content: clusterReadme(chart.readme, { preInstall, istioctl, kubectl, folders, other: otherFiles }), mode: 0o644 });
+  // Only the last stage of a root rotation asks when the intermediate was issued.
+  const intermediateIssued = chart.readme.rootRotation?.stage === 3 ? intermediateIssuedIn(objects.map((o) => o.toJson())) : undefined;
+  add({
+    path: 'README.md',
+    content: clusterReadme(chart.readme, { preInstall, istioctl, kubectl, folders, other: otherFiles }, { run: opts.run, intermediateIssued }),
+    mode: 0o644,
+  });
   add({ path: MARKER_FILE, content: markerText(chart.mesh.name, chart.trustFacts, encryption), mode: 0o644 });
   return {
     name: chart.node.id,
@@ -197,6 +215,13 @@ export function renderCluster(chart: ClusterChart): RenderedFolder {
     files: sortBy([...files.values()], (f) => f.path),
     ...(secrets.length > 0 ? { secrets: sortBy(secrets, (s) => s.path) } : {}),
   };
+}
+
+/** notBefore of the intermediate CA in the folder's `cacerts` Secret, if it has one. */
+function intermediateIssuedIn(objects: readonly { kind?: string; metadata?: { name?: string; namespace?: string }; data?: Record<string, string> }[]): Date | undefined {
+  const cacerts = objects.find((o) => o.kind === 'Secret' && o.metadata?.name === CACERTS_SECRET_NAME && o.metadata?.namespace === ISTIO_SYSTEM);
+  const cert = parseCertificate(Buffer.from(cacerts?.data?.['ca-cert.pem'] ?? '', 'base64').toString('utf8'));
+  return cert ? new Date(cert.validFrom) : undefined;
 }
 
 /** A Secret's README description, for the form its file takes. */

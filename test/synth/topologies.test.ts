@@ -360,7 +360,7 @@ describe('mixed fleet', () => {
     expect(west).toMatch(/Install this cluster before its remotes: `edge-1`\./);
     // The reader token is fetched after the remote's own install, then the primary's folder is applied again.
     const install = edge.indexOf('istioctl install --context=edge-1 -y -f istiooperator.remote.yaml');
-    const fetch = edge.indexOf('meshgen credentials fetch --cluster edge-1');
+    const fetch = edge.indexOf('meshgen credentials fetch -f ../../mixed.yaml --cluster edge-1');
     expect(install).toBeGreaterThan(0);
     expect(fetch).toBeGreaterThan(install);
     expect(west).toMatch(/- `istio-remote-secret-edge-1`: not written yet: its reader token has not been fetched yet/);
