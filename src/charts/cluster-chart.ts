@@ -14,7 +14,7 @@ import { EastWestGatewayManifests } from '../constructs/east-west-gateway-manife
 import { FluxHelmRelease, FluxHelmRepository, FluxKustomization } from '../constructs/flux';
 import { FolderFile } from '../constructs/folder-file';
 import { ISTIO_SYSTEM } from '../constructs/names';
-import { SailIstio } from '../constructs/sail';
+import { SailIstio, SailIstioCni } from '../constructs/sail';
 import { ControlPlane } from '../constructs/control-plane';
 import { CrossNetworkGateway } from '../constructs/cross-network-gateway';
 import { EastWestGateway } from '../constructs/east-west-gateway';
@@ -173,6 +173,7 @@ export class ClusterChart extends Chart {
     if (mode === 'istioctl') {
       inputs.push(...this.istioctlInstall(plan, meshConfig, needsGateway));
     } else if (mode === 'sail') {
+      if (cluster.platform === 'openshift') new SailIstioCni(this, 'SailCni', { version: mesh.istio.version });
       new SailIstio(this, 'Sail', {
         name: revision ?? 'default',
         version: mesh.istio.version,

@@ -8,6 +8,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { describeObject } from './description';
+import { k8s } from './k8s';
 import { ISTIO_SYSTEM } from './names';
 
 /** Props of SailIstio. */
@@ -38,5 +39,41 @@ export class SailIstio extends Construct {
       spec: { version: `v${props.version}`, namespace: ISTIO_SYSTEM, profile: props.profile, values: props.values },
     });
     describeObject(this.resource, `Istio \`${props.name}\` (Sail operator): ${props.profile === 'remote' ? 'the remote profile' : 'the control plane'}`);
+  }
+}
+
+/** Namespace of Istio's CNI node agent, as the Sail operator's docs and defaults name it. */
+export const ISTIO_CNI_NAMESPACE = 'istio-cni';
+
+/** Props of SailIstioCni. */
+export interface SailIstioCniProps {
+  /** Istio release, without `v`: the same as the control plane's. */
+  readonly version: string;
+}
+
+/**
+ * The Sail operator's `IstioCNI` resource (sailoperator.io/v1), cluster
+ * scoped and named `default` as Sail requires: Istio's CNI node agent in
+ * namespace `istio-cni`. On OpenShift the operator does not make an
+ * `Istio` Ready without it (sail-operator `pkg/revision/dependency.go`).
+ *
+ * @see https://github.com/istio-ecosystem/sail-operator/blob/main/docs/README.md#istiocni-resource
+ */
+export class SailIstioCni extends Construct {
+  public readonly resource: ApiObject;
+  /** The agent's namespace, which the operator installs into but does not make. */
+  public readonly namespace: k8s.KubeNamespace;
+
+  constructor(scope: Construct, id: string, props: SailIstioCniProps) {
+    super(scope, id);
+    this.namespace = new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: ISTIO_CNI_NAMESPACE } });
+    describeObject(this.namespace, `Namespace \`${ISTIO_CNI_NAMESPACE}\`: where the Sail operator runs Istio's CNI node agent`);
+    this.resource = new ApiObject(this, 'Resource', {
+      apiVersion: 'sailoperator.io/v1',
+      kind: 'IstioCNI',
+      metadata: { name: 'default' },
+      spec: { version: `v${props.version}`, namespace: ISTIO_CNI_NAMESPACE },
+    });
+    describeObject(this.resource, `IstioCNI \`default\` (Sail operator): Istio's CNI node agent in namespace \`${ISTIO_CNI_NAMESPACE}\`, which OpenShift needs`);
   }
 }

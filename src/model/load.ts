@@ -246,6 +246,7 @@ function toMeshModel(doc: SourceDocument): MeshModel {
       credentials: resolveCredentials({ ...m.spec.credentials, ...c.credentials }, base, c.name),
       samples: [...(c.samples ?? m.spec.samples ?? [])].sort(compareStrings),
       argocdCluster: c.argocdCluster ?? c.name,
+      platform: c.platform ?? m.spec.platform ?? 'kubernetes',
       secrets: resolveSecrets(m.spec.secrets, c.secrets, index, c.name, base),
     })),
     (c) => c.name,

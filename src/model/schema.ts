@@ -331,6 +331,12 @@ export const meshSchema = {
         samples: samplesSchema(
           'Istio sample apps to check the mesh with, in namespace sample of every cluster: helloworld (v1 and v2 in alternate clusters) and sleep. Default: none.',
         ),
+        platform: {
+          enum: ['kubernetes', 'openshift'],
+          default: 'kubernetes',
+          description:
+            'Kubernetes distribution of every cluster (a cluster may override it). openshift adds Istio\'s CNI node agent (a Sail IstioCNI resource) and needs istio.install: sail. Default: kubernetes.',
+        },
         clusters: {
           type: 'array',
           minItems: 1,
@@ -368,6 +374,10 @@ export const meshSchema = {
                 description: 'For role: remote: the name of the primary cluster, in this mesh, whose istiod serves this cluster.',
               },
               samples: samplesSchema('Sample apps for this cluster, instead of the mesh\'s list.'),
+              platform: {
+                enum: ['kubernetes', 'openshift'],
+                description: 'Kubernetes distribution of this cluster, over the mesh\'s platform.',
+              },
               argocdCluster: {
                 type: 'string',
                 minLength: 1,

@@ -102,6 +102,9 @@ export type SecretSettings =
       readonly scope: SealedSecretScope;
     };
 
+/** Kubernetes distributions meshgen writes for: OpenShift needs Istio's CNI node agent in place of its init containers. */
+export type Platform = 'kubernetes' | 'openshift';
+
 /** Istio sample apps meshgen can add to check a mesh. */
 export type SampleApp = 'helloworld' | 'sleep';
 
@@ -127,6 +130,8 @@ export interface ClusterModel {
   readonly samples: readonly SampleApp[];
   /** Name of the cluster in Argo CD, with gitops.engine argocd. */
   readonly argocdCluster: string;
+  /** The Kubernetes distribution the cluster runs, for what it needs besides Istio's defaults. */
+  readonly platform: Platform;
   /** How the cluster's Secrets are written: the mesh's `secrets`, under the cluster's own. */
   readonly secrets: SecretSettings;
 }

@@ -84,6 +84,7 @@ export interface MeshDocumentValue {
     credentials?: CredentialsValue;
     secrets?: SecretsValue;
     samples?: ('helloworld' | 'sleep')[];
+    platform?: 'kubernetes' | 'openshift';
     clusters: {
       name: string;
       context: string;
@@ -96,6 +97,7 @@ export interface MeshDocumentValue {
       secrets?: SecretsValue;
       samples?: ('helloworld' | 'sleep')[];
       argocdCluster?: string;
+      platform?: 'kubernetes' | 'openshift';
     }[];
   };
 }
@@ -215,7 +217,7 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
   }
   problems.push(...checkNetworksAcrossMeshes(docs));
   for (const doc of docs) {
-    problems.push(...checkRoles(doc, docs), ...checkAddresses(doc), ...checkCredentials(doc), ...checkGitOps(doc), ...checkTrustSource(doc), ...checkValidities(doc));
+    problems.push(...checkRoles(doc, docs), ...checkAddresses(doc), ...checkCredentials(doc), ...checkGitOps(doc), ...checkPlatform(doc), ...checkTrustSource(doc), ...checkValidities(doc));
   }
   return problems;
 }
@@ -526,6 +528,36 @@ function checkValidities(doc: SourceDocument): Problem[] {
   const cm = obj(trust.certManager);
   check(['spec', 'trust', 'certManager', 'duration'], cm.duration, 'a cert-manager duration');
   check(['spec', 'trust', 'certManager', 'renewBefore'], cm.renewBefore, 'a renewBefore');
+  return problems;
+}
+
+/**
+ * OpenShift runs Istio's sidecars without privileged init containers only
+ * with Istio's CNI node agent. The Sail operator (OpenShift Service Mesh 3)
+ * installs it from an `IstioCNI` resource, which meshgen writes; the other
+ * install forms would need the `cni` chart or component, which meshgen does
+ * not write, so they are refused rather than written to fail on the cluster.
+ *
+ * @see https://istio.io/latest/docs/setup/platform-setup/openshift/
+ */
+function checkPlatform(doc: SourceDocument): Problem[] {
+  const spec = obj(obj(doc.value).spec);
+  const meshPlatform = str(spec.platform);
+  const install = str(obj(spec.istio).install) ?? (spec.gitops !== undefined ? 'helm' : 'istioctl');
+  if (install === 'sail') return [];
+  const clusters = Array.isArray(spec.clusters) ? spec.clusters : [];
+  const fix = 'set spec.istio.install: sail and install the Sail operator (OpenShift Service Mesh 3) on the cluster, which meshgen gives an IstioCNI resource';
+  const problems: Problem[] = [];
+  if (meshPlatform === 'openshift') {
+    problems.push(problemAt(doc, ['spec', 'platform'], `OpenShift clusters need Istio's CNI node agent, which istio.install ${install} does not install from meshgen's output`, fix));
+  }
+  clusters.forEach((c, i) => {
+    if (str(obj(c).platform) === 'openshift') {
+      problems.push(
+        problemAt(doc, ['spec', 'clusters', i, 'platform'], `cluster "${str(obj(c).name)}" runs OpenShift, which needs Istio's CNI node agent, and istio.install ${install} does not install it from meshgen's output`, fix),
+      );
+    }
+  });
   return problems;
 }
 

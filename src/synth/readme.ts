@@ -261,7 +261,13 @@ export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan, context: Rea
     const sail = files.kubectl.find((f) => f.file.startsWith('istio.'));
     if (install === 'sail' && sail) {
       out.push(`${step()}. The control plane, through the Sail operator (which must run in the cluster): apply this folder, then wait for it:`);
-      code(`kubectl --context=${ctx} apply -k .`, `kubectl --context=${ctx} wait --for=condition=Ready istio/${sail.file.split('.')[1]} --timeout=5m`);
+      // On OpenShift the Sail operator holds the Istio resource back until its IstioCNI is Ready.
+      const cni = files.kubectl.some((f) => f.file === 'istiocni.default.yaml');
+      code(
+        `kubectl --context=${ctx} apply -k .`,
+        ...(cni ? [`kubectl --context=${ctx} wait --for=condition=Ready istiocni/default --timeout=5m`] : []),
+        `kubectl --context=${ctx} wait --for=condition=Ready istio/${sail.file.split('.')[1]} --timeout=5m`,
+      );
     } else {
       const istioObjects = files.kubectl.length > files.preInstall.length;
       out.push(`${step()}. Everything kubectl applies${istioObjects && install === 'istioctl' ? " (Istio's CRDs exist now)" : ''}:`);

@@ -22,6 +22,7 @@ export function meshModel(keyStore: string, names: string[] = ['cluster1', 'clus
     credentials: { source: 'kubeconfig', explicit: false, kubeconfig: [] },
     samples: [],
     argocdCluster: name,
+    platform: 'kubernetes',
     secrets: { encryption: 'none' },
   }));
   return {

@@ -24,8 +24,8 @@ describe('loadTopology', () => {
     const gateway = { serviceType: 'LoadBalancer', annotations: {} };
     const credentials = { source: 'reader-token', explicit: true, kubeconfig: [] };
     expect(mesh.clusters).toEqual([
-      { name: 'cluster1', context: 'kind-cluster1', network: 'network1', role: 'primary', eastWestGateway: gateway, credentials, samples: [], argocdCluster: 'cluster1', secrets: { encryption: 'none' } },
-      { name: 'cluster2', context: 'kind-cluster2', network: 'network2', role: 'primary', eastWestGateway: gateway, credentials, samples: [], argocdCluster: 'cluster2', secrets: { encryption: 'none' } },
+      { name: 'cluster1', context: 'kind-cluster1', network: 'network1', role: 'primary', eastWestGateway: gateway, credentials, samples: [], argocdCluster: 'cluster1', secrets: { encryption: 'none' }, platform: 'kubernetes' },
+      { name: 'cluster2', context: 'kind-cluster2', network: 'network2', role: 'primary', eastWestGateway: gateway, credentials, samples: [], argocdCluster: 'cluster2', secrets: { encryption: 'none' }, platform: 'kubernetes' },
     ]);
     expect(isMultiNetwork(mesh)).toBe(true);
   });

@@ -40,6 +40,19 @@ const PRIMARY = `
 
 const cases: { name: string; text: string; expect: RegExp[] }[] = [
   {
+    name: 'fails when an OpenShift cluster is installed without Sail, which alone installs the CNI node agent OpenShift needs',
+    text: mesh('mesh1', `${PRIMARY}\n  platform: openshift`),
+    expect: [
+      /spec\.clusters\[0\]\.platform: cluster "cluster1" runs OpenShift, which needs Istio's CNI node agent, and istio\.install istioctl does not install it/,
+      /fix: set spec\.istio\.install: sail/,
+    ],
+  },
+  {
+    name: 'fails when a mesh on OpenShift installs with Helm through a GitOps engine',
+    text: mesh('mesh1', PRIMARY, '  platform: openshift\n  gitops: {engine: flux}'),
+    expect: [/spec\.platform: OpenShift clusters need Istio's CNI node agent, which istio\.install helm does not install/],
+  },
+  {
     name: 'fails when a remote has no controlPlane',
     text: mesh('mesh1', `${PRIMARY}\n- {name: cluster2, context: c2, network: network1, role: remote}`),
     expect: [/mesh\.yaml:15:7: spec\.clusters\[1\]: remote cluster "cluster2" has no controlPlane/, /fix: add controlPlane: <name of the primary cluster/],
