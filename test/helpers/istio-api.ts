@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { ValidateFunction } from 'ajv';
-import { parseAllDocuments } from 'yaml';
+import { servedVersions } from '../validators/crds';
 import { REPO } from './index';
 
 const VENDOR = path.join(REPO, 'vendor', 'istio');
@@ -38,21 +38,12 @@ const crdAjv = new Ajv({ strict: false, allErrors: true, validateFormats: false 
 function loadCrds(): Map<string, Schema> {
   if (crdSchemas) return crdSchemas;
   const map = new Map<string, Schema>();
-  const text = [
-    fs.readFileSync(path.join(VENDOR, '1.30.3', 'crd-all.gen.yaml'), 'utf8'),
-    fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'crds', 'externalsecrets-v1-subset.yaml'), 'utf8'),
-    fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'crds', 'engines-subset.yaml'), 'utf8'),
-    fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'crds', 'cert-manager-v1-subset.yaml'), 'utf8'),
-  ].join('\n---\n');
-  for (const doc of parseAllDocuments(text)) {
-    const crd = doc.toJS() as { spec?: { group: string; names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: Schema } }[] } };
-    if (!crd?.spec) continue;
-    for (const v of crd.spec.versions) {
-      const schema = closeSchema(v.schema.openAPIV3Schema) as Schema;
-      // metadata is checked by the API server, not by the CRD schema.
-      const props = { ...(schema.properties as Schema), apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' } };
-      map.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, { ...schema, properties: props });
-    }
+  // Istio 1.30.3's CRDs and the other projects' upstream CRDs (test/fixtures/crds/upstream, see its SOURCE.md).
+  for (const [key, served] of servedVersions()) {
+    const schema = closeSchema(served.schema) as Schema;
+    // metadata is checked by the API server, not by the CRD schema.
+    const props = { ...(schema.properties as Schema), apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' } };
+    map.set(key, { ...schema, properties: props });
   }
   crdSchemas = map;
   return map;
@@ -62,7 +53,7 @@ function loadCrds(): Map<string, Schema> {
 export function checkAgainstCrd(obj: { apiVersion: string; kind: string }): string[] {
   const key = `${obj.apiVersion}/${obj.kind}`;
   const schema = loadCrds().get(key);
-  if (!schema) throw new Error(`no Istio 1.30.3 CRD (nor a test CRD subset) serves ${obj.apiVersion} ${obj.kind}`);
+  if (!schema) throw new Error(`no Istio 1.30.3 CRD (nor an upstream CRD under test/fixtures/crds/upstream) serves ${obj.apiVersion} ${obj.kind}`);
   let validate = crdValidators.get(key);
   if (!validate) {
     validate = crdAjv.compile(schema);

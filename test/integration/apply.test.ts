@@ -1,6 +1,9 @@
 /**
  * Applies what meshgen writes to real Kubernetes API servers (v1.20, with
- * Istio 1.30.3's CRDs), one per cluster, with the README's own commands.
+ * Istio 1.30.3's CRDs and the upstream CRDs of the other projects whose
+ * objects meshgen writes), one per cluster, with the README's own commands.
+ * The CEL rules of those CRDs, which 1.20 cannot run, are checked by
+ * test/validators.
  * The server kit comes from $KUBE_APISERVER_KIT, ../shared/kube-apiserver
  * beside the repository, or /work/shared/kube-apiserver; without it this
  * test fails, it does not skip.
@@ -16,6 +19,7 @@ import { synthesize } from '../../src/synth/synthesize';
 import { FIXTURE_TOPOLOGIES, fixedKeyStore, meshYaml, REPO, runCli, tmpDir, TWO_CLUSTERS, walk, workspace } from '../helpers';
 import { controllerKey, unseal } from '../helpers/sealed';
 import { ageKeygen, sopsDecrypt } from '../helpers/sops';
+import { forApiServer120, readCrds, upstreamCrdFiles } from '../validators/crds';
 
 const FLEET_KUBECONFIG = path.join(FIXTURE_TOPOLOGIES, '..', 'kubeconfig', 'fleet.yaml');
 
@@ -26,11 +30,17 @@ const KIT =
   [path.resolve(REPO, '..', 'shared', 'kube-apiserver'), '/work/shared/kube-apiserver'].find((dir) => fs.existsSync(path.join(dir, 'start.sh'))) ??
   path.resolve(REPO, '..', 'shared', 'kube-apiserver');
 const CLUSTERS = ['cluster1', 'cluster2'];
-const ESO_CRD = path.join(REPO, 'test', 'fixtures', 'crds', 'externalsecrets-v1-subset.yaml');
-const ENGINE_CRDS = path.join(REPO, 'test', 'fixtures', 'crds', 'engines-subset.yaml');
-const CERT_MANAGER_CRD = path.join(REPO, 'test', 'fixtures', 'crds', 'cert-manager-v1-subset.yaml');
-// The upstream CRD, byte for byte (see its SOURCE.md).
-const SEALED_SECRETS_CRD = path.join(REPO, 'test', 'fixtures', 'crds', 'sealed-secrets', 'sealedsecrets.bitnami.com.yaml');
+
+/**
+ * The upstream CRDs of Flux, Argo CD, cert-manager, external-secrets, Sail and Sealed Secrets
+ * (test/fixtures/crds/upstream), less what a 1.20 server cannot read, as one List to create.
+ */
+function upstreamCrdList(): string {
+  const file = path.join(tmpDir(), 'upstream-crds.json');
+  const items = upstreamCrdFiles().flatMap(readCrds).map(forApiServer120);
+  fs.writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+  return file;
+}
 
 interface Server {
   dir: string;
@@ -78,6 +88,7 @@ beforeAll(async () => {
   if (!fs.existsSync(path.join(KIT, 'start.sh'))) {
     throw new Error(`kube-apiserver kit not found at ${KIT}: set KUBE_APISERVER_KIT to the folder holding start.sh`);
   }
+  const crds = upstreamCrdList();
   // One after the other: the first start may install etcd with apt-get, which takes a lock.
   for (const cluster of CLUSTERS) {
     const dir = tmpDir(`meshgen-kapi-${cluster}-`);
@@ -86,10 +97,11 @@ beforeAll(async () => {
     if (!m) throw new Error(`start.sh printed no KUBECONFIG: ${stdout}`);
     const server = { dir, kubeconfig: m[1] };
     servers.set(cluster, server);
-    // ExternalSecrets (credentials.source: external) need external-secrets' CRD.
-    // ExternalSecrets and the GitOps engines' objects need those projects' CRDs (test subsets).
+    // ExternalSecrets, cert-manager Certificates, SealedSecrets and the GitOps engines' objects need those
+    // projects' CRDs. `create`, not `apply`: apply would keep a copy of each CRD in an annotation, and the
+    // Argo CD and Sail CRDs are larger than the 256 KiB annotations may hold.
     const env = { ...process.env, KUBECONFIG: server.kubeconfig };
-    await run('kubectl', ['apply', '-f', ESO_CRD, '-f', ENGINE_CRDS, '-f', CERT_MANAGER_CRD, '-f', SEALED_SECRETS_CRD], { env });
+    await run('kubectl', ['create', '-f', crds], { env });
     await run('kubectl', ['wait', '--for', 'condition=Established', 'crd', '--all'], { env });
   }
   const ws = workspace();
