@@ -75,8 +75,8 @@ function parseIstioVersion(value: string): string {
 
 /** The text of the peer file; an unreadable file is a TopologyError naming it. */
 function readPeerFile(file: string): string {
-  const { text, problem } = readSource(file, 'the file');
-  if (problem) throw new TopologyError(`cannot convert ${file}`, [{ ...problem, fix: 'pass the path of a readable ristioctl mesh.yaml or setup-mesh topology.yaml' }]);
+  const { text, problem } = readSource(file);
+  if (problem) throw new TopologyError(`cannot convert ${file}: cannot read it`, [{ ...problem, fix: `${problem.fix}; convert takes a ristioctl mesh.yaml or a setup-mesh topology.yaml` }]);
   return text as string;
 }
 

@@ -57,7 +57,11 @@ export function loadTopology(files: string | readonly string[]): Topology {
     if (problem) problems.push(problem);
     else sources.push({ file, text: text ?? '' });
   }
-  return parseTopology(sources, problems);
+  // A file that cannot be read is a wrong path, not a wrong topology; the files that were read are not checked without it.
+  if (problems.length > 0) {
+    throw new TopologyError(`cannot read ${problems.length === 1 ? 'the topology file' : 'the topology files'} ${problems.map((p) => p.file).join(', ')}`, problems);
+  }
+  return parseTopology(sources);
 }
 
 /** Checks and resolves topology texts. Throws TopologyError listing every problem. */

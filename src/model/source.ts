@@ -3,7 +3,8 @@
  * that every problem can name its file, line and column.
  */
 import { readFileSync } from 'node:fs';
-import { Document, isMap, isPair, isScalar, LineCounter, parseAllDocuments } from 'yaml';
+import * as path from 'node:path';
+import { Document, ErrorCode, isMap, isPair, isScalar, LineCounter, parseAllDocuments } from 'yaml';
 import { Problem } from '../errors';
 
 /** A path inside a document: keys and array indexes. */
@@ -44,7 +45,7 @@ export function problemAt(
 }
 
 /** Reads a topology file; unreadable files become problems, not exceptions. */
-export function readSource(file: string, what = 'the topology file'): { text?: string; problem?: Problem } {
+export function readSource(file: string): { text?: string; problem?: Problem } {
   try {
     return { text: readFileSync(file, 'utf8') };
   } catch (err) {
@@ -57,14 +58,104 @@ export function readSource(file: string, what = 'the topology file'): { text?: s
           : e.code === 'EACCES'
             ? 'permission denied'
             : (e.code ?? e.message);
-    return {
-      problem: {
-        file,
-        message: `cannot read ${what}: ${reason}`,
-        fix: 'pass the path of a readable mesh.yaml with -f',
-      },
-    };
+    const fix =
+      e.code === 'ENOENT'
+        ? `check the path: it is read from ${process.cwd()}, so ${file} means ${path.resolve(file)}`
+        : e.code === 'EISDIR'
+          ? `pass a file in that folder, such as ${path.join(file, 'mesh.yaml')}`
+          : e.code === 'EACCES'
+            ? 'make the file readable by this user, or pass a copy that is'
+            : 'pass the path of a readable mesh.yaml with -f';
+    return { problem: { file, message: reason, fix } };
   }
+}
+
+/** What a YAML syntax error means in plain words, and how to fix it. */
+interface YamlSyntax {
+  /** The parser's error code. */
+  readonly code: ErrorCode;
+  /**
+   * The parser's messages this entry explains, where one code covers several mistakes.
+   * @default - every message of the code
+   */
+  readonly message?: RegExp;
+  readonly says: string;
+  readonly fix: string;
+}
+
+/**
+ * The parser's syntax errors in plain words, first match first. The parser's
+ * own words follow in parentheses, for searching.
+ */
+const YAML_SYNTAX: readonly YamlSyntax[] = [
+  {
+    code: 'BLOCK_AS_IMPLICIT_KEY',
+    says: 'a value holds ": ", which YAML reads as a second key on the same line (or a line indented deeper than the keys beside it continues the value above)',
+    fix: 'quote the value (key: "a: b"), put a nested mapping on its own lines indented under its key, or indent the line like the keys beside it',
+  },
+  {
+    code: 'MULTILINE_IMPLICIT_KEY',
+    says: 'a key runs over more than one line, usually because the line above lacks its ":" or a quote is not closed',
+    fix: 'end each key with ":" on its own line, and close every quote on the line that opens it',
+  },
+  {
+    // The parser reports an unclosed [ or { in block context as an indentation error.
+    code: 'BAD_INDENT',
+    message: /^Flow (sequence|map)/,
+    says: 'a list [ or mapping { opened here is not closed, or a line of it is not indented further than its key',
+    fix: 'close it with ] or } on the same line, or indent each of its lines further than the key it belongs to',
+  },
+  {
+    code: 'BAD_INDENT',
+    says: 'this line is indented differently from the keys or list items beside it',
+    fix: 'indent it with the same number of spaces as its siblings (two more than its parent key)',
+  },
+  {
+    code: 'MISSING_CHAR',
+    message: /^Sequence item without - indicator/,
+    says: 'a line of a list item is indented less than the item\'s other keys, or an item lacks its "- "',
+    fix: 'indent it like the keys of the item above (two spaces past its "-"), or start a new item with "- "',
+  },
+  {
+    code: 'MISSING_CHAR',
+    message: /^Implicit map keys need to be followed by map values/,
+    says: 'a key has no ":" after it',
+    fix: 'add ":" after the key (a space follows it), or quote the text if it is a value',
+  },
+  {
+    code: 'MISSING_CHAR',
+    says: 'a quote, bracket or brace opened here is not closed',
+    fix: 'close the quote ("…" or \'…\'), the list ([…]) or the mapping ({…}) on the line that opens it',
+  },
+  { code: 'TAB_AS_INDENT', says: 'a tab indents this line, and YAML allows only spaces there', fix: 'replace the tabs with spaces' },
+  { code: 'DUPLICATE_KEY', says: 'this key appears twice in the same mapping', fix: 'keep one of the two and delete the other' },
+  {
+    code: 'UNEXPECTED_TOKEN',
+    says: 'a character here does not fit where it stands, such as a stray "-", ":" or bracket',
+    fix: 'remove it, or quote the value it belongs to',
+  },
+  {
+    code: 'BLOCK_IN_FLOW',
+    says: 'an indented block stands inside [ ] or { }',
+    fix: 'write that list or mapping either on one line with [ ] and { }, or as indented lines, not both',
+  },
+  { code: 'BAD_SCALAR_START', says: 'a value starts with a character YAML reserves (@ or `)', fix: 'quote the value' },
+  {
+    code: 'BAD_DQ_ESCAPE',
+    says: 'a backslash in a double-quoted value starts no valid escape',
+    fix: 'use single quotes for the value, or write the backslash twice (\\\\)',
+  },
+  { code: 'MULTIPLE_ANCHORS', says: 'a value has two anchors (&name)', fix: 'keep one anchor per value' },
+  { code: 'MULTIPLE_TAGS', says: 'a value has two tags (!tag)', fix: 'remove the extra tag; a topology file needs none' },
+  { code: 'NON_STRING_KEY', says: 'a key is a list or mapping, not a name', fix: 'use a plain name as the key' },
+  { code: 'KEY_OVER_1024_CHARS', says: 'a key on one line is longer than YAML allows (1024 characters)', fix: 'shorten the key' },
+];
+
+/** A YAML syntax error as a problem: plain words and a fix, the parser's message kept in parentheses. */
+function yamlSyntaxProblem(code: ErrorCode, parserMessage: string): { message: string; fix: string } {
+  const known = YAML_SYNTAX.find((e) => e.code === code && (!e.message || e.message.test(parserMessage)));
+  if (!known) return { message: `not valid YAML: ${parserMessage}`, fix: 'correct the YAML syntax at this line (indentation, quotes, a duplicate key)' };
+  return { message: `not valid YAML: ${known.says} (${parserMessage})`, fix: known.fix };
 }
 
 /** Parses every YAML document of `text`; syntax errors become problems. */
@@ -79,13 +170,7 @@ export function parseSource(file: string, text: string): { docs: SourceDocument[
     const errors = [...doc.errors];
     for (const err of errors) {
       const pos = lineCounter.linePos(err.pos[0]);
-      problems.push({
-        file,
-        line: pos.line,
-        column: pos.col,
-        message: `not valid YAML: ${err.message.split('\n')[0]}`,
-        fix: 'correct the YAML syntax at this line (indentation, quotes, a duplicate key)',
-      });
+      problems.push({ file, line: pos.line, column: pos.col, ...yamlSyntaxProblem(err.code, err.message.split('\n')[0]) });
     }
     // An empty document (a trailing `---`, or only comments) holds nothing to check.
     if (errors.length > 0 || doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return;

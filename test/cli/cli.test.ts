@@ -90,7 +90,9 @@ describe('meshgen CLI', () => {
     const ws = workspace();
     const r = runCli(['synth', '-f', 'missing.yaml'], ws.dir);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('meshgen: invalid topology in missing.yaml: 1 problem\n  missing.yaml: cannot read the topology file: no such file\n      fix: pass the path of a readable mesh.yaml with -f\n');
+    expect(r.stderr).toBe(
+      `meshgen: cannot read the topology file missing.yaml\n  missing.yaml: no such file\n      fix: check the path: it is read from ${fs.realpathSync(ws.dir)}, so missing.yaml means ${path.join(fs.realpathSync(ws.dir), 'missing.yaml')}\n`,
+    );
   });
 
   it('exits 1 on a key store that does not fit together, without printing key material', () => {

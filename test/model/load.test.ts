@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { TopologyError } from '../../src/errors';
 import { loadTopology, parseTopology } from '../../src/model/load';
 import { isMultiNetwork, meshNetworks } from '../../src/model/types';
-import { meshYaml, REPO, tmpDir, TWO_CLUSTERS, thrown } from '../helpers';
+import { meshYaml, REPO, tmpDir, TWO_CLUSTERS, thrown, workspace } from '../helpers';
 
 const FILE = '/topo/mesh.yaml';
 
@@ -85,7 +85,7 @@ describe('invalid topologies', () => {
     {
       name: 'fails when the file is not YAML',
       text: 'apiVersion: meshgen.dev/v1alpha1\nkind: Mesh\nmetadata: {name: [unclosed\n',
-      expect: [/\/topo\/mesh\.yaml:\d+:\d+: not valid YAML/, /fix: correct the YAML syntax/],
+      expect: [/\/topo\/mesh\.yaml:\d+:\d+: not valid YAML/, /fix: close it/],
     },
     {
       name: 'fails when a key is unknown, naming its line and the nearest valid key',
@@ -194,7 +194,40 @@ describe('invalid topologies', () => {
     {
       name: 'fails when a key is repeated',
       text: valid.replace('kind: Mesh\n', 'kind: Mesh\nkind: Mesh\n'),
-      expect: [/mesh\.yaml:3:1: not valid YAML: Map keys must be unique/],
+      expect: [/mesh\.yaml:3:1: not valid YAML: this key appears twice in the same mapping \(Map keys must be unique\)/, /fix: keep one of the two/],
+    },
+    {
+      name: 'fails in plain words when a value holds ": "',
+      text: valid.replace('context: kind-cluster1', 'context: kind: cluster1'),
+      expect: [
+        /mesh\.yaml:12:16: not valid YAML: a value holds ": ", which YAML reads as a second key on the same line .*\(Nested mappings are not allowed in compact mappings\)/,
+        /fix: quote the value \(key: "a: b"\)/,
+      ],
+    },
+    {
+      name: 'fails in plain words when a tab indents a line',
+      text: valid.replace('      network: network2', '\tnetwork: network2'),
+      expect: [/not valid YAML: a tab indents this line/, /fix: replace the tabs with spaces/],
+    },
+    {
+      name: 'fails in plain words when a line is indented unlike its siblings',
+      text: valid.replace('  trust:', '   trust:'),
+      expect: [/not valid YAML: this line is indented differently/, /fix: indent it with the same number of spaces as its siblings/],
+    },
+    {
+      name: 'fails in plain words when a key of a list item is indented less than the others',
+      text: valid.replace('      network: network2', '     network: network2'),
+      expect: [/mesh\.yaml:16:1: not valid YAML: a line of a list item is indented less than the item's other keys/, /fix: indent it like the keys of the item above/],
+    },
+    {
+      name: 'fails in plain words when a quote is not closed',
+      text: valid.replace('context: kind-cluster1', 'context: "kind-cluster1'),
+      expect: [/not valid YAML: a quote, bracket or brace opened here is not closed/, /fix: close the quote/],
+    },
+    {
+      name: 'fails in plain words when a [ is not closed',
+      text: 'apiVersion: meshgen.dev/v1alpha1\nkind: Mesh\nmetadata: {name: [unclosed\n',
+      expect: [/not valid YAML: a list \[ or mapping \{ opened here is not closed/, /fix: close it with \] or \}/],
     },
   ];
 
@@ -221,10 +254,18 @@ describe('invalid topologies', () => {
   it('fails when the topology file cannot be read', () => {
     const missing = path.join(tmpDir(), 'nope.yaml');
     expect(() => loadTopology(missing)).toThrow(TopologyError);
-    expect(() => loadTopology(missing)).toThrow(/nope\.yaml: cannot read the topology file: no such file\n\s+fix: pass the path of a readable mesh\.yaml with -f/);
+    expect(() => loadTopology(missing)).toThrow(`cannot read the topology file ${missing}\n  ${missing}: no such file\n      fix: check the path: it is read from ${process.cwd()}, so ${missing} means ${missing}`);
   });
 
-  it('fails when the topology path is a folder', () => {
-    expect(() => loadTopology(tmpDir())).toThrow(/cannot read the topology file: is a folder, not a file/);
+  it('fails when the topology path is a folder, naming a file to pass instead', () => {
+    const dir = tmpDir();
+    expect(() => loadTopology(dir)).toThrow(`${dir}: is a folder, not a file\n      fix: pass a file in that folder, such as ${path.join(dir, 'mesh.yaml')}`);
+  });
+
+  it('reports every file it cannot read, and checks none of the others without them', () => {
+    const ws = workspace();
+    const err = thrown(() => loadTopology([ws.file, path.join(ws.dir, 'a.yaml'), path.join(ws.dir, 'b.yaml')]), TopologyError);
+    expect(err.message.split('\n')[0]).toBe(`cannot read the topology files ${path.join(ws.dir, 'a.yaml')}, ${path.join(ws.dir, 'b.yaml')}`);
+    expect(err.problems.map((p) => p.message)).toEqual(['no such file', 'no such file']);
   });
 });

@@ -275,7 +275,7 @@ describe('convertPeer: ristioctl', () => {
     [
       'a document is not valid YAML',
       `${cluster('c1', 'm')}---\nkind: Cluster\nkind: Cluster\n`,
-      [{ path: undefined, message: 'not valid YAML: Map keys must be unique', fix: /^correct the YAML syntax/, line: 11 }],
+      [{ path: undefined, message: 'not valid YAML: this key appears twice in the same mapping (Map keys must be unique)', fix: /^keep one of the two/, line: 11 }],
     ],
     [
       'a Cluster has no context',
@@ -821,11 +821,11 @@ describe('meshgen convert', () => {
 
   it('fails with a TopologyError on a file it cannot read or convert', async () => {
     await expect(run(['/nonexistent/topology.yaml'])).rejects.toThrow(
-      new TopologyError('cannot convert /nonexistent/topology.yaml', [
+      new TopologyError('cannot convert /nonexistent/topology.yaml: cannot read it', [
         {
           file: '/nonexistent/topology.yaml',
-          message: 'cannot read the file: no such file',
-          fix: 'pass the path of a readable ristioctl mesh.yaml or setup-mesh topology.yaml',
+          message: 'no such file',
+          fix: `check the path: it is read from ${process.cwd()}, so /nonexistent/topology.yaml means /nonexistent/topology.yaml; convert takes a ristioctl mesh.yaml or a setup-mesh topology.yaml`,
         },
       ]).message,
     );
