@@ -37,6 +37,18 @@ export function initTopology(opts: InitOptions, files: readonly string[], output
     if (err instanceof KubeconfigError) throw new TopologyError(err.message, [{ message: err.message, fix: err.fix }]);
     throw err;
   }
+  // kubectl passes over a missing file of $KUBECONFIG; a file named with --kubeconfig, or no file at all, is an error here.
+  const absent = opts.kubeconfig ? files.filter((f) => !config.files.includes(f)) : config.files.length === 0 ? files : [];
+  if (absent.length > 0) {
+    throw new TopologyError(`no kubeconfig at ${absent.map(displayPath).join(', ') || '$KUBECONFIG or ~/.kube/config'}`, [
+      ...absent.map((f) => ({
+        file: displayPath(f),
+        message: 'no such file',
+        fix: opts.kubeconfig ? `check the path given with --kubeconfig (read as ${path.resolve(f)})` : 'pass --kubeconfig with the kubeconfig of your clusters, or set KUBECONFIG',
+      })),
+      ...(absent.length === 0 ? [{ message: 'no kubeconfig file exists', fix: 'pass --kubeconfig with the kubeconfig of your clusters, or set KUBECONFIG' }] : []),
+    ]);
+  }
   const known = [...config.contexts.keys()];
   const wanted = opts.contexts ? opts.contexts.split(',').map((c) => c.trim()).filter(Boolean) : known;
   const where = config.files.length > 0 ? config.files.map(displayPath).join(', ') : files.map(displayPath).join(', ');

@@ -70,6 +70,19 @@ describe('meshgen init', () => {
     expect(r.code).toBe(0);
   });
 
+  it('says a kubeconfig named with --kubeconfig does not exist, and one of an empty $KUBECONFIG list', () => {
+    const dir = tmpDir();
+    let r = runCli(['init', '--kubeconfig', 'missing.yaml'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `meshgen: no kubeconfig at missing.yaml\n  missing.yaml: no such file\n      fix: check the path given with --kubeconfig (read as ${path.join(fs.realpathSync(dir), 'missing.yaml')})\n`,
+    );
+    r = runCli(['init'], dir, { KUBECONFIG: path.join(dir, 'a.yaml'), HOME: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^meshgen: no kubeconfig at .*a\.yaml\n.*no such file\n\s+fix: pass --kubeconfig with the kubeconfig of your clusters, or set KUBECONFIG/);
+    expect(fs.existsSync(path.join(dir, 'mesh.yaml'))).toBe(false);
+  });
+
   it('refuses a folder as its output even with --force, and a bad -o in convert', () => {
     const dir = tmpDir();
     fs.mkdirSync(path.join(dir, 'out'));
