@@ -104,12 +104,20 @@ export function parseTopology(sources: readonly TopologySource[], earlier: reado
     const files = [...new Set(problems.map((p) => p.file).filter(Boolean))].join(', ');
     throw new TopologyError(`invalid topology${files ? ` in ${files}` : ''}: ${plural(problems.length, 'problem')}`, problems);
   }
-  const meshes = sortBy(meshDocs.map(toMeshModel), (m) => m.name);
+  const meshes = withStoreSharing(sortBy(meshDocs.map(toMeshModel), (m) => m.name));
   const federations = sortBy(
     fedDocs.map((doc) => toFederationModel(doc, meshes)),
     (f) => f.name,
   );
   return { meshes, federations, files: sources.map((s) => s.file) };
+}
+
+/** Each mesh with the other meshes of the topology that use its key store (trust.storeSharedWith). */
+function withStoreSharing(meshes: readonly MeshModel[]): MeshModel[] {
+  return meshes.map((mesh) => {
+    const others = meshes.filter((m) => m !== mesh && m.trust.keyStore === mesh.trust.keyStore).map((m) => m.name);
+    return others.length === 0 ? mesh : { ...mesh, trust: { ...mesh.trust, storeSharedWith: others } };
+  });
 }
 
 function kindOf(doc: SourceDocument, problems: Problem[]): string | undefined {

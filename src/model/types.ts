@@ -176,6 +176,14 @@ export interface TrustSettings {
   readonly passphrase: { readonly env?: string; readonly file?: string };
   /** A CA the user brings, instead of one meshgen makes. */
   readonly byo?: BringYourOwnCA;
+  /**
+   * The other meshes of the topology that share this key store (and so its
+   * root), as shared-root federations allow. The store refuses intermediates
+   * of any other mesh: a second topology file pointing at the same store
+   * would otherwise share its root unseen.
+   * @default - none
+   */
+  readonly storeSharedWith?: readonly string[];
 }
 
 /** A CA the user brings: (a) root cert and key, (b) root cert and per-cluster intermediates, (c) cert-manager. */

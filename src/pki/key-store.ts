@@ -139,6 +139,33 @@ export async function ensureMeshPki(mesh: MeshModel, opts: KeyStoreOptions = {})
   return withStoreLock(mesh.trust.keyStore, () => loadOrMake(mesh, opts), opts.lock);
 }
 
+/**
+ * A key store serves one mesh, or the meshes of one topology that share it
+ * (trust.storeSharedWith). Intermediates of any other mesh mean that another
+ * topology file uses this store: this mesh would take that mesh's root, and
+ * each run would rewrite the other's manifest entries.
+ */
+function checkStoreOwners(store: string, manifest: KeyStoreManifest, mesh: MeshModel): void {
+  const allowed = new Set([mesh.name, ...(mesh.trust.storeSharedWith ?? [])]);
+  const foreign = new Map<string, string[]>();
+  for (const [cluster, entry] of Object.entries(manifest.intermediates)) {
+    if (!allowed.has(entry.mesh)) foreign.set(entry.mesh, [...(foreign.get(entry.mesh) ?? []), cluster]);
+  }
+  if (foreign.size === 0) return;
+  const file = displayPath(path.join(store, MANIFEST_FILE));
+  throw new KeyStoreError(
+    `key store ${displayPath(store)} holds the CA of ${foreign.size === 1 ? 'another mesh' : `${foreign.size} other meshes`}, not of mesh "${mesh.name}" alone`,
+    [...foreign].map(([other, clusters]) => ({
+      file,
+      message: `its intermediates of ${clusters.map((c) => `"${c}"`).join(', ')} belong to mesh "${other}", which this run does not define`,
+      fix:
+        `give mesh "${mesh.name}" a key store of its own (spec.trust.keyStore, e.g. .meshgen/pki-${mesh.name}); ` +
+        `meshes that are to share one root are synthesized together (-f with every file) and joined by a shared-root federation; ` +
+        `if mesh "${other}" was renamed to "${mesh.name}", change its "mesh" entries in ${file} to "${mesh.name}"`,
+    })),
+  );
+}
+
 /** ensureMeshPki's work, under the lock. */
 async function loadOrMake(mesh: MeshModel, opts: KeyStoreOptions): Promise<MeshPki> {
   const store = mesh.trust.keyStore;
@@ -153,6 +180,7 @@ async function loadOrMake(mesh: MeshModel, opts: KeyStoreOptions): Promise<MeshP
   const storedRootKey = readIfExists(rootKeyFile, []);
   const rootEncrypted = isEncryptedKey(storedRootKey);
   const manifest = readManifest(store);
+  if (manifest) checkStoreOwners(store, manifest, mesh);
   const rotation = byo === undefined ? manifest?.rootRotation : undefined;
   const nextRootDir = path.join(store, NEXT_ROOT_DIR);
   // An empty one is what a run of an older meshgen, killed as it started a rotation, left: it holds nothing.

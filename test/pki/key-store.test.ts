@@ -6,7 +6,7 @@ import { KeyStoreError } from '../../src/errors';
 import { generatePrivateKey } from '../../src/pki/certificates';
 import { ensureMeshPki, KeyStoreOptions } from '../../src/pki/key-store';
 import { MANIFEST_FILE } from '../../src/pki/manifest';
-import { copyFixturePki, meshModel, readTree, tmpDir } from '../helpers';
+import { copyFixturePki, meshModel, meshYaml, readTree, runCli, tmpDir, TWO_CLUSTERS } from '../helpers';
 
 const mesh = (keyStore: string, names?: string[]) => meshModel(keyStore, names);
 
@@ -172,5 +172,38 @@ describe('ensureMeshPki', () => {
     const err = await keyStoreError(ensureMeshPki(mesh(store), { ...fast, now: () => new Date('2040-01-01T00:00:00Z') }));
     expect(err.message).toMatch(/cluster1\/ca-cert\.pem: expired on 2035-12-30/);
     expect(err.message).toMatch(/root-cert\.pem: expired on/);
+  });
+});
+
+describe('a key store used by two topology files', () => {
+  it('refuses a second mesh whose file points at the store of another, naming the mesh, its clusters and the fix, changing nothing', () => {
+    const dir = tmpDir();
+    copyFixturePki(path.join(dir, 'pki'));
+    // Two files, one mesh each, both on ./pki: loaded apart, neither sees the other.
+    fs.writeFileSync(path.join(dir, 'a.yaml'), meshYaml({ name: 'mesh-a', clusters: TWO_CLUSTERS }));
+    fs.writeFileSync(path.join(dir, 'b.yaml'), meshYaml({ name: 'mesh-b', clusters: [{ name: 'cluster3', network: 'network3' }] }));
+    expect(runCli(['synth', '-q', '-f', 'a.yaml', '-o', 'dist-a'], dir).code).toBe(0);
+    const store = readTree(path.join(dir, 'pki'), { modes: true });
+    const r = runCli(['synth', '-q', '-f', 'b.yaml', '-o', 'dist-b'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('meshgen: key store pki holds the CA of another mesh, not of mesh "mesh-b" alone');
+    expect(r.stderr).toContain('pki/meshgen-key-store.json: its intermediates of "cluster1", "cluster2" belong to mesh "mesh-a", which this run does not define');
+    expect(r.stderr).toMatch(/fix: give mesh "mesh-b" a key store of its own \(spec\.trust\.keyStore/);
+    expect(readTree(path.join(dir, 'pki'), { modes: true })).toEqual(store);
+    expect(fs.existsSync(path.join(dir, 'dist-b'))).toBe(false);
+    // Both files in one run, without a shared-root federation, are refused by the loader before the store is read.
+    const both = runCli(['synth', '-q', '-f', 'a.yaml', '-f', 'b.yaml', '-o', 'dist-ab'], dir);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(/invalid topology/);
+  });
+
+  it('takes the meshes of one topology that a shared-root federation lets share it', async () => {
+    const store = path.join(tmpDir(), 'pki');
+    const a = { ...meshModel(store, ['cluster1']), name: 'mesh-a' };
+    const b = { ...meshModel(store, ['cluster2']), name: 'mesh-b' };
+    await ensureMeshPki({ ...a, trust: { ...a.trust, storeSharedWith: ['mesh-b'] } }, fast);
+    await expect(ensureMeshPki(b, fast)).rejects.toThrow(/holds the CA of another mesh, not of mesh "mesh-b" alone/);
+    const pki = await ensureMeshPki({ ...b, trust: { ...b.trust, storeSharedWith: ['mesh-a'] } }, fast);
+    expect(Object.keys(pki.cacerts('cluster2'))).toContain('ca-cert.pem');
   });
 });

@@ -69,6 +69,11 @@ async function failure(p: Promise<unknown>): Promise<string> {
   throw new Error('expected a KeyStoreError');
 }
 
+
+/** `m` as the topology loads it when `others` use its key store too (shared-root federation). */
+function shares(m: MeshModel, ...others: string[]): MeshModel {
+  return { ...m, trust: { ...m.trust, storeSharedWith: others } };
+}
 describe('certs rotate --cluster', () => {
   it('issues a new intermediate under the same root and keeps the old one in the history', async () => {
     const store = path.join(tmpDir(), 'pki');
@@ -313,8 +318,8 @@ describe('certs rotate --root', () => {
 
   it('re-issues each mesh of a shared key store with its own key algorithm, and refuses when a mesh of the store is left out', async () => {
     const store = path.join(tmpDir(), 'pki');
-    const ec = mesh(store, { profile: { ...DEFAULT_CERTIFICATE_PROFILE, curve: 'P-256' } });
-    const rsa: MeshModel = { ...meshModel(store, ['cluster3'], { profile: { ...DEFAULT_CERTIFICATE_PROFILE, keyBits: 2048 } }), name: 'mesh2' };
+    const ec = shares(mesh(store, { profile: { ...DEFAULT_CERTIFICATE_PROFILE, curve: 'P-256' } }), 'mesh2');
+    const rsa = shares({ ...meshModel(store, ['cluster3'], { profile: { ...DEFAULT_CERTIFICATE_PROFILE, keyBits: 2048 } }), name: 'mesh2' }, 'mesh1');
     const p1 = await ensureMeshPki(ec);
     const p2 = await ensureMeshPki(rsa);
     const deployed = new Map([...deployedOf(ec, p1), ...deployedOf(rsa, p2)]);
@@ -329,8 +334,8 @@ describe('certs rotate --root', () => {
 
   it('refuses a store without a manifest whose folders hold clusters of meshes not given', async () => {
     const store = path.join(tmpDir(), 'pki');
-    const m1 = mesh(store);
-    const m2: MeshModel = { ...meshModel(store, ['cluster3']), name: 'mesh2' };
+    const m1 = shares(mesh(store), 'mesh2');
+    const m2 = shares({ ...meshModel(store, ['cluster3']), name: 'mesh2' }, 'mesh1');
     const p1 = await ensureMeshPki(m1, fast);
     await ensureMeshPki(m2, fast);
     fs.rmSync(path.join(store, MANIFEST_FILE));
