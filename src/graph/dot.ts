@@ -8,10 +8,11 @@ import { clusterLines, GraphEdge, GraphEdgeKind, GraphGroup, GraphNode, groupTit
 
 /**
  * Font of every label. Graphviz sizes boxes with built-in metrics of a few
- * fonts only (a list of fonts falls back to Times, which is narrower), and
- * every system has Arial or a metric-compatible substitute.
+ * fonts only (a list of fonts falls back to Times, which is narrower). The
+ * SVG names metric-compatible substitutes after it and pins each text to
+ * the width laid out here (svg.ts).
  */
-const FONT = 'Arial';
+export const FONT = 'Arial';
 
 /** Look of each edge kind. */
 const EDGE_STYLES: Record<GraphEdgeKind, { readonly attrs: Record<string, string>; readonly legend: readonly [string, string] }> = {
@@ -159,6 +160,18 @@ function boxSample(kind: GraphNode['kind']): string {
 }
 
 /**
+ * A legend entry: its name in bold over what it means. Each line is one
+ * span. Side by side on one line, the meaning would start where Graphviz
+ * measured the name to end in Arial, and a wider font would run the name
+ * into it; in cells of their own, Graphviz sets bold and regular text on
+ * baselines 2pt apart.
+ */
+function legendCell(name: string, what: string, color?: string): string {
+  const bold = `<B>${escapeDotHtml(name)}</B>`;
+  return `<TD ALIGN="LEFT">${color ? `<FONT COLOR="${color}">${bold}</FONT>` : bold}<BR ALIGN="LEFT"/>${escapeDotHtml(what)}<BR ALIGN="LEFT"/></TD>`;
+}
+
+/**
  * The legend: one table with a sample of each node and edge kind the graph
  * uses. A single node keeps it compact wherever the layout puts it.
  */
@@ -166,14 +179,11 @@ function legend(graph: TopologyGraph): string {
   const rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="12" COLOR="#334155"><B>legend</B></FONT></TD></TR>'];
   for (const kind of ['primary', 'remote'] as const) {
     if (!graph.nodes.some((n) => n.kind === kind)) continue;
-    const [name, what] = NODE_STYLES[kind].legend;
-    rows.push(`<TR>${boxSample(kind)}<TD ALIGN="LEFT"><B>${escapeDotHtml(name)}</B>: ${escapeDotHtml(what)}</TD></TR>`);
+    rows.push(`<TR>${boxSample(kind)}${legendCell(...NODE_STYLES[kind].legend)}</TR>`);
   }
   for (const kind of ['controlPlane', 'reads', 'exports'] as const) {
     if (!graph.edges.some((e) => e.kind === kind)) continue;
-    const [name, what] = EDGE_STYLES[kind].legend;
-    const color = EDGE_STYLES[kind].attrs.fontcolor;
-    rows.push(`<TR><TD>${lineSample(kind)}</TD><TD ALIGN="LEFT"><FONT COLOR="${color}"><B>${escapeDotHtml(name)}</B></FONT>: ${escapeDotHtml(what)}</TD></TR>`);
+    rows.push(`<TR><TD>${lineSample(kind)}</TD>${legendCell(...EDGE_STYLES[kind].legend, EDGE_STYLES[kind].attrs.fontcolor)}</TR>`);
   }
   const table = `<TABLE BORDER="1" COLOR="#cbd5e1" STYLE="rounded" CELLBORDER="0" CELLSPACING="6" CELLPADDING="0">${rows.join('')}</TABLE>`;
   return `  "legend" [${attributes({ shape: 'plaintext', fontsize: '10', margin: '0', label: `<${table}>` })}];`;

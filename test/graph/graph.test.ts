@@ -170,6 +170,65 @@ function svgTexts(svg: string): string[] {
     .map((e) => e.text);
 }
 
+/**
+ * Advance widths of Arial's regular face (the same as Helvetica's) for ASCII
+ * 32 to 126, in thousandths of an em: the metrics Graphviz lays text out with.
+ */
+const ARIAL_WIDTHS = [
+  278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, // space ! " # $ % & ' ( ) * + , - . /
+  556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, // 0-9 : ; < = > ? @
+  667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, // A-Z
+  278, 278, 278, 469, 556, 333, // [ \ ] ^ _ `
+  556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, // a-z
+  334, 260, 334, 584, // { | } ~
+];
+
+/** Width of `text` set in regular Arial at `size` points; other characters count as a digit. */
+function arialWidth(text: string, size: number): number {
+  return ([...text].reduce((sum, ch) => sum + (ARIAL_WIDTHS[ch.charCodeAt(0) - 32] ?? 556), 0) * size) / 1000;
+}
+
+/** A `<text>` element with the horizontal extent it takes when drawn in a font `widen` times as wide as Arial. */
+interface DrawnText {
+  readonly text: string;
+  readonly y: number;
+  readonly left: number;
+  readonly right: number;
+}
+
+/**
+ * Where each `<text>` of an SVG ends up in a font `widen` times as wide as
+ * regular Arial. A text pinned with `textLength` and
+ * `lengthAdjust="spacingAndGlyphs"` is drawn exactly that wide in any font;
+ * any other grows with the font (bold counts as regular, so this errs on the
+ * narrow side).
+ */
+function drawnTexts(svg: string, widen: number): DrawnText[] {
+  return descendants(parseXml(svg))
+    .filter((e) => e.name === 'text')
+    .map((e) => {
+      const pinned = e.attrs.lengthAdjust === 'spacingAndGlyphs' && e.attrs.textLength !== undefined;
+      const width = pinned ? Number(e.attrs.textLength) : widen * arialWidth(e.text, Number(e.attrs['font-size']));
+      const x = Number(e.attrs.x);
+      const anchor = e.attrs['text-anchor'] ?? 'start';
+      const left = anchor === 'middle' ? x - width / 2 : anchor === 'end' ? x - width : x;
+      return { text: e.text, y: Number(e.attrs.y), left, right: left + width };
+    });
+}
+
+/** Pairs of texts on one baseline that overlap, as `"a" overlaps "b" by N`. */
+function overlaps(texts: readonly DrawnText[]): string[] {
+  const found: string[] = [];
+  const sorted = [...texts].sort((a, b) => a.y - b.y || a.left - b.left);
+  for (const [i, a] of sorted.entries()) {
+    for (const b of sorted.slice(i + 1)) {
+      if (b.y !== a.y) break;
+      if (b.left < a.right - 0.01) found.push(`${JSON.stringify(a.text)} overlaps ${JSON.stringify(b.text)} by ${(a.right - b.left).toFixed(2)}`);
+    }
+  }
+  return found;
+}
+
 /** Runs `meshgen graph` in process; returns stdout, or the error it threw. */
 async function graph(args: string[]): Promise<{ out: string; err: string; error?: unknown }> {
   let out = '';
@@ -338,6 +397,9 @@ describe('toDot', () => {
     expect(dot).toContain('"cluster:cluster-east-1" -> "cluster:cluster-east-2" [color="#64748b", fontcolor="#475569", penwidth="1.2", style="dashed", arrowsize="0.8", dir="both", constraint="false"];');
     expect(dot).toContain('<B>control plane</B>');
     expect(dot).not.toContain('<B>exports</B>');
+    // A legend entry's name and meaning are lines of their own, never two spans of one line.
+    expect(dot).toContain('<TD ALIGN="LEFT"><B>primary</B><BR ALIGN="LEFT"/>runs istiod<BR ALIGN="LEFT"/></TD>');
+    expect(dot).not.toMatch(/<\/B>(<\/FONT>)?:/);
   });
 
   it('attaches exports to the mesh boxes, laid out in mesh name order', () => {
@@ -381,6 +443,43 @@ describe('SVG', () => {
     const svg = await toSvg(graph);
     expect(svgTexts(svg)).toEqual(expect.arrayContaining(['echo.demo.global', 'ledger.payments.global']));
     expect(await toSvg(graph)).toBe(svg);
+  });
+
+  const pictures = async () => [...(await Promise.all(cases.map(async ([name, file]) => [name, await toSvg(topologyGraph(loadTopology(file)))] as const))), ['NASTY', await toSvg(NASTY)] as const];
+
+  it('keeps texts on one line apart even in a font 15% wider than Arial', async () => {
+    for (const [name, svg] of await pictures()) {
+      expect(overlaps(drawnTexts(svg, 1.15)), name).toEqual([]);
+    }
+  });
+
+  it('pins each text to the width Graphviz laid it out with', async () => {
+    for (const [name, svg] of await pictures()) {
+      const texts = descendants(parseXml(svg)).filter((e) => e.name === 'text');
+      expect(texts.length, name).toBeGreaterThan(0);
+      for (const e of texts) {
+        expect(e.attrs.lengthAdjust, `${name}: ${e.text}`).toBe('spacingAndGlyphs');
+        const width = arialWidth(e.text, Number(e.attrs['font-size']));
+        // Bold Arial is wider than regular; regular text is exactly as wide as Arial's metrics say.
+        if (e.attrs['font-weight'] === 'bold') expect(Number(e.attrs.textLength), `${name}: ${e.text}`).toBeGreaterThan(width);
+        else expect(Number(e.attrs.textLength), `${name}: ${e.text}`).toBeCloseTo(width, 1);
+      }
+    }
+  });
+
+  it('names fonts with Arial metrics before a generic sans-serif', async () => {
+    for (const [name, svg] of await pictures()) {
+      const families = new Set(descendants(parseXml(svg)).flatMap((e) => (e.attrs['font-family'] === undefined ? [] : [e.attrs['font-family']])));
+      expect([...families], name).toEqual(["Arial, 'Liberation Sans', Arimo, Helvetica, sans-serif"]);
+    }
+  });
+
+  it('finds overlapping texts in the test helpers', () => {
+    const line = (attrs: string) => `<svg><text text-anchor="start" x="0" y="-5" font-size="10.00">primary</text><text text-anchor="start" x="36.68" y="-5" font-size="10.00"${attrs}>: runs istiod</text></svg>`;
+    expect(overlaps(drawnTexts(line(''), 1))).toEqual([]);
+    expect(overlaps(drawnTexts(line(''), 1.15))).toEqual(['"primary" overlaps ": runs istiod" by 1.65']);
+    const pinned = line('').replace('>primary<', ' textLength="36.68" lengthAdjust="spacingAndGlyphs">primary<');
+    expect(overlaps(drawnTexts(pinned, 1.15))).toEqual([]);
   });
 
   it('needs no font fallback and gives Graphviz no warnings', async () => {
