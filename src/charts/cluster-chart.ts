@@ -14,7 +14,8 @@ import { EastWestGatewayManifests } from '../constructs/east-west-gateway-manife
 import { FluxHelmRelease, FluxHelmRepository, FluxKustomization } from '../constructs/flux';
 import { FolderFile } from '../constructs/folder-file';
 import { ISTIO_SYSTEM } from '../constructs/names';
-import { SailIstio, SailIstioCni } from '../constructs/sail';
+import { SAIL_ZTUNNEL_NAMESPACE, SailIstio, SailIstioCni, SailZTunnel } from '../constructs/sail';
+import { AmbientEastWestGateway, Waypoint as AmbientWaypoint } from '../constructs/ambient';
 import { ControlPlane } from '../constructs/control-plane';
 import { CrossNetworkGateway } from '../constructs/cross-network-gateway';
 import { EastWestGateway } from '../constructs/east-west-gateway';
@@ -31,7 +32,20 @@ import { RemoteControlPlane } from '../constructs/remote-control-plane';
 import { HelloWorld, SampleNamespace, Sleep } from '../constructs/samples';
 import { ClusterPlan, planCluster } from '../model/plan';
 import { FederationPlan, needsEastWestGateway, NO_FEDERATION } from '../model/federation-plan';
-import { baseValues, EASTWEST_RELEASE, gatewayValues, installMode, istiodRelease, istiodValues, meshConfigFor, pilotEnv } from '../model/install-values';
+import {
+  baseValues,
+  CNI_RELEASE,
+  cniValues,
+  EASTWEST_RELEASE,
+  gatewayValues,
+  installMode,
+  istiodRelease,
+  istiodValues,
+  meshConfigFor,
+  pilotEnv,
+  ZTUNNEL_RELEASE,
+  ztunnelValues,
+} from '../model/install-values';
 import { ClusterModel, GitOpsSettings, MeshModel } from '../model/types';
 import { GENERATED_HEADER, toYaml as toValuesYaml } from '../yaml-text';
 import { MeshPki } from '../pki/key-store';
@@ -126,6 +140,7 @@ export class ClusterChart extends Chart {
     const revision = mesh.istio.revision;
 
     const mode = installMode(mesh);
+    const ambient = mesh.dataplane === 'ambient';
     const meshConfig = meshConfigFor(mesh, fed, props.trustRoots ?? [], pki.rootRotation !== undefined);
     const needsGateway = needsEastWestGateway(plan, fed);
     if (cluster.role === 'remote') {
@@ -171,15 +186,9 @@ export class ClusterChart extends Chart {
     // The install itself, in exactly one form.
     const inputs: IstioOperator[] = [];
     if (mode === 'istioctl') {
-      inputs.push(...this.istioctlInstall(plan, meshConfig, needsGateway));
+      inputs.push(...this.istioctlInstall(plan, meshConfig, needsGateway && !ambient));
     } else if (mode === 'sail') {
-      if (cluster.platform === 'openshift') new SailIstioCni(this, 'SailCni', { version: mesh.istio.version });
-      new SailIstio(this, 'Sail', {
-        name: revision ?? 'default',
-        version: mesh.istio.version,
-        profile: plan.primary ? 'remote' : undefined,
-        values: withoutKeys(istiodValues(plan, meshConfig), ['profile', 'revision']),
-      });
+      this.sailInstall(plan, meshConfig);
     } else if (mode === 'helm') {
       this.helmValuesFiles(plan, meshConfig, needsGateway);
     }
@@ -187,7 +196,9 @@ export class ClusterChart extends Chart {
 
     // After istiod: objects that need Istio's CRDs or its sidecar injector.
     const config = new Construct(this, 'Config');
-    if (mode === 'sail' && needsGateway) {
+    if (ambient && needsGateway) {
+      new AmbientEastWestGateway(config, 'EastWestGateway', { network: cluster.network, revision });
+    } else if (mode === 'sail' && needsGateway) {
       new EastWestGatewayManifests(config, 'EastWestGateway', {
         network: cluster.network,
         revision,
@@ -200,9 +211,12 @@ export class ClusterChart extends Chart {
     this.federationObjects(config, fed);
     if (plan.readerTokenSecret) new ReaderTokenSecret(config, 'ReaderToken');
     this.remoteSecrets(prereqs, plan, credentials);
+    for (const w of mesh.ambient.waypoints) {
+      new AmbientWaypoint(config, `Waypoint-${w.namespace}-${w.name}`, { namespace: w.namespace, name: w.name, for: w.for, global: w.global, revision });
+    }
     if (cluster.samples.length > 0) {
-      new SampleNamespace(config, 'SampleNamespace', { revision });
-      if (cluster.samples.includes('helloworld')) new HelloWorld(config, 'HelloWorld', { version: helloWorldVersion(mesh, cluster) });
+      new SampleNamespace(config, 'SampleNamespace', { revision, ambient });
+      if (cluster.samples.includes('helloworld')) new HelloWorld(config, 'HelloWorld', { version: helloWorldVersion(mesh, cluster), global: ambient });
       if (cluster.samples.includes('sleep')) new Sleep(config, 'Sleep');
     }
 
@@ -213,6 +227,29 @@ export class ClusterChart extends Chart {
     if (mode !== 'istioctl') placeAll(config, CONFIG_FOLDER);
     if (mode === 'argocd') placeAll(prereqs, PREREQS_FOLDER);
     this.istioctlInputs = inputs;
+  }
+
+  /**
+   * The Sail operator's resources: the `Istio`; on OpenShift the `IstioCNI` it needs; in an ambient mesh the
+   * `IstioCNI` and `ZTunnel` with the ambient profile, as the Sail operator's ambient multicluster guide writes
+   * them (ztunnel in its own namespace, which istiod is told to trust).
+   */
+  private sailInstall(plan: ClusterPlan, meshConfig: Record<string, unknown>): void {
+    const { mesh, cluster } = plan;
+    const ambient = mesh.dataplane === 'ambient';
+    if (ambient) {
+      new SailIstioCni(this, 'SailCni', { version: mesh.istio.version, profile: 'ambient' });
+      new SailZTunnel(this, 'SailZTunnel', { version: mesh.istio.version, values: { multiCluster: { clusterName: cluster.name }, network: cluster.network } });
+    } else if (cluster.platform === 'openshift') {
+      new SailIstioCni(this, 'SailCni', { version: mesh.istio.version });
+    }
+    const values = withoutKeys(istiodValues(plan, meshConfig), ['profile', 'revision']);
+    new SailIstio(this, 'Sail', {
+      name: mesh.istio.revision ?? 'default',
+      version: mesh.istio.version,
+      profile: plan.primary ? 'remote' : ambient ? 'ambient' : undefined,
+      values: ambient ? { ...values, pilot: { ...(values.pilot as Record<string, unknown> | undefined), trustedZtunnelNamespace: SAIL_ZTUNNEL_NAMESPACE } } : values,
+    });
   }
 
   /** The IstioOperator documents of `istioctl install`. */
@@ -242,7 +279,8 @@ export class ClusterChart extends Chart {
           revision,
           externalIstiod: plan.exposeIstiod,
           meshConfig,
-          pilotEnv: pilotEnv(meshConfig),
+          pilotEnv: pilotEnv(meshConfig, mesh),
+          profile: mesh.dataplane === 'ambient' ? 'ambient' : undefined,
         }).operator,
       );
     }
@@ -259,12 +297,28 @@ export class ClusterChart extends Chart {
     return inputs;
   }
 
-  /** The three charts with their values, as `helm upgrade --install` takes them, in install order. */
+  /**
+   * Istio's charts with their values, as `helm upgrade --install` takes them, in install order: base, istiod, then
+   * the east-west gateway; in an ambient mesh base, istiod, the CNI agent and ztunnel, as Istio's ambient install
+   * orders them (its east-west gateway is a Gateway API object istiod programs).
+   */
   private charts(plan: ClusterPlan, meshConfig: Record<string, unknown>, needsGateway: boolean): HelmChartInstall[] {
     const charts: HelmChartInstall[] = [
       { release: 'istio-base', chart: 'base', values: baseValues(plan), what: "Istio's CRDs and cluster roles" },
-      { release: istiodRelease(plan.mesh.istio.revision), chart: 'istiod', values: istiodValues(plan, meshConfig), what: plan.primary ? 'the remote profile' : 'the control plane (istiod)' },
+      {
+        release: istiodRelease(plan.mesh.istio.revision),
+        chart: 'istiod',
+        values: istiodValues(plan, meshConfig),
+        what: plan.primary ? 'the remote profile' : plan.mesh.dataplane === 'ambient' ? 'the control plane (istiod), ambient profile' : 'the control plane (istiod)',
+      },
     ];
+    if (plan.mesh.dataplane === 'ambient') {
+      charts.push(
+        { release: CNI_RELEASE, chart: 'cni', values: cniValues(plan), what: "Istio's CNI node agent, ambient profile" },
+        { release: ZTUNNEL_RELEASE, chart: 'ztunnel', values: ztunnelValues(plan), what: `ztunnel on every node, as cluster \`${plan.cluster.name}\` on network \`${plan.cluster.network}\`` },
+      );
+      return charts;
+    }
     if (needsGateway) {
       charts.push({ release: EASTWEST_RELEASE, chart: 'gateway', values: gatewayValues(plan), what: `the east-west gateway of network \`${plan.cluster.network}\`` });
     }
@@ -453,7 +507,7 @@ export class ClusterChart extends Chart {
 /** A Helm chart install of a cluster. */
 export interface HelmChartInstall {
   readonly release: string;
-  readonly chart: 'base' | 'istiod' | 'gateway';
+  readonly chart: 'base' | 'istiod' | 'gateway' | 'cni' | 'ztunnel';
   readonly values: Record<string, unknown>;
   /** What it installs, for READMEs. */
   readonly what: string;

@@ -15,6 +15,11 @@ export const CONTROL_PLANE_NAME = 'control-plane';
 
 /** Props of ControlPlane. */
 export interface ControlPlaneProps extends IstioReleaseProps {
+  /**
+   * spec.profile: `ambient` in an ambient mesh (istiod, the CNI agent and ztunnel; `values.global` reaches ztunnel too).
+   * @default - the default profile
+   */
+  readonly profile?: string;
   /** values.global.meshID. */
   readonly meshID: string;
   /** values.global.multiCluster.clusterName. */
@@ -48,6 +53,7 @@ export class ControlPlane extends Construct {
     this.operator = new IstioOperator(this, 'Operator', {
       name: CONTROL_PLANE_NAME,
       spec: {
+        profile: props.profile,
         hub: props.hub,
         tag: props.tag,
         revision: props.revision,
@@ -63,6 +69,6 @@ export class ControlPlane extends Construct {
         },
       },
     });
-    describeObject(this.operator.resource, 'the control plane (istiod)');
+    describeObject(this.operator.resource, props.profile === 'ambient' ? 'the control plane (istiod), the CNI agent and ztunnel (ambient profile)' : 'the control plane (istiod)');
   }
 }

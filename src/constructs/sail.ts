@@ -49,6 +49,11 @@ export const ISTIO_CNI_NAMESPACE = 'istio-cni';
 export interface SailIstioCniProps {
   /** Istio release, without `v`: the same as the control plane's. */
   readonly version: string;
+  /**
+   * Profile: `ambient` in an ambient mesh, which turns on the agent's ambient redirection.
+   * @default - the default profile
+   */
+  readonly profile?: string;
 }
 
 /**
@@ -72,8 +77,47 @@ export class SailIstioCni extends Construct {
       apiVersion: 'sailoperator.io/v1',
       kind: 'IstioCNI',
       metadata: { name: 'default' },
-      spec: { version: `v${props.version}`, namespace: ISTIO_CNI_NAMESPACE },
+      spec: { version: `v${props.version}`, namespace: ISTIO_CNI_NAMESPACE, ...(props.profile ? { profile: props.profile } : {}) },
     });
-    describeObject(this.resource, `IstioCNI \`default\` (Sail operator): Istio's CNI node agent in namespace \`${ISTIO_CNI_NAMESPACE}\`, which OpenShift needs`);
+    const why = props.profile === 'ambient' ? 'with the ambient profile' : 'which OpenShift needs';
+    describeObject(this.resource, `IstioCNI \`default\` (Sail operator): Istio's CNI node agent in namespace \`${ISTIO_CNI_NAMESPACE}\`, ${why}`);
+  }
+}
+
+/** Namespace of ztunnel under the Sail operator, as its docs and defaults name it; istiod must trust it (`trustedZtunnelNamespace`). */
+export const SAIL_ZTUNNEL_NAMESPACE = 'ztunnel';
+
+/** Props of SailZTunnel. */
+export interface SailZTunnelProps {
+  /** Istio release, without `v`: the same as the control plane's. */
+  readonly version: string;
+  /** Values of the ztunnel chart, under `values.ztunnel` (cluster name and network). */
+  readonly values: Record<string, unknown>;
+}
+
+/**
+ * The Sail operator's `ZTunnel` resource (sailoperator.io/v1), cluster
+ * scoped and named `default`: ztunnel on every node, in namespace
+ * `ztunnel`, with the cluster's name and network, as the Sail operator's
+ * ambient multicluster guide writes it.
+ *
+ * @see https://github.com/istio-ecosystem/sail-operator/blob/1.30.3/docs/deployment-models/multicluster.adoc
+ */
+export class SailZTunnel extends Construct {
+  public readonly resource: ApiObject;
+  /** ztunnel's namespace, which the operator installs into but does not make. */
+  public readonly namespace: k8s.KubeNamespace;
+
+  constructor(scope: Construct, id: string, props: SailZTunnelProps) {
+    super(scope, id);
+    this.namespace = new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: SAIL_ZTUNNEL_NAMESPACE } });
+    describeObject(this.namespace, `Namespace \`${SAIL_ZTUNNEL_NAMESPACE}\`: where the Sail operator runs ztunnel`);
+    this.resource = new ApiObject(this, 'Resource', {
+      apiVersion: 'sailoperator.io/v1',
+      kind: 'ZTunnel',
+      metadata: { name: 'default' },
+      spec: { version: `v${props.version}`, namespace: SAIL_ZTUNNEL_NAMESPACE, values: { ztunnel: props.values } },
+    });
+    describeObject(this.resource, `ZTunnel \`default\` (Sail operator): ztunnel on every node, in namespace \`${SAIL_ZTUNNEL_NAMESPACE}\``);
   }
 }

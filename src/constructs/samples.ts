@@ -9,6 +9,7 @@
 import { k8s } from './k8s';
 import { Construct } from 'constructs';
 import { describeObject } from './description';
+import { GLOBAL_SERVICE_LABEL } from '../model/install-values';
 
 /** Namespace of the samples. */
 export const SAMPLE_NAMESPACE = 'sample';
@@ -20,14 +21,24 @@ export interface SampleNamespaceProps {
    * @default - the default revision (`istio-injection: enabled`)
    */
   readonly revision?: string;
+  /**
+   * Ambient: the namespace joins the ambient data plane (`istio.io/dataplane-mode: ambient`) instead of taking sidecars.
+   * @default false
+   */
+  readonly ambient?: boolean;
 }
 
-/** Namespace `sample`, labelled for sidecar injection. */
+/** Namespace `sample`, labelled for sidecar injection, or for the ambient data plane. */
 export class SampleNamespace extends Construct {
   public readonly resource: k8s.KubeNamespace;
 
   constructor(scope: Construct, id: string, props: SampleNamespaceProps = {}) {
     super(scope, id);
+    if (props.ambient) {
+      this.resource = new k8s.KubeNamespace(this, 'Resource', { metadata: { name: SAMPLE_NAMESPACE, labels: { 'istio.io/dataplane-mode': 'ambient' } } });
+      describeObject(this.resource, `Namespace \`${SAMPLE_NAMESPACE}\`, in the ambient data plane`);
+      return;
+    }
     const labels: Record<string, string> = props.revision ? { 'istio.io/rev': props.revision } : { 'istio-injection': 'enabled' };
     this.resource = new k8s.KubeNamespace(this, 'Resource', { metadata: { name: SAMPLE_NAMESPACE, labels } });
     describeObject(this.resource, `Namespace \`${SAMPLE_NAMESPACE}\`, labelled for sidecar injection`);
@@ -38,6 +49,11 @@ export class SampleNamespace extends Construct {
 export interface HelloWorldProps {
   /** Which version runs in this cluster. */
   readonly version: 'v1' | 'v2';
+  /**
+   * Label the Service `istio.io/global: "true"`: in an ambient mesh a Service is reached from other clusters only then.
+   * @default false
+   */
+  readonly global?: boolean;
 }
 
 /** The helloworld Service and the Deployment of one version. */
@@ -45,10 +61,14 @@ export class HelloWorld extends Construct {
   constructor(scope: Construct, id: string, props: HelloWorldProps) {
     super(scope, id);
     const service = new k8s.KubeService(this, 'Service', {
-      metadata: { name: 'helloworld', namespace: SAMPLE_NAMESPACE, labels: { app: 'helloworld', service: 'helloworld' } },
+      metadata: {
+        name: 'helloworld',
+        namespace: SAMPLE_NAMESPACE,
+        labels: { app: 'helloworld', service: 'helloworld', ...(props.global ? { [GLOBAL_SERVICE_LABEL]: 'true' } : {}) },
+      },
       spec: { ports: [{ port: 5000, name: 'http' }], selector: { app: 'helloworld' } },
     });
-    describeObject(service, 'Service `helloworld` (sample)');
+    describeObject(service, props.global ? 'Service `helloworld` (sample), global: reached from every cluster' : 'Service `helloworld` (sample)');
     const labels = { app: 'helloworld', version: props.version };
     const deployment = new k8s.KubeDeployment(this, 'Deployment', {
       metadata: { name: `helloworld-${props.version}`, namespace: SAMPLE_NAMESPACE, labels },

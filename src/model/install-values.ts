@@ -41,20 +41,51 @@ export function meshConfigFor(mesh: MeshModel, fed: FederationPlan, trustRoots: 
   if (trustRoots.length > 0 || multiRoot) proxyMetadata.PROXY_CONFIG_XDS_AGENT = 'true';
   const config: Record<string, unknown> = {};
   if (mesh.trustDomain !== DEFAULT_TRUST_DOMAIN) config.trustDomain = mesh.trustDomain;
+  if (mesh.dataplane === 'ambient' && mesh.ambient.globalServices.length > 0) config.serviceScopeConfigs = serviceScopeConfigs(mesh);
   if (fed.trustDomainAliases.length > 0) config.trustDomainAliases = [...fed.trustDomainAliases];
   if (trustRoots.length > 0) config.caCertificates = trustRoots.map((pem) => ({ pem }));
   if (Object.keys(proxyMetadata).length > 0) config.defaultConfig = { proxyMetadata };
   return config;
 }
 
+/** Label that makes a Service of an ambient mesh global, as the ambient profile's serviceScopeConfigs selects it. */
+export const GLOBAL_SERVICE_LABEL = 'istio.io/global';
+
+/**
+ * meshConfig.serviceScopeConfigs of an ambient mesh with global services:
+ * the ambient profile's own entry (Services labelled `istio.io/global:
+ * "true"`), which a list of ours would otherwise replace, then one entry per
+ * `ambient.globalServices` item, selecting its namespace by name and its
+ * Services by their labels (every Service of it when none are given).
+ *
+ * @see https://github.com/istio/istio/blob/1.30.3/manifests/helm-profiles/ambient.yaml
+ */
+function serviceScopeConfigs(mesh: MeshModel): Record<string, unknown>[] {
+  return [
+    { servicesSelector: { matchExpressions: [{ key: GLOBAL_SERVICE_LABEL, operator: 'In', values: ['true'] }] }, scope: 'GLOBAL' },
+    ...mesh.ambient.globalServices.map((g) => ({
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': g.namespace } },
+      ...(Object.keys(g.selector).length > 0 ? { servicesSelector: { matchLabels: { ...g.selector } } } : {}),
+      scope: 'GLOBAL',
+    })),
+  ];
+}
+
 /**
  * istiod's environment (values `pilot.env`): multi-root trust when proxies
  * get roots through the agent's xDS config, that is with extra roots in
- * meshConfig or once the key store has gone through a root rotation.
+ * meshConfig or once the key store has gone through a root rotation; and in
+ * an ambient mesh, ambient's multi-network support (off by default in
+ * `pilot/pkg/features/ambient.go`; without it istiod has no `istio-east-west`
+ * gateway class and reaches no other network).
  */
-export function pilotEnv(meshConfig: Record<string, unknown>): Record<string, string> | undefined {
+export function pilotEnv(meshConfig: Record<string, unknown>, mesh?: Pick<MeshModel, 'dataplane'>): Record<string, string> | undefined {
   const metadata = (meshConfig.defaultConfig as { proxyMetadata?: Record<string, string> } | undefined)?.proxyMetadata;
-  return metadata?.PROXY_CONFIG_XDS_AGENT === 'true' ? { ISTIO_MULTIROOT_MESH: 'true' } : undefined;
+  const env: Record<string, string> = {
+    ...(mesh?.dataplane === 'ambient' ? { AMBIENT_ENABLE_MULTI_NETWORK: 'true' } : {}),
+    ...(metadata?.PROXY_CONFIG_XDS_AGENT === 'true' ? { ISTIO_MULTIROOT_MESH: 'true' } : {}),
+  };
+  return Object.keys(env).length > 0 ? env : undefined;
 }
 
 /** Values of the `base` chart: the remote profile on a remote, nothing else. */
@@ -87,7 +118,9 @@ export function istiodValues(plan: ClusterPlan, meshConfig: Record<string, unkno
       istiodRemote: { injectionPath: plan.injectionPath },
     };
   }
+  const env = pilotEnv(meshConfig, mesh);
   return {
+    ...(mesh.dataplane === 'ambient' ? { profile: 'ambient' } : {}),
     ...revision,
     global: {
       ...release,
@@ -96,8 +129,47 @@ export function istiodValues(plan: ClusterPlan, meshConfig: Record<string, unkno
       network: cluster.network,
       ...(plan.exposeIstiod ? { externalIstiod: true } : {}),
     },
-    ...(pilotEnv(meshConfig) ? { pilot: { env: pilotEnv(meshConfig) } } : {}),
+    ...(env ? { pilot: { env } } : {}),
     ...(Object.keys(meshConfig).length > 0 ? { meshConfig } : {}),
+  };
+}
+
+/** Helm release of Istio's CNI node agent (chart `cni`), as Istio's ambient install names it. */
+export const CNI_RELEASE = 'istio-cni';
+/** Helm release of ztunnel (chart `ztunnel`). */
+export const ZTUNNEL_RELEASE = 'ztunnel';
+
+/**
+ * Values of the `cni` chart in an ambient mesh: the ambient profile (which
+ * turns on its ambient redirection), the mesh's image source and revision.
+ *
+ * @see https://istio.io/latest/docs/ambient/install/multicluster/multi-primary_multi-network/
+ */
+export function cniValues(plan: ClusterPlan): Record<string, unknown> {
+  const { mesh } = plan;
+  return {
+    profile: 'ambient',
+    ...(mesh.istio.revision ? { revision: mesh.istio.revision } : {}),
+    global: { hub: mesh.istio.hub, tag: mesh.istio.version },
+  };
+}
+
+/**
+ * Values of the `ztunnel` chart in an ambient mesh: the cluster's name and
+ * network, which ztunnel reports as its own (a ztunnel without them says
+ * cluster `Kubernetes` and no network), as Istio's multicluster steps set
+ * them, with the mesh's image source and istiod revision. The chart takes
+ * its settings at the top level (it lifts `global.*` there itself), so
+ * `network` here is the guide's `global.network`.
+ */
+export function ztunnelValues(plan: ClusterPlan): Record<string, unknown> {
+  const { mesh, cluster } = plan;
+  return {
+    hub: mesh.istio.hub,
+    tag: mesh.istio.version,
+    ...(mesh.istio.revision ? { revision: mesh.istio.revision } : {}),
+    multiCluster: { clusterName: cluster.name },
+    network: cluster.network,
   };
 }
 

@@ -266,6 +266,17 @@ function toMeshModel(doc: SourceDocument): MeshModel {
   return {
     name: m.metadata.name,
     meshID: m.spec.meshID ?? m.metadata.name,
+    dataplane: m.spec.dataplane ?? 'sidecar',
+    ambient: {
+      globalServices: sortBy(
+        (m.spec.ambient?.globalServices ?? []).map((g) => ({ namespace: g.namespace, selector: { ...(g.selector ?? {}) } })),
+        (g) => `${g.namespace}\n${JSON.stringify(g.selector)}`,
+      ),
+      waypoints: sortBy(
+        (m.spec.ambient?.waypoints ?? []).map((w) => ({ namespace: w.namespace, name: w.name ?? 'waypoint', for: w.for ?? 'service', global: w.global ?? true })),
+        (w) => `${w.namespace}\n${w.name}`,
+      ),
+    },
     trustDomain: m.spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
     istio: {
       version: m.spec.istio.version,

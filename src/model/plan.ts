@@ -79,7 +79,8 @@ export function planCluster(mesh: MeshModel, cluster: ClusterModel): ClusterPlan
     // a primary with remotes also exposes istiod through its gateway.
     eastWestGateway: multiNetwork || exposeIstiod,
     // Istio config lives with the control plane: a remote's gateway is configured by its primary.
-    exposeServices: isPrimary && multiNetwork,
+    // Ambient's east-west gateway carries HBONE itself and needs no such Gateway.
+    exposeServices: isPrimary && multiNetwork && mesh.dataplane !== 'ambient',
     exposeIstiod,
     remotePilotAddress: primary?.eastWestGateway.address,
     injectionPath: isPrimary ? undefined : injectionPath(cluster),

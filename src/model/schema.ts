@@ -337,6 +337,60 @@ export const meshSchema = {
           description:
             'Kubernetes distribution of every cluster (a cluster may override it). openshift adds Istio\'s CNI node agent (a Sail IstioCNI resource) and needs istio.install: sail. Default: kubernetes.',
         },
+        dataplane: {
+          enum: ['sidecar', 'ambient'],
+          default: 'sidecar',
+          description:
+            'Istio data plane: sidecar proxies, or ambient (ztunnel on every node, waypoints for L7; Istio 1.27 or later, multi-primary on one network per cluster). Default: sidecar.',
+        },
+        ambient: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'Ambient settings (dataplane: ambient).',
+          properties: {
+            globalServices: {
+              type: 'array',
+              description:
+                'Services reachable from every cluster of the mesh (ambient services are cluster-local otherwise), as meshConfig.serviceScopeConfigs entries. A Service labelled istio.io/global: "true" is global as well.',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['namespace'],
+                properties: {
+                  namespace: { type: 'string', pattern: DNS1123_LABEL_PATTERN, maxLength: DNS1123_LABEL_MAX, description: 'Namespace of the services.' },
+                  selector: {
+                    type: 'object',
+                    additionalProperties: { type: 'string' },
+                    description: 'Labels the Services carry (matchLabels). Default: every Service of the namespace.',
+                  },
+                },
+              },
+            },
+            waypoints: {
+              type: 'array',
+              description: 'Waypoint proxies, written identically into every cluster, as Istio asks for ambient multicluster.',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['namespace'],
+                properties: {
+                  namespace: { type: 'string', pattern: DNS1123_LABEL_PATTERN, maxLength: DNS1123_LABEL_MAX, description: 'Namespace of the waypoint.' },
+                  name: { type: 'string', pattern: DNS1123_LABEL_PATTERN, maxLength: DNS1123_LABEL_MAX, default: 'waypoint', description: 'Name of the waypoint Gateway. Default: waypoint.' },
+                  for: {
+                    enum: ['service', 'workload', 'all'],
+                    default: 'service',
+                    description: 'Traffic the waypoint handles (label istio.io/waypoint-for). Default: service.',
+                  },
+                  global: {
+                    type: 'boolean',
+                    default: true,
+                    description: 'Mark the waypoint\'s Service global, so that it serves calls from every cluster. Default: true.',
+                  },
+                },
+              },
+            },
+          },
+        },
         clusters: {
           type: 'array',
           minItems: 1,

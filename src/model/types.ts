@@ -239,7 +239,42 @@ export interface MeshModel {
   /** Clusters, sorted by name. */
   readonly clusters: readonly ClusterModel[];
   readonly source: SourceRef;
+  /** Istio's data plane: sidecar proxies or ambient (ztunnel and waypoints). */
+  readonly dataplane: Dataplane;
+  /** Ambient settings; empty lists for a sidecar mesh. */
+  readonly ambient: AmbientSettings;
 }
+
+/** Istio's data plane modes. */
+export type Dataplane = 'sidecar' | 'ambient';
+
+/** Services of an ambient mesh that every cluster reaches: a namespace, and optionally the Services' labels. */
+export interface GlobalServices {
+  readonly namespace: string;
+  /** matchLabels of the Services; every Service of the namespace when empty. */
+  readonly selector: Readonly<Record<string, string>>;
+}
+
+/** A waypoint proxy of an ambient mesh, written into every cluster. */
+export interface Waypoint {
+  readonly namespace: string;
+  readonly name: string;
+  /** What traffic it handles (`istio.io/waypoint-for`). */
+  readonly for: 'service' | 'workload' | 'all';
+  /** Its Service is labelled `istio.io/global: "true"` (through the Gateway's infrastructure labels). */
+  readonly global: boolean;
+}
+
+/** Ambient settings of a mesh. */
+export interface AmbientSettings {
+  /** Sorted by namespace. */
+  readonly globalServices: readonly GlobalServices[];
+  /** Sorted by namespace, then name. */
+  readonly waypoints: readonly Waypoint[];
+}
+
+/** Oldest Istio release with ambient multicluster. */
+export const AMBIENT_MULTICLUSTER_MIN_ISTIO = '1.27.0';
 
 /** Default SPIFFE trust domain of a mesh. */
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';

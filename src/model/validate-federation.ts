@@ -58,8 +58,16 @@ export function validateFederations(fedDocs: readonly SourceDocument[], meshDocs
         );
       }
     });
-    const trust = str(spec.trust) ?? 'shared-root';
     const present = members.filter((m): m is string => m !== undefined && meshes.has(m));
+    // Federation carries calls through sidecar east-west gateways (AUTO_PASSTHROUGH on 15443), which ambient meshes do not run.
+    members.forEach((m, i) => {
+      if (m !== undefined && meshes.has(m) && str(obj(obj(meshes.get(m)!.doc.value).spec).dataplane) === 'ambient') {
+        problems.push(
+          problemAt(doc, ['spec', 'meshes', i], `mesh "${m}" is an ambient mesh, and meshgen federates sidecar meshes only (through their sidecar east-west gateways)`, `leave "${m}" out of the federation, or make it a sidecar mesh`),
+        );
+      }
+    });
+    const trust = str(spec.trust) ?? 'shared-root';
     if (trust === 'shared-root') {
       for (const m of present) for (const n of present) if (m < n) sharedRootPairs.add(`${m}\n${n}`);
       const stores = new Map(present.map((m) => [m, meshes.get(m)!.keyStore]));

@@ -85,6 +85,11 @@ export interface MeshDocumentValue {
     secrets?: SecretsValue;
     samples?: ('helloworld' | 'sleep')[];
     platform?: 'kubernetes' | 'openshift';
+    dataplane?: 'sidecar' | 'ambient';
+    ambient?: {
+      globalServices?: { namespace: string; selector?: Record<string, string> }[];
+      waypoints?: { namespace: string; name?: string; for?: 'service' | 'workload' | 'all'; global?: boolean }[];
+    };
     clusters: {
       name: string;
       context: string;
@@ -217,7 +222,7 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
   }
   problems.push(...checkNetworksAcrossMeshes(docs));
   for (const doc of docs) {
-    problems.push(...checkRoles(doc, docs), ...checkAddresses(doc), ...checkCredentials(doc), ...checkGitOps(doc), ...checkPlatform(doc), ...checkTrustSource(doc), ...checkValidities(doc));
+    problems.push(...checkRoles(doc, docs), ...checkAddresses(doc), ...checkCredentials(doc), ...checkGitOps(doc), ...checkPlatform(doc), ...checkAmbient(doc), ...checkTrustSource(doc), ...checkValidities(doc));
   }
   return problems;
 }
@@ -555,6 +560,84 @@ function checkPlatform(doc: SourceDocument): Problem[] {
     if (str(obj(c).platform) === 'openshift') {
       problems.push(
         problemAt(doc, ['spec', 'clusters', i, 'platform'], `cluster "${str(obj(c).name)}" runs OpenShift, which needs Istio's CNI node agent, and istio.install ${install} does not install it from meshgen's output`, fix),
+      );
+    }
+  });
+  return problems;
+}
+
+/** Oldest Istio release with ambient multicluster (its multi-network form is beta from 1.29). */
+export const AMBIENT_MIN_ISTIO_VERSION: readonly [number, number] = [1, 27];
+
+/**
+ * Ambient meshes as Istio 1.30 supports them across clusters: multi-primary
+ * (no remotes), one network per cluster (ambient's east-west gateway joins
+ * networks; single-network ambient multicluster is untested upstream), not
+ * on OpenShift (whose ambient install moves ztunnel and the CNI agent to
+ * kube-system with settings of its own, which meshgen does not write yet).
+ * `spec.ambient` only with `dataplane: ambient`; waypoints unique.
+ *
+ * @see https://istio.io/latest/docs/ambient/install/multicluster/
+ */
+function checkAmbient(doc: SourceDocument): Problem[] {
+  const spec = obj(obj(doc.value).spec);
+  const problems: Problem[] = [];
+  if (str(spec.dataplane) !== 'ambient') {
+    if (spec.ambient !== undefined) {
+      problems.push(problemAt(doc, ['spec', 'ambient'], 'spec.ambient applies to ambient meshes only', 'add spec.dataplane: ambient, or remove spec.ambient'));
+    }
+    return problems;
+  }
+  const version = str(obj(spec.istio).version);
+  const [major, minor] = (version ?? '').split('.').map(Number);
+  if (version && (major < AMBIENT_MIN_ISTIO_VERSION[0] || (major === AMBIENT_MIN_ISTIO_VERSION[0] && minor < AMBIENT_MIN_ISTIO_VERSION[1]))) {
+    problems.push(
+      problemAt(doc, ['spec', 'istio', 'version'], `Istio ${version} has no ambient multicluster`, `use Istio ${AMBIENT_MIN_ISTIO_VERSION.join('.')}.0 or later (1.29 or later for its beta)`),
+    );
+  }
+  if (str(spec.platform) === 'openshift') {
+    problems.push(
+      problemAt(doc, ['spec', 'platform'], 'meshgen does not write ambient installs for OpenShift (ztunnel and the CNI agent in kube-system, openshift-ambient settings)', 'use dataplane: sidecar with istio.install: sail on OpenShift'),
+    );
+  }
+  const clusters = Array.isArray(spec.clusters) ? spec.clusters.map(obj) : [];
+  const byNetwork = new Map<string, number>();
+  clusters.forEach((c, i) => {
+    const name = str(c.name);
+    if (str(c.role) === 'remote') {
+      problems.push(
+        problemAt(doc, ['spec', 'clusters', i, 'role'], `cluster "${name}" is a remote, and ambient meshes are multi-primary only (Istio does not support primary-remote in ambient)`, 'make it a primary (remove role and controlPlane), or use dataplane: sidecar'),
+      );
+    }
+    if (str(c.platform) === 'openshift') {
+      problems.push(
+        problemAt(doc, ['spec', 'clusters', i, 'platform'], `cluster "${name}" runs OpenShift, for which meshgen does not write ambient installs`, 'use dataplane: sidecar with istio.install: sail on OpenShift'),
+      );
+    }
+    const network = str(c.network);
+    if (network === undefined) return;
+    const first = byNetwork.get(network);
+    if (first === undefined) byNetwork.set(network, i);
+    else {
+      problems.push(
+        problemAt(
+          doc,
+          ['spec', 'clusters', i, 'network'],
+          `cluster "${name}" shares network "${network}" with cluster "${str(clusters[first].name)}": Istio supports ambient across clusters on networks of their own (one network for several clusters is untested upstream)`,
+          'give each cluster a network of its own',
+        ),
+      );
+    }
+  });
+  const waypoints = Array.isArray(obj(spec.ambient).waypoints) ? (obj(spec.ambient).waypoints as unknown[]).map(obj) : [];
+  const seen = new Map<string, number>();
+  waypoints.forEach((w, i) => {
+    const key = `${str(w.namespace)}/${str(w.name) ?? 'waypoint'}`;
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, i);
+    else {
+      problems.push(
+        problemAt(doc, ['spec', 'ambient', 'waypoints', i], `waypoint ${key} is already listed at spec.ambient.waypoints[${first}]`, 'list each waypoint once; give a second waypoint of the namespace its own name'),
       );
     }
   });

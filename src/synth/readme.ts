@@ -12,7 +12,8 @@ import { ISTIO_CHART_REPOSITORY } from '../constructs/flux';
 import { EASTWEST_GATEWAY_NAME } from '../constructs/names';
 import { CONFIG_FOLDER, ReadmeFacts, SECRETS_FOLDER } from '../charts/cluster-chart';
 import { FederationPlan, needsEastWestGateway } from '../model/federation-plan';
-import { installMode } from '../model/install-values';
+import { GLOBAL_SERVICE_LABEL, installMode } from '../model/install-values';
+import { GATEWAY_API_RELEASE } from '../constructs/ambient';
 import { ClusterPlan } from '../model/plan';
 import type { SecretSettings } from '../model/types';
 import type { SecretForm } from './render';
@@ -190,6 +191,12 @@ export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan, context: Rea
     out.push(`Install this cluster before its remotes: ${plan.remotes.map((r) => `\`${r.name}\``).join(', ')}.`, '');
   }
   const configStep = files.folders.includes(CONFIG_FOLDER);
+  if (mesh.dataplane === 'ambient') {
+    out.push(
+      `${step()}. The Gateway API CRDs, which ambient needs (its east-west gateway and waypoints are Gateway API Gateways), installed as Istio ${mesh.istio.version}'s ambient guide does when the cluster lacks them:`,
+    );
+    code(gatewayApiCrdsCommand(ctx), `kubectl --context=${ctx} get crd gateways.gateway.networking.k8s.io  # check: the CRD exists`);
+  }
   if (install === 'flux') {
     out.push(
       `${step()}. On this cluster, which runs Flux: apply this folder once, or point a Flux Kustomization at it. It applies ${fluxCaText(cluster.name, certManager !== undefined, encryption, sopsFiles.length > 0)}, then Kustomization \`${cluster.name}-istio\` installs Istio's charts and waits for them` +
@@ -261,11 +268,13 @@ export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan, context: Rea
     const sail = files.kubectl.find((f) => f.file.startsWith('istio.'));
     if (install === 'sail' && sail) {
       out.push(`${step()}. The control plane, through the Sail operator (which must run in the cluster): apply this folder, then wait for it:`);
-      // On OpenShift the Sail operator holds the Istio resource back until its IstioCNI is Ready.
+      // On OpenShift, and in ambient, the Sail operator holds the Istio resource back until its IstioCNI is Ready.
       const cni = files.kubectl.some((f) => f.file === 'istiocni.default.yaml');
+      const ztunnel = files.kubectl.some((f) => f.file === 'ztunnel.default.yaml');
       code(
         `kubectl --context=${ctx} apply -k .`,
         ...(cni ? [`kubectl --context=${ctx} wait --for=condition=Ready istiocni/default --timeout=5m`] : []),
+        ...(ztunnel ? [`kubectl --context=${ctx} wait --for=condition=Ready ztunnel/default --timeout=5m`] : []),
         `kubectl --context=${ctx} wait --for=condition=Ready istio/${sail.file.split('.')[1]} --timeout=5m`,
       );
     } else {
@@ -324,19 +333,88 @@ export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan, context: Rea
   out.push(...rootRotationSection(plan, rootRotation, meshgen, context.intermediateIssued));
   out.push(...peerRotationSection(plan, peerRotations, trustFacts, meshgen));
   out.push('## Use', '');
-  out.push(`Label a namespace for sidecar injection${primary ? ` (served by \`${primary.name}\`)` : ''}:`, '');
-  out.push('```sh', `kubectl --context=${ctx} label namespace <namespace> ${rev ? `istio.io/rev=${rev}` : 'istio-injection=enabled'}`, '```', '');
+  if (mesh.dataplane === 'ambient') out.push(...ambientUseSection(plan));
+  else {
+    out.push(`Label a namespace for sidecar injection${primary ? ` (served by \`${primary.name}\`)` : ''}:`, '');
+    out.push('```sh', `kubectl --context=${ctx} label namespace <namespace> ${rev ? `istio.io/rev=${rev}` : 'istio-injection=enabled'}`, '```', '');
+  }
 
   if (cluster.samples.length > 0) out.push(...verifySection(plan), '');
   out.push('## Check', '', '```sh');
   out.push(`kubectl --context=${ctx} -n istio-system get pods,services`);
-  if (needsEastWestGateway(plan, federation)) {
+  if (mesh.dataplane === 'ambient') {
+    out.push(`kubectl --context=${ctx} get pods -A -l 'app in (ztunnel,istio-cni-node)'  # ztunnel and the CNI agent on every node`);
+    if (needsEastWestGateway(plan, federation)) {
+      out.push(`kubectl --context=${ctx} -n istio-system get gateway ${EASTWEST_GATEWAY_NAME}  # PROGRAMMED True, with an ADDRESS the other networks reach`);
+    }
+  } else if (needsEastWestGateway(plan, federation)) {
     out.push(`kubectl --context=${ctx} -n istio-system get service ${EASTWEST_GATEWAY_NAME}  # needs an EXTERNAL-IP (or node ports)`);
   }
   if (plan.reads.length > 0) out.push(`istioctl --context=${ctx} remote-clusters`);
   if (primary) out.push(`istioctl --context=${shellQuote(primary.context)} remote-clusters  # lists ${cluster.name}`);
   out.push('```', '');
   return out.join('\n');
+}
+
+/** The command that installs the Gateway API CRDs where they are missing, as Istio's ambient install guides give it. */
+export function gatewayApiCrdsCommand(ctx: string): string {
+  return (
+    `kubectl --context=${ctx} get crd gateways.gateway.networking.k8s.io >/dev/null 2>&1 || ` +
+    `kubectl --context=${ctx} apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/${GATEWAY_API_RELEASE}/experimental-install.yaml`
+  );
+}
+
+/** The README's use section of an ambient mesh: joining the data plane, global services, waypoints. */
+function ambientUseSection(plan: ClusterPlan): string[] {
+  const { mesh, cluster } = plan;
+  const ctx = shellQuote(cluster.context);
+  const out = [
+    'Add a namespace to the ambient data plane (ztunnel carries its traffic; no sidecars, no restarts):',
+    '',
+    '```sh',
+    `kubectl --context=${ctx} label namespace <namespace> istio.io/dataplane-mode=ambient`,
+    '```',
+    '',
+    'Services are reached from this cluster only, unless global. Make one global in every cluster that runs it:',
+    '',
+    '```sh',
+    `kubectl --context=${ctx} -n <namespace> label service <name> ${GLOBAL_SERVICE_LABEL}=true`,
+    '```',
+    '',
+  ];
+  if (mesh.ambient.globalServices.length > 0) {
+    out.push(
+      'The topology makes these global too (`meshConfig.serviceScopeConfigs` of istiod):',
+      '',
+      ...mesh.ambient.globalServices.map(
+        (g) =>
+          `- namespace \`${g.namespace}\`: ${
+            Object.keys(g.selector).length > 0
+              ? `the Services labelled ${Object.entries(g.selector)
+                  .map(([k, v]) => `\`${k}=${v}\``)
+                  .join(', ')}`
+              : 'every Service'
+          }`,
+      ),
+      '',
+    );
+  }
+  out.push(
+    'To prefer endpoints near the caller (same zone, then region, then other networks), set `spec.trafficDistribution: PreferClose` on the Service, or annotate it `networking.istio.io/traffic-distribution=PreferClose`.',
+    '',
+  );
+  if (mesh.ambient.waypoints.length > 0) {
+    const namespaces = [...new Set(mesh.ambient.waypoints.map((w) => w.namespace))];
+    out.push(
+      `This folder holds the waypoints of the topology, the same in every cluster of the mesh, as Istio's ambient multicluster needs them. Their namespaces (${namespaces.map((n) => `\`${n}\``).join(', ')}) must exist before this folder is applied. Traffic uses a waypoint once its namespace or Service is labelled for it:`,
+      '',
+      '```sh',
+      ...mesh.ambient.waypoints.map((w) => `kubectl --context=${ctx} label namespace ${w.namespace} istio.io/use-waypoint=${w.name}`),
+      '```',
+      '',
+    );
+  }
+  return out;
 }
 
 /** The README section that checks the mesh with the sample apps. */

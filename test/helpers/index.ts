@@ -33,6 +33,8 @@ export function meshModel(keyStore: string, names: string[] = ['cluster1', 'clus
     trust: { keyStore, profile: DEFAULT_CERTIFICATE_PROFILE, encryptRootKey: false, passphrase: {}, ...trust },
     clusters,
     source: { file: 'mesh.yaml', document: 0 },
+    dataplane: 'sidecar',
+    ambient: { globalServices: [], waypoints: [] },
   };
 }
 

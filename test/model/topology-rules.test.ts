@@ -53,6 +53,45 @@ const cases: { name: string; text: string; expect: RegExp[] }[] = [
     expect: [/spec\.platform: OpenShift clusters need Istio's CNI node agent, which istio\.install helm does not install/],
   },
   {
+    name: 'fails when an ambient mesh has a remote, which Istio does not support in ambient',
+    text: mesh(
+      'mesh1',
+      `${PRIMARY}\n- {name: cluster2, context: c2, network: network2, role: remote, controlPlane: cluster1}`,
+      '  dataplane: ambient',
+    ),
+    expect: [/spec\.clusters\[1\]\.role: cluster "cluster2" is a remote, and ambient meshes are multi-primary only/, /fix: make it a primary \(remove role and controlPlane\), or use dataplane: sidecar/],
+  },
+  {
+    name: 'fails when two clusters of an ambient mesh share a network',
+    text: mesh('mesh1', `${PRIMARY}\n- {name: cluster2, context: c2, network: network1}`, '  dataplane: ambient'),
+    expect: [/spec\.clusters\[1\]\.network: cluster "cluster2" shares network "network1" with cluster "cluster1"/, /fix: give each cluster a network of its own/],
+  },
+  {
+    name: 'fails when an ambient mesh runs an Istio without ambient multicluster',
+    text: mesh('mesh1', PRIMARY, '  dataplane: ambient').replace('version: 1.30.3', 'version: 1.26.4'),
+    expect: [/spec\.istio\.version: Istio 1\.26\.4 has no ambient multicluster/, /fix: use Istio 1\.27\.0 or later/],
+  },
+  {
+    name: 'fails when an ambient mesh runs on OpenShift',
+    text: mesh('mesh1', `${PRIMARY}\n  platform: openshift`, '  dataplane: ambient\n  istio:\n    install: sail').replace('  istio:\n    version: 1.30.3\n  dataplane: ambient\n  istio:\n    install: sail', '  istio:\n    version: 1.30.3\n    install: sail\n  dataplane: ambient'),
+    expect: [/spec\.clusters\[0\]\.platform: cluster "cluster1" runs OpenShift, for which meshgen does not write ambient installs/],
+  },
+  {
+    name: 'fails when spec.ambient is set on a sidecar mesh',
+    text: mesh('mesh1', PRIMARY, '  ambient: {waypoints: [{namespace: sample}]}'),
+    expect: [/spec\.ambient: spec\.ambient applies to ambient meshes only/, /fix: add spec\.dataplane: ambient, or remove spec\.ambient/],
+  },
+  {
+    name: 'fails when a waypoint is listed twice',
+    text: mesh('mesh1', PRIMARY, '  dataplane: ambient\n  ambient:\n    waypoints: [{namespace: sample}, {namespace: sample, name: waypoint, for: all}]'),
+    expect: [/spec\.ambient\.waypoints\[1\]: waypoint sample\/waypoint is already listed at spec\.ambient\.waypoints\[0\]/],
+  },
+  {
+    name: 'fails when a federation joins an ambient mesh',
+    text: `${mesh('mesh1', PRIMARY, '  dataplane: ambient')}---\n${mesh('mesh2', '- {name: cluster3, context: c3, network: network3, eastWestGateway: {address: 192.0.2.30}}')}---\napiVersion: meshgen.dev/v1alpha1\nkind: MeshFederation\nmetadata:\n  name: fed\nspec:\n  meshes: [mesh1, mesh2]\n  trust: trust-bundles\n`,
+    expect: [/spec\.meshes\[0\]: mesh "mesh1" is an ambient mesh, and meshgen federates sidecar meshes only/],
+  },
+  {
     name: 'fails when a remote has no controlPlane',
     text: mesh('mesh1', `${PRIMARY}\n- {name: cluster2, context: c2, network: network1, role: remote}`),
     expect: [/mesh\.yaml:15:7: spec\.clusters\[1\]: remote cluster "cluster2" has no controlPlane/, /fix: add controlPlane: <name of the primary cluster/],

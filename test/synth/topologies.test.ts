@@ -73,7 +73,7 @@ describe.each(FIXTURES)('%s', (fixture) => {
   it('validates against Istio 1.30.3 APIs, and kubectl kustomize builds every folder', () => {
     const out = outputs.get(fixture)!;
     for (const cluster of fs.readdirSync(out)) {
-      for (const o of objectsOf(out, cluster).filter((x) => /istio\.io|fluxcd\.io|argoproj\.io|sailoperator\.io|external-secrets\.io|cert-manager\.io/.test(x.apiVersion))) {
+      for (const o of objectsOf(out, cluster).filter((x) => /istio\.io|fluxcd\.io|argoproj\.io|sailoperator\.io|external-secrets\.io|cert-manager\.io|gateway\.networking\.k8s\.io/.test(x.apiVersion))) {
         const problems = o.kind === 'IstioOperator' ? checkIstioOperator(o as any) : checkAgainstCrd(o);
         expect(problems, `${cluster} ${o.kind}/${o.metadata.name}`).toEqual([]);
       }

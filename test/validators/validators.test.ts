@@ -132,8 +132,9 @@ describe('CEL rules of the CRDs', () => {
       'source.toolkit.fluxcd.io': { rules: 0, transition: 0 },
       'helm.toolkit.fluxcd.io': { rules: 5, transition: 0 },
       'kustomize.toolkit.fluxcd.io': { rules: 2, transition: 0 },
-      'sailoperator.io': { rules: 18, transition: 2 },
+      'sailoperator.io': { rules: 20, transition: 2 },
       'bitnami.com': { rules: 0, transition: 0 },
+      'gateway.networking.k8s.io': { rules: 32, transition: 0 },
     });
   });
 });
@@ -159,7 +160,7 @@ describe('the golden trees as a whole', () => {
 
   it('hold custom resources of every project checked, so that no check passes for want of objects', () => {
     const groups = new Set([...total().kinds.keys()].map((k) => groupOf(k.split(' ')[0])));
-    for (const g of ['networking.istio.io', 'helm.toolkit.fluxcd.io', 'source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'argoproj.io', 'cert-manager.io', 'external-secrets.io', 'sailoperator.io']) {
+    for (const g of ['networking.istio.io', 'helm.toolkit.fluxcd.io', 'source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'argoproj.io', 'cert-manager.io', 'external-secrets.io', 'sailoperator.io', 'gateway.networking.k8s.io']) {
       expect(groups, g).toContain(g);
     }
   });
@@ -172,6 +173,8 @@ describe('the golden trees as a whole', () => {
     expect([...ran].some((r) => r.startsWith('Gateway .spec.servers[*]'))).toBe(true);
     expect([...ran].some((r) => r.startsWith('HelmRelease .spec:'))).toBe(true);
     expect([...ran].some((r) => r.startsWith('Istio .spec:') && r.includes('__namespace__'))).toBe(true);
+    // The ambient east-west gateway and waypoints: Gateway API's rules on listeners.
+    expect([...ran].some((r) => r.startsWith('Gateway .spec.listeners'))).toBe(true);
   });
 });
 
