@@ -17,6 +17,12 @@ const FLEET_KUBECONFIG = path.join(FIXTURE_TOPOLOGIES, '..', 'kubeconfig', 'flee
 const ISTIO_OUTPUT = path.join(REPO, 'test', 'fixtures', 'istio');
 const FORMS = ['ambient-multi-network.yaml', 'ambient-install-helm.yaml', 'ambient-install-sail.yaml', 'ambient-install-flux.yaml', 'ambient-install-argocd.yaml'];
 const outputs = new Map<string, string>();
+/** The clusters of the ambient fixtures and their networks. */
+const CLUSTERS = [
+  ['cluster1', 'network1'],
+  ['cluster2', 'network2'],
+  ['cluster3', 'network3'],
+] as const;
 
 beforeAll(async () => {
   for (const f of FORMS) outputs.set(f, await synthFixture(f, { KUBECONFIG: FLEET_KUBECONFIG }));
@@ -82,7 +88,7 @@ describe.each(FORMS)('ambient: %s', (fixture) => {
   it("writes the east-west gateway that gen-eastwest-gateway.sh --ambient writes, with the cluster's network", () => {
     const out = outputs.get(fixture)!;
     const upstream = istioTool('gen-eastwest-gateway-ambient.yaml');
-    for (const [cluster, network] of [['cluster1', 'network1'], ['cluster2', 'network2']]) {
+    for (const [cluster, network] of CLUSTERS) {
       const gateways = objects(out, cluster).filter((o) => o.kind === 'Gateway' && o.metadata.namespace === 'istio-system');
       expect(gateways).toHaveLength(1);
       const expected = { ...upstream, metadata: { ...upstream.metadata, labels: { 'topology.istio.io/network': network } } };
@@ -93,14 +99,15 @@ describe.each(FORMS)('ambient: %s', (fixture) => {
   it('writes the waypoint istioctl waypoint generate writes, in every cluster alike, its Service global', () => {
     const out = outputs.get(fixture)!;
     const upstream = istioTool('waypoint-generate-for-service.yaml');
-    const waypoints = ['cluster1', 'cluster2'].map((c) => objects(out, c).filter((o) => o.kind === 'Gateway' && o.spec.gatewayClassName === 'istio-waypoint'));
+    const waypoints = CLUSTERS.map(([c]) => c).map((c) => objects(out, c).filter((o) => o.kind === 'Gateway' && o.spec.gatewayClassName === 'istio-waypoint'));
     expect(waypoints[0]).toEqual(waypoints[1]);
+    expect(waypoints[0]).toEqual(waypoints[2]);
     expect(waypoints[0]).toEqual([{ ...upstream, spec: { ...upstream.spec, infrastructure: { labels: { 'istio.io/global': 'true' } } } }]);
   });
 
   it('writes no sidecar pieces: no east-west gateway Service or Deployment, no cross-network Gateway, no injection label', () => {
     const out = outputs.get(fixture)!;
-    for (const cluster of ['cluster1', 'cluster2']) {
+    for (const [cluster] of CLUSTERS) {
       const objs = objects(out, cluster);
       expect(objs.filter((o) => o.kind === 'Gateway' && o.apiVersion.startsWith('networking.istio.io'))).toEqual([]);
       expect(objs.filter((o) => ['Service', 'Deployment'].includes(o.kind) && o.metadata.namespace === 'istio-system')).toEqual([]);
@@ -114,7 +121,7 @@ describe.each(FORMS)('ambient: %s', (fixture) => {
 
   it("runs istiod with the ambient profile, Istio's multi-network switch and the cluster's identity; every values key is Istio's", () => {
     const out = outputs.get(fixture)!;
-    for (const [cluster, network] of [['cluster1', 'network1'], ['cluster2', 'network2']]) {
+    for (const [cluster, network] of CLUSTERS) {
       const objs = objects(out, cluster);
       const iop = objs.find((o) => o.kind === 'IstioOperator');
       const sail = objs.find((o) => o.kind === 'Istio');
@@ -138,7 +145,7 @@ describe.each(FORMS)('ambient: %s', (fixture) => {
 
   it('installs the CNI agent and ztunnel after istiod, ztunnel knowing its cluster and network, with keys of their charts', () => {
     const out = outputs.get(fixture)!;
-    for (const [cluster, network] of [['cluster1', 'network1'], ['cluster2', 'network2']]) {
+    for (const [cluster, network] of CLUSTERS) {
       const objs = objects(out, cluster);
       if (fixture === 'ambient-multi-network.yaml') {
         // istioctl: the ambient profile enables both components, and values.global reaches ztunnel.
