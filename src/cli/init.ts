@@ -23,6 +23,8 @@ export interface InitOptions {
   readonly contexts?: string;
   readonly meshId: string;
   readonly singleNetwork?: boolean;
+  /** Writes `dataplane: ambient`; ambient multicluster needs one network per cluster, so not with singleNetwork. */
+  readonly ambient?: boolean;
   readonly istioVersion: string;
   readonly output: string;
   readonly force?: boolean;
@@ -71,6 +73,7 @@ export function initTopology(opts: InitOptions, files: readonly string[], output
     metadata: { name: opts.meshId },
     spec: {
       istio: { version: opts.istioVersion },
+      ...(opts.ambient ? { dataplane: 'ambient' } : {}),
       trust: { keyStore: DEFAULT_KEY_STORE },
       ...(opts.kubeconfig ? { credentials: { kubeconfig: relativeTo(outputFile, opts.kubeconfig) } } : {}),
       clusters: wanted.map((context, i) => {
@@ -95,6 +98,7 @@ export function initTopology(opts: InitOptions, files: readonly string[], output
     if (pair) (pair.key as { commentBefore?: string }).commentBefore = ` ${comment}`;
   };
   commentKey(spec, 'istio', 'Istio release of every cluster; add revision: <name> to install a revisioned control plane.');
+  commentKey(spec, 'dataplane', 'Ambient data plane: ztunnel on every node, waypoints for L7, no sidecars. Needs Istio 1.27 or later, primaries only, one network per cluster.');
   commentKey(spec, 'trust', 'Root and intermediate CA keys live here: never commit this folder.');
   commentKey(
     spec,
@@ -102,7 +106,9 @@ export function initTopology(opts: InitOptions, files: readonly string[], output
     `${SECRETS_COMMENT}\n${
       opts.singleNetwork
         ? ' All clusters share one network: pods reach each other directly, no east-west gateways.'
-        : ' Each cluster on its own network: traffic between clusters goes through east-west gateways.'
+        : opts.ambient
+          ? ' Each cluster on its own network, as ambient multicluster needs: traffic between clusters goes through east-west gateways (HBONE).'
+          : ' Each cluster on its own network: traffic between clusters goes through east-west gateways.'
     }`.slice(1),
   );
   const clusters = spec.get('clusters') as unknown as { items: unknown[] };
@@ -152,11 +158,16 @@ export function initCommand(io: Io): Command {
     .option('--mesh-id <id>', 'mesh name and ID', 'mesh1')
     .option('--network-per-cluster', 'put each cluster on its own network (the default)')
     .option('--single-network', 'put all clusters on one network')
+    .option('--ambient', 'write dataplane: ambient (Istio 1.27 or later; one network per cluster)')
     .option('--istio-version <version>', 'Istio release', DEFAULT_ISTIO_VERSION)
     .option('-o, --output <file>', 'file to write', 'mesh.yaml')
     .option('--force', 'overwrite an existing file')
     .action(function (this: Command, opts: InitOptions & { networkPerCluster?: boolean }) {
       if (opts.singleNetwork && opts.networkPerCluster) this.error('error: choose --single-network or --network-per-cluster, not both', { exitCode: 2 });
+      // Ambient multicluster runs on one network per cluster (meshgen refuses two clusters on one network).
+      if (opts.ambient && opts.singleNetwork) {
+        this.error('error: --ambient needs one network per cluster: drop --single-network (--ambient puts each cluster on its own network)', { exitCode: 2 });
+      }
       if (fs.existsSync(opts.output) && !opts.force) {
         throw new OutputError(`${displayPath(opts.output)} exists`, [
           { file: displayPath(opts.output), message: 'would be overwritten', fix: 'pass --force to replace it, or -o another file' },

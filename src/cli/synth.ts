@@ -18,16 +18,18 @@ export function synthCommand(io: Io): Command {
   return outputOption(withTopologyFiles(new Command('synth')))
     .description('write dist/<cluster>/ for every cluster: manifests, kustomization.yaml and README.md')
     .option('--new-root', 'accept a new root CA although the output was made under another one (replaces the mesh CA: roll out every cluster)')
+    .option('--allow-dataplane-change', 'accept a mesh whose output was made for the other data plane (sidecar to ambient or back), which breaks calls between clusters until every workload has moved')
     .option('--strict', 'fail, writing nothing, when Secrets would be written in plaintext or remote secrets left pending (for CI)')
     .option(...LOCK_TIMEOUT_OPTION)
     .option('-q, --quiet', 'print nothing on success')
     .option('--json', 'print the summary as JSON')
-    .action(async function (this: Command, opts: { file: string[]; output: string; newRoot?: boolean; strict?: boolean; quiet?: boolean; json?: boolean; lockTimeout?: number }) {
+    .action(async function (this: Command, opts: { file: string[]; output: string; newRoot?: boolean; allowDataplaneChange?: boolean; strict?: boolean; quiet?: boolean; json?: boolean; lockTimeout?: number }) {
       if (opts.output.trim() === '') this.error("error: option '-o, --output <dir>' needs a folder name", { exitCode: 2 });
       const topology = loadTopology(opts.file);
       const result = await synthesize(topology, {
         outdir: opts.output,
         allowNewRoot: opts.newRoot,
+        allowDataplaneChange: opts.allowDataplaneChange,
         strict: opts.strict,
         lock: lockOptions(io, opts),
         keyStore: progress(io, !opts.quiet && !opts.json),

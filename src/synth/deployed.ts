@@ -14,8 +14,9 @@ import { displayPath } from '../paths';
 import type { DeployedCacerts } from '../pki/rotate';
 import { fingerprintsOf, trustFactsOf } from '../pki/trust-facts';
 import { manifestFileName } from './files';
-import { MARKER_FILE, markerTrust } from './render';
+import { MARKER_FILE, markerDataplane, markerTrust } from './render';
 import { ownerOf } from './write';
+import type { Dataplane } from '../model/types';
 
 const SECRET_FILE = manifestFileName({ apiVersion: 'v1', kind: 'Secret', metadata: { name: CACERTS_SECRET_NAME, namespace: ISTIO_SYSTEM } });
 
@@ -86,5 +87,18 @@ export function readOutputFolders(outdir: string): { folder: string; mesh: strin
       const marker = path.join(dir, MARKER_FILE);
       const facts = markerTrust(fs.readFileSync(marker, 'utf8'));
       return facts ? [{ folder, mesh, trust: { source: displayPath(marker), ...facts } }] : [];
+    });
+}
+
+/** The data plane each folder of `outdir` that meshgen made for `mesh` was made for, as its marker records it. */
+export function readOutputDataplanes(outdir: string, mesh: string): { folder: string; dataplane: Dataplane }[] {
+  if (!fs.existsSync(outdir) || !fs.statSync(outdir).isDirectory()) return [];
+  return fs
+    .readdirSync(outdir)
+    .sort(compareStrings)
+    .flatMap((folder) => {
+      const dir = path.join(outdir, folder);
+      if (ownerOf(dir) !== mesh) return [];
+      return [{ folder, dataplane: markerDataplane(fs.readFileSync(path.join(dir, MARKER_FILE), 'utf8')) }];
     });
 }

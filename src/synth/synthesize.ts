@@ -17,7 +17,7 @@ import { displayPath, isInside } from '../paths';
 import { ensureMeshPki, KeyStoreOptions, MeshPki, Provenance } from '../pki/key-store';
 import { renderCluster, RenderedFolder } from './render';
 import type { SynthRun } from './readme';
-import { readDeployedRoot } from './deployed';
+import { readDeployedRoot, readOutputDataplanes } from './deployed';
 import { ensureOutputFolder, OutputPlanner, OutputWrite, withOutputLock } from './write';
 import type { SealingKey } from '../secrets/sealing-cert';
 import * as fs from 'node:fs';
@@ -41,6 +41,13 @@ export interface SynthOptions {
    * @default false
    */
   readonly allowNewRoot?: boolean;
+  /**
+   * Accept a mesh whose existing output was made for the other data plane
+   * (sidecar to ambient or back), which breaks calls between clusters until
+   * every workload has moved.
+   * @default false
+   */
+  readonly allowDataplaneChange?: boolean;
   /**
    * Environment for $KUBECONFIG and root key passphrases.
    * @default process.env
@@ -141,6 +148,7 @@ function readInputs(topology: Topology, opts: SynthOptions): SynthInputs {
 export async function prepareSynthesis(topology: Topology, opts: SynthOptions, inputs: SynthInputs = readInputs(topology, opts)): Promise<PreparedSynthesis> {
   const outdir = path.resolve(opts.outdir);
   const { credentials, sealingKeys, plaintext } = inputs;
+  if (!opts.keyStore?.dryRun && !opts.allowDataplaneChange) checkDataplanes(topology, outdir);
   const pkis = new Map<string, MeshPki>();
   for (const mesh of topology.meshes) {
     const deployedRoot = readDeployedRoot(outdir, mesh.name);
@@ -252,6 +260,28 @@ function plaintextError(topology: Topology, clusters: readonly string[]): Output
 
 /** How to stop writing Secrets in plaintext. */
 export const PLAINTEXT_FIX = 'set spec.secrets.encryption: sops (with secrets.sops.age: [age1…]) or sealed-secrets (with secrets.sealedSecrets.cert) in the topology file';
+
+/**
+ * Refuses a mesh whose folders in `outdir` were made for the other data
+ * plane. Moving a running mesh between sidecar and ambient is a migration
+ * Istio has no safe path for yet: services stay reachable across clusters
+ * only once marked global, and sidecars and ztunnel disagree on what other
+ * networks hold (istio/istio#61713, #61746).
+ */
+function checkDataplanes(topology: Topology, outdir: string): void {
+  const problems: Problem[] = [];
+  for (const mesh of topology.meshes) {
+    const changed = readOutputDataplanes(outdir, mesh.name).filter((f) => f.dataplane !== mesh.dataplane);
+    if (changed.length === 0) continue;
+    const was = changed[0].dataplane;
+    problems.push({
+      file: displayPath(path.join(outdir, changed[0].folder)),
+      message: `mesh "${mesh.name}" is now ${mesh.dataplane}, and its output (${changed.map((f) => f.folder).join(', ')}) was made for ${was}: applied to running clusters, this stops calls between clusters until every workload has moved (${mesh.dataplane === 'ambient' ? 'ambient services are cluster-local unless global' : 'sidecars do not reach ambient workloads of other networks'})`,
+      fix: `read the README's "Ambient meshes" section, then synthesize with --allow-dataplane-change; or keep spec.dataplane: ${was}`,
+    });
+  }
+  if (problems.length > 0) throw new OutputError(`the data plane of ${problems.length === 1 ? 'a mesh' : `${problems.length} meshes`} would change`, problems);
+}
 
 /**
  * Synthesizes every mesh of `topology` into `opts.outdir`. Holds the locks

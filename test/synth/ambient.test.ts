@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE_TOPOLOGIES, REPO, synthFixture, walk } from '../helpers';
+import { FIXTURE_TOPOLOGIES, readTree, REPO, runCli, synthFixture, walk, workspace } from '../helpers';
 import { checkValues } from '../helpers/istio-api';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any; [k: string]: any };
@@ -208,5 +208,31 @@ describe('sidecar meshes', () => {
     const istiod = parse(fs.readFileSync(path.join(out, 'cluster1', 'helm', 'istiod.values.yaml'), 'utf8'));
     expect(istiod.profile).toBeUndefined();
     expect(istiod.pilot).toBeUndefined();
+  });
+});
+
+describe('changing the data plane of a mesh with output', () => {
+  it('is refused, writing nothing, until --allow-dataplane-change; the markers record ambient', () => {
+    const ws = workspace();
+    expect(runCli(['synth', '-q', '-f', 'mesh.yaml', '-o', 'dist'], ws.dir, { KUBECONFIG: FLEET_KUBECONFIG }).code).toBe(0);
+    const before = readTree(ws.out, { modes: true });
+    expect(before['cluster1/.meshgen-output']).not.toMatch(/dataplane/);
+    fs.writeFileSync(ws.file, fs.readFileSync(ws.file, 'utf8').replace('spec:\n', 'spec:\n  dataplane: ambient\n'));
+    const refused = runCli(['synth', '-q', '-f', 'mesh.yaml', '-o', 'dist'], ws.dir, { KUBECONFIG: FLEET_KUBECONFIG });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('meshgen: the data plane of a mesh would change');
+    expect(refused.stderr).toContain('mesh "mesh1" is now ambient, and its output (cluster1, cluster2) was made for sidecar');
+    expect(refused.stderr).toMatch(/fix: read the README's "Ambient meshes" section, then synthesize with --allow-dataplane-change; or keep spec\.dataplane: sidecar/);
+    expect(readTree(ws.out, { modes: true })).toEqual(before);
+    // diff shows the change instead of refusing it.
+    expect(runCli(['diff', '-f', 'mesh.yaml', '-o', 'dist'], ws.dir, { KUBECONFIG: FLEET_KUBECONFIG }).stdout).toMatch(/\+dataplane: ambient/);
+    const allowed = runCli(['synth', '-q', '-f', 'mesh.yaml', '-o', 'dist', '--allow-dataplane-change'], ws.dir, { KUBECONFIG: FLEET_KUBECONFIG });
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(ws.out, 'cluster1', '.meshgen-output'), 'utf8')).toMatch(/^dataplane: ambient$/m);
+    // Back to sidecar is the same change the other way.
+    fs.writeFileSync(ws.file, fs.readFileSync(ws.file, 'utf8').replace('  dataplane: ambient\n', ''));
+    const back = runCli(['synth', '-q', '-f', 'mesh.yaml', '-o', 'dist'], ws.dir, { KUBECONFIG: FLEET_KUBECONFIG });
+    expect(back.code).toBe(1);
+    expect(back.stderr).toContain('mesh "mesh1" is now sidecar, and its output (cluster1, cluster2) was made for ambient');
   });
 });
