@@ -4,7 +4,7 @@
  * kind, and a legend of the kinds the picture uses. svg.ts renders it.
  */
 import { compareStrings } from '../order';
-import { clusterLines, GraphEdge, GraphEdgeKind, GraphGroup, GraphNode, groupTitle, TopologyGraph } from './model';
+import { AMBIENT_GATEWAY_LINE, clusterLines, GraphEdge, GraphEdgeKind, GraphGroup, GraphNode, groupTitle, TopologyGraph, ZTUNNEL_LINE } from './model';
 
 /**
  * Font of every label. Graphviz sizes boxes with built-in metrics of a few
@@ -41,6 +41,12 @@ const NODE_STYLES: Record<GraphNode['kind'], { readonly attrs: Record<string, st
     legend: ['remote', "served by a primary's istiod"],
   },
 };
+
+/**
+ * Legend entry of ambient clusters: their nodes look like any other and say
+ * `ztunnel` and the gateway's class, which the entry explains.
+ */
+const AMBIENT_LEGEND = { name: 'ambient', what: ['ztunnel on every node, no sidecars;', `east-west gateway: ${AMBIENT_GATEWAY_LINE}`] } as const;
 
 /** Look of each group kind. */
 const GROUP_STYLES: Record<GraphGroup['kind'], Record<string, string>> = {
@@ -166,9 +172,15 @@ function boxSample(kind: GraphNode['kind']): string {
  * into it; in cells of their own, Graphviz sets bold and regular text on
  * baselines 2pt apart.
  */
-function legendCell(name: string, what: string, color?: string): string {
+function legendCell(name: string, what: string | readonly string[], color?: string): string {
   const bold = `<B>${escapeDotHtml(name)}</B>`;
-  return `<TD ALIGN="LEFT">${color ? `<FONT COLOR="${color}">${bold}</FONT>` : bold}<BR ALIGN="LEFT"/>${escapeDotHtml(what)}<BR ALIGN="LEFT"/></TD>`;
+  const meaning = (typeof what === 'string' ? [what] : what).map((line) => `${escapeDotHtml(line)}<BR ALIGN="LEFT"/>`).join('');
+  return `<TD ALIGN="LEFT">${color ? `<FONT COLOR="${color}">${bold}</FONT>` : bold}<BR ALIGN="LEFT"/>${meaning}</TD>`;
+}
+
+/** A sample in the legend of a line that nodes say, set as they set it. */
+function textSample(text: string): string {
+  return `<TD><FONT POINT-SIZE="10">${escapeDotHtml(text)}</FONT></TD>`;
 }
 
 /**
@@ -181,6 +193,7 @@ function legend(graph: TopologyGraph): string {
     if (!graph.nodes.some((n) => n.kind === kind)) continue;
     rows.push(`<TR>${boxSample(kind)}${legendCell(...NODE_STYLES[kind].legend)}</TR>`);
   }
+  if (graph.nodes.some((n) => n.dataplane === 'ambient')) rows.push(`<TR>${textSample(ZTUNNEL_LINE)}${legendCell(AMBIENT_LEGEND.name, AMBIENT_LEGEND.what)}</TR>`);
   for (const kind of ['controlPlane', 'reads', 'exports'] as const) {
     if (!graph.edges.some((e) => e.kind === kind)) continue;
     rows.push(`<TR><TD>${lineSample(kind)}</TD>${legendCell(...EDGE_STYLES[kind].legend, EDGE_STYLES[kind].attrs.fontcolor)}</TR>`);

@@ -5,10 +5,11 @@
  * synthesis (plan.ts, federation-plan.ts), so the picture shows what the
  * manifests do. Pure functions, deterministic order.
  */
+import { EAST_WEST_GATEWAY_CLASS, HBONE_PORT } from '../constructs/ambient';
 import { compareStrings } from '../order';
 import { needsEastWestGateway, planFederation } from '../model/federation-plan';
 import { planCluster } from '../model/plan';
-import { ClusterRole, DEFAULT_ISTIO_HUB, DEFAULT_TRUST_DOMAIN, meshNetworks, MeshModel, Topology } from '../model/types';
+import { ClusterRole, Dataplane, DEFAULT_ISTIO_HUB, DEFAULT_TRUST_DOMAIN, meshNetworks, MeshModel, Topology } from '../model/types';
 
 /** What a group of the graph stands for. */
 export type GraphGroupKind = 'mesh' | 'network';
@@ -22,7 +23,7 @@ export interface GraphGroup {
   readonly name: string;
   /** For a network: the id of its mesh group. */
   readonly parent?: string;
-  /** Further lines about the group (mesh ID, Istio release, trust domain); empty for a network. */
+  /** Further lines about the group (mesh ID, Istio release, data plane and waypoints if ambient, trust domain); empty for a network. */
   readonly details: readonly string[];
 }
 
@@ -41,6 +42,13 @@ export interface GraphNode {
   readonly gatewayAddress?: string;
   /** Istio locality of the cluster, when set. */
   readonly locality?: string;
+  /**
+   * Data plane of the cluster's mesh. Ambient runs ztunnel on every node, and
+   * its east-west gateway is a Gateway of class `istio-east-west` taking HBONE
+   * instead of the sidecar mesh's gateway on 15443.
+   * @default 'sidecar'
+   */
+  readonly dataplane?: Dataplane;
 }
 
 /**
@@ -79,6 +87,12 @@ export interface TopologyGraph {
 export const CONTROL_PLANE_LABEL = 'control plane';
 /** Label of every `reads` edge. */
 export const READS_LABEL = 'reads API';
+/** Line of an ambient mesh's label that names its data plane. */
+export const AMBIENT_DATAPLANE_LINE = 'ambient data plane';
+/** Line of an ambient cluster's node: its node proxy. */
+export const ZTUNNEL_LINE = 'ztunnel';
+/** Line of an ambient cluster's node under its east-west gateway: what kind of gateway it is. */
+export const AMBIENT_GATEWAY_LINE = `class ${EAST_WEST_GATEWAY_CLASS}, HBONE ${HBONE_PORT}`;
 
 /** Id of a mesh's group. */
 export function meshGroupId(mesh: string): string {
@@ -103,6 +117,8 @@ function meshDetails(mesh: MeshModel): string[] {
   if (mesh.istio.hub !== DEFAULT_ISTIO_HUB) istio.push(`from ${mesh.istio.hub}`);
   const details = [istio.join(', ')];
   if (mesh.meshID !== mesh.name) details.unshift(`mesh ID ${mesh.meshID}`);
+  // Waypoints are written identically into every cluster: once on the mesh, not on each node.
+  if (mesh.dataplane === 'ambient') details.push(AMBIENT_DATAPLANE_LINE, ...mesh.ambient.waypoints.map((w) => `waypoint ${w.namespace}/${w.name} for ${w.for}`));
   if (mesh.trustDomain !== DEFAULT_TRUST_DOMAIN) details.push(`trust domain ${mesh.trustDomain}`);
   return details;
 }
@@ -131,6 +147,7 @@ export function topologyGraph(topology: Topology): TopologyGraph {
           eastWestGateway: gateway,
           gatewayAddress: gateway ? cluster.eastWestGateway.address : undefined,
           locality: cluster.locality,
+          dataplane: mesh.dataplane,
         });
         if (plan.primary) {
           edges.push({ kind: 'controlPlane', from: clusterNodeId(cluster.name), to: clusterNodeId(plan.primary.name), bidirectional: false, labels: [CONTROL_PLANE_LABEL] });
@@ -188,11 +205,14 @@ function exportEdges(topology: Topology): GraphEdge[] {
   }));
 }
 
-/** Lines that describe a cluster node: name, role, and its gateway where it has one. */
+/** Lines that describe a cluster node: name, role, ztunnel if ambient, and its gateway where it has one. */
 export function clusterLines(node: GraphNode): string[] {
+  const ambient = node.dataplane === 'ambient';
   const lines = [node.name, node.kind];
+  if (ambient) lines.push(ZTUNNEL_LINE);
   if (node.eastWestGateway && node.gatewayAddress) lines.push('east-west gateway at', node.gatewayAddress);
   else if (node.eastWestGateway) lines.push('east-west gateway');
+  if (node.eastWestGateway && ambient) lines.push(AMBIENT_GATEWAY_LINE);
   if (node.locality) lines.push(`locality ${node.locality}`);
   return lines;
 }

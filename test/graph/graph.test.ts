@@ -571,3 +571,64 @@ describe('docs pictures', () => {
     }
   });
 });
+
+describe('ambient meshes', () => {
+  const AMBIENT = fixture('ambient-multi-network.yaml');
+  // The same clusters and networks with sidecars: Istio's sidecar multi-primary, multi-network mesh.
+  const SIDECAR = fixture('multi-primary-multi-network.yaml');
+  const ambient = topologyGraph(loadTopology(AMBIENT));
+  const sidecar = topologyGraph(loadTopology(SIDECAR));
+
+  it('says ambient on the mesh, with its waypoints, and gives every cluster an HBONE east-west gateway', () => {
+    expect(ambient.groups[0].details).toEqual(['Istio 1.30.3', 'ambient data plane', 'waypoint sample/waypoint for service']);
+    expect(ambient.nodes.map((n) => [n.name, n.dataplane, n.eastWestGateway])).toEqual([
+      ['cluster1', 'ambient', true],
+      ['cluster2', 'ambient', true],
+      ['cluster3', 'ambient', true],
+    ]);
+    expect(sidecar.groups[0].details).toEqual(['Istio 1.30.3']);
+    expect(sidecar.nodes.map((n) => n.dataplane)).toEqual(['sidecar', 'sidecar']);
+  });
+
+  it('notes ztunnel and the istio-east-west gateway class in Mermaid', () => {
+    const text = toMermaid(ambient);
+    expect(text).toContain('  subgraph mesh_mesh1["mesh mesh1<br/>Istio 1.30.3<br/>ambient data plane<br/>waypoint sample/waypoint for service"]\n');
+    for (const name of ['cluster1', 'cluster2', 'cluster3']) {
+      expect(text).toContain(`      cluster_${name}["${name}<br/>primary<br/>ztunnel<br/>east-west gateway<br/>class istio-east-west, HBONE 15008"]\n`);
+    }
+    expect(toMermaid(sidecar)).toContain('      cluster_cluster1["cluster1<br/>primary<br/>east-west gateway"]\n');
+    expect(toMermaid(sidecar)).not.toMatch(/ambient|ztunnel|istio-east-west|HBONE/);
+  });
+
+  it('notes ztunnel and the istio-east-west gateway class in DOT, and explains them in the legend', () => {
+    const dot = toDot(ambient);
+    expect(dot).toContain('<FONT POINT-SIZE="10">ambient data plane</FONT>');
+    expect(dot).toContain(
+      'label=<<B>cluster2</B><BR/><FONT POINT-SIZE="10">primary</FONT><BR/><FONT POINT-SIZE="10">ztunnel</FONT><BR/><FONT POINT-SIZE="10">east-west gateway</FONT><BR/><FONT POINT-SIZE="10">class istio-east-west, HBONE 15008</FONT>>',
+    );
+    expect(dot).toContain(
+      '<TR><TD><FONT POINT-SIZE="10">ztunnel</FONT></TD><TD ALIGN="LEFT"><B>ambient</B><BR ALIGN="LEFT"/>ztunnel on every node, no sidecars;<BR ALIGN="LEFT"/>east-west gateway: class istio-east-west, HBONE 15008<BR ALIGN="LEFT"/></TD></TR>',
+    );
+    expect(toDot(sidecar)).not.toMatch(/ambient|ztunnel|istio-east-west|HBONE/);
+  });
+
+  it('puts the gateway address before its class, and no gateway class on a cluster without a gateway', () => {
+    const text = fs.readFileSync(AMBIENT, 'utf8').replace('      network: network2\n', '      network: network2\n      eastWestGateway: {address: eastwest.cluster2.example.com}\n');
+    const graph = topologyGraph(parseTopology([{ file: AMBIENT, text }]));
+    expect(toMermaid(graph)).toContain('      cluster_cluster2["cluster2<br/>primary<br/>ztunnel<br/>east-west gateway at<br/>eastwest.cluster2.example.com<br/>class istio-east-west, HBONE 15008"]\n');
+    const lone: TopologyGraph = { ...ambient, nodes: [{ ...ambient.nodes[0], eastWestGateway: false }], edges: [] };
+    expect(toMermaid(lone)).toContain('      cluster_cluster1["cluster1<br/>primary<br/>ztunnel"]\n');
+  });
+
+  it('renders as SVG that names the data plane, keeps texts apart and gives Graphviz no warnings', async () => {
+    const svg = await toSvg(ambient);
+    const texts = svgTexts(svg);
+    expect(texts).toEqual(expect.arrayContaining(['ambient data plane', 'ztunnel', 'class istio-east-west, HBONE 15008', 'east-west gateway: class istio-east-west, HBONE 15008']));
+    expect(overlaps(drawnTexts(svg, 1.15))).toEqual([]);
+    for (const e of descendants(parseXml(svg)).filter((el) => el.name === 'text')) expect(e.attrs.lengthAdjust, e.text).toBe('spacingAndGlyphs');
+    const { instance } = await import('@viz-js/viz');
+    const result = (await instance()).render(toDot(ambient), { format: 'svg' });
+    expect(result.status).toBe('success');
+    expect(result.errors).toEqual([]);
+  });
+});
