@@ -5,7 +5,7 @@
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { Problem } from '../errors';
 import { toDnsLabel } from './names';
-import { DocPath, problemAt, SourceDocument } from './source';
+import { describeValue, DocPath, problemAt, SourceDocument } from './source';
 
 const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
 const compiled = new Map<object, ValidateFunction>();
@@ -45,13 +45,6 @@ function pointerToPath(pointer: string): (string | number)[] {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return JSON.stringify(value);
-}
-
 function toProblem(doc: SourceDocument, e: ErrorObject): Problem {
   const path: DocPath = pointerToPath(e.instancePath);
   const parent = e.parentSchema as { description?: string; properties?: Record<string, { description?: string }> } | undefined;
@@ -71,18 +64,18 @@ function toProblem(doc: SourceDocument, e: ErrorObject): Problem {
     case 'type': {
       const want = String(e.params.type);
       const fix = want === 'string' && typeof e.data !== 'object' ? 'put the value in quotes, so YAML reads it as a string (e.g. "1.30")' : `write ${article(want)} here`;
-      return problemAt(doc, path, `must be ${article(want)}, got ${describe(e.data)}`, fix);
+      return problemAt(doc, path, `must be ${article(want)}, got ${describeValue(e.data, { nullAs: 'null' })}`, fix);
     }
     case 'const':
       return problemAt(
         doc,
         path,
-        `must be "${String(e.params.allowedValue)}", got ${describe(e.data)}`,
+        `must be "${String(e.params.allowedValue)}", got ${describeValue(e.data, { nullAs: 'null' })}`,
         `set it to ${String(e.params.allowedValue)}`,
       );
     case 'enum': {
       const allowed = (e.params.allowedValues as unknown[]).map(String);
-      return problemAt(doc, path, `${describe(e.data)} is not one of: ${allowed.join(', ')}`, `use one of: ${allowed.join(', ')}`);
+      return problemAt(doc, path, `${describeValue(e.data, { nullAs: 'null' })} is not one of: ${allowed.join(', ')}`, `use one of: ${allowed.join(', ')}`);
     }
     case 'pattern':
     case 'maxLength':
@@ -91,14 +84,14 @@ function toProblem(doc: SourceDocument, e: ErrorObject): Problem {
         return problemAt(
           doc,
           path,
-          `${describe(e.data)} is not a DNS-1123 label (lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters)`,
+          `${describeValue(e.data, { nullAs: 'null' })} is not a DNS-1123 label (lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters)`,
           fixed ? `rename it, e.g. "${fixed}"` : 'rename it to a DNS-1123 label',
         );
       }
       if (e.keyword === 'pattern') {
-        return problemAt(doc, path, `${describe(e.data)} does not have the expected form`, parent?.description ?? `match ${String(e.params.pattern)}`);
+        return problemAt(doc, path, `${describeValue(e.data, { nullAs: 'null' })} does not have the expected form`, parent?.description ?? `match ${String(e.params.pattern)}`);
       }
-      return problemAt(doc, path, `${describe(e.data)} is longer than ${String(e.params.limit)} characters`, 'shorten it');
+      return problemAt(doc, path, `${describeValue(e.data, { nullAs: 'null' })} is longer than ${String(e.params.limit)} characters`, 'shorten it');
     case 'minLength':
       return problemAt(doc, path, 'must not be empty', parent?.description ?? 'give a value');
     case 'minItems':

@@ -22,26 +22,48 @@ export interface SourceDocument {
   locate(path: DocPath, opts?: { key?: boolean }): { line: number; column: number } | undefined;
 }
 
-/** Renders a document path as `spec.clusters[1].network`. */
-export function formatPath(path: DocPath): string {
+/**
+ * Renders a document path as `spec.clusters[1].network`. With `quoteKeys`,
+ * a key that is not a plain name is written `["cluster.local"]`, as peer
+ * files' keys may be.
+ */
+export function formatPath(path: DocPath, opts: { quoteKeys?: boolean } = {}): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
+    else if (opts.quoteKeys && !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(seg)) out += `[${JSON.stringify(seg)}]`;
     else out += out ? `.${seg}` : seg;
   }
   return out;
 }
 
-/** A problem located at `path` in `doc`. */
+/**
+ * A value as a message names it: `a list`, `a mapping`, or the value in JSON.
+ * A missing value is `empty`, a YAML null `null` with `nullAs: 'null'`.
+ */
+export function describeValue(value: unknown, opts: { nullAs?: 'empty' | 'null' } = {}): string {
+  if (value === null) return opts.nullAs ?? 'empty';
+  if (value === undefined) return 'empty';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return JSON.stringify(value);
+}
+
+/**
+ * A problem located at `path` in `doc` (at the key itself with `key`).
+ * `file` and `shownPath` replace the file and path as the user sees them,
+ * as a peer file's reader names them.
+ */
 export function problemAt(
   doc: SourceDocument,
   path: DocPath,
   message: string,
   fix?: string,
-  opts?: { key?: boolean },
+  opts?: { key?: boolean; file?: string; shownPath?: string },
 ): Problem {
   const pos = doc.locate(path, opts) ?? doc.locate(path.slice(0, -1));
-  return { file: doc.file, line: pos?.line, column: pos?.column, path: formatPath(path) || undefined, message, fix };
+  const shown = opts?.shownPath ?? formatPath(path);
+  return { file: opts?.file ?? doc.file, line: pos?.line, column: pos?.column, path: shown || undefined, message, fix };
 }
 
 /** Reads a topology file; unreadable files become problems, not exceptions. */

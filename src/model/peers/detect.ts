@@ -14,7 +14,9 @@ import { plural } from '../../text';
 import { ISTIO_VERSION_PATTERN } from '../schema';
 import { nearest } from '../schema-check';
 import { toDnsLabel, uniqueLabels } from '../names';
-import { DocPath, parseSource, SourceDocument } from '../source';
+import { describeValue, DocPath, formatPath, parseSource, problemAt, SourceDocument } from '../source';
+
+export { describeValue } from '../source';
 import { isBelowMinimumIstio, minimumIstio } from './istio-upgrade';
 
 /** The peer formats meshgen converts. */
@@ -66,13 +68,7 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
  * `contexts["arn:aws:eks:…:cluster/c2"].network`.
  */
 export function formatPeerPath(p: DocPath): string {
-  let out = '';
-  for (const seg of p) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(seg)) out += out ? `.${seg}` : seg;
-    else out += `[${JSON.stringify(seg)}]`;
-  }
-  return out;
+  return formatPath(p, { quoteKeys: true });
 }
 
 /** Parses every document of a peer file; YAML errors throw at once, as nothing can be converted around them. */
@@ -112,9 +108,7 @@ export class PeerReader {
 
   /** Adds a problem at `p` in `doc` (at the key itself with `key: true`). */
   public add(doc: SourceDocument, p: DocPath, message: string, fix: string, opts?: { key?: boolean }): void {
-    const pos = doc.locate(p, opts) ?? doc.locate(p.slice(0, -1));
-    const shown = this.pathOf(doc, p);
-    this.problems.push({ file: this.file, line: pos?.line, column: pos?.column, path: shown || undefined, message, fix });
+    this.problems.push(problemAt(doc, p, message, fix, { key: opts?.key, file: this.file, shownPath: this.pathOf(doc, p) }));
   }
 
   /**
@@ -186,14 +180,6 @@ export class PeerReader {
     const last = p[p.length - 1];
     return typeof last === 'string' ? last : formatPeerPath(p);
   }
-}
-
-/** A value as a message names it. */
-export function describeValue(value: unknown): string {
-  if (value === null || value === undefined) return 'empty';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return JSON.stringify(value);
 }
 
 /** True when a document of the text is a native meshgen one (`apiVersion: meshgen.dev/…`). */

@@ -29,9 +29,7 @@ import { convertSetupMesh, DEFAULT_PEER_ISTIO_VERSION } from './setup-mesh';
 
 export { detectPeerFormat, istioVersionProblem, PEER_FORMAT_TITLES, toDnsLabel } from './detect';
 export type { PeerFormat } from './detect';
-export { ISTIO_RELEASES_PAGE, upgradeNotesBetween, upgradeNotesUrl } from './istio-upgrade';
-export { RISTIOCTL_API_VERSION } from './ristioctl';
-export { clusterNamesFromContexts, DEFAULT_PEER_ISTIO_VERSION, ISTIO_READER_SERVICE_ACCOUNT } from './setup-mesh';
+export { clusterNamesFromContexts, DEFAULT_PEER_ISTIO_VERSION } from './setup-mesh';
 
 /** Options of {@link convertPeer}. */
 export interface ConvertPeerOptions {
