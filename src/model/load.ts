@@ -24,12 +24,13 @@ import {
   FederationModel,
   ServiceExport,
   DEFAULT_ISTIO_HUB,
-  DEFAULT_KEY_STORE,
+  keyStorePath,
   MESHGEN_API_VERSION,
   MeshModel,
   Topology,
 } from './types';
-import { CredentialsValue, FederationDocumentValue, MeshDocumentValue, SecretsValue, validateMeshDocuments } from './validate';
+import type { CredentialsValue, FederationDocumentValue, MeshDocumentValue, SecretsValue } from './documents';
+import { validateMeshDocuments } from './validate';
 import { validateFederations } from './validate-federation';
 import { checkSecrets, mergeSecrets } from './validate-secrets';
 
@@ -299,7 +300,7 @@ function toMeshModel(doc: SourceDocument): MeshModel {
         }
       : undefined,
     trust: {
-      keyStore: path.resolve(base, m.spec.trust?.keyStore ?? DEFAULT_KEY_STORE),
+      keyStore: keyStorePath(doc.file, m.spec.trust?.keyStore),
       profile: {
         ...keyProfile(m.spec.trust?.keyAlgorithm ?? 'RSA-4096'),
         rootValidityHours: hours(m.spec.trust?.rootValidity) ?? DEFAULT_CERTIFICATE_PROFILE.rootValidityHours,

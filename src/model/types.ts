@@ -4,6 +4,7 @@
  * The loader turns `mesh.yaml` documents into these; constructs and charts
  * never see raw YAML. Everything here is data: no behaviour, no I/O.
  */
+import * as path from 'node:path';
 import { compareStrings } from '../order';
 
 /** API version of meshgen's own topology documents. */
@@ -14,6 +15,11 @@ export const DEFAULT_ISTIO_HUB = 'docker.io/istio';
 
 /** Key store folder, relative to the topology file, unless `spec.trust.keyStore` is set. */
 export const DEFAULT_KEY_STORE = '.meshgen/pki';
+
+/** Absolute path of the key store of a mesh in `topologyFile`: `spec.trust.keyStore` (or the default) relative to the file's folder. */
+export function keyStorePath(topologyFile: string, keyStore: string | undefined): string {
+  return path.resolve(path.dirname(path.resolve(topologyFile)), keyStore ?? DEFAULT_KEY_STORE);
+}
 
 /** Stands for the cluster's name in an external store key (`mesh/{cluster}/kubeconfig`) and a sealing certificate's path. */
 export const CLUSTER_PLACEHOLDER = '{cluster}';

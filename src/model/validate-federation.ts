@@ -4,11 +4,10 @@
  * collected, nothing is thrown. Values of the wrong shape are skipped (the
  * schema check names them).
  */
-import * as path from 'node:path';
 import { Problem } from '../errors';
 import { nearest } from './schema-check';
 import { problemAt, SourceDocument } from './source';
-import { DEFAULT_KEY_STORE } from './types';
+import { keyStorePath } from './types';
 import { FirstUses, obj, str } from './validate';
 
 interface MeshInfo {
@@ -29,7 +28,7 @@ function meshInfos(meshDocs: readonly SourceDocument[]): Map<string, MeshInfo> {
       const cname = str(c.name);
       if (cname !== undefined) clusters.set(cname, { index, address: str(obj(c.eastWestGateway).address) });
     });
-    const keyStore = path.resolve(path.dirname(path.resolve(doc.file)), str(obj(spec.trust).keyStore) ?? DEFAULT_KEY_STORE);
+    const keyStore = keyStorePath(doc.file, str(obj(spec.trust).keyStore));
     out.set(name, { doc, clusters, keyStore });
   }
   return out;

@@ -9,7 +9,8 @@
 import { bech32 } from '@scure/base';
 import { Problem } from '../errors';
 import { DocPath, problemAt, SourceDocument } from './source';
-import { obj, SecretsValue, str } from './validate';
+import { obj, str } from './validate';
+import type { SecretsValue } from './documents';
 
 /** One key of a cluster's merged `secrets` setting, with where it was set. */
 export interface SecretsKey<T> {
