@@ -7,16 +7,17 @@
  * node:crypto makes the keys; x509.ts encodes and signs the certificates.
  */
 import { generateKeyPair, randomBytes, X509Certificate } from 'node:crypto';
+import { DEFAULT_CERTIFICATE_PROFILE } from '../model/types';
 import { createCaCertificate } from './x509';
 
-/** RSA modulus length of Istio's `tools/certs` (hard-coded there). */
-export const DEFAULT_KEY_BITS = 4096;
+/** RSA modulus length of Istio's `tools/certs` (hard-coded there): the profile's default. */
+export const DEFAULT_KEY_BITS = DEFAULT_CERTIFICATE_PROFILE.keyBits;
 
-/** Validity of root and intermediates in `tools/certs`. */
-export const DEFAULT_VALIDITY_DAYS = 3650;
+/** Validity of root and intermediates in `tools/certs`: the profile's default. */
+export const DEFAULT_VALIDITY_DAYS = DEFAULT_CERTIFICATE_PROFILE.rootValidityHours / 24;
 
-/** Organization in every subject, as `tools/certs` writes it. */
-export const CA_ORGANIZATION = 'Istio';
+/** Organization in every subject, as `tools/certs` writes it: the profile's default. */
+export const CA_ORGANIZATION = DEFAULT_CERTIFICATE_PROFILE.organization;
 
 /** SAN of every intermediate: the name istiod serves under. */
 export const INTERMEDIATE_SAN = 'istiod.istio-system.svc';
@@ -110,7 +111,7 @@ export function createRootCertificate(keyPem: string, opts: IssueOptions): strin
     signerKeyPem: keyPem,
     subject: [
       ['O', opts.organization ?? CA_ORGANIZATION],
-      ['CN', opts.commonName ?? 'Root CA'],
+      ['CN', opts.commonName ?? DEFAULT_CERTIFICATE_PROFILE.rootCommonName],
     ],
     serial: opts.serial,
     notBefore,
@@ -138,7 +139,7 @@ export function createIntermediateCertificate(
     issuerCertPem: issuer.certPem,
     subject: [
       ['O', opts.organization ?? CA_ORGANIZATION],
-      ['CN', opts.commonName ?? 'Intermediate CA'],
+      ['CN', opts.commonName ?? DEFAULT_CERTIFICATE_PROFILE.intermediateCommonName],
       ['L', clusterName],
     ],
     serial: opts.serial,
