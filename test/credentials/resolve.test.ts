@@ -254,3 +254,78 @@ describe('which clusters credentials fetch reads', () => {
     expect(readerTokenClusters(topology, ['cluster1'])).toEqual([]);
   });
 });
+
+describe('credentials fetch error paths', () => {
+  /** A fake API server answering every request with `status` and `body`; returns its port and a close function. */
+  async function apiServer(status: number, body: unknown): Promise<{ port: number; close: () => void }> {
+    const server = http.createServer((_req, res) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+  }
+
+  async function fetchAgainst(user: string, port: number, timeoutMs = 5000) {
+    const ws = workspace(topo('{source: reader-token}'));
+    const kubeconfig = oneContextKubeconfig(ws.dir, `{server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}`, user);
+    const outcomes = await fetchReaderTokens(loadTopology([ws.file]), { clusters: ['cluster1'], env: { KUBECONFIG: kubeconfig }, timeoutMs });
+    return { ws, outcomes };
+  }
+
+  for (const status of [401, 403]) {
+    it(`says the API server refused (HTTP ${status}), stores nothing, and prints no token`, async () => {
+      const api = await apiServer(status, { kind: 'Status', status: 'Failure', message: 'secret-looking body token-in-body', code: status });
+      try {
+        const { ws, outcomes } = await fetchAgainst('{token: user-token-abc}', api.port);
+        expect(outcomes).toHaveLength(1);
+        const o = outcomes[0];
+        expect(o.status).toBe('failed');
+        if (o.status !== 'failed') return;
+        expect(o.problem.message).toBe(`the API server of context "kind-cluster1" refused to read the token Secret (HTTP ${status})`);
+        expect(o.problem.fix).toBe('use a context that may read Secrets in istio-system');
+        expect(JSON.stringify(outcomes)).not.toMatch(/user-token-abc|token-in-body/);
+        expect(fs.existsSync(path.join(ws.dir, 'pki', 'cluster1', 'reader-credential.json'))).toBe(false);
+      } finally {
+        api.close();
+      }
+    });
+  }
+
+  it('says the token Secret has no ca.crt yet, and stores nothing', async () => {
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    const api = await apiServer(200, { kind: 'Secret', apiVersion: 'v1', metadata: { name: 'x' }, data: { token: b64('reader-token-1') } });
+    try {
+      const { ws, outcomes } = await fetchAgainst('{token: t}', api.port);
+      const o = outcomes[0];
+      expect(o.status).toBe('failed');
+      if (o.status !== 'failed') return;
+      expect(o.problem.message).toMatch(/has no ca\.crt yet: Kubernetes' token controller has not filled it in/);
+      expect(JSON.stringify(outcomes)).not.toMatch(/reader-token-1/);
+      expect(fs.existsSync(path.join(ws.dir, 'pki', 'cluster1', 'reader-credential.json'))).toBe(false);
+    } finally {
+      api.close();
+    }
+  });
+
+  it('says an exec credential plugin that does not finish in time is the likely cause, within the time limit', async () => {
+    // A server that accepts the connection and never answers, behind a user whose exec plugin is slow.
+    const server = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const started = Date.now();
+      const { outcomes } = await fetchAgainst(
+        `{exec: {apiVersion: client.authentication.k8s.io/v1, command: sh, args: ["-c", "printf '%s' '{\\"apiVersion\\":\\"client.authentication.k8s.io/v1\\",\\"kind\\":\\"ExecCredential\\",\\"status\\":{\\"token\\":\\"exec-token-xyz\\"}}'"], interactiveMode: Never}}`,
+        port,
+        1500,
+      );
+      expect(Date.now() - started).toBeLessThan(30_000);
+      const o = outcomes[0];
+      expect(o.status).toBe('failed');
+      if (o.status !== 'failed') return;
+      expect(o.problem.message).toMatch(/^no answer for context "kind-cluster1" within the time limit: its exec credential plugin did not finish, or the API server at http:\/\/127\.0\.0\.1:\d+ did not answer$/);
+      expect(o.problem.fix).toMatch(/run the plugin of that kubeconfig user by hand/);
+      expect(JSON.stringify(outcomes)).not.toMatch(/exec-token-xyz/);
+    } finally {
+      server.close();
+    }
+  });
+});

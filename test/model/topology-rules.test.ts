@@ -91,6 +91,46 @@ const cases: { name: string; text: string; expect: RegExp[] }[] = [
     text: `${mesh('mesh1', PRIMARY, '  dataplane: ambient')}---\n${mesh('mesh2', '- {name: cluster3, context: c3, network: network3, eastWestGateway: {address: 192.0.2.30}}')}---\napiVersion: meshgen.dev/v1alpha1\nkind: MeshFederation\nmetadata:\n  name: fed\nspec:\n  meshes: [mesh1, mesh2]\n  trust: trust-bundles\n`,
     expect: [/spec\.meshes\[0\]: mesh "mesh1" is an ambient mesh, and meshgen federates sidecar meshes only/],
   },
+  ...(
+    [
+      ['rootKey without rootCert', '    rootKey: root-key.pem', /spec\.trust\.rootKey: rootKey needs rootCert/, /fix: add trust\.rootCert: the certificate of that key/],
+      ['intermediates without rootCert', '    intermediates: {cluster1: {cert: c.pem, key: k.pem}}', /spec\.trust\.intermediates: intermediates need the root they chain to/, /fix: add trust\.rootCert/],
+      [
+        'cert-manager with a root key',
+        '    rootCert: r.pem\n    rootKey: k.pem\n    certManager: {issuerRef: {name: ca}}',
+        /spec\.trust\.certManager: cert-manager makes the intermediates in the clusters, so rootKey and intermediates cannot be given too/,
+        /fix: remove them/,
+      ],
+      ['cert-manager with encryptRootKey', '    certManager: {issuerRef: {name: ca}}\n    encryptRootKey: true', /spec\.trust\.encryptRootKey: with cert-manager meshgen holds no root key to encrypt/, /fix: remove encryptRootKey/],
+      [
+        'intermediates for a cluster the mesh lacks',
+        '    rootCert: r.pem\n    intermediates: {cluster1: {cert: c.pem, key: k.pem}, cluster9: {cert: c.pem, key: k.pem}}',
+        /spec\.trust\.intermediates\.cluster9: "cluster9" is not a cluster of this mesh/,
+        /fix: use one of: cluster1/,
+      ],
+    ] as const
+  ).map(([what, trust, message, fix]) => ({
+    name: `fails when the trust block has ${what}`,
+    text: mesh('mesh1', PRIMARY).replace('    keyStore: pki/mesh1\n', `    keyStore: pki/mesh1\n${trust}\n`),
+    expect: [message, fix],
+  })),
+  {
+    name: 'fails when a GitOps engine is given with an install method other than helm',
+    text: mesh('mesh1', PRIMARY).replace('    version: 1.30.3\n', '    version: 1.30.3\n    install: sail\n  gitops: {engine: flux}\n'),
+    expect: [/spec\.istio\.install: gitops\.engine flux installs Istio from its Helm charts, but istio\.install is sail/, /fix: remove istio\.install \(helm is implied\), or remove gitops/],
+  },
+  {
+    name: 'fails when Argo CD has no repoURL',
+    text: mesh('mesh1', PRIMARY, '  gitops: {engine: argocd}'),
+    expect: [/spec\.gitops: Argo CD Applications need the Git repository the output is committed to/, /fix: add gitops\.repoURL/],
+  },
+  {
+    name: 'fails when two federations share a name',
+    text: `${mesh('mesh1', PRIMARY)}---\n${mesh('mesh2', '- {name: cluster3, context: c3, network: network3, eastWestGateway: {address: 192.0.2.30}}')}${['fed', 'fed']
+      .map((n) => `---\napiVersion: meshgen.dev/v1alpha1\nkind: MeshFederation\nmetadata:\n  name: ${n}\nspec:\n  meshes: [mesh1, mesh2]\n  trust: trust-bundles\n`)
+      .join('')}`,
+    expect: [/metadata\.name: federation "fed" is already defined at \/topo\/mesh\.yaml:\d+/, /fix: give each MeshFederation its own name/],
+  },
   {
     name: 'fails when a remote has no controlPlane',
     text: mesh('mesh1', `${PRIMARY}\n- {name: cluster2, context: c2, network: network1, role: remote}`),
