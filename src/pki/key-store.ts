@@ -166,83 +166,21 @@ function checkStoreOwners(store: string, manifest: KeyStoreManifest, mesh: MeshM
   );
 }
 
-/** ensureMeshPki's work, under the lock. */
+/** ensureMeshPki's work, under the lock: read and check what the store holds, then make what it lacks in one transaction. */
 async function loadOrMake(mesh: MeshModel, opts: KeyStoreOptions): Promise<MeshPki> {
   const store = mesh.trust.keyStore;
   const now = opts.now ?? (() => new Date());
   const problems: Problem[] = [];
-
-  // An encrypted root key is decrypted in memory only; the plaintext never reaches a file.
   const byo = mesh.trust.byo;
   // A root brought along (trust.rootCert and rootKey) replaces the key store's root, which is then never written.
   const rootCertFile = byo?.kind === 'root' ? byo.rootCert : path.join(store, ROOT_CERT);
   const rootKeyFile = byo?.kind === 'root' ? byo.rootKey : path.join(store, ROOT_KEY);
-  const storedRootKey = readIfExists(rootKeyFile, []);
-  const rootEncrypted = isEncryptedKey(storedRootKey);
   const manifest = readManifest(store);
   if (manifest) checkStoreOwners(store, manifest, mesh);
   const rotation = byo === undefined ? manifest?.rootRotation : undefined;
-  const nextRootDir = path.join(store, NEXT_ROOT_DIR);
-  // An empty one is what a run of an older meshgen, killed as it started a rotation, left: it holds nothing.
-  if (byo === undefined && (!rotation || rotation.stage === 3) && !opts.dryRun && isEmptyDir(nextRootDir)) {
-    fs.rmdirSync(nextRootDir);
-    opts.lock?.onNote?.(`removed the empty ${displayPath(nextRootDir)} that an interrupted root rotation left (no rotation is recorded)`);
-  }
-  if (byo === undefined && (!rotation || rotation.stage === 3) && fs.existsSync(nextRootDir)) {
-    // Without the manifest's record the rotation would end silently: one root again, and no multi-root settings.
-    throw new KeyStoreError(`key store ${displayPath(store)} holds a next root, but its manifest records no root rotation under way`, [
-      {
-        file: displayPath(path.join(store, MANIFEST_FILE)),
-        message: `${manifest ? 'has no rotation at stage 1 or 2' : 'is missing'}, while ${displayPath(path.join(store, NEXT_ROOT_DIR))} exists`,
-        fix: `restore ${MANIFEST_FILE} from backup; to abandon a rotation that never reached stage 2, move ${NEXT_ROOT_DIR} out of the key store`,
-      },
-    ]);
-  }
-  const nextKeyFile = path.join(store, NEXT_ROOT_DIR, ROOT_KEY);
-  const nextEncrypted = rotation !== undefined && rotation.stage < 3 && isEncryptedKey(readIfExists(nextKeyFile, []));
-  let passphrase: string | undefined;
-  if (rootEncrypted || nextEncrypted || mesh.trust.encryptRootKey) {
-    passphrase = await opts.rootKeyPassphrase?.();
-    if (passphrase === undefined || passphrase === '') {
-      const what = rootEncrypted
-        ? `the root key of mesh "${mesh.name}" is encrypted`
-        : nextEncrypted
-          ? `the next root key of mesh "${mesh.name}" (root rotation) is encrypted`
-          : `the root key of mesh "${mesh.name}" is to be encrypted (trust.encryptRootKey)`;
-      throw new KeyStoreError(`${what}, and no passphrase was given`, [
-        {
-          file: displayPath(!rootEncrypted && nextEncrypted ? nextKeyFile : rootKeyFile),
-          message: 'needs a passphrase',
-          fix: PASSPHRASE_FIX,
-        },
-      ]);
-    }
-  }
-  const decrypt = (file: string) => (pem: string): string => {
-    try {
-      return createPrivateKey({ key: pem, format: 'pem', passphrase }).export({ type: 'pkcs8', format: 'pem' }).toString();
-    } catch {
-      throw new KeyStoreError(`cannot decrypt the root key of mesh "${mesh.name}"`, [
-        { file: displayPath(file), message: 'the passphrase does not open it', fix: 'give the passphrase the key was encrypted with' },
-      ]);
-    }
-  };
-  const root = readPairFiles(rootCertFile, rootKeyFile, problems, rootEncrypted ? decrypt(rootKeyFile) : undefined);
-  if (root) problems.push(...checkRoot(rootCertFile, root, now(), 'the mesh needs a new root: run `meshgen certs rotate --root` well before expiry; once expired, move the key store away, synthesize again and roll out every cluster'));
-  // Stages 1 and 2 of a root rotation: the next root sits beside the root; in stage 2 it issues the intermediates.
-  let next: Pair | undefined;
-  if (rotation && rotation.stage < 3) {
-    const nextCert = path.join(store, NEXT_ROOT_DIR, ROOT_CERT);
-    next = readPairFiles(nextCert, nextKeyFile, problems, nextEncrypted ? decrypt(nextKeyFile) : undefined);
-    if (next) problems.push(...checkRoot(nextCert, next, now(), 'the next root expired before the rotation finished: restore a backup of the key store from before `meshgen certs rotate --root`, and start again'));
-    else if (!problems.some((p) => p.file?.includes(NEXT_ROOT_DIR))) {
-      problems.push({
-        file: displayPath(nextCert),
-        message: `is missing, but the key store is at stage ${rotation.stage} of a root rotation`,
-        fix: 'restore the next root from backup; the clusters already trust it',
-      });
-    }
-  }
+  if (byo === undefined) checkNextRootFolder(store, manifest, rotation, opts);
+
+  const { root, next, rootEncrypted, passphrase } = await readRoots(mesh, opts, { rootCertFile, rootKeyFile, rotation }, problems);
   const signing = issuerOf(rotation?.stage, root, next);
   const signingCertFile = issuerOf(rotation?.stage, rootCertFile, path.join(store, NEXT_ROOT_DIR, ROOT_CERT));
   if (byo?.kind === 'root' && !root && problems.length === 0) {
@@ -256,27 +194,7 @@ async function loadOrMake(mesh: MeshModel, opts: KeyStoreOptions): Promise<MeshP
     existing.set(cluster.name, pair);
     problems.push(...checkIntermediate(dir, cluster, pair, signing, signingCertFile, now()));
   }
-  // The manifest says what the store held: a file it lists that is gone or replaced is an error, not something to remake.
-  if (manifest) {
-    const listed: Problem[] = [];
-    if (byo === undefined && manifest.root) {
-      listed.push(...checkEntry(store, manifest.root, 'the root CA', 'restore it from backup; a new root would not have signed the intermediates the clusters run with'));
-    }
-    if (rotation && rotation.stage < 3 && rotation.nextRoot) {
-      listed.push(...checkEntry(store, rotation.nextRoot, 'the next root of the root rotation', 'restore it from backup; the clusters already trust the one recorded'));
-    }
-    for (const cluster of mesh.clusters) {
-      const entry = manifest.intermediates[cluster.name];
-      if (entry) {
-        listed.push(
-          ...checkEntry(store, entry, `the intermediate CA of cluster "${cluster.name}"`, `restore it from backup, or run \`meshgen certs rotate --cluster ${cluster.name}\` to issue a new one`),
-        );
-      }
-    }
-    // One cause, one problem: a file already reported, or whose partner (cert or key in the same folder) is, is not reported again.
-    const reported = (file: string | undefined) => problems.some((q) => q.file !== undefined && file !== undefined && path.dirname(q.file) === path.dirname(file));
-    problems.push(...listed.filter((p) => !reported(p.file)));
-  }
+  if (manifest) problems.push(...manifestProblems(store, manifest, mesh, rotation, problems));
   // The clusters trust every root of the root-cert.pem they run with (two during a root rotation).
   if (!opts.allowNewRoot) problems.push(...rootGuardProblems(rootCertFile, root, opts.deployedRoot));
   if (!root && existing.size > 0 && !problems.some((p) => p.file === displayPath(rootCertFile) || p.file === displayPath(rootKeyFile))) {
@@ -302,6 +220,111 @@ async function loadOrMake(mesh: MeshModel, opts: KeyStoreOptions): Promise<MeshP
   } finally {
     tx.discard();
   }
+}
+
+/**
+ * The next root's folder must go with a root rotation at stage 1 or 2. An
+ * empty one is what a run of an older meshgen, killed as it started a
+ * rotation, left: it holds nothing and is removed. A full one without the
+ * manifest's record is an error: the rotation would otherwise end silently,
+ * with one root again and no multi-root settings.
+ */
+function checkNextRootFolder(store: string, manifest: KeyStoreManifest | undefined, rotation: RootRotation | undefined, opts: KeyStoreOptions): void {
+  if (rotation && rotation.stage < 3) return;
+  const nextRootDir = path.join(store, NEXT_ROOT_DIR);
+  if (!opts.dryRun && isEmptyDir(nextRootDir)) {
+    fs.rmdirSync(nextRootDir);
+    opts.lock?.onNote?.(`removed the empty ${displayPath(nextRootDir)} that an interrupted root rotation left (no rotation is recorded)`);
+  }
+  if (!fs.existsSync(nextRootDir)) return;
+  throw new KeyStoreError(`key store ${displayPath(store)} holds a next root, but its manifest records no root rotation under way`, [
+    {
+      file: displayPath(path.join(store, MANIFEST_FILE)),
+      message: `${manifest ? 'has no rotation at stage 1 or 2' : 'is missing'}, while ${displayPath(nextRootDir)} exists`,
+      fix: `restore ${MANIFEST_FILE} from backup; to abandon a rotation that never reached stage 2, move ${NEXT_ROOT_DIR} out of the key store`,
+    },
+  ]);
+}
+
+/**
+ * Reads the root, and in stages 1 and 2 of a root rotation the next root
+ * beside it, each checked, into `problems`. An encrypted key is decrypted in
+ * memory only, with the passphrase asked for once; the plaintext never
+ * reaches a file. The passphrase is asked for too when the root is to be
+ * encrypted (trust.encryptRootKey), and returned for that.
+ */
+async function readRoots(
+  mesh: MeshModel,
+  opts: KeyStoreOptions,
+  files: { readonly rootCertFile: string; readonly rootKeyFile: string; readonly rotation?: RootRotation },
+  problems: Problem[],
+): Promise<{ root?: Pair; next?: Pair; rootEncrypted: boolean; passphrase?: string }> {
+  const { rootCertFile, rootKeyFile, rotation } = files;
+  const now = opts.now ?? (() => new Date());
+  const nextCert = path.join(mesh.trust.keyStore, NEXT_ROOT_DIR, ROOT_CERT);
+  const nextKeyFile = path.join(mesh.trust.keyStore, NEXT_ROOT_DIR, ROOT_KEY);
+  const rootEncrypted = isEncryptedKey(readIfExists(rootKeyFile, []));
+  const nextEncrypted = rotation !== undefined && rotation.stage < 3 && isEncryptedKey(readIfExists(nextKeyFile, []));
+  let passphrase: string | undefined;
+  if (rootEncrypted || nextEncrypted || mesh.trust.encryptRootKey) {
+    passphrase = await opts.rootKeyPassphrase?.();
+    if (passphrase === undefined || passphrase === '') {
+      const what = rootEncrypted
+        ? `the root key of mesh "${mesh.name}" is encrypted`
+        : nextEncrypted
+          ? `the next root key of mesh "${mesh.name}" (root rotation) is encrypted`
+          : `the root key of mesh "${mesh.name}" is to be encrypted (trust.encryptRootKey)`;
+      throw new KeyStoreError(`${what}, and no passphrase was given`, [
+        { file: displayPath(!rootEncrypted && nextEncrypted ? nextKeyFile : rootKeyFile), message: 'needs a passphrase', fix: PASSPHRASE_FIX },
+      ]);
+    }
+  }
+  const decrypt = (file: string) => (pem: string): string => {
+    try {
+      return createPrivateKey({ key: pem, format: 'pem', passphrase }).export({ type: 'pkcs8', format: 'pem' }).toString();
+    } catch {
+      throw new KeyStoreError(`cannot decrypt the root key of mesh "${mesh.name}"`, [
+        { file: displayPath(file), message: 'the passphrase does not open it', fix: 'give the passphrase the key was encrypted with' },
+      ]);
+    }
+  };
+  const root = readPairFiles(rootCertFile, rootKeyFile, problems, rootEncrypted ? decrypt(rootKeyFile) : undefined);
+  if (root) problems.push(...checkRoot(rootCertFile, root, now(), 'the mesh needs a new root: run `meshgen certs rotate --root` well before expiry; once expired, move the key store away, synthesize again and roll out every cluster'));
+  let next: Pair | undefined;
+  if (rotation && rotation.stage < 3) {
+    next = readPairFiles(nextCert, nextKeyFile, problems, nextEncrypted ? decrypt(nextKeyFile) : undefined);
+    if (next) problems.push(...checkRoot(nextCert, next, now(), 'the next root expired before the rotation finished: restore a backup of the key store from before `meshgen certs rotate --root`, and start again'));
+    else if (!problems.some((p) => p.file?.includes(NEXT_ROOT_DIR))) {
+      problems.push({ file: displayPath(nextCert), message: `is missing, but the key store is at stage ${rotation.stage} of a root rotation`, fix: 'restore the next root from backup; the clusters already trust it' });
+    }
+  }
+  return { root, next, rootEncrypted, passphrase };
+}
+
+/**
+ * The manifest says what the store held: a file it lists that is gone or
+ * replaced is an error, not something to remake. One cause, one problem: a
+ * file already in `found`, or whose partner (cert or key in the same folder)
+ * is, is not reported again.
+ */
+function manifestProblems(store: string, manifest: KeyStoreManifest, mesh: MeshModel, rotation: RootRotation | undefined, found: readonly Problem[]): Problem[] {
+  const listed: Problem[] = [];
+  if (mesh.trust.byo === undefined && manifest.root) {
+    listed.push(...checkEntry(store, manifest.root, 'the root CA', 'restore it from backup; a new root would not have signed the intermediates the clusters run with'));
+  }
+  if (rotation && rotation.stage < 3 && rotation.nextRoot) {
+    listed.push(...checkEntry(store, rotation.nextRoot, 'the next root of the root rotation', 'restore it from backup; the clusters already trust the one recorded'));
+  }
+  for (const cluster of mesh.clusters) {
+    const entry = manifest.intermediates[cluster.name];
+    if (entry) {
+      listed.push(
+        ...checkEntry(store, entry, `the intermediate CA of cluster "${cluster.name}"`, `restore it from backup, or run \`meshgen certs rotate --cluster ${cluster.name}\` to issue a new one`),
+      );
+    }
+  }
+  const reported = (file: string | undefined) => found.some((q) => q.file !== undefined && file !== undefined && path.dirname(q.file) === path.dirname(file));
+  return listed.filter((p) => !reported(p.file));
 }
 
 /** What loadOrMake found in the store, for makeMissing. */
