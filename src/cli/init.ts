@@ -5,12 +5,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { Document, isMap, YAMLMap } from 'yaml';
+import { Document, isMap, isScalar, YAMLMap } from 'yaml';
 import { defaultKubeconfigFiles, KubeconfigError, loadKubeconfig } from '../credentials/kubeconfig';
 import { OutputError, TopologyError } from '../errors';
 import { parseTopology } from '../model/load';
 import { clusterNamesFromContexts, uniqueLabels } from '../model/names';
 import { MESH_SCHEMA_ID } from '../model/schema';
+import { commentText, noteKey, topologyText } from '../model/topology-text';
 import { DEFAULT_ISTIO_VERSION, DEFAULT_KEY_STORE, MESHGEN_API_VERSION } from '../model/types';
 import { displayPath, writeFileAtomically } from '../paths';
 import { plural } from '../text';
@@ -93,24 +94,20 @@ export function initTopology(opts: InitOptions, files: readonly string[], output
     ` Made by \`meshgen init\` from ${where}. Check it, then run \`meshgen synth\`.\n` +
     ' Cluster names come from the contexts: lowercased, other characters than a-z, 0-9 and "-" replaced by "-".';
   const spec = doc.get('spec') as YAMLMap;
-  const commentKey = (map: YAMLMap, key: string, comment: string) => {
-    const pair = map.items.find((p) => (p.key as { value?: unknown }).value === key);
-    if (pair) (pair.key as { commentBefore?: string }).commentBefore = ` ${comment}`;
-  };
-  commentKey(spec, 'istio', 'Istio release of every cluster; add revision: <name> to install a revisioned control plane.');
-  commentKey(spec, 'dataplane', 'Ambient data plane: ztunnel on every node, waypoints for L7, no sidecars. Needs Istio 1.27 or later, primaries only, one network per cluster.');
-  commentKey(spec, 'trust', 'Root and intermediate CA keys live here: never commit this folder.');
-  commentKey(
-    spec,
-    'clusters',
-    `${SECRETS_COMMENT}\n${
+  noteKey(spec, 'istio', ['Istio release of every cluster; add revision: <name> to install a revisioned control plane.']);
+  noteKey(spec, 'dataplane', ['Ambient data plane: ztunnel on every node, waypoints for L7, no sidecars. Needs Istio 1.27 or later, primaries only, one network per cluster.']);
+  noteKey(spec, 'trust', ['Root and intermediate CA keys live here: never commit this folder.']);
+  // The secrets block is a commented-out example whose lines must stay as they are: it goes in verbatim.
+  const clustersKey = spec.items.find((p) => isScalar(p.key) && p.key.value === 'clusters')?.key;
+  if (isScalar(clustersKey)) {
+    clustersKey.commentBefore = `${SECRETS_COMMENT}\n${commentText([
       opts.singleNetwork
-        ? ' All clusters share one network: pods reach each other directly, no east-west gateways.'
+        ? 'All clusters share one network: pods reach each other directly, no east-west gateways.'
         : opts.ambient
-          ? ' Each cluster on its own network, as ambient multicluster needs: traffic between clusters goes through east-west gateways (HBONE).'
-          : ' Each cluster on its own network: traffic between clusters goes through east-west gateways.'
-    }`.slice(1),
-  );
+          ? 'Each cluster on its own network, as ambient multicluster needs: traffic between clusters goes through east-west gateways (HBONE).'
+          : 'Each cluster on its own network: traffic between clusters goes through east-west gateways.',
+    ])}`;
+  }
   const clusters = spec.get('clusters') as unknown as { items: unknown[] };
   clusters.items.forEach((item, i) => {
     if (!isMap(item)) return;
@@ -118,7 +115,7 @@ export function initTopology(opts: InitOptions, files: readonly string[], output
     const creds = item.items.find((p) => (p.key as { value?: unknown }).value === 'credentials');
     if (creds) (creds.key as { commentBefore?: string }).commentBefore = ' its user runs an exec or auth-provider plugin, which istiod cannot: use the reader token';
   });
-  const text = doc.toString({ lineWidth: 0 });
+  const text = topologyText(doc);
   // The file must be one that meshgen accepts; it is not written yet, so say what to change instead of where.
   try {
     parseTopology([{ file: outputFile, text }]);

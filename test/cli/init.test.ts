@@ -25,7 +25,7 @@ describe('meshgen init --ambient', () => {
     const text = fs.readFileSync(path.join(dir, 'mesh.yaml'), 'utf8');
     expect(text).toMatch(/^# yaml-language-server: \$schema=/);
     // The key is explained like the others, just above it.
-    expect(text).toMatch(/\n {2}# Ambient data plane: .*\n {2}dataplane: ambient\n/);
+    expect(text).toMatch(/\n {2}# Ambient data plane: .*\n(?: {2}# .*\n)* {2}dataplane: ambient\n/);
     const spec = (parse(text) as Written).spec;
     expect(spec.dataplane).toBe('ambient');
     expect(spec.clusters.map((c) => c.name)).toEqual(['kind-cluster1', 'kind-cluster2']);

@@ -8,9 +8,10 @@
  * always loads. Pure: it reads and writes no file.
  */
 import * as path from 'node:path';
-import { Document, isMap, isScalar, isSeq, YAMLMap } from 'yaml';
+import { Document, isMap, isSeq, YAMLMap } from 'yaml';
 import { TopologyError } from '../../errors';
 import { parseTopology } from '../load';
+import { commentText, noteKey, topologyText } from '../topology-text';
 import { parseSource } from '../source';
 import { MESHGEN_API_VERSION, Topology } from '../types';
 import {
@@ -86,9 +87,6 @@ const CONVERTERS: Readonly<Record<PeerFormat, (input: ConverterInput) => Convert
   ristioctl: convertRistioctl,
   'setup-mesh': convertSetupMesh,
 };
-
-/** Width comments are wrapped at, not counting their indentation. */
-const COMMENT_WIDTH = 92;
 
 /**
  * Converts the text of a ristioctl `mesh.yaml` or of a setup-mesh
@@ -174,7 +172,7 @@ function renderMesh(mesh: ConvertedMesh, header: readonly string[]): string {
     },
   });
   const blocks = [header, mesh.notes].filter((b) => b.length > 0);
-  if (blocks.length > 0) doc.commentBefore = blocks.map((b) => comment(b)).join('\n\n');
+  if (blocks.length > 0) doc.commentBefore = blocks.map((b) => commentText(b)).join('\n\n');
   const spec = doc.get('spec', true) as YAMLMap;
   noteKey(spec, 'istio', mesh.istioNotes);
   noteKey(spec, 'trust', mesh.trustNotes);
@@ -183,10 +181,10 @@ function renderMesh(mesh: ConvertedMesh, header: readonly string[]): string {
   if (isSeq(items)) {
     items.items.forEach((item, i) => {
       const notes = mesh.clusters[i].notes;
-      if (isMap(item) && notes.length > 0) item.commentBefore = comment(notes);
+      if (isMap(item) && notes.length > 0) item.commentBefore = commentText(notes);
     });
   }
-  return doc.toString({ lineWidth: 0 });
+  return topologyText(doc);
 }
 
 /** The credentials every cluster of a mesh of several has, when they all have the same (non-empty) ones. */
@@ -206,30 +204,3 @@ function credentialsValue(c: ConvertedCredentials): Record<string, string> {
   return { ...(c.source ? { source: c.source } : {}), ...(c.kubeconfig ? { kubeconfig: c.kubeconfig } : {}) };
 }
 
-/** Puts `notes` above the key `key` of `map`. */
-function noteKey(map: YAMLMap, key: string, notes: readonly string[]): void {
-  if (notes.length === 0) return;
-  const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
-  if (pair && isScalar(pair.key)) pair.key.commentBefore = comment(notes);
-}
-
-/**
- * Comment text for the yaml library: each note wrapped at COMMENT_WIDTH,
- * its continuation lines indented, every line led by the space after `#`.
- */
-function comment(notes: readonly string[]): string {
-  const lines: string[] = [];
-  for (const note of notes) {
-    let line = '';
-    for (const word of note.split(/\s+/).filter(Boolean)) {
-      if (line !== '' && line.length + 1 + word.length > COMMENT_WIDTH) {
-        lines.push(line);
-        line = `  ${word}`;
-      } else {
-        line = line === '' ? word : `${line} ${word}`;
-      }
-    }
-    lines.push(line);
-  }
-  return lines.map((l) => ` ${l}`).join('\n');
-}
