@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { ValidateFunction } from 'ajv';
+import { parse as parseYaml } from 'yaml';
 import { servedVersions } from '../validators/crds';
 import { REPO } from './index';
 
@@ -199,4 +200,25 @@ export function checkIstioOperator(iop: { apiVersion: string; kind: string; meta
   walk(iop.spec, 'IstioOperatorSpec', 'spec');
   if (iop.spec.values !== undefined) problems.push(...checkValues(iop.spec.values).map((p) => `spec.${p}`));
   return problems;
+}
+
+// ------------------------------------------------------------ chart values
+
+/**
+ * The dotted keys of maps a vendored Istio chart's values.yaml defines
+ * (vendor/istio/<chart>/values.yaml). Newer charts keep their defaults under
+ * `_internal_defaults_do_not_set`, which they read as the top level.
+ */
+export function chartValueKeys(chart: 'gateway-chart' | 'ztunnel-chart' | 'istio-cni-chart'): Set<string> {
+  const doc = parseYaml(fs.readFileSync(path.join(VENDOR, chart, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+  const keys = new Set<string>();
+  const visit = (v: unknown, at: string) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return;
+    for (const [k, child] of Object.entries(v)) {
+      keys.add(at ? `${at}.${k}` : k);
+      visit(child, at ? `${at}.${k}` : k);
+    }
+  };
+  visit(doc._internal_defaults_do_not_set ?? doc, '');
+  return keys;
 }

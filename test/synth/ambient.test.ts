@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_TOPOLOGIES, readTree, REPO, runCli, synthFixture, walk, workspace } from '../helpers';
-import { checkValues } from '../helpers/istio-api';
+import { chartValueKeys, checkValues } from '../helpers/istio-api';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any; [k: string]: any };
 
@@ -53,21 +53,6 @@ function chartValues(out: string, cluster: string): Map<string, Record<string, a
     values.set(chart, parse(fs.readFileSync(path.join(out, cluster, f), 'utf8')) ?? {});
   }
   return values;
-}
-
-/** Dotted keys a chart's values.yaml defines (under `_internal_defaults_do_not_set`, which the chart reads as top-level). */
-function chartKeys(chart: 'ztunnel-chart' | 'istio-cni-chart'): Set<string> {
-  const doc = parse(fs.readFileSync(path.join(REPO, 'vendor', 'istio', chart, 'values.yaml'), 'utf8'));
-  const keys = new Set<string>();
-  const visit = (v: unknown, at: string) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return;
-    for (const [k, child] of Object.entries(v)) {
-      keys.add(at ? `${at}.${k}` : k);
-      visit(child, at ? `${at}.${k}` : k);
-    }
-  };
-  visit(doc._internal_defaults_do_not_set, '');
-  return keys;
 }
 
 /** Leaf keys of `values` that `known` lacks; `profile` is read by every Istio chart's profile template. */
@@ -164,8 +149,8 @@ describe.each(FORMS)('ambient: %s', (fixture) => {
       expect([...charts.keys()].sort()).toEqual(['base', 'cni', 'istiod', 'ztunnel']);
       expect(charts.get('cni')).toMatchObject({ profile: 'ambient' });
       expect(charts.get('ztunnel')).toMatchObject({ multiCluster: { clusterName: cluster }, network });
-      expect(unknownKeys(charts.get('cni')!, chartKeys('istio-cni-chart'))).toEqual([]);
-      expect(unknownKeys(charts.get('ztunnel')!, chartKeys('ztunnel-chart'))).toEqual([]);
+      expect(unknownKeys(charts.get('cni')!, chartValueKeys('istio-cni-chart'))).toEqual([]);
+      expect(unknownKeys(charts.get('ztunnel')!, chartValueKeys('ztunnel-chart'))).toEqual([]);
       // Order: Flux dependsOn, Argo CD sync waves, the README's helm commands.
       const releases = objs.filter((o) => o.kind === 'HelmRelease');
       if (releases.length > 0) {

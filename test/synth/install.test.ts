@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkValues } from '../helpers/istio-api';
-import { REPO, synthFixture, walk } from '../helpers';
+import { chartValueKeys, checkValues } from '../helpers/istio-api';
+import { synthFixture, walk } from '../helpers';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec?: any };
 
@@ -41,24 +41,9 @@ function kustomization(out: string, cluster: string, folder = ''): string[] {
   return parse(fs.readFileSync(path.join(out, cluster, folder, 'kustomization.yaml'), 'utf8')).resources;
 }
 
-/** The keys the gateway chart knows (its values.yaml), as dotted paths of maps. */
-function gatewayChartKeys(): Set<string> {
-  const values = parse(fs.readFileSync(path.join(REPO, 'vendor', 'istio', 'gateway-chart', 'values.yaml'), 'utf8'));
-  const keys = new Set<string>();
-  const walkKeys = (v: unknown, at: string) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return;
-    for (const [k, child] of Object.entries(v)) {
-      keys.add(at ? `${at}.${k}` : k);
-      walkKeys(child, at ? `${at}.${k}` : k);
-    }
-  };
-  walkKeys(values, '');
-  return keys;
-}
-
 /** Problems of gateway chart values: keys the chart does not define (free-form maps like annotations excepted). */
 function checkGatewayValues(values: Record<string, unknown>): string[] {
-  const known = gatewayChartKeys();
+  const known = chartValueKeys('gateway-chart');
   const problems: string[] = [];
   const visit = (v: unknown, at: string) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return;
