@@ -11,6 +11,7 @@ import { credentialsCommand } from './credentials';
 import { diffCommand } from './diff';
 import { graphCommand } from './graph';
 import { initCommand } from './init';
+import { statusCommand } from './status';
 import { synthCommand } from './synth';
 import { validateCommand } from './validate';
 
@@ -82,6 +83,7 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void = () =>
   program.addCommand(convertCommand(io));
   program.addCommand(graphCommand(io));
   program.addCommand(certsCommand(io, setExitCode));
+  program.addCommand(statusCommand(io, setExitCode));
   const configure = (cmd: Command) => {
     cmd.configureOutput({ writeOut: io.out, writeErr: io.err }).exitOverride();
     cmd.commands.forEach(configure);

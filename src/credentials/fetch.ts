@@ -5,16 +5,14 @@
  * has, exec plugins included), and stores it in the mesh's key store.
  * Tokens are never printed; errors name the cluster and what to do.
  */
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import * as path from 'node:path';
-import { stringify } from 'yaml';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { ISTIO_SYSTEM } from '../constructs/names';
 import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
 import { Problem } from '../errors';
-import { displayPath } from '../paths';
 import { planCluster } from '../model/plan';
 import { ClusterModel, MeshModel, Topology } from '../model/types';
-import { defaultKubeconfigFiles, KubeconfigError, loadKubeconfig, MergedKubeconfig, userToken } from './kubeconfig';
+import { KubeconfigError } from './kubeconfig';
+import { ContextClient, contextClient, withTimeout } from './context-client';
 import { writeReaderCredential } from './token-store';
 import { withStoreLock } from '../pki/store-io';
 import type { LockOptions } from '../lock';
@@ -64,28 +62,22 @@ export async function fetchReaderTokens(topology: Topology, opts: FetchOptions =
       status: 'failed',
       problem: { path: `cluster "${cluster.name}"`, message, fix },
     });
-    let config: MergedKubeconfig;
-    let server: string;
-    let tlsServerName: string | undefined;
+    let client: ContextClient;
     try {
-      config = loadKubeconfig(cluster.credentials.kubeconfig.length > 0 ? cluster.credentials.kubeconfig : defaultKubeconfigFiles(opts.env));
-      ({ server, tlsServerName } = serverOf(config, cluster.context));
+      client = contextClient(cluster, opts.env);
     } catch (err) {
       if (!(err instanceof KubeconfigError)) throw err;
       outcomes.push(fail(err.message, err.fix));
       continue;
     }
-    const kc = new KubeConfig();
-    kc.loadFromString(singleContextKubeconfig(config, cluster.context));
-    kc.setCurrentContext(cluster.context);
-    const api = kc.makeApiClient(CoreV1Api);
+    const { server, tlsServerName } = client;
+    const api = client.kubeConfig.makeApiClient(CoreV1Api);
     let data: Record<string, string> | undefined;
     try {
       const secret = await withTimeout(api.readNamespacedSecret({ name: READER_TOKEN_SECRET, namespace: ISTIO_SYSTEM }), opts.timeoutMs ?? 15_000);
       data = secret.data;
     } catch (err) {
-      const usesExec = config.users.get(String(config.contexts.get(cluster.context)?.value.user ?? ''))?.value.exec !== undefined;
-      outcomes.push(fail(...describeApiError(err, cluster, server, usesExec)));
+      outcomes.push(fail(...describeApiError(err, cluster, server, client.usesExec)));
       continue;
     }
     const token = data?.token;
@@ -115,58 +107,6 @@ export async function fetchReaderTokens(topology: Topology, opts: FetchOptions =
     outcomes.push({ mesh: mesh.name, cluster: cluster.name, status });
   }
   return outcomes;
-}
-
-function serverOf(config: MergedKubeconfig, context: string): { server: string; tlsServerName?: string } {
-  const ctx = config.contexts.get(context);
-  const where = config.files.length > 0 ? config.files.map(displayPath).join(', ') : '(no kubeconfig file found)';
-  if (!ctx) throw new KubeconfigError(`context "${context}" is not in ${where}`, 'point credentials.kubeconfig (or $KUBECONFIG) at the file that has it');
-  const cluster = config.clusters.get(String(ctx.value.cluster ?? ''))?.value;
-  const server = cluster?.server;
-  if (typeof server !== 'string') throw new KubeconfigError(`context "${context}" has no cluster with a server in ${where}`, 'give the context a cluster entry with a server URL');
-  const tlsServerName = cluster?.['tls-server-name'];
-  return { server, ...(typeof tlsServerName === 'string' ? { tlsServerName } : {}) };
-}
-
-/**
- * One context of a merged kubeconfig as a standalone file, with file references made absolute. A tokenFile
- * becomes the token it holds: @kubernetes/client-node reads only `token` and `token-file`, and would send none.
- */
-function singleContextKubeconfig(config: MergedKubeconfig, context: string): string {
-  const ctx = config.contexts.get(context)!;
-  const clusterName = String(ctx.value.cluster);
-  const userName = String(ctx.value.user);
-  const absolute = (entry: { file: string; value: Record<string, unknown> } | undefined, keys: string[]) => {
-    const value = { ...(entry?.value ?? {}) };
-    for (const key of keys) {
-      if (typeof value[key] === 'string' && entry) value[key] = path.resolve(path.dirname(entry.file), value[key] as string);
-    }
-    return value;
-  };
-  return stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: clusterName, cluster: absolute(config.clusters.get(clusterName), ['certificate-authority']) }],
-    users: [{ name: userName, user: withToken(config.users.get(userName), absolute(config.users.get(userName), ['client-certificate', 'client-key'])) }],
-    contexts: [{ name: context, context: ctx.value }],
-    'current-context': context,
-  });
-}
-
-/** The user entry with its token as client-go would pick it (tokenFile over token), and no tokenFile. */
-function withToken(entry: { file: string; value: Record<string, unknown> } | undefined, value: Record<string, unknown>): Record<string, unknown> {
-  const token = entry ? userToken(entry) : undefined;
-  const { tokenFile: _dropped, ...rest } = value;
-  return token === undefined ? rest : { ...rest, token };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** A message and a fix for a failed API call, without anything from the response body. */

@@ -1,0 +1,76 @@
+/**
+ * What `meshgen status` reads from a cluster, as an interface: the checks
+ * see only these views, so they can be tested with a fake cluster, and the
+ * Kubernetes client lives in one module (kube-client.ts).
+ *
+ * Secret values reach the checks only to be fingerprinted; no view is ever
+ * printed as a whole.
+ */
+
+/** A Secret as the checks need it: `data` values are base64, as the API returns them. */
+export interface SecretView {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly data: Readonly<Record<string, string>>;
+}
+
+/** A Service as the east-west gateway check needs it. */
+export interface ServiceView {
+  readonly type: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Load balancer ingress IPs and hostnames. */
+  readonly ingress: readonly string[];
+  /** Node ports of the Service, by port name. */
+  readonly nodePorts: Readonly<Record<string, number>>;
+}
+
+/** A Gateway API Gateway (ambient's east-west gateway). */
+export interface GatewayView {
+  readonly labels: Readonly<Record<string, string>>;
+  /** `status.addresses[].value`. */
+  readonly addresses: readonly string[];
+}
+
+/** The outcome of a SelfSubjectAccessReview made with a remote secret's credential. */
+export type AccessResult =
+  | { readonly kind: 'allowed' }
+  | { readonly kind: 'denied'; readonly what: string }
+  | { readonly kind: 'unauthenticated'; readonly status: number }
+  | { readonly kind: 'unreachable'; readonly reason: string }
+  | { readonly kind: 'unusable'; readonly reason: string };
+
+/**
+ * Read-only access to one cluster through the user's context. Every method
+ * resolves to `undefined` for an object that does not exist, and rejects
+ * with a ClusterAccessError for anything else.
+ */
+export interface ClusterReader {
+  secret(namespace: string, name: string): Promise<SecretView | undefined>;
+  /** Secrets of `namespace` that carry `label` = `value`. */
+  secretsLabelled(namespace: string, label: string, value: string): Promise<SecretView[]>;
+  /** A ConfigMap's `data`. */
+  configMap(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined>;
+  /** The environment of the first container of a Deployment (literal values only). */
+  deploymentEnv(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined>;
+  namespaceLabels(name: string): Promise<Readonly<Record<string, string>> | undefined>;
+  service(namespace: string, name: string): Promise<ServiceView | undefined>;
+  gateway(namespace: string, name: string): Promise<GatewayView | undefined>;
+  /**
+   * Whether the kubeconfig of a remote secret may list pods and services cluster-wide, asked of
+   * the server it names with its own credential. Never runs a plugin or reads a local file.
+   */
+  remoteAccess(kubeconfig: string): Promise<AccessResult>;
+}
+
+/** Why a cluster could not be read: message and fix hold no value from the cluster's answer. */
+export class ClusterAccessError extends Error {
+  constructor(
+    message: string,
+    /** What to do about it. */
+    public readonly fix: string,
+    /** True when the cluster did not answer at all (network, time limit, credentials); false when it refused one request. */
+    public readonly unreachable: boolean,
+  ) {
+    super(message);
+  }
+}
