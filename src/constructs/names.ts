@@ -4,11 +4,7 @@
  */
 import { EASTWEST_RELEASE } from '../model/install-values';
 
-/** Namespace of the control plane and its secrets. */
-export const ISTIO_SYSTEM = 'istio-system';
-
-/** Label (namespace, gateway pods and Service) naming a cluster's network. */
-export const NETWORK_LABEL = 'topology.istio.io/network';
+export { ISTIO_SYSTEM, NETWORK_LABEL } from '../model/istio-names';
 
 /** `istio` label value that Gateways select the east-west gateway by. */
 export const EASTWEST_SELECTOR = 'eastwestgateway';

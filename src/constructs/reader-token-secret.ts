@@ -10,11 +10,9 @@ import { Construct } from 'constructs';
 import { describeObject } from './description';
 import { ISTIO_SYSTEM } from './names';
 
-/** Istio's reader service account. */
-export const READER_SERVICE_ACCOUNT = 'istio-reader-service-account';
+import { READER_SERVICE_ACCOUNT, READER_TOKEN_SECRET } from '../model/istio-names';
 
-/** Name of its token Secret, as istioctl names it. */
-export const READER_TOKEN_SECRET = 'istio-reader-service-account-istio-remote-secret-token';
+export { READER_SERVICE_ACCOUNT, READER_TOKEN_SECRET };
 
 /** Secret of type `kubernetes.io/service-account-token` for the reader service account. */
 export class ReaderTokenSecret extends Construct {

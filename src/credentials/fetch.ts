@@ -6,8 +6,7 @@
  * Tokens are never printed; errors name the cluster and what to do.
  */
 import { CoreV1Api } from '@kubernetes/client-node';
-import { ISTIO_SYSTEM } from '../constructs/names';
-import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
+import { ISTIO_SYSTEM, READER_TOKEN_SECRET } from '../model/istio-names';
 import { Problem } from '../errors';
 import { planCluster } from '../model/plan';
 import { ClusterModel, MeshModel, Topology } from '../model/types';

@@ -1,0 +1,19 @@
+/**
+ * Names that Istio itself defines and that every layer refers to: the
+ * control plane's namespace, the network label, the reader service
+ * account. They are part of the output contract. Constructs re-export them
+ * (constructs/names.ts); the credentials and status layers read them here,
+ * so that they do not depend on the constructs.
+ */
+
+/** Namespace of the control plane and its secrets. */
+export const ISTIO_SYSTEM = 'istio-system';
+
+/** Label (namespace, gateway pods and Service) naming a cluster's network. */
+export const NETWORK_LABEL = 'topology.istio.io/network';
+
+/** Istio's reader service account, whose token other clusters' istiods read this cluster with. */
+export const READER_SERVICE_ACCOUNT = 'istio-reader-service-account';
+
+/** Name of its token Secret, as `istioctl create-remote-secret` names it. */
+export const READER_TOKEN_SECRET = 'istio-reader-service-account-istio-remote-secret-token';
