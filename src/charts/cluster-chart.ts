@@ -4,7 +4,7 @@
  * `model/plan.ts`; the constructs only know how to draw one concept.
  */
 import { ApiObject, Chart } from 'cdk8s';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { TopologyError } from '../errors';
 import { ARGO_APP_OF_APPS_FILE, ArgoApplication, argoAppOfApps } from '../constructs/argocd';
 import { CacertsCertificate } from '../constructs/cacerts-certificate';
@@ -23,7 +23,7 @@ import { ExposeIstiod } from '../constructs/expose-istiod';
 import { ExternalRemoteSecret } from '../constructs/external-remote-secret';
 import { FederatedServiceExport, FederatedServiceImport, FederationGateway } from '../constructs/federated-service';
 import { ReaderTokenSecret } from '../constructs/reader-token-secret';
-import { RemoteSecret } from '../constructs/remote-secret';
+import { RemoteSecret, RemoteSecretManifests, RemoteSecretProps } from '../constructs/remote-secret';
 import { MeshCredentials } from '../credentials/resolve';
 import { remoteKubeconfig } from '../credentials/remote-kubeconfig';
 import { IstioOperator } from '../constructs/istio-operator';
@@ -78,6 +78,16 @@ export interface ClusterChartProps {
    * @default - none
    */
   readonly peerRotations?: readonly PeerRotation[];
+  /**
+   * How the remote secrets are made: a RemoteSecret construct each, which
+   * any cdk8s app synthesizes, or (`manifests`) one RemoteSecretManifests
+   * holding them as plain manifests, which only meshgen's renderer
+   * (renderCluster) writes. A fleet has one remote secret per pair of
+   * clusters, so meshgen's own synth takes the second: same files, no
+   * ApiObject each.
+   * @default 'constructs'
+   */
+  readonly remoteSecrets?: 'constructs' | 'manifests';
 }
 
 /** A root rotation of another mesh that this cluster trusts through trust bundles. */
@@ -210,7 +220,7 @@ export class ClusterChart extends Chart {
     if (plan.exposeServices) new CrossNetworkGateway(config, 'CrossNetworkGateway');
     this.federationObjects(config, fed);
     if (plan.readerTokenSecret) new ReaderTokenSecret(config, 'ReaderToken');
-    this.remoteSecrets(prereqs, plan, credentials);
+    this.remoteSecrets(prereqs, plan, credentials, props.remoteSecrets ?? 'constructs');
     for (const w of mesh.ambient.waypoints) {
       new AmbientWaypoint(config, `Waypoint-${w.namespace}-${w.name}`, { namespace: w.namespace, name: w.name, for: w.for, global: w.global, revision });
     }
@@ -388,7 +398,9 @@ export class ClusterChart extends Chart {
     }
     // SOPS files are decrypted by Flux itself, from a folder of their own; the CA among them must be there before istiod.
     const secrets = this.cluster.secrets;
-    if (secrets.encryption === 'sops' && this.node.findAll().some((c) => ApiObject.isApiObject(c) && holdsSecretValues(c.toJson()))) {
+    const holdsSecrets = (c: IConstruct) =>
+      (ApiObject.isApiObject(c) && holdsSecretValues(c.toJson())) || (RemoteSecretManifests.isRemoteSecretManifests(c) && c.entries.length > 0);
+    if (secrets.encryption === 'sops' && this.node.findAll().some(holdsSecrets)) {
       new FluxKustomization(this, 'FluxKustomizationSecrets', {
         ...common,
         name: `${plan.cluster.name}-istio-secrets`,
@@ -485,13 +497,26 @@ export class ClusterChart extends Chart {
     if (fed.exports.length > 0) new FederationGateway(scope, 'FederationGateway', { hosts: [...new Set(fed.exports.map((e) => e.host))] });
   }
 
-  /** Remote secrets (or ExternalSecrets) for every cluster this cluster's istiod reads. */
-  private remoteSecrets(scope: Construct, plan: ClusterPlan, credentials: MeshCredentials): void {
+  /**
+   * Remote secrets (or ExternalSecrets) for every cluster this cluster's istiod reads, in the order it reads them.
+   * As manifests, each run of remote secrets between ExternalSecrets is one RemoteSecretManifests.
+   */
+  private remoteSecrets(scope: Construct, plan: ClusterPlan, credentials: MeshCredentials, form: 'constructs' | 'manifests'): void {
+    // The manifests are written with their keys sorted, as an ApiObject writes them unless cdk8s is told not to sort.
+    const asManifests = form === 'manifests' && !process.env.CDK8S_DISABLE_SORT;
+    let run: RemoteSecretProps[] = [];
+    const endRun = () => {
+      if (run.length > 0) new RemoteSecretManifests(scope, `RemoteSecrets-${run[0].cluster}`, run);
+      run = [];
+    };
     for (const target of plan.reads) {
       const credential = credentials.get(target.name);
       if (credential.kind === 'static') {
-        new RemoteSecret(scope, `RemoteSecret-${target.name}`, { cluster: target.name, kubeconfig: remoteKubeconfig(target.name, credential.credential) });
+        const secret = { cluster: target.name, kubeconfig: remoteKubeconfig(target.name, credential.credential) };
+        if (asManifests) run.push(secret);
+        else new RemoteSecret(scope, `RemoteSecret-${target.name}`, secret);
       } else if (credential.kind === 'external') {
+        endRun();
         new ExternalRemoteSecret(scope, `ExternalRemoteSecret-${target.name}`, {
           cluster: target.name,
           storeName: credential.external.storeName,
@@ -501,6 +526,7 @@ export class ClusterChart extends Chart {
         });
       }
     }
+    endRun();
   }
 }
 
@@ -529,7 +555,7 @@ export const SECRETS_FOLDER = 'secrets';
 
 /** Places every Kubernetes object under `scope` in `folder`. */
 function placeAll(scope: Construct, folder: string): void {
-  for (const c of scope.node.findAll()) if (ApiObject.isApiObject(c)) placeObject(c, folder);
+  for (const c of scope.node.findAll()) if (ApiObject.isApiObject(c) || RemoteSecretManifests.isRemoteSecretManifests(c)) placeObject(c, folder);
 }
 
 function withoutKeys(values: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {

@@ -9,6 +9,7 @@
  * the encryption step (`secrets` of the folder), which makes their text.
  */
 import { ApiObject } from 'cdk8s';
+import { IConstruct } from 'constructs';
 import { OutputError } from '../errors';
 import { parse } from 'yaml';
 import type { TrustFacts } from '../pki/trust-facts';
@@ -22,6 +23,7 @@ import { FolderFile } from '../constructs/folder-file';
 import { ISTIO_OPERATOR_API_VERSION } from '../constructs/istio-operator';
 import { ApplyPlan, clusterReadme, SynthRun } from './readme';
 import { CACERTS_SECRET_NAME } from '../constructs/cacerts-secret';
+import { RemoteSecretManifests } from '../constructs/remote-secret';
 import { ISTIO_SYSTEM } from '../constructs/names';
 import { parseCertificate } from '../pki/inspect';
 import { GENERATED_HEADER, ManifestHead, manifestFileName, manifestText, toYaml } from './files';
@@ -50,19 +52,32 @@ function markerSecrets(s: SecretSettings): Record<string, unknown> | undefined {
   return undefined;
 }
 
+/** Markers read in this process, by text: a mesh's folders mostly hold the same marker, and a run reads each several times. */
+const parsedMarkers = new Map<string, unknown>();
+
+/** What a marker's YAML holds (shared: not to be changed), or undefined when it is not YAML. */
+function parseMarker(text: string): unknown {
+  if (parsedMarkers.has(text)) return parsedMarkers.get(text);
+  let value: unknown;
+  try {
+    value = parse(text) as unknown;
+  } catch {
+    value = undefined;
+  }
+  if (parsedMarkers.size >= 1024) parsedMarkers.clear();
+  parsedMarkers.set(text, value);
+  return value;
+}
+
 /** The data plane a marker file records: ambient when it says so, else sidecar (older markers say nothing). */
 export function markerDataplane(text: string): Dataplane {
-  try {
-    return (parse(text) as { dataplane?: unknown } | null)?.dataplane === 'ambient' ? 'ambient' : 'sidecar';
-  } catch {
-    return 'sidecar';
-  }
+  return (parseMarker(text) as { dataplane?: unknown } | null | undefined)?.dataplane === 'ambient' ? 'ambient' : 'sidecar';
 }
 
 /** The SOPS recipients a marker file records, if its folder's Secrets are SOPS files. */
 export function markerSopsRecipients(text: string): string[] | undefined {
   try {
-    const s = (parse(text) as { secrets?: { encryption?: unknown; age?: unknown } } | null)?.secrets;
+    const s = (parseMarker(text) as { secrets?: { encryption?: unknown; age?: unknown } } | null | undefined)?.secrets;
     return s?.encryption === 'sops' && Array.isArray(s.age) ? s.age.map(String) : undefined;
   } catch {
     return undefined;
@@ -72,7 +87,7 @@ export function markerSopsRecipients(text: string): string[] | undefined {
 /** What a marker file says the folder trusts, if it says. */
 export function markerTrust(text: string): TrustFacts | undefined {
   try {
-    const t = (parse(text) as { trust?: Partial<TrustFacts> } | null)?.trust;
+    const t = (parseMarker(text) as { trust?: Partial<TrustFacts> } | null | undefined)?.trust;
     if (!t || !Array.isArray(t.roots)) return undefined;
     return { roots: t.roots.map(String), ...(typeof t.issuer === 'string' ? { issuer: t.issuer } : {}), extraRoots: Array.isArray(t.extraRoots) ? t.extraRoots.map(String) : [] };
   } catch {
@@ -146,7 +161,8 @@ export interface RenderOptions {
 
 /** Renders one cluster chart. Throws if a construct fails validation. */
 export function renderCluster(chart: ClusterChart, opts: RenderOptions = {}): RenderedFolder {
-  const errors = chart.node.findAll().flatMap((c) => c.node.validate().map((e) => `${c.node.path}: ${e}`));
+  const constructs = chart.node.findAll();
+  const errors = constructs.flatMap((c) => c.node.validate().map((e) => `${c.node.path}: ${e}`));
   if (errors.length > 0) throw new Error(`invalid constructs in ${chart.node.id}:\n  ${errors.join('\n  ')}`);
 
   const files = new Map<string, RenderedFile>();
@@ -164,35 +180,34 @@ export function renderCluster(chart: ClusterChart, opts: RenderOptions = {}): Re
     files.set(file.path, file);
   };
 
-  const objects = chart.node.findAll().filter((c): c is ApiObject => ApiObject.isApiObject(c));
-  const byObject = new Map<ApiObject, string>();
+  const documents = documentsOf(constructs);
+  const byObject = new Map<IConstruct, string>();
   const kubectl: ApplyPlan['kubectl'][number][] = [];
   const preInstall: string[] = [];
   const secrets: PendingSecret[] = [];
   const encryption = chart.cluster.secrets;
   // Sub-folder (or '' for the cluster folder itself) → files kubectl applies there.
   const kustomizations = new Map<string, string[]>([['', []]]);
-  for (const obj of objects) {
-    const json = obj.toJson() as ManifestHead;
-    const folder = folderOf(obj) ?? '';
+  for (const { source, json, description, text } of documents) {
+    const folder = folderOf(source) ?? '';
     let file = folder ? `${folder}/${manifestFileName(json)}` : manifestFileName(json);
     let listed = true;
     let secret: SecretForm | undefined;
     if (holdsSecretValues(json)) {
       const placed = secretFile(json, folder, encryption);
       ({ path: file, listed, form: secret } = placed);
-      if (encryption.encryption === 'none') add({ path: file, content: manifestText(json), mode: 0o600 });
+      if (encryption.encryption === 'none') add({ path: file, content: text(), mode: 0o600 });
       else {
         claim(file);
         secrets.push({ path: file, manifest: json, settings: encryption });
       }
     } else {
-      add({ path: file, content: manifestText(json), mode: 0o644 });
+      add({ path: file, content: text(), mode: 0o644 });
     }
-    byObject.set(obj, file);
+    byObject.set(source, file);
     if (json.apiVersion === ISTIO_OPERATOR_API_VERSION) continue;
-    kubectl.push({ file, what: describeSecret(descriptionOf(obj) ?? `${json.kind} \`${json.metadata.name}\``, secret), secret });
-    if (isBeforeIstiod(obj) && !folder) preInstall.push(file);
+    kubectl.push({ file, what: describeSecret(description ?? `${json.kind} \`${json.metadata.name}\``, secret), secret });
+    if (isBeforeIstiod(source) && !folder) preInstall.push(file);
     if (!listed) continue;
     if (!kustomizations.has(folder)) kustomizations.set(folder, []);
     kustomizations.get(folder)!.push(folder ? file.slice(folder.length + 1) : file);
@@ -201,7 +216,7 @@ export function renderCluster(chart: ClusterChart, opts: RenderOptions = {}): Re
     file: byObject.get(op.resource) as string,
     what: descriptionOf(op.resource) ?? `IstioOperator \`${op.name}\``,
   }));
-  const other = chart.node.findAll().filter(FolderFile.isFolderFile);
+  const other = constructs.filter(FolderFile.isFolderFile);
   for (const f of other) add({ path: f.path, content: f.content, mode: 0o644 });
 
   for (const [folder, resources] of kustomizations) {
@@ -214,7 +229,7 @@ export function renderCluster(chart: ClusterChart, opts: RenderOptions = {}): Re
   const folders = [...kustomizations.keys()].filter((f) => f !== '');
   const otherFiles = other.map((f) => ({ file: f.path, what: f.description, usedBy: f.usedBy, helm: f.helm }));
   // Only the last stage of a root rotation asks when the intermediate was issued.
-  const intermediateIssued = chart.readme.rootRotation?.stage === 3 ? intermediateIssuedIn(objects.map((o) => o.toJson())) : undefined;
+  const intermediateIssued = chart.readme.rootRotation?.stage === 3 ? intermediateIssuedIn(documents.map((d) => d.json)) : undefined;
   add({
     path: 'README.md',
     content: clusterReadme(chart.readme, { preInstall, istioctl, kubectl, folders, other: otherFiles }, { run: opts.run, intermediateIssued }),
@@ -227,6 +242,40 @@ export function renderCluster(chart: ClusterChart, opts: RenderOptions = {}): Re
     files: sortBy([...files.values()], (f) => f.path),
     ...(secrets.length > 0 ? { secrets: sortBy(secrets, (s) => s.path) } : {}),
   };
+}
+
+/** A Kubernetes object of a chart, and where its facts for the folder come from. */
+interface ChartDocument {
+  /** The construct whose metadata (sub-folder, before istiod) applies: the ApiObject, or the RemoteSecretManifests holding it. */
+  readonly source: IConstruct;
+  readonly json: ManifestHead;
+  /** Its README description, if it has one. */
+  readonly description?: string;
+  /** Its file's text. */
+  readonly text: () => string;
+}
+
+/** Texts of manifests shared by many folders (remote secrets), by manifest: made once per run, not once per folder. */
+const sharedTexts = new WeakMap<object, string>();
+
+function sharedManifestText(manifest: object): string {
+  let text = sharedTexts.get(manifest);
+  if (text === undefined) sharedTexts.set(manifest, (text = manifestText(manifest)));
+  return text;
+}
+
+/** The Kubernetes objects of `constructs` (a chart's, in tree order): each ApiObject, and each manifest of a RemoteSecretManifests in its place. */
+function documentsOf(constructs: readonly IConstruct[]): ChartDocument[] {
+  const documents: ChartDocument[] = [];
+  for (const c of constructs) {
+    if (ApiObject.isApiObject(c)) {
+      const json = c.toJson() as ManifestHead;
+      documents.push({ source: c, json, description: descriptionOf(c), text: () => manifestText(json) });
+    } else if (RemoteSecretManifests.isRemoteSecretManifests(c)) {
+      for (const e of c.entries) documents.push({ source: c, json: e.manifest, description: e.description, text: () => sharedManifestText(e.manifest) });
+    }
+  }
+  return documents;
 }
 
 /** notBefore of the intermediate CA in the folder's `cacerts` Secret, if it has one. */

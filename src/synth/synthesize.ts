@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import { LockOptions } from '../lock';
 import { withStoreLock } from '../pki/store-io';
 import { folderEncryptor } from './encrypt';
+import { compareAhead } from './disk-compare';
 import { readTopologySealingKeys } from '../secrets/sealing-cert';
 import { plural } from '../text';
 
@@ -168,10 +169,14 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions, i
   const encrypted: string[] = [];
   const kept: string[] = [];
   const encrypt = folderEncryptor(outdir, topology.meshes, { dryRun: opts.keyStore?.dryRun, sealingKeys });
+  const names = new Map(topology.meshes.flatMap((m) => m.clusters.map((c) => [c.name, m.name] as const)));
   return {
     outdir,
-    names: new Map(topology.meshes.flatMap((m) => m.clusters.map((c) => [c.name, m.name] as const))),
+    names,
     async *folders() {
+      // A fleet's folders are compared with the disk on a worker thread, each while the next one is rendered: one folder is held back.
+      const ahead = names.size >= COMPARE_AHEAD_FROM;
+      let held: RenderedFolder | undefined;
       for (const rendered of renderFolders(topology, pkis, credentials, { files: topology.files, outdir: opts.outdir })) {
         const done = await encrypt(rendered);
         const folder = done.folders[0];
@@ -179,8 +184,15 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions, i
         kept.push(...done.kept);
         fileCount.set(folder.name, folder.files.length);
         if (plaintext.includes(folder.name)) plaintextFiles.push(...folder.files.filter((f) => f.mode === 0o600).map((f) => `${folder.name}/${f.path}`));
-        yield folder;
+        if (!ahead) {
+          yield folder;
+          continue;
+        }
+        compareAhead(path.join(outdir, folder.name), folder, folder.files);
+        if (held) yield held;
+        held = folder;
       }
+      if (held) yield held;
     },
     summary: () => ({
       outdir,
@@ -206,6 +218,9 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions, i
     }),
   };
 }
+
+/** From how many folders a run compares them with the disk on a worker thread: below, starting one costs more than it saves. */
+const COMPARE_AHEAD_FROM = 16;
 
 /** A cluster of a mesh whose remote secrets cannot be written yet. */
 export interface MeshPending extends PendingCredential {
@@ -368,7 +383,8 @@ export function* renderFolders(
     const creds = credentials.get(mesh.name);
     if (!pki || !creds) throw new Error(`no CA material or credentials for mesh "${mesh.name}"`);
     const props = { mesh, pki, credentials: creds, federation: { topology, roots, rotations } };
-    for (const cluster of mesh.clusters) yield renderCluster(new ClusterChart(new App(), clusterChartProps(props, cluster)), { run });
+    // Remote secrets as plain manifests: a fleet has one per pair of clusters, and renderCluster writes them as the constructs would.
+    for (const cluster of mesh.clusters) yield renderCluster(new ClusterChart(new App(), { ...clusterChartProps(props, cluster), remoteSecrets: 'manifests' }), { run });
   }
 }
 

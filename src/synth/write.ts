@@ -27,6 +27,7 @@ import { OutputError } from '../errors';
 import { LockOptions, withLock } from '../lock';
 import { displayPath, fsyncDir, makeFolders } from '../paths';
 import { MARKER_FILE, markerMesh, markerSopsRecipients, PendingSecret, RenderedFile, RenderedFolder } from './render';
+import { comparedAhead, compareWithDisk } from './disk-compare';
 import { checkSopsConfig, isOwnSopsConfig, SOPS_CONFIG_FILE, sopsConfigText } from './sops-config';
 
 const STAGING_PREFIX = '.meshgen-staging-';
@@ -300,7 +301,8 @@ export class OutputPlanner {
     const marker = folder.files.find((file) => file.path === MARKER_FILE);
     const recipients = marker ? markerSopsRecipients(marker.content) : undefined;
     if (recipients) this.recipients.set(folder.name, recipients);
-    const disk = compareWithDisk(path.join(this.outdir, folder.name), folder);
+    const dir = path.join(this.outdir, folder.name);
+    const disk = comparedAhead(dir, folder) ?? compareWithDisk(dir, folder.files);
     if (disk.equal) this.unchanged.push(folder.name);
     return { changed: !disk.equal, same: disk.same };
   }
@@ -314,38 +316,6 @@ export class OutputPlanner {
     if (text === undefined && old !== undefined && isOwnSopsConfig(old)) return { change: 'remove' };
     return text === undefined ? {} : { text };
   }
-}
-
-/**
- * Which of `folder`'s files `dir` already holds, with their content and
- * mode, and whether it holds exactly those and nothing else.
- */
-function compareWithDisk(dir: string, folder: RenderedFolder): { equal: boolean; same: Set<string> } {
-  const same = new Set<string>();
-  let count = 0;
-  const countFiles = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) countFiles(path.join(d, e.name));
-      else count++;
-    }
-  };
-  try {
-    countFiles(dir);
-  } catch {
-    return { equal: false, same };
-  }
-  for (const file of folder.files) {
-    const full = path.join(dir, file.path);
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(full);
-    } catch {
-      continue;
-    }
-    if (!st.isFile() || (st.mode & 0o777) !== file.mode || st.size !== Buffer.byteLength(file.content)) continue;
-    if (fs.readFileSync(full, 'utf8') === file.content) same.add(file.path);
-  }
-  return { equal: count === folder.files.length && same.size === folder.files.length, same };
 }
 
 /**
