@@ -154,11 +154,11 @@ export class ClusterChart extends Chart {
     const meshConfig = meshConfigFor(mesh, fed, props.trustRoots ?? [], pki.rootRotation !== undefined);
     const needsGateway = needsEastWestGateway(plan, fed);
     if (cluster.role === 'remote') {
-      if (!plan.primary || plan.primary.role !== 'primary') {
+      if (!plan.servedBy || plan.servedBy.role !== 'primary') {
         throw new TopologyError(`remote "${cluster.name}" needs a primary of mesh "${mesh.name}" as its controlPlane`);
       }
       if (!plan.remotePilotAddress || !plan.injectionPath) {
-        throw new TopologyError(`remote "${cluster.name}" needs the east-west gateway address of "${plan.primary.name}" (eastWestGateway.address)`);
+        throw new TopologyError(`remote "${cluster.name}" needs the east-west gateway address of "${plan.servedBy.name}" (eastWestGateway.address)`);
       }
     }
 
@@ -257,7 +257,7 @@ export class ClusterChart extends Chart {
     new SailIstio(this, 'Sail', {
       name: mesh.istio.revision ?? 'default',
       version: mesh.istio.version,
-      profile: plan.primary ? 'remote' : ambient ? 'ambient' : undefined,
+      profile: plan.servedBy ? 'remote' : ambient ? 'ambient' : undefined,
       values: ambient ? { ...values, pilot: { ...(values.pilot as Record<string, unknown> | undefined), trustedZtunnelNamespace: SAIL_ZTUNNEL_NAMESPACE } } : values,
     });
   }
@@ -267,12 +267,12 @@ export class ClusterChart extends Chart {
     const { mesh, cluster } = plan;
     const revision = mesh.istio.revision;
     const inputs: IstioOperator[] = [];
-    if (plan.primary) {
+    if (plan.servedBy) {
       inputs.push(
         new RemoteControlPlane(this, 'RemoteControlPlane', {
           injectionPath: plan.injectionPath as string,
           remotePilotAddress: plan.remotePilotAddress as string,
-          primary: plan.primary.name,
+          primary: plan.servedBy.name,
           hub: mesh.istio.hub,
           tag: mesh.istio.version,
           revision,
@@ -319,7 +319,7 @@ export class ClusterChart extends Chart {
         release: istiodRelease(plan.mesh.istio.revision),
         chart: 'istiod',
         values: istiodValues(plan, meshConfig),
-        what: plan.primary ? 'the remote profile' : plan.mesh.dataplane === 'ambient' ? 'the control plane (istiod), ambient profile' : 'the control plane (istiod)',
+        what: plan.servedBy ? 'the remote profile' : plan.mesh.dataplane === 'ambient' ? 'the control plane (istiod), ambient profile' : 'the control plane (istiod)',
       },
     ];
     if (plan.mesh.dataplane === 'ambient') {

@@ -27,7 +27,10 @@ export interface MeshProps {
   readonly federation?: {
     readonly topology: Topology;
     readonly roots: ReadonlyMap<string, string>;
-    /** Root rotations of other meshes, by mesh: the READMEs of clusters that trust them say what each stage needs. */
+    /**
+     * Root rotations of other meshes, by mesh: the READMEs of clusters that trust them say what each stage needs.
+     * @default - none under way
+     */
     readonly rotations?: ReadonlyMap<string, RootRotation>;
   };
 }

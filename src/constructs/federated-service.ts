@@ -40,7 +40,10 @@ const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC']);
 export interface FederationEndpoint {
   /** East-west gateway address (IP or DNS name). */
   readonly address: string;
-  /** Istio locality of the exporting cluster, if known. */
+  /**
+   * Istio locality of the exporting cluster.
+   * @default - none: the endpoint has no locality, so failover does not prefer it
+   */
   readonly locality?: string;
   /** Name of the exporting cluster. */
   readonly cluster: string;
@@ -160,11 +163,17 @@ export class FederatedServiceExport extends Construct {
 /** Name of the Gateway that passes exported hosts through. */
 export const FEDERATION_GATEWAY_NAME = 'federation-gateway';
 
+/** Props of FederationGateway. */
+export interface FederationGatewayProps {
+  /** The exported hosts the gateway passes through, and no others. */
+  readonly hosts: readonly string[];
+}
+
 /** Gateway `federation-gateway`: AUTO_PASSTHROUGH on 15443 for the exported hosts only. */
 export class FederationGateway extends Construct {
   public readonly resource: Gateway;
 
-  constructor(scope: Construct, id: string, props: { readonly hosts: readonly string[] }) {
+  constructor(scope: Construct, id: string, props: FederationGatewayProps) {
     super(scope, id);
     this.resource = new Gateway(this, 'Resource', {
       metadata: { name: FEDERATION_GATEWAY_NAME, namespace: ISTIO_SYSTEM },

@@ -14,11 +14,21 @@ import { describeObject } from './description';
 /** Istio's Helm chart repository. */
 export const ISTIO_CHART_REPOSITORY = 'https://istio-release.storage.googleapis.com/charts';
 
+/** Props of FluxHelmRepository. */
+export interface FluxHelmRepositoryProps {
+  /** metadata.name, which the HelmReleases name as their source. */
+  readonly name: string;
+  /** metadata.namespace. */
+  readonly namespace: string;
+  /** How often Flux reads the repository's index, e.g. `10m`. */
+  readonly interval: string;
+}
+
 /** A Flux HelmRepository of Istio's charts. */
 export class FluxHelmRepository extends Construct {
   public readonly resource: ApiObject;
 
-  constructor(scope: Construct, id: string, props: { readonly name: string; readonly namespace: string; readonly interval: string }) {
+  constructor(scope: Construct, id: string, props: FluxHelmRepositoryProps) {
     super(scope, id);
     this.resource = new ApiObject(this, 'Resource', {
       apiVersion: 'source.toolkit.fluxcd.io/v1',

@@ -149,8 +149,8 @@ export function topologyGraph(topology: Topology): TopologyGraph {
           locality: cluster.locality,
           dataplane: mesh.dataplane,
         });
-        if (plan.primary) {
-          edges.push({ kind: 'controlPlane', from: clusterNodeId(cluster.name), to: clusterNodeId(plan.primary.name), bidirectional: false, labels: [CONTROL_PLANE_LABEL] });
+        if (plan.servedBy) {
+          edges.push({ kind: 'controlPlane', from: clusterNodeId(cluster.name), to: clusterNodeId(plan.servedBy.name), bidirectional: false, labels: [CONTROL_PLANE_LABEL] });
         }
         for (const target of plan.reads) {
           // Two primaries read each other: one edge per pair, from the one first by name.

@@ -90,7 +90,7 @@ export function pilotEnv(meshConfig: Record<string, unknown>, mesh?: Pick<MeshMo
 
 /** Values of the `base` chart: the remote profile on a remote, nothing else. */
 export function baseValues(plan: ClusterPlan): Record<string, unknown> {
-  return plan.primary ? { profile: 'remote' } : {};
+  return plan.servedBy ? { profile: 'remote' } : {};
 }
 
 /**
@@ -104,7 +104,7 @@ export function istiodValues(plan: ClusterPlan, meshConfig: Record<string, unkno
   const { mesh, cluster } = plan;
   const release = { hub: mesh.istio.hub, tag: mesh.istio.version };
   const revision = mesh.istio.revision ? { revision: mesh.istio.revision } : {};
-  if (plan.primary) {
+  if (plan.servedBy) {
     return {
       profile: 'remote',
       ...revision,

@@ -12,8 +12,8 @@ import { ClusterModel, isMultiNetwork, MeshModel } from './types';
 export interface ClusterPlan {
   readonly mesh: MeshModel;
   readonly cluster: ClusterModel;
-  /** For a remote: the primary whose istiod serves it. */
-  readonly primary?: ClusterModel;
+  /** For a remote: the primary whose istiod serves it; undefined for a primary (so it also tells a remote from a primary). */
+  readonly servedBy?: ClusterModel;
   /** For a primary: the remotes it serves, by name. */
   readonly remotes: readonly ClusterModel[];
   /** The mesh spans several networks. */
@@ -70,7 +70,7 @@ export function planCluster(mesh: MeshModel, cluster: ClusterModel): ClusterPlan
   return {
     mesh,
     cluster,
-    primary,
+    servedBy: primary,
     remotes,
     multiNetwork,
     networkLabel: multiNetwork ? cluster.network : undefined,

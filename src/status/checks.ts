@@ -148,7 +148,7 @@ async function checkRootCertConfigMap(t: StatusTarget, reader: ClusterReader): P
       check,
       'missing',
       `no ConfigMap ${ISTIO_SYSTEM}/istio-ca-root-cert: istiod has not published the mesh's root here`,
-      t.plan.cluster.role === 'primary' ? 'install the control plane as the README says; istiod writes it when it runs' : `check that ${t.plan.primary?.name ?? 'the primary'}'s istiod reads this cluster (its remote secret)`,
+      t.plan.cluster.role === 'primary' ? 'install the control plane as the README says; istiod writes it when it runs' : `check that ${t.plan.servedBy?.name ?? 'the primary'}'s istiod reads this cluster (its remote secret)`,
     );
   }
   const live = certFingerprints(data['root-cert.pem'], false);

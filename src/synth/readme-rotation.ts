@@ -49,7 +49,7 @@ export function showsRotation(rotation: RootRotation | undefined, issued: Date |
  */
 export function rootRotationSection(plan: ClusterPlan, rotation: RootRotation | undefined, meshgen: RotationCommands, intermediateIssued?: Date): string[] {
   if (!showsRotation(rotation, intermediateIssued)) return [];
-  const { cluster, primary } = plan;
+  const { cluster, servedBy: primary } = plan;
   const ctx = shellQuote(cluster.context);
   const istiodCtx = shellQuote((primary ?? cluster).context);
   const restart = [
@@ -111,7 +111,7 @@ export function rootRotationSection(plan: ClusterPlan, rotation: RootRotation | 
 /** Markdown lines for the root rotations of other meshes this cluster trusts (trust bundles), or none. */
 export function peerRotationSection(plan: ClusterPlan, peers: readonly PeerRotation[], facts: TrustFacts, meshgen: RotationCommands): string[] {
   if (peers.length === 0) return [];
-  const ctx = shellQuote((plan.primary ?? plan.cluster).context);
+  const ctx = shellQuote((plan.servedBy ?? plan.cluster).context);
   const configMap = plan.mesh.istio.revision ? `istio-${plan.mesh.istio.revision}` : 'istio';
   const out: string[] = ['## Root rotation of a trusted mesh', ''];
   for (const p of peers) {

@@ -138,7 +138,7 @@ function defaultRun(plan: ClusterPlan): SynthRun {
 /** Markdown README for one cluster folder. */
 export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan, context: ReadmeContext = {}): string {
   const { plan, credentials, federation, rootRotation, peerRotations, trustFacts } = facts;
-  const { mesh, cluster, primary } = plan;
+  const { mesh, cluster, servedBy: primary } = plan;
   const meshgen = meshgenCommands(commandPaths(context.run ?? defaultRun(plan), cluster.name));
   const ctx = shellQuote(cluster.context);
   const rev = mesh.istio.revision;

@@ -127,7 +127,7 @@ export function convertPeer(file: string, text: string, opts: ConvertPeerOptions
     istioVersionGiven: opts.istioVersion !== undefined,
     upgradeOldIstio: opts.upgradeOldIstio === true,
   });
-  const yaml = renderTopology(file, format, converted);
+  const yaml = convertedTopologyText(file, format, converted);
   let topology: Topology;
   try {
     topology = parseTopology([{ file: target, text: yaml }]);
@@ -142,7 +142,7 @@ export function convertPeer(file: string, text: string, opts: ConvertPeerOptions
 }
 
 /** The converted file: a header naming its source, then one document per mesh. */
-function renderTopology(file: string, format: PeerFormat, topology: ConvertedTopology): string {
+function convertedTopologyText(file: string, format: PeerFormat, topology: ConvertedTopology): string {
   const header = [
     `Converted from ${file} (${PEER_FORMAT_TITLES[format]}) by meshgen convert.`,
     'Read the notes below, then check the file with meshgen validate -f <this file>.',
