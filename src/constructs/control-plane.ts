@@ -9,6 +9,7 @@
 import { Construct } from 'constructs';
 import { IstioOperator, IstioReleaseProps } from './istio-operator';
 import { describeObject } from './description';
+import { primaryGlobalValues } from '../model/install-values';
 
 /** metadata.name of the control-plane IstioOperator. */
 export const CONTROL_PLANE_NAME = 'control-plane';
@@ -59,12 +60,7 @@ export class ControlPlane extends Construct {
         revision: props.revision,
         meshConfig: props.meshConfig && Object.keys(props.meshConfig).length > 0 ? props.meshConfig : undefined,
         values: {
-          global: {
-            meshID: props.meshID,
-            multiCluster: { clusterName: props.clusterName },
-            network: props.network,
-            externalIstiod: props.externalIstiod ? true : undefined,
-          },
+          global: primaryGlobalValues(props),
           pilot: props.pilotEnv ? { env: props.pilotEnv } : undefined,
         },
       },

@@ -122,13 +122,7 @@ export function istiodValues(plan: ClusterPlan, meshConfig: Record<string, unkno
   return {
     ...(mesh.dataplane === 'ambient' ? { profile: 'ambient' } : {}),
     ...revision,
-    global: {
-      ...release,
-      meshID: mesh.meshID,
-      multiCluster: { clusterName: cluster.name },
-      network: cluster.network,
-      ...(plan.exposeIstiod ? { externalIstiod: true } : {}),
-    },
+    global: { ...release, ...primaryGlobalValues({ meshID: mesh.meshID, clusterName: cluster.name, network: cluster.network, externalIstiod: plan.exposeIstiod }) },
     ...(env ? { pilot: { env } } : {}),
     ...(Object.keys(meshConfig).length > 0 ? { meshConfig } : {}),
   };
@@ -171,6 +165,27 @@ export function ztunnelValues(plan: ClusterPlan): Record<string, unknown> {
     multiCluster: { clusterName: cluster.name },
     network: cluster.network,
   };
+}
+
+/** The identity of a primary's istiod. */
+export interface PrimaryIdentity {
+  readonly meshID: string;
+  readonly clusterName: string;
+  readonly network: string;
+  /**
+   * istiod also serves remote clusters through the east-west gateway.
+   * @default false
+   */
+  readonly externalIstiod?: boolean;
+}
+
+/**
+ * `values.global` of a primary's istiod, the same in the istiod chart's
+ * values and an IstioOperator's `spec.values`: mesh ID, cluster name,
+ * network, and `externalIstiod` when it serves remotes.
+ */
+export function primaryGlobalValues(id: PrimaryIdentity): Record<string, unknown> {
+  return { meshID: id.meshID, multiCluster: { clusterName: id.clusterName }, network: id.network, ...(id.externalIstiod ? { externalIstiod: true } : {}) };
 }
 
 /** Service annotation that lets Istio use node addresses for a NodePort east-west gateway. */
