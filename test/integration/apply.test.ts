@@ -13,13 +13,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadTopology } from '../../src/model/load';
 import { synthesize } from '../../src/synth/synthesize';
 import { FIXTURE_TOPOLOGIES, fixedKeyStore, meshYaml, REPO, runCli, tmpDir, TWO_CLUSTERS, walk, workspace } from '../helpers';
 import { controllerKey, unseal } from '../helpers/sealed';
 import { ageKeygen, sopsDecrypt } from '../helpers/sops';
 import { forApiServer120, readCrds, upstreamCrdFiles } from '../validators/crds';
+
+// Each test here waits on real API servers and kubectl; on a loaded machine one took over the suite's 60 s.
+// They finish or fail on their own, so the limit only guards against a hang.
+vi.setConfig({ testTimeout: 300_000 });
 
 const FLEET_KUBECONFIG = path.join(FIXTURE_TOPOLOGIES, '..', 'kubeconfig', 'fleet.yaml');
 
