@@ -18,9 +18,9 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { meshYaml, REPO, runCli, tmpDir, workspace } from '../helpers';
 
-
 // Each test waits on a real API server; the limit only guards against a hang.
 vi.setConfig({ testTimeout: 300_000 });
+
 const run = promisify(execFile);
 const KIT =
   process.env.KUBE_APISERVER_KIT ??
