@@ -74,8 +74,8 @@ export function readDeployedRoot(outdir: string, mesh: string): { source: string
   return hidden ? { source: path.dirname(hidden.source), fingerprints: [], unreadable: true } : undefined;
 }
 
-/** Every folder of `outdir` that meshgen made, with its mesh and what its marker says it trusts (folders whose marker says nothing are left out). */
-export function readOutputFolders(outdir: string): { folder: string; mesh: string; trust: DeployedCacerts }[] {
+/** Every folder of `outdir` that meshgen made, in name order, with its mesh and its marker's path and text. */
+function madeFolders(outdir: string): { folder: string; mesh: string; marker: string; text: string }[] {
   if (!fs.existsSync(outdir) || !fs.statSync(outdir).isDirectory()) return [];
   return fs
     .readdirSync(outdir)
@@ -85,20 +85,21 @@ export function readOutputFolders(outdir: string): { folder: string; mesh: strin
       const mesh = ownerOf(dir);
       if (mesh === undefined) return [];
       const marker = path.join(dir, MARKER_FILE);
-      const facts = markerTrust(fs.readFileSync(marker, 'utf8'));
-      return facts ? [{ folder, mesh, trust: { source: displayPath(marker), ...facts } }] : [];
+      return [{ folder, mesh, marker, text: fs.readFileSync(marker, 'utf8') }];
     });
+}
+
+/** Every folder of `outdir` that meshgen made, with its mesh and what its marker says it trusts (folders whose marker says nothing are left out). */
+export function readOutputFolders(outdir: string): { folder: string; mesh: string; trust: DeployedCacerts }[] {
+  return madeFolders(outdir).flatMap(({ folder, mesh, marker, text }) => {
+    const facts = markerTrust(text);
+    return facts ? [{ folder, mesh, trust: { source: displayPath(marker), ...facts } }] : [];
+  });
 }
 
 /** The data plane each folder of `outdir` that meshgen made for `mesh` was made for, as its marker records it. */
 export function readOutputDataplanes(outdir: string, mesh: string): { folder: string; dataplane: Dataplane }[] {
-  if (!fs.existsSync(outdir) || !fs.statSync(outdir).isDirectory()) return [];
-  return fs
-    .readdirSync(outdir)
-    .sort(compareStrings)
-    .flatMap((folder) => {
-      const dir = path.join(outdir, folder);
-      if (ownerOf(dir) !== mesh) return [];
-      return [{ folder, dataplane: markerDataplane(fs.readFileSync(path.join(dir, MARKER_FILE), 'utf8')) }];
-    });
+  return madeFolders(outdir)
+    .filter((f) => f.mesh === mesh)
+    .map(({ folder, text }) => ({ folder, dataplane: markerDataplane(text) }));
 }
