@@ -9,6 +9,7 @@ import { certsCommand } from './certs';
 import { convertCommand } from './convert';
 import { credentialsCommand } from './credentials';
 import { diffCommand } from './diff';
+import { discoverCommand } from './discover';
 import { graphCommand } from './graph';
 import { initCommand } from './init';
 import { statusCommand } from './status';
@@ -84,6 +85,7 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void = () =>
   program.addCommand(graphCommand(io));
   program.addCommand(certsCommand(io, setExitCode));
   program.addCommand(statusCommand(io, setExitCode));
+  program.addCommand(discoverCommand(io, setExitCode));
   const configure = (cmd: Command) => {
     cmd.configureOutput({ writeOut: io.out, writeErr: io.err }).exitOverride();
     cmd.commands.forEach(configure);

@@ -5,7 +5,8 @@
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { loadTopology } from '../model/load';
-import { MeshModel } from '../model/types';
+import { discoveredDate } from '../model/discovered';
+import { MeshModel, Topology } from '../model/types';
 import { displayPath } from '../paths';
 import { KeyStoreOptions } from '../pki/key-store';
 import { MeshPending, PLAINTEXT_FIX, SynthResult, synthesize } from '../synth/synthesize';
@@ -36,7 +37,7 @@ export function synthCommand(io: Io): Command {
         askPassphrase: askOnTerminal,
       });
       if (opts.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
-      else if (!opts.quiet) io.out(summary(result));
+      else if (!opts.quiet) io.out(summary(result, discoveredLines(topology)));
       const warning = plaintextWarning(result);
       if (warning) io.err(warning);
     });
@@ -92,8 +93,19 @@ export function pendingLines(p: MeshPending, readme?: string): string[] {
   ];
 }
 
-/** The human summary of a synth: per cluster what was written, what is pending, what to run next. */
-export function summary(result: SynthResult): string {
+/** One line per cluster whose east-west gateway address came from `meshgen discover` (the topology leaves it unset). */
+export function discoveredLines(topology: Topology): string[] {
+  return topology.meshes.flatMap((mesh) =>
+    mesh.clusters.flatMap((c) =>
+      c.eastWestGateway.addressSource === 'discovered'
+        ? [`${c.name}: east-west gateway address ${c.eastWestGateway.address} from meshgen discover (${discoveredDate(c.eastWestGateway.discovered)})`]
+        : [],
+    ),
+  );
+}
+
+/** The human summary of a synth: per cluster what was written, the discovered addresses used, what is pending, what to run next. */
+export function summary(result: SynthResult, discovered: readonly string[] = []): string {
   const out = displayPath(result.outdir);
   const lines: string[] = [];
   for (const mesh of result.meshes) {
@@ -105,6 +117,7 @@ export function summary(result: SynthResult): string {
       lines.push(`  root rotation at stage ${mesh.rootRotationStage} of 3: roll this out to every cluster and pass its README checks, then run meshgen certs rotate --root --continue --mesh ${mesh.name}`);
     }
   }
+  lines.push(...discovered);
   for (const name of result.removed) lines.push(`removed ${out}/${name}/: its cluster is no longer in the topology`);
   for (const p of result.pending) lines.push(...pendingLines(p, `${out}/${p.cluster}/README.md`));
   for (const name of result.foreign) lines.push(`kept ${out}/${name}/: made for a mesh that is not in this topology`);

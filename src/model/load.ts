@@ -30,7 +30,8 @@ import {
   Topology,
 } from './types';
 import type { CredentialsValue, FederationDocumentValue, MeshDocumentValue, SecretsValue } from './documents';
-import { validateMeshDocuments } from './validate';
+import { DiscoveredAddresses, readDiscoveredOrProblem } from './discovered';
+import { obj, str, validateMeshDocuments } from './validate';
 import { validateFederations } from './validate-federation';
 import { checkSecrets, mergeSecrets } from './validate-secrets';
 
@@ -48,8 +49,20 @@ export interface TopologySource {
   readonly text: string;
 }
 
+/** Options of loadTopology() and parseTopology(). */
+export interface LoadOptions {
+  /**
+   * Load for `meshgen discover`, which finds the gateway addresses the
+   * topology lacks: a primary serving remotes (or a cluster exporting
+   * services) need not have an address yet, and a damaged
+   * `<keyStore>/discovered.json` is read as empty (discover replaces it).
+   * @default false
+   */
+  readonly discovering?: boolean;
+}
+
 /** Reads, checks and resolves topology files. Throws TopologyError listing every problem. */
-export function loadTopology(files: string | readonly string[]): Topology {
+export function loadTopology(files: string | readonly string[], opts: LoadOptions = {}): Topology {
   const list = typeof files === 'string' ? [files] : [...files];
   const problems: Problem[] = [];
   const sources: TopologySource[] = [];
@@ -62,11 +75,11 @@ export function loadTopology(files: string | readonly string[]): Topology {
   if (problems.length > 0) {
     throw new TopologyError(`cannot read ${problems.length === 1 ? 'the topology file' : 'the topology files'} ${problems.map((p) => p.file).join(', ')}`, problems);
   }
-  return parseTopology(sources);
+  return parseTopology(sources, [], opts);
 }
 
 /** Checks and resolves topology texts. Throws TopologyError listing every problem. */
-export function parseTopology(sources: readonly TopologySource[], earlier: readonly Problem[] = []): Topology {
+export function parseTopology(sources: readonly TopologySource[], earlier: readonly Problem[] = [], opts: LoadOptions = {}): Topology {
   const problems: Problem[] = [...earlier];
   const meshDocs: SourceDocument[] = [];
   const fedDocs: SourceDocument[] = [];
@@ -100,17 +113,50 @@ export function parseTopology(sources: readonly TopologySource[], earlier: reado
       else fedDocs.push(doc);
     }
   }
-  problems.push(...validateMeshDocuments(meshDocs), ...meshDocs.flatMap(checkSecrets), ...validateFederations(fedDocs, meshDocs));
+  const discovered = discoveredAddresses(meshDocs, opts.discovering ? [] : problems);
+  const requireAddresses = !opts.discovering;
+  problems.push(
+    ...validateMeshDocuments(meshDocs, discovered, requireAddresses),
+    ...meshDocs.flatMap(checkSecrets),
+    ...validateFederations(fedDocs, meshDocs, discovered, requireAddresses),
+  );
   if (problems.length > 0) {
     const files = [...new Set(problems.map((p) => p.file).filter(Boolean))].join(', ');
     throw new TopologyError(`invalid topology${files ? ` in ${files}` : ''}: ${plural(problems.length, 'problem')}`, problems);
   }
-  const meshes = withStoreSharing(sortBy(meshDocs.map(toMeshModel), (m) => m.name));
+  const meshes = withStoreSharing(
+    sortBy(
+      meshDocs.map((doc) => toMeshModel(doc, discovered(doc))),
+      (m) => m.name,
+    ),
+  );
   const federations = sortBy(
     fedDocs.map((doc) => toFederationModel(doc, meshes)),
     (f) => f.name,
   );
   return { meshes, federations, files: sources.map((s) => s.file) };
+}
+
+/**
+ * The gateway addresses `meshgen discover` stored in each Mesh document's key
+ * store (`<keyStore>/discovered.json`), read once per key store; a damaged
+ * file adds one problem naming it.
+ */
+function discoveredAddresses(meshDocs: readonly SourceDocument[], problems: Problem[]): (doc: SourceDocument) => DiscoveredAddresses {
+  const byStore = new Map<string, DiscoveredAddresses>();
+  const byDoc = new Map<SourceDocument, DiscoveredAddresses>();
+  for (const doc of meshDocs) {
+    const store = keyStorePath(doc.file, str(obj(obj(obj(doc.value).spec).trust).keyStore));
+    let addresses = byStore.get(store);
+    if (!addresses) {
+      const read = readDiscoveredOrProblem(store);
+      if (read.problem) problems.push(read.problem);
+      addresses = read.addresses;
+      byStore.set(store, addresses);
+    }
+    byDoc.set(doc, addresses);
+  }
+  return (doc) => byDoc.get(doc) ?? new Map();
 }
 
 /** Each mesh with the other meshes of the topology that use its key store (trust.storeSharedWith). */
@@ -240,7 +286,14 @@ function expandPath(p: string, base: string): string {
   return path.resolve(base, p);
 }
 
-function toMeshModel(doc: SourceDocument): MeshModel {
+/** A cluster's gateway address: the topology's, else the one `meshgen discover` stored, with where it came from. */
+function gatewayAddress(address: string | undefined, found: DiscoveredAddresses, cluster: string) {
+  if (address !== undefined) return { address, addressSource: 'topology' as const };
+  const d = found.get(cluster);
+  return d ? { address: d.address, addressSource: 'discovered' as const, discovered: d.discovered } : {};
+}
+
+function toMeshModel(doc: SourceDocument, discovered: DiscoveredAddresses): MeshModel {
   const m = doc.value as MeshDocumentValue;
   const base = path.dirname(path.resolve(doc.file));
   const clusters: ClusterModel[] = sortBy(
@@ -254,7 +307,7 @@ function toMeshModel(doc: SourceDocument): MeshModel {
       eastWestGateway: {
         serviceType: c.eastWestGateway?.serviceType ?? 'LoadBalancer',
         annotations: c.eastWestGateway?.annotations ?? {},
-        address: c.eastWestGateway?.address,
+        ...gatewayAddress(c.eastWestGateway?.address, discovered, c.name),
       },
       credentials: resolveCredentials({ ...m.spec.credentials, ...c.credentials }, base, c.name),
       samples: [...(c.samples ?? m.spec.samples ?? [])].sort(compareStrings),

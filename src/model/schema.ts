@@ -460,7 +460,7 @@ export const meshSchema = {
                     type: 'string',
                     minLength: 1,
                     description:
-                      'IP address or DNS name other clusters reach the gateway at; required on a primary that serves remotes (their remotePilotAddress).',
+                      'IP address or DNS name other clusters reach the gateway at; a primary that serves remotes needs one (their remotePilotAddress): set it here, or run `meshgen discover` after installing the primary, which stores it in the key store. This value always wins over a discovered one.',
                   },
                 },
               },

@@ -49,6 +49,15 @@ export interface EastWestGatewaySettings {
   readonly annotations: Readonly<Record<string, string>>;
   /** IP address or DNS name other clusters reach the gateway at, when known. */
   readonly address?: string;
+  /**
+   * Where `address` came from: `topology` when the topology sets
+   * `eastWestGateway.address` (which always wins), `discovered` when
+   * `meshgen discover` read it off the cluster's gateway Service and stored it
+   * in the key store (`<keyStore>/discovered.json`). Unset without an address.
+   */
+  readonly addressSource?: 'topology' | 'discovered';
+  /** With addressSource `discovered`: when the address was read (ISO 8601). */
+  readonly discovered?: string;
 }
 
 /** Where a model object came from, for error messages. */

@@ -8,7 +8,7 @@ import { Problem } from '../errors';
 import { nearest } from './schema-check';
 import { problemAt, SourceDocument } from './source';
 import { keyStorePath } from './types';
-import { FirstUses, obj, str } from './validate';
+import { DiscoveredLookup, FirstUses, obj, str } from './validate';
 
 interface MeshInfo {
   doc: SourceDocument;
@@ -16,17 +16,18 @@ interface MeshInfo {
   keyStore: string;
 }
 
-function meshInfos(meshDocs: readonly SourceDocument[]): Map<string, MeshInfo> {
+function meshInfos(meshDocs: readonly SourceDocument[], discovered: DiscoveredLookup): Map<string, MeshInfo> {
   const out = new Map<string, MeshInfo>();
   for (const doc of meshDocs) {
     const name = str(obj(obj(doc.value).metadata).name);
     if (name === undefined || out.has(name)) continue;
     const spec = obj(obj(doc.value).spec);
     const clusters = new Map<string, { index: number; address?: string }>();
+    const found = discovered(doc);
     (Array.isArray(spec.clusters) ? spec.clusters : []).forEach((raw, index) => {
       const c = obj(raw);
       const cname = str(c.name);
-      if (cname !== undefined) clusters.set(cname, { index, address: str(obj(c.eastWestGateway).address) });
+      if (cname !== undefined) clusters.set(cname, { index, address: str(obj(c.eastWestGateway).address) ?? found.get(cname)?.address });
     });
     const keyStore = keyStorePath(doc.file, str(obj(spec.trust).keyStore));
     out.set(name, { doc, clusters, keyStore });
@@ -35,9 +36,9 @@ function meshInfos(meshDocs: readonly SourceDocument[]): Map<string, MeshInfo> {
 }
 
 /** Every problem of the federations, and of key stores shared between meshes. */
-export function validateFederations(fedDocs: readonly SourceDocument[], meshDocs: readonly SourceDocument[]): Problem[] {
+export function validateFederations(fedDocs: readonly SourceDocument[], meshDocs: readonly SourceDocument[], discovered: DiscoveredLookup = () => new Map(), requireAddresses = true): Problem[] {
   const problems: Problem[] = [];
-  const meshes = meshInfos(meshDocs);
+  const meshes = meshInfos(meshDocs, discovered);
   const names = new FirstUses(problems);
   // host → importing mesh → where first imported
   const imported = new Map<string, FirstUses>();
@@ -125,13 +126,13 @@ export function validateFederations(fedDocs: readonly SourceDocument[], meshDocs
         const exporting = (listed ?? [...mesh.clusters.keys()]).filter((c): c is string => c !== undefined && mesh.clusters.has(c));
         for (const c of exporting) {
           const info = mesh.clusters.get(c)!;
-          if (info.address === undefined) {
+          if (requireAddresses && info.address === undefined) {
             problems.push(
               problemAt(
                 mesh.doc,
                 ['spec', 'clusters', info.index],
                 `cluster "${c}" exports ${host ?? 'a service'} to other meshes, which reach it through its east-west gateway, whose address is not set`,
-                `set eastWestGateway.address of "${c}" to the EXTERNAL-IP or hostname of its istio-eastwestgateway Service`,
+                `install "${c}", then run \`meshgen discover --cluster ${c}\` (or set eastWestGateway.address of "${c}" to the EXTERNAL-IP or hostname of its istio-eastwestgateway Service)`,
               ),
             );
           }

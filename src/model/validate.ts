@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { Problem } from '../errors';
+import type { DiscoveredAddresses } from './discovered';
 import { nearest } from './schema-check';
 import { formatPath, problemAt, SourceDocument } from './source';
 import { externalKeyFor } from './types';
@@ -58,8 +59,16 @@ export class FirstUses {
   }
 }
 
-/** Every cross-key problem of a set of Mesh documents. */
-export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[] {
+/** The addresses `meshgen discover` stored for the clusters of a Mesh document (its key store's discovered.json). */
+export type DiscoveredLookup = (doc: SourceDocument) => DiscoveredAddresses;
+
+const NO_DISCOVERED: DiscoveredAddresses = new Map();
+
+/**
+ * Every cross-key problem of a set of Mesh documents. `discovered` gives the gateway addresses stored by
+ * `meshgen discover`; with `requireAddresses` false, a primary serving remotes may lack one (for discover itself).
+ */
+export function validateMeshDocuments(docs: readonly SourceDocument[], discovered: DiscoveredLookup = () => NO_DISCOVERED, requireAddresses = true): Problem[] {
   const problems: Problem[] = [];
   const meshNames = new FirstUses(problems);
   const meshIDs = new FirstUses(problems);
@@ -125,7 +134,7 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
   }
   problems.push(...checkNetworksAcrossMeshes(docs));
   for (const doc of docs) {
-    problems.push(...checkRoles(doc, docs), ...checkAddresses(doc), ...checkCredentials(doc), ...checkGitOps(doc), ...checkPlatform(doc), ...checkAmbient(doc), ...checkTrustSource(doc), ...checkValidities(doc));
+    problems.push(...checkRoles(doc, docs, discovered(doc), requireAddresses), ...checkAddresses(doc), ...checkCredentials(doc), ...checkGitOps(doc), ...checkPlatform(doc), ...checkAmbient(doc), ...checkTrustSource(doc), ...checkValidities(doc));
   }
   return problems;
 }
@@ -194,7 +203,7 @@ function checkNetworksAcrossMeshes(docs: readonly SourceDocument[]): Problem[] {
 }
 
 /** Primary-remote rules: every remote is served by a reachable primary of its own mesh. */
-function checkRoles(doc: SourceDocument, all: readonly SourceDocument[]): Problem[] {
+function checkRoles(doc: SourceDocument, all: readonly SourceDocument[], discovered: DiscoveredAddresses, requireAddresses: boolean): Problem[] {
   const problems: Problem[] = [];
   const mesh = meshNameOf(doc) ?? '(unnamed)';
   const clusters = rawClusters(doc);
@@ -273,7 +282,7 @@ function checkRoles(doc: SourceDocument, all: readonly SourceDocument[]): Proble
         ),
       );
     }
-    if (primary.address === undefined && primary.name !== undefined) {
+    if (requireAddresses && primary.address === undefined && primary.name !== undefined && !discovered.has(primary.name)) {
       needAddress.set(primary.name, [...(needAddress.get(primary.name) ?? []), c]);
     }
   }
@@ -284,8 +293,9 @@ function checkRoles(doc: SourceDocument, all: readonly SourceDocument[]): Proble
         doc,
         clusterPath(primary),
         `primary "${name}" serves ${remotes.map((r) => `"${r.name}"`).join(', ')}, which reach its istiod through its east-west gateway, whose address is not set`,
-        `install "${name}" first, then set spec.clusters[${primary.index}].eastWestGateway.address to the EXTERNAL-IP or hostname of ` +
-          `\`kubectl --context=${primary.context ?? name} -n istio-system get service istio-eastwestgateway\` (values.global.remotePilotAddress of its remotes)`,
+        `install "${name}" first, then run \`meshgen discover --cluster ${name}\`, which stores the address of its east-west gateway in the key store ` +
+          `(or set spec.clusters[${primary.index}].eastWestGateway.address to the EXTERNAL-IP or hostname of ` +
+          `\`kubectl --context=${primary.context ?? name} -n istio-system get service istio-eastwestgateway\`): values.global.remotePilotAddress of its remotes`,
       ),
     );
   }

@@ -224,12 +224,17 @@ async function checkEastWestGateway(plan: ClusterPlan, reader: ClusterReader): P
   }
   const address = plan.cluster.eastWestGateway.address;
   if (address !== undefined && addresses.length > 0 && !addresses.includes(address)) {
-    differences.push(`address ${addresses.join(', ')}, the topology's eastWestGateway.address is ${address}`);
-    fixes.push(`set eastWestGateway.address of cluster "${plan.cluster.name}" to the gateway's address, then synth and apply the clusters that use it`);
+    if (plan.cluster.eastWestGateway.addressSource === 'discovered') {
+      differences.push(`address ${addresses.join(', ')}, the address meshgen discover stored is ${address}`);
+      fixes.push(`run meshgen discover --cluster ${plan.cluster.name}, then synth and apply the clusters that use it`);
+    } else {
+      differences.push(`address ${addresses.join(', ')}, the topology's eastWestGateway.address is ${address}`);
+      fixes.push(`set eastWestGateway.address of cluster "${plan.cluster.name}" to the gateway's address, then synth and apply the clusters that use it`);
+    }
   }
   if (differences.length > 0) return bad(check, 'differs', `${kind} ${EASTWEST_GATEWAY_NAME}: ${differences.join('; ')}`, fixes.join('; '));
   const where = addresses.length > 0 ? `address ${addresses.join(', ')}` : `node ports ${nodePorts.map(([n, p]) => `${n}=${p}`).join(', ')}`;
-  return ok(check, `${kind} ${EASTWEST_GATEWAY_NAME}: ${where}${address !== undefined ? ' (as the topology says)' : ''}`);
+  return ok(check, `${kind} ${EASTWEST_GATEWAY_NAME}: ${where}${address === undefined ? '' : plan.cluster.eastWestGateway.addressSource === 'discovered' ? ' (as meshgen discover stored it)' : ' (as the topology says)'}`);
 }
 
 /** The server a kubeconfig's current context points at, for messages; no credential is read. */

@@ -15,7 +15,8 @@ import { FederationPlan, needsEastWestGateway } from '../model/federation-plan';
 import { GLOBAL_SERVICE_LABEL, installMode } from '../model/install-values';
 import { GATEWAY_API_RELEASE } from '../constructs/ambient';
 import { ClusterPlan } from '../model/plan';
-import type { SecretSettings } from '../model/types';
+import { discoveredDate } from '../model/discovered';
+import type { ClusterModel, SecretSettings } from '../model/types';
 import type { SecretForm } from './render';
 import { peerRotationSection, rootRotationSection } from './readme-rotation';
 import { shellQuote } from '../shell';
@@ -184,7 +185,7 @@ export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan, context: Rea
   if (primary) {
     out.push(
       `First install \`${primary.name}\` (\`../${primary.name}/README.md\`), up to its last step: ` +
-        `this cluster's sidecars are injected and configured by its istiod, reached at \`${plan.remotePilotAddress}\`.`,
+        `this cluster's sidecars are injected and configured by its istiod, reached at \`${plan.remotePilotAddress}\`${discoveredNote(primary)}.`,
       '',
     );
   } else if (plan.remotes.length > 0) {
@@ -549,4 +550,10 @@ function counter(): () => number {
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** ` (discovered by \`meshgen discover\` on <date>)` when the primary's gateway address came from `meshgen discover`; empty when the topology sets it. */
+function discoveredNote(primary: ClusterModel): string {
+  const gw = primary.eastWestGateway;
+  return gw.addressSource === 'discovered' ? ` (discovered by \`meshgen discover\` on ${discoveredDate(gw.discovered)})` : '';
 }

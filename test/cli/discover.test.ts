@@ -1,0 +1,221 @@
+/**
+ * `meshgen discover` against a fake API server: which gateway addresses it
+ * stores in `<keyStore>/discovered.json`, which it only reports, and how
+ * validate and synth use a stored address where the topology sets none.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CliResult, REPO, workspace } from '../helpers';
+
+const SERVICE_PATH = '/api/v1/namespaces/istio-system/services/istio-eastwestgateway';
+
+/** A primary-remote mesh on one network: only cluster1 (the primary) has an east-west gateway. */
+function primaryRemote(address?: string): string {
+  return [
+    'apiVersion: meshgen.dev/v1alpha1',
+    'kind: Mesh',
+    'metadata: {name: mesh1}',
+    'spec:',
+    '  istio: {version: 1.30.3}',
+    '  trust: {keyStore: pki}',
+    '  clusters:',
+    `    - {name: cluster1, context: kind-cluster1, network: network1${address ? `, eastWestGateway: {address: ${address}}` : ''}}`,
+    '    - {name: cluster2, context: kind-cluster2, network: network1, role: remote, controlPlane: cluster1}',
+    '',
+  ].join('\n');
+}
+
+/** A kubeconfig with the one context kind-cluster1, at `server`. */
+function kubeconfig(dir: string, server: string): string {
+  const file = path.join(dir, 'kubeconfig.yaml');
+  fs.writeFileSync(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{name: c, cluster: {server: "${server}", insecure-skip-tls-verify: true}}]`,
+      'users: [{name: u, user: {token: not-a-real-token}}]',
+      'contexts: [{name: kind-cluster1, context: {cluster: c, user: u}}]',
+      'current-context: kind-cluster1',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** Runs the built CLI without blocking this process, so the fake API server can answer. */
+function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(REPO, 'bin', 'meshgen'), ...args], { cwd, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** A fake API server answering the east-west gateway Service GET with `service` (404 when undefined); counts requests. */
+async function fakeServer(service: object | undefined): Promise<{ url: string; requests: string[]; close: () => void }> {
+  const requests: string[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    if (req.url?.split('?')[0] === SERVICE_PATH && service) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Service', apiVersion: 'v1', metadata: { name: 'istio-eastwestgateway', namespace: 'istio-system' }, ...service }));
+    } else {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"kind":"Status","apiVersion":"v1","status":"Failure","code":404}');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return { url: `http://127.0.0.1:${port}`, requests, close: () => server.close() };
+}
+
+const servers: { close: () => void }[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+/** A workspace with the mesh, and a fake API server for cluster1 answering `service`. */
+async function setup(service: object | undefined, address?: string) {
+  const ws = workspace(primaryRemote(address));
+  const server = await fakeServer(service);
+  servers.push(server);
+  const env = { KUBECONFIG: kubeconfig(ws.dir, server.url) };
+  const discovered = path.join(ws.dir, 'pki', 'discovered.json');
+  return { ...ws, server, env, discovered, discover: (...args: string[]) => run(['discover', ...args, '--timeout', '5'], ws.dir, env) };
+}
+
+const loadBalancer = (ingress: object[]) => ({ spec: { type: 'LoadBalancer', ports: [{ name: 'tls', port: 15443 }] }, status: { loadBalancer: { ingress } } });
+
+describe('meshgen discover', () => {
+  it('stores a LoadBalancer ingress IP in the key store, and validate and synth use it where the topology sets no address', async () => {
+    const t = await setup(loadBalancer([{ ip: '192.0.2.10' }, { ip: '192.0.2.11' }]));
+    // Before discover: the primary serving a remote has no address, and the fix says to run discover.
+    const before = await run(['validate'], t.dir, t.env);
+    expect(before.code).toBe(1);
+    expect(before.stderr).toMatch(/primary "cluster1" serves "cluster2", which reach its istiod through its east-west gateway, whose address is not set/);
+    expect(before.stderr).toMatch(/fix: install "cluster1" first, then run `meshgen discover --cluster cluster1`/);
+    expect(before.stderr).toMatch(/or set spec\.clusters\[0\]\.eastWestGateway\.address/);
+
+    const r = await t.discover();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^cluster1: 192\.0\.2\.10 from Service istio-system\/istio-eastwestgateway, stored in .*discovered\.json$/m);
+    expect(r.stdout).not.toMatch(/cluster2/);
+    expect(t.server.requests).toEqual([`GET ${SERVICE_PATH}`]);
+    expect(r.stdout + r.stderr).not.toMatch(/not-a-real-token/);
+    const stored = JSON.parse(fs.readFileSync(t.discovered, 'utf8'));
+    expect(stored).toEqual({
+      version: 1,
+      clusters: { cluster1: { address: '192.0.2.10', from: 'Service istio-system/istio-eastwestgateway', discovered: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) } },
+    });
+    expect(fs.statSync(t.discovered).mode & 0o777).toBe(0o644);
+    // The topology file is not touched.
+    expect(fs.readFileSync(t.file, 'utf8')).toBe(primaryRemote());
+
+    const valid = await run(['validate'], t.dir, t.env);
+    expect(valid.code, valid.stderr).toBe(0);
+    const date = stored.clusters.cluster1.discovered.slice(0, 10);
+    const synth = await run(['synth', '-o', 'dist'], t.dir, { KUBECONFIG: path.join(t.dir, 'no-such-kubeconfig') });
+    expect(synth.code, synth.stderr).toBe(0);
+    expect(synth.stdout).toContain(`cluster1: east-west gateway address 192.0.2.10 from meshgen discover (${date})`);
+    const remote = fs.readFileSync(path.join(t.out, 'cluster2', 'istiooperator.remote.yaml'), 'utf8');
+    expect(remote).toMatch(/remotePilotAddress: 192\.0\.2\.10\n/);
+    const readme = fs.readFileSync(path.join(t.out, 'cluster2', 'README.md'), 'utf8');
+    expect(readme).toContain(`reached at \`192.0.2.10\` (discovered by \`meshgen discover\` on ${date}).`);
+
+    // Discovering again with the same address keeps the file (and the date the address was first read).
+    const text = fs.readFileSync(t.discovered, 'utf8');
+    const again = await t.discover('--cluster', 'cluster1');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^cluster1: 192\.0\.2\.10 from Service istio-system\/istio-eastwestgateway, unchanged since /m);
+    expect(fs.readFileSync(t.discovered, 'utf8')).toBe(text);
+  });
+
+  it('stores a LoadBalancer ingress hostname, keeping the entries of other clusters', async () => {
+    const t = await setup(loadBalancer([{ hostname: 'eastwest.cluster1.example.com' }]));
+    const other = { address: '198.51.100.7', from: 'Service istio-system/istio-eastwestgateway', discovered: '2026-01-02T03:04:05.000Z' };
+    fs.writeFileSync(t.discovered, JSON.stringify({ version: 1, clusters: { other: other } }));
+    const r = await t.discover();
+    expect(r.code, r.stderr).toBe(0);
+    const stored = JSON.parse(fs.readFileSync(t.discovered, 'utf8'));
+    expect(stored.clusters.other).toEqual(other);
+    expect(stored.clusters.cluster1).toMatchObject({ address: 'eastwest.cluster1.example.com', from: 'Service istio-system/istio-eastwestgateway' });
+    const synth = await run(['synth', '-o', 'dist'], t.dir, { KUBECONFIG: path.join(t.dir, 'no-such-kubeconfig') });
+    expect(synth.code, synth.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(t.out, 'cluster2', 'istiooperator.remote.yaml'), 'utf8')).toMatch(/remotePilotAddress: eastwest\.cluster1\.example\.com\n/);
+  });
+
+  it('reports a NodePort Service with its fix and stores nothing', async () => {
+    const t = await setup({ spec: { type: 'NodePort', ports: [{ name: 'tls', port: 15443, nodePort: 31443 }] }, status: { loadBalancer: {} } });
+    const r = await t.discover();
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^cluster1: no address: Service istio-system\/istio-eastwestgateway is a NodePort Service/m);
+    expect(r.stdout).toContain('fix: set eastWestGateway.address to an address of a node the other networks reach');
+    expect(fs.existsSync(t.discovered)).toBe(false);
+  });
+
+  it('reports a LoadBalancer Service without an ingress yet and stores nothing', async () => {
+    const t = await setup(loadBalancer([]));
+    const r = await t.discover();
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^cluster1: no address: Service istio-system\/istio-eastwestgateway has no load-balancer ingress yet/m);
+    expect(r.stdout).toContain('fix: wait for the load balancer');
+    expect(fs.existsSync(t.discovered)).toBe(false);
+    // No Service at all: install the cluster first.
+    const none = await setup(undefined);
+    const n = await none.discover();
+    expect(n.code).toBe(1);
+    expect(n.stdout).toMatch(/Service istio-system\/istio-eastwestgateway does not exist\n {4}fix: install "cluster1" by its README first/);
+  });
+
+  it('skips a cluster whose topology sets the address, without asking its API server: the topology wins', async () => {
+    const t = await setup(loadBalancer([{ ip: '192.0.2.99' }]), '192.0.2.10');
+    fs.writeFileSync(t.discovered, JSON.stringify({ version: 1, clusters: { cluster1: { address: '192.0.2.99', from: 'x', discovered: '2026-01-02T00:00:00Z' } } }));
+    const r = await t.discover();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^cluster1: set in the topology \(192\.0\.2\.10\); skipped$/m);
+    expect(t.server.requests).toEqual([]);
+    const synth = await run(['synth', '-o', 'dist'], t.dir, { KUBECONFIG: path.join(t.dir, 'no-such-kubeconfig') });
+    expect(synth.code, synth.stderr).toBe(0);
+    expect(synth.stdout).not.toMatch(/from meshgen discover/);
+    expect(fs.readFileSync(path.join(t.out, 'cluster2', 'istiooperator.remote.yaml'), 'utf8')).toMatch(/remotePilotAddress: 192\.0\.2\.10\n/);
+    expect(fs.readFileSync(path.join(t.out, 'cluster2', 'README.md'), 'utf8')).not.toMatch(/discovered by/);
+  });
+
+  it('reports a cluster it cannot reach, and a cluster that has no gateway, and refuses an unknown cluster', async () => {
+    const t = await setup(undefined);
+    const port = Number(new URL(t.server.url).port);
+    t.server.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const r = await t.discover('--cluster', 'cluster1', 'cluster2');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`^cluster1: no address: cannot reach the API server of context "kind-cluster1" at http://127\\.0\\.0\\.1:${port}`, 'm'));
+    expect(r.stdout).toMatch(/^cluster2: has no east-west gateway .*; skipped$/m);
+    expect(r.stdout + r.stderr).not.toMatch(/not-a-real-token/);
+    const usage = await t.discover('--cluster', 'cluster9');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/not clusters of the topology: cluster9/);
+  });
+
+  it('fails validate and synth on a damaged discovered.json, naming the file and the fix; discover replaces it', async () => {
+    const t = await setup(loadBalancer([{ ip: '192.0.2.10' }]));
+    fs.writeFileSync(t.discovered, '{"version": 1, "clusters": ');
+    for (const cmd of [['validate'], ['synth', '-o', 'dist']]) {
+      const r = await run(cmd, t.dir, t.env);
+      expect(r.code, cmd.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(/pki\/discovered\.json: is damaged: not JSON\n\s+fix: run meshgen discover again or delete it/);
+    }
+    fs.writeFileSync(t.discovered, '{"version": 1, "clusters": {"cluster1": {"address": 5}}}');
+    expect((await run(['validate'], t.dir, t.env)).stderr).toMatch(/discovered\.json: is damaged: the entry of cluster "cluster1"/);
+    const r = await t.discover();
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(t.discovered, 'utf8')).clusters.cluster1.address).toBe('192.0.2.10');
+    expect((await run(['validate'], t.dir, t.env)).code).toBe(0);
+  });
+});
