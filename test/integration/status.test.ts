@@ -188,6 +188,62 @@ describe('meshgen status against a real API server', () => {
     expect(printed).not.toContain(outputSecretValue('cluster1', 'secret.istio-system.cacerts.yaml', 'ca-key.pem').split('\n')[1]);
   });
 
+  it('finds a wrong network label, and a remote secret whose token the server refuses (expired or revoked), and exits 1', async () => {
+    await kubectl(['label', 'namespace', 'istio-system', 'topology.istio.io/network=wrong-network', '--overwrite']);
+    // The output's remote secret for cluster2, with a token the API server does not know: what a revoked one looks like.
+    const file = path.join(ws.out, 'cluster1', 'secret.istio-system.istio-remote-secret-cluster2.yaml');
+    const secret = parse(fs.readFileSync(file, 'utf8'));
+    const kubeconfig = parse(secret.stringData.cluster2);
+    kubeconfig.users[0].user = { token: 'revoked-token-0123456789' };
+    secret.stringData.cluster2 = stringify(kubeconfig);
+    await kubectl(['apply', '-f', '-'], JSON.stringify(secret));
+
+    const r = await status(['--cluster', 'cluster1']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^cluster1 +network +differs +istio-system is labelled topology\.istio\.io\/network="wrong-network", the topology says "network1"/m);
+    expect(r.stdout).toMatch(/^cluster1 +remote-secret\/cluster2 +differs /m);
+    expect(r.stdout).toMatch(/^cluster1 +remote-access\/cluster2 +differs +the API server at \S+ refused the credential \(HTTP 401\): the token is expired or revoked/m);
+    expect(r.stdout + r.stderr).not.toMatch(/revoked-token-0123456789|PRIVATE KEY/);
+    expect(r.stdout + r.stderr).not.toContain(adminToken);
+  });
+
+  it('discover stores the primary\'s load-balancer address, and synth of a primary-remote mesh fills remotePilotAddress with it', () => {
+    // A second mesh on the same server: cluster1 serves the remote cluster2, and the topology sets no gateway address.
+    const file = path.join(ws.dir, 'primary-remote.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        'apiVersion: meshgen.dev/v1alpha1',
+        'kind: Mesh',
+        'metadata: {name: mesh-pr}',
+        'spec:',
+        '  istio: {version: 1.30.3}',
+        '  trust: {keyStore: pki-pr, keyAlgorithm: ECDSA-P256}',
+        '  credentials: {kubeconfig: kubeconfig}',
+        '  clusters:',
+        '    - {name: cluster1, context: c1, network: network1}',
+        '    - {name: cluster2, context: c2, network: network1, role: remote, controlPlane: cluster1}',
+        '',
+      ].join('\n'),
+    );
+    const before = runCli(['validate', '-f', file], ws.dir);
+    expect(before.code).toBe(1);
+    expect(before.stderr).toMatch(/meshgen discover --cluster cluster1/);
+
+    const discovered = runCli(['discover', '-f', file, '--cluster', 'cluster1'], ws.dir);
+    expect(discovered.code, discovered.stderr).toBe(0);
+    expect(discovered.stdout).toContain('192.0.2.10');
+    const state = JSON.parse(fs.readFileSync(path.join(ws.dir, 'pki-pr', 'discovered.json'), 'utf8'));
+    expect(state.clusters.cluster1.address).toBe('192.0.2.10');
+
+    const synth = runCli(['synth', '-f', file, '-o', 'dist-pr'], ws.dir);
+    expect(synth.code, synth.stderr).toBe(0);
+    expect(synth.stdout).toMatch(/cluster1: east-west gateway address 192\.0\.2\.10 from meshgen discover \(\d{4}-\d{2}-\d{2}\)/);
+    const remote = parse(fs.readFileSync(path.join(ws.dir, 'dist-pr', 'cluster2', 'istiooperator.remote.yaml'), 'utf8'));
+    expect(remote.spec.values.global.remotePilotAddress).toBe('192.0.2.10');
+    expect(discovered.stdout + discovered.stderr + synth.stdout + synth.stderr).not.toContain(adminToken);
+  });
+
   it('reports a context whose server never answers as unreachable, within the time limit', async () => {
     writeKubeconfig(`https://127.0.0.1:${(silent.address() as net.AddressInfo).port}`);
     const started = Date.now();
