@@ -84,17 +84,6 @@ function filesOf(dir: string): Map<string, string> {
   return out;
 }
 
-/**
- * The changes writing `folders` into `outdir` would make, sorted by path:
- * the folders synth's own planner says it would write or remove, so a
- * folder synth would refuse is refused here too.
- */
-export function diffOutput(outdir: string, folders: readonly RenderedFolder[]): FileChange[] {
-  const diff = new OutputDiff(outdir, new OutputPlanner(outdir, new Map(folders.map((f) => [f.name, f.mesh]))));
-  for (const folder of folders) diff.add(folder);
-  return diff.changes();
-}
-
 /** A diff fed one folder at a time, as synth's write is: only a folder that differs is compared file by file, then let go. */
 export class OutputDiff {
   private readonly found: FileChange[] = [];
