@@ -6,7 +6,7 @@
  * Nothing here puts a token, a response body or a plugin's output into a
  * message.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import type { ClusterModel } from '../model/types';
@@ -90,4 +90,19 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The HTTP status of a failed call, if the server answered. */
+export function httpStatus(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** The system error code of a failed call that got no answer (ECONNREFUSED, ETIMEDOUT, a TLS error…). */
+export function networkCode(err: unknown): string | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown } };
+  if (typeof e.code === 'string') return e.code;
+  if (typeof e.cause?.code === 'string') return e.cause.code;
+  return undefined;
 }

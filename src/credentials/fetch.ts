@@ -11,7 +11,7 @@ import { Problem } from '../errors';
 import { planCluster } from '../model/plan';
 import { ClusterModel, MeshModel, Topology } from '../model/types';
 import { KubeconfigError } from './kubeconfig';
-import { ContextClient, contextClient, withTimeout } from './context-client';
+import { ContextClient, contextClient, httpStatus, networkCode, withTimeout } from './context-client';
 import { writeReaderCredential } from './token-store';
 import { withStoreLock } from '../pki/store-io';
 import type { LockOptions } from '../lock';
@@ -110,20 +110,20 @@ export async function fetchReaderTokens(topology: Topology, opts: FetchOptions =
 
 /** A message and a fix for a failed API call, without anything from the response body. */
 function describeApiError(err: unknown, cluster: ClusterModel, server: string, usesExec: boolean): [string, string] {
-  const e = err as { code?: number | string; cause?: { code?: string }; message?: string };
-  if (typeof e.code === 'number') {
-    if (e.code === 404) {
+  const status = httpStatus(err);
+  if (status !== undefined) {
+    if (status === 404) {
       return [
         `the token Secret ${ISTIO_SYSTEM}/${READER_TOKEN_SECRET} does not exist on the cluster`,
         `apply the cluster's folder first, as its README.md says up to its \`meshgen credentials fetch\` step: the Secret is in istio-config/ unless Istio is installed with istioctl`,
       ];
     }
-    if (e.code === 401 || e.code === 403) {
-      return [`the API server of context "${cluster.context}" refused to read the token Secret (HTTP ${e.code})`, 'use a context that may read Secrets in istio-system'];
+    if (status === 401 || status === 403) {
+      return [`the API server of context "${cluster.context}" refused to read the token Secret (HTTP ${status})`, 'use a context that may read Secrets in istio-system'];
     }
-    return [`the API server of context "${cluster.context}" answered HTTP ${e.code}`, 'check the cluster and run the command again'];
+    return [`the API server of context "${cluster.context}" answered HTTP ${status}`, 'check the cluster and run the command again'];
   }
-  const code = typeof e.code === 'string' ? e.code : (e.cause?.code ?? 'unknown error');
+  const code = networkCode(err) ?? 'unknown error';
   if (code === 'ETIMEDOUT' && usesExec) {
     return [
       `no answer for context "${cluster.context}" within the time limit: its exec credential plugin did not finish, or the API server at ${server} did not answer`,

@@ -6,10 +6,10 @@
  * a local file). Errors say which context or server and what to do, and
  * never carry anything from a response body, a token or a plugin's output.
  */
-import { ApiException, AppsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { KubeconfigError } from '../credentials/kubeconfig';
-import { contextClient, withTimeout } from '../credentials/context-client';
+import { contextClient, httpStatus, networkCode, withTimeout } from '../credentials/context-client';
 import type { ClusterModel } from '../model/types';
 import { AccessResult, ClusterAccessError, ClusterReader, GatewayView, SecretView, ServiceView } from './reader';
 
@@ -29,21 +29,6 @@ export interface KubeClientOptions {
 
 /** Default time limit of one request. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
-
-/** The HTTP status of a failed call, if the server answered. */
-function httpStatus(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/** The system error code of a failed call that got no answer (ECONNREFUSED, ETIMEDOUT, a TLS error…). */
-function networkCode(err: unknown): string | undefined {
-  const e = err as { code?: unknown; cause?: { code?: unknown } };
-  if (typeof e.code === 'string') return e.code;
-  if (typeof e.cause?.code === 'string') return e.cause.code;
-  return undefined;
-}
 
 /** Turns a failed request through a user's context into a ClusterAccessError; `undefined` for 404. */
 function accessError(err: unknown, context: string, server: string, usesExec: boolean): ClusterAccessError | undefined {
