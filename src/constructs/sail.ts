@@ -71,16 +71,14 @@ export class SailIstioCni extends Construct {
 
   constructor(scope: Construct, id: string, props: SailIstioCniProps) {
     super(scope, id);
-    this.namespace = new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: ISTIO_CNI_NAMESPACE } });
-    describeObject(this.namespace, `Namespace \`${ISTIO_CNI_NAMESPACE}\`: where the Sail operator runs Istio's CNI node agent`);
-    this.resource = new ApiObject(this, 'Resource', {
-      apiVersion: 'sailoperator.io/v1',
-      kind: 'IstioCNI',
-      metadata: { name: 'default' },
-      spec: { version: `v${props.version}`, namespace: ISTIO_CNI_NAMESPACE, ...(props.profile ? { profile: props.profile } : {}) },
-    });
     const why = props.profile === 'ambient' ? 'with the ambient profile' : 'which OpenShift needs';
-    describeObject(this.resource, `IstioCNI \`default\` (Sail operator): Istio's CNI node agent in namespace \`${ISTIO_CNI_NAMESPACE}\`, ${why}`);
+    ({ namespace: this.namespace, resource: this.resource } = sailNodeAgent(this, {
+      kind: 'IstioCNI',
+      namespace: ISTIO_CNI_NAMESPACE,
+      what: "Istio's CNI node agent",
+      spec: { version: `v${props.version}`, namespace: ISTIO_CNI_NAMESPACE, ...(props.profile ? { profile: props.profile } : {}) },
+      description: `Istio's CNI node agent in namespace \`${ISTIO_CNI_NAMESPACE}\`, ${why}`,
+    }));
   }
 }
 
@@ -110,14 +108,28 @@ export class SailZTunnel extends Construct {
 
   constructor(scope: Construct, id: string, props: SailZTunnelProps) {
     super(scope, id);
-    this.namespace = new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: SAIL_ZTUNNEL_NAMESPACE } });
-    describeObject(this.namespace, `Namespace \`${SAIL_ZTUNNEL_NAMESPACE}\`: where the Sail operator runs ztunnel`);
-    this.resource = new ApiObject(this, 'Resource', {
-      apiVersion: 'sailoperator.io/v1',
+    ({ namespace: this.namespace, resource: this.resource } = sailNodeAgent(this, {
       kind: 'ZTunnel',
-      metadata: { name: 'default' },
+      namespace: SAIL_ZTUNNEL_NAMESPACE,
+      what: 'ztunnel',
       spec: { version: `v${props.version}`, namespace: SAIL_ZTUNNEL_NAMESPACE, values: { ztunnel: props.values } },
-    });
-    describeObject(this.resource, `ZTunnel \`default\` (Sail operator): ztunnel on every node, in namespace \`${SAIL_ZTUNNEL_NAMESPACE}\``);
+      description: `ztunnel on every node, in namespace \`${SAIL_ZTUNNEL_NAMESPACE}\``,
+    }));
   }
+}
+
+/**
+ * A cluster-scoped Sail resource named `default` that runs a node agent
+ * (IstioCNI, ZTunnel) in a namespace of its own, with that namespace, which
+ * the operator installs into but does not make.
+ */
+function sailNodeAgent(
+  scope: Construct,
+  agent: { readonly kind: string; readonly namespace: string; readonly what: string; readonly spec: Record<string, unknown>; readonly description: string },
+): { namespace: k8s.KubeNamespace; resource: ApiObject } {
+  const namespace = new k8s.KubeNamespace(scope, 'Namespace', { metadata: { name: agent.namespace } });
+  describeObject(namespace, `Namespace \`${agent.namespace}\`: where the Sail operator runs ${agent.what}`);
+  const resource = new ApiObject(scope, 'Resource', { apiVersion: 'sailoperator.io/v1', kind: agent.kind, metadata: { name: 'default' }, spec: agent.spec });
+  describeObject(resource, `${agent.kind} \`default\` (Sail operator): ${agent.description}`);
+  return { namespace, resource };
 }
