@@ -19,4 +19,6 @@ function ensureCommand(command: string, pkg: string): void {
 export default function setup(): void {
   // The Go age implementation unwraps SOPS data keys in the reference decryptor (test/helpers/sops.ts).
   ensureCommand('age', 'age');
+  // The kube-apiserver kit's start.sh would install etcd itself; done here once, the integration files may start servers side by side.
+  ensureCommand('etcd', 'etcd-server');
 }

@@ -4,9 +4,7 @@
  * objects meshgen writes), one per cluster, with the README's own commands.
  * The CEL rules of those CRDs, which 1.20 cannot run, are checked by
  * test/validators.
- * The server kit comes from $KUBE_APISERVER_KIT, ../shared/kube-apiserver
- * beside the repository, or /work/shared/kube-apiserver; without it this
- * test fails, it does not skip.
+ * The servers come from the kube-apiserver kit (test/helpers/api-server.ts).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,7 +14,8 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadTopology } from '../../src/model/load';
 import { synthesize } from '../../src/synth/synthesize';
-import { FIXTURE_TOPOLOGIES, fixedKeyStore, meshYaml, REPO, runCli, tmpDir, TWO_CLUSTERS, walk, workspace } from '../helpers';
+import { FIXTURE_TOPOLOGIES, fixedKeyStore, meshYaml, runCli, tmpDir, TWO_CLUSTERS, walk, workspace } from '../helpers';
+import { ApiServer, startApiServer, stopApiServers } from '../helpers/api-server';
 import { controllerKey, unseal } from '../helpers/sealed';
 import { ageKeygen, sopsDecrypt } from '../helpers/sops';
 import { forApiServer120, readCrds, upstreamCrdFiles } from '../validators/crds';
@@ -28,11 +27,6 @@ vi.setConfig({ testTimeout: 300_000 });
 const FLEET_KUBECONFIG = path.join(FIXTURE_TOPOLOGIES, '..', 'kubeconfig', 'fleet.yaml');
 
 const run = promisify(execFile);
-// $KUBE_APISERVER_KIT, else the shared folder beside the repository, else the workplace's shared folder (for a clone made elsewhere, e.g. in /tmp).
-const KIT =
-  process.env.KUBE_APISERVER_KIT ??
-  [path.resolve(REPO, '..', 'shared', 'kube-apiserver'), '/work/shared/kube-apiserver'].find((dir) => fs.existsSync(path.join(dir, 'start.sh'))) ??
-  path.resolve(REPO, '..', 'shared', 'kube-apiserver');
 const CLUSTERS = ['cluster1', 'cluster2'];
 
 /**
@@ -46,10 +40,7 @@ function upstreamCrdList(): string {
   return file;
 }
 
-interface Server {
-  dir: string;
-  kubeconfig: string;
-}
+type Server = ApiServer;
 
 const servers = new Map<string, Server>();
 let out: string;
@@ -89,36 +80,26 @@ function readmeCommand(cluster: string, pattern: RegExp): string[] {
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(KIT, 'start.sh'))) {
-    throw new Error(`kube-apiserver kit not found at ${KIT}: set KUBE_APISERVER_KIT to the folder holding start.sh`);
-  }
   const crds = upstreamCrdList();
-  // One after the other: the first start may install etcd with apt-get, which takes a lock.
-  for (const cluster of CLUSTERS) {
-    const dir = tmpDir(`meshgen-kapi-${cluster}-`);
-    const { stdout } = await run(path.join(KIT, 'start.sh'), ['--istio-crds', dir], { timeout: 180_000 });
-    const m = /export KUBECONFIG=(\S+)/.exec(stdout);
-    if (!m) throw new Error(`start.sh printed no KUBECONFIG: ${stdout}`);
-    const server = { dir, kubeconfig: m[1] };
-    servers.set(cluster, server);
-    // ExternalSecrets, cert-manager Certificates, SealedSecrets and the GitOps engines' objects need those
-    // projects' CRDs. `create`, not `apply`: apply would keep a copy of each CRD in an annotation, and the
-    // Argo CD and Sail CRDs are larger than the 256 KiB annotations may hold.
-    const env = { ...process.env, KUBECONFIG: server.kubeconfig };
-    await run('kubectl', ['create', '-f', crds], { env });
-    await run('kubectl', ['wait', '--for', 'condition=Established', 'crd', '--all'], { env });
-  }
+  await Promise.all(
+    CLUSTERS.map(async (cluster) => {
+      const server = await startApiServer(cluster);
+      servers.set(cluster, server);
+      // ExternalSecrets, cert-manager Certificates, SealedSecrets and the GitOps engines' objects need those
+      // projects' CRDs. `create`, not `apply`: apply would keep a copy of each CRD in an annotation, and the
+      // Argo CD and Sail CRDs are larger than the 256 KiB annotations may hold.
+      const env = { ...process.env, KUBECONFIG: server.kubeconfig };
+      await run('kubectl', ['create', '-f', crds], { env });
+      await run('kubectl', ['wait', '--for', 'condition=Established', 'crd', '--all'], { env });
+    }),
+  );
   const ws = workspace();
   const r = runCli(['synth', '-f', ws.file, '-o', ws.out], ws.dir);
   if (r.code !== 0) throw new Error(`synth failed: ${r.stderr}`);
   out = ws.out;
 }, 240_000);
 
-afterAll(async () => {
-  await Promise.all(
-    [...servers.values()].map((s) => run(path.join(KIT, 'stop.sh'), [s.dir]).catch(() => undefined)),
-  );
-});
+afterAll(() => stopApiServers(servers.values()));
 
 describe.each(CLUSTERS)('kubectl against a real API server: %s', (cluster) => {
   it('applies the README steps in order, then kubectl apply -k, without warnings', async () => {
@@ -244,31 +225,41 @@ describe('every documented topology and the mixed fleet against a real API serve
   });
 
   // Dry runs change nothing, so the fixtures run side by side, spread over both servers.
-  it.concurrent.for(fixtures.map((f, i) => [f, i] as const))('%s: kubectl apply --dry-run=server -k succeeds on every cluster folder, without warnings', async ([fixture, i], { expect }) => {
+  it.concurrent.for(fixtures.map((f, i) => [f, i] as const))('%s: every folder builds with kustomize, and kubectl apply --dry-run=server takes every object of each cluster without warnings', async ([fixture, i], { expect }) => {
     const server = servers.get(CLUSTERS[i % CLUSTERS.length])!;
     const dir = tmpDir();
     fs.copyFileSync(path.join(FIXTURE_TOPOLOGIES, fixture), path.join(dir, fixture));
     const fixtureOut = path.join(dir, 'dist');
     await synthesize(loadTopology(path.join(dir, fixture)), { outdir: fixtureOut, keyStore: fixedKeyStore() });
     for (const cluster of fs.readdirSync(fixtureOut).sort()) {
-      // The cluster folder and every sub-folder an engine applies on its own.
+      // The cluster folder and every sub-folder an engine applies on its own, each built by kustomize as
+      // `apply -k` builds it, then sent in one dry run: each kubectl call against the server downloads and
+      // parses its whole OpenAPI document (megabytes with the Argo CD and Sail CRDs), which one call per
+      // folder paid again and again.
       const folders = walk(path.join(fixtureOut, cluster))
         .filter((f) => f.endsWith('kustomization.yaml'))
-        .map((f) => path.dirname(f));
+        .map((f) => path.join(fixtureOut, cluster, path.dirname(f)));
+      const built: string[] = [];
       for (const folder of folders) {
-        const r = await kubectlFull(server, ['apply', '--dry-run=server', '-k', path.join(fixtureOut, cluster, folder)]);
-        const at = `${fixture} ${cluster}/${folder}`;
-        expect(r.stderr, at).toBe('');
-        expect(r.code, at).toBe(0);
-        expect(r.stdout, at).toMatch(/^(\S+ (created|unchanged|configured) \(server dry run\)\n)+$/);
+        const r = await kubectlFull(server, ['kustomize', folder]);
+        expect(r.stderr, folder).toBe('');
+        expect(r.code, folder).toBe(0);
+        built.push(r.stdout);
       }
       // The parent Application that an Argo CD folder is applied through.
       const parent = path.join(fixtureOut, cluster, 'argocd-app-of-apps.yaml');
-      if (fs.existsSync(parent)) {
-        const r = await kubectlFull(server, ['apply', '--dry-run=server', '-f', parent]);
-        expect(r.stderr, parent).toBe('');
-        expect(r.stdout, parent).toMatch(/^application\.argoproj\.io\/\S+ created \(server dry run\)\n$/);
-      }
+      if (fs.existsSync(parent)) built.push(fs.readFileSync(parent, 'utf8'));
+      const all = path.join(dir, `${cluster}.yaml`);
+      fs.writeFileSync(all, built.map((t) => t.replace(/^---\n/, '')).join('---\n'));
+      const objects = parseAllDocuments(fs.readFileSync(all, 'utf8')).filter((d) => d.contents !== null).length;
+      const r = await kubectlFull(server, ['apply', '--dry-run=server', '-f', all]);
+      const at = `${fixture} ${cluster}`;
+      expect(r.stderr, at).toBe('');
+      expect(r.code, at).toBe(0);
+      expect(r.stdout, at).toMatch(/^(\S+ (created|unchanged|configured) \(server dry run\)\n)+$/);
+      // Every object went through the server: one line each.
+      expect(r.stdout.split('\n').filter(Boolean), at).toHaveLength(objects);
+      if (fs.existsSync(parent)) expect(r.stdout, parent).toMatch(/^application\.argoproj\.io\/\S+ created \(server dry run\)$/m);
     }
   });
 });
