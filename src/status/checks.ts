@@ -14,7 +14,7 @@ import type { ClusterPlan } from '../model/plan';
 import type { ClusterModel } from '../model/types';
 import { displayPath } from '../paths';
 import { certFingerprints, ExpectedFolder, sha256 } from './expected';
-import { AccessResult, ClusterAccessError, ClusterReader } from './reader';
+import { AccessResult, ClusterAccessError, ClusterReader, NamespacedData } from './reader';
 
 /** The state of one check. */
 export type CheckState = 'ok' | 'differs' | 'missing' | 'unreachable';
@@ -138,26 +138,58 @@ async function checkCacerts(t: StatusTarget, reader: ClusterReader): Promise<Fin
   return ok(check, `${what}${expected.roots.length === 1 ? 'root' : 'roots'} ${expected.roots.map(shortFingerprint).join(', ')} match ${folder}${how}`);
 }
 
+/** How many namespaces a finding names before it only counts the rest. */
+const NAMED_NAMESPACES = 5;
+
+/**
+ * istiod copies the mesh's root(s) into a ConfigMap istio-ca-root-cert in every namespace, which the
+ * sidecars and ztunnel there trust: istio-system's copy must exist, and no copy may lack a root (all stages
+ * of a root rotation). A context that may not list ConfigMaps cluster-wide gets istio-system's checked alone.
+ */
 async function checkRootCertConfigMap(t: StatusTarget, reader: ClusterReader): Promise<Finding> {
   const check = 'istio-ca-root-cert';
   const expected = t.expected.trust?.roots ?? t.expected.cacerts?.roots ?? [];
-  const data = await reader.configMap(ISTIO_SYSTEM, 'istio-ca-root-cert');
+  const name = 'istio-ca-root-cert';
+  let copies: readonly NamespacedData[];
+  let allNamespaces = true;
+  try {
+    copies = await reader.configMapsNamed(name);
+  } catch (err) {
+    if (!(err instanceof ClusterAccessError) || err.unreachable) throw err;
+    const own = await reader.configMap(ISTIO_SYSTEM, name);
+    copies = own ? [{ namespace: ISTIO_SYSTEM, data: own }] : [];
+    allNamespaces = false;
+  }
   const restart = `${kubectlFor(t.plan.cluster)} -n ${ISTIO_SYSTEM} rollout restart deployment -l app=istiod`;
-  if (!data) {
+  const own = copies.find((c) => c.namespace === ISTIO_SYSTEM);
+  if (!own) {
     return bad(
       check,
       'missing',
-      `no ConfigMap ${ISTIO_SYSTEM}/istio-ca-root-cert: istiod has not published the mesh's root here`,
+      `no ConfigMap ${ISTIO_SYSTEM}/${name}: istiod has not published the mesh's root here`,
       t.plan.cluster.role === 'primary' ? 'install the control plane as the README says; istiod writes it when it runs' : `check that ${t.plan.servedBy?.name ?? 'the primary'}'s istiod reads this cluster (its remote secret)`,
     );
   }
-  const live = certFingerprints(data['root-cert.pem'], false);
-  if (expected.length === 0) return ok(check, `carries ${live.length} root(s); the output records none to compare with`);
-  const absent = expected.filter((fp) => !live.includes(fp));
+  const others = copies.filter((c) => c !== own).sort((a, b) => (a.namespace < b.namespace ? -1 : 1));
+  const scope = allNamespaces ? ` and in ${others.length} other namespace${others.length === 1 ? '' : 's'}` : ` (the context may not list ConfigMaps cluster-wide: other namespaces not checked)`;
+  if (expected.length === 0) return ok(check, `carries ${certFingerprints(own.data['root-cert.pem'], false).length} root(s)${scope}; the output records none to compare with`);
+  const lacking = (c: NamespacedData) => expected.filter((fp) => !certFingerprints(c.data['root-cert.pem'], false).includes(fp));
+  const absent = lacking(own);
   if (absent.length > 0) {
-    return bad(check, 'differs', `lacks root ${absent.map(shortFingerprint).join(', ')} (carries ${live.map(shortFingerprint).join(', ') || 'none'})`, `istiod publishes the roots of cacerts: apply cacerts, then ${restart}`);
+    const live = certFingerprints(own.data['root-cert.pem'], false);
+    return bad(check, 'differs', `${ISTIO_SYSTEM}'s copy lacks root ${absent.map(shortFingerprint).join(', ')} (carries ${live.map(shortFingerprint).join(', ') || 'none'})`, `istiod publishes the roots of cacerts: apply cacerts, then ${restart}`);
   }
-  return ok(check, `carries ${expected.length === 1 ? 'the root' : `all ${expected.length} roots`} ${expected.map(shortFingerprint).join(', ')}`);
+  const stale = others.filter((c) => lacking(c).length > 0).map((c) => c.namespace);
+  if (stale.length > 0) {
+    const named = stale.slice(0, NAMED_NAMESPACES).join(', ') + (stale.length > NAMED_NAMESPACES ? ` and ${stale.length - NAMED_NAMESPACES} more` : '');
+    return bad(
+      check,
+      'differs',
+      `${stale.length === 1 ? `the copy in namespace ${named} lacks` : `the copies in ${stale.length} namespaces (${named}) lack`} a root that ${ISTIO_SYSTEM}'s carries, so workloads there do not trust it yet`,
+      `istiod rewrites a copy it finds changed: ${restart}; if a copy stays behind, delete it (${kubectlFor(t.plan.cluster)} -n <namespace> delete configmap ${name}) and istiod writes it again`,
+    );
+  }
+  return ok(check, `carries ${expected.length === 1 ? 'the root' : `all ${expected.length} roots`} ${expected.map(shortFingerprint).join(', ')} in ${ISTIO_SYSTEM}${scope}`);
 }
 
 async function checkIstiod(plan: ClusterPlan, reader: ClusterReader): Promise<Finding> {

@@ -98,6 +98,10 @@ export function contextReader(cluster: ClusterModel, opts: KubeClientOptions = {
       const c = await guard(() => core!.readNamespacedConfigMap({ name, namespace }));
       return c ? (c.data ?? {}) : undefined;
     },
+    configMapsNamed: async (name) => {
+      const list = await guard(() => core!.listConfigMapForAllNamespaces({ fieldSelector: `metadata.name=${name}` }));
+      return (list?.items ?? []).map((c) => ({ namespace: c.metadata?.namespace ?? '', data: c.data ?? {} }));
+    },
     deploymentEnv: async (namespace, name) => {
       const d = await guard(() => apps!.readNamespacedDeployment({ name, namespace }));
       if (!d) return undefined;

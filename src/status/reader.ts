@@ -24,6 +24,12 @@ export interface ServiceView {
   readonly nodePorts: Readonly<Record<string, number>>;
 }
 
+/** The `data` of an object in `namespace`. */
+export interface NamespacedData {
+  readonly namespace: string;
+  readonly data: Readonly<Record<string, string>>;
+}
+
 /** A Gateway API Gateway (ambient's east-west gateway). */
 export interface GatewayView {
   readonly labels: Readonly<Record<string, string>>;
@@ -50,6 +56,8 @@ export interface ClusterReader {
   secretsLabelled(namespace: string, label: string, value: string): Promise<SecretView[]>;
   /** A ConfigMap's `data`. */
   configMap(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined>;
+  /** Every ConfigMap named `name`, in any namespace (istiod copies its root into each one). */
+  configMapsNamed(name: string): Promise<readonly NamespacedData[]>;
   /** The environment of the first container of a Deployment (literal values only). */
   deploymentEnv(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined>;
   namespaceLabels(name: string): Promise<Readonly<Record<string, string>> | undefined>;

@@ -19,6 +19,8 @@ const TOKENS = { cluster1: 'unit-token-one-1f9a', cluster2: 'unit-token-two-7c3e
 /** What a fake cluster holds; reads come from these maps, by `namespace/name`. */
 interface FakeState {
   unreachable?: boolean;
+  /** The context may not list ConfigMaps cluster-wide (HTTP 403). */
+  listForbidden?: boolean;
   secrets: Map<string, SecretView>;
   configMaps: Map<string, Record<string, string>>;
   deployments: Map<string, Record<string, string>>;
@@ -37,6 +39,11 @@ function fakeReader(state: FakeState): ClusterReader {
     secret: (ns, name) => read(state.secrets, `${ns}/${name}`),
     secretsLabelled: async (ns, label, value) => [...state.secrets.entries()].filter(([k, s]) => k.startsWith(`${ns}/`) && s.labels[label] === value).map(([, s]) => s),
     configMap: (ns, name) => read(state.configMaps, `${ns}/${name}`),
+    configMapsNamed: async (name) => {
+      if (state.unreachable) throw new ClusterAccessError('cannot reach the API server', 'check that the cluster is up', true);
+      if (state.listForbidden) throw new ClusterAccessError('context "kind-cluster1" may not read this (HTTP 403)', 'use another context', false);
+      return [...state.configMaps.entries()].filter(([k]) => k.endsWith(`/${name}`)).map(([k, data]) => ({ namespace: k.split('/')[0], data }));
+    },
     deploymentEnv: (ns, name) => read(state.deployments, `${ns}/${name}`),
     namespaceLabels: (name) => read(state.namespaces, name),
     service: (ns, name) => read(state.services, `${ns}/${name}`),
@@ -142,6 +149,16 @@ describe('status checks against a fake cluster', () => {
   const differs: [string, string, (s: FakeState) => void, RegExp][] = [
     ['another intermediate in cacerts', 'cacerts', (s) => s.secrets.set('istio-system/cacerts', outputSecret('cluster2', 'secret.istio-system.cacerts.yaml')), /intermediate [0-9A-F:]+…, the output has/],
     ['a root missing from istio-ca-root-cert', 'istio-ca-root-cert', (s) => s.configMaps.set('istio-system/istio-ca-root-cert', { 'root-cert.pem': '' }), /lacks root/],
+    [
+      "a namespace's copy of istio-ca-root-cert without the root",
+      'istio-ca-root-cert',
+      (s) => {
+        const root = s.configMaps.get('istio-system/istio-ca-root-cert')!;
+        s.configMaps.set('shop/istio-ca-root-cert', root);
+        s.configMaps.set('sample/istio-ca-root-cert', { 'root-cert.pem': '' });
+      },
+      /^the copy in namespace sample lacks a root that istio-system's carries/,
+    ],
     ['istiod with another clusterName', 'istiod', (s) => s.deployments.set('istio-system/istiod', { CLUSTER_ID: 'Kubernetes' }), /clusterName "Kubernetes", not "cluster1"/],
     ['istiod with another meshID', 'istiod', (s) => s.configMaps.set('istio-system/istio', { mesh: 'defaultConfig:\n  meshId: other\n' }), /meshID "other", not "mesh1"/],
     ['a wrong network label', 'network', (s) => s.namespaces.set('istio-system', { 'topology.istio.io/network': 'network9' }), /labelled topology.istio.io\/network="network9", the topology says "network1"/],
@@ -185,6 +202,26 @@ describe('status checks against a fake cluster', () => {
     expect(finding.fix).toBeTruthy();
     expect(report.ok).toBe(false);
     expect(report.clusters[0].checks.filter((f) => f.state !== 'ok').map((f) => f.check)).toEqual([check]);
+  });
+
+  it("checks istio-ca-root-cert in every namespace, and istio-system's alone when the context may not list them cluster-wide", async () => {
+    const state = healthy();
+    const root = state.configMaps.get('istio-system/istio-ca-root-cert')!;
+    for (const ns of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) state.configMaps.set(`${ns}/istio-ca-root-cert`, ns === 'a' ? root : { 'root-cert.pem': '' });
+    const many = (await statusOf(state)).clusters[0].checks.find((f) => f.check === 'istio-ca-root-cert')!;
+    expect(many.state).toBe('differs');
+    expect(many.detail).toMatch(/^the copies in 6 namespaces \(b, c, d, e, f and 1 more\) lack a root/);
+    expect(many.fix).toMatch(/kubectl --context=kind-cluster1 -n <namespace> delete configmap istio-ca-root-cert/);
+
+    state.listForbidden = true;
+    const own = (await statusOf(state)).clusters[0].checks.find((f) => f.check === 'istio-ca-root-cert')!;
+    expect(own.state).toBe('ok');
+    expect(own.detail).toMatch(/in istio-system \(the context may not list ConfigMaps cluster-wide: other namespaces not checked\)$/);
+
+    for (const ns of ['b', 'c', 'd', 'e', 'f', 'g']) state.configMaps.set(`${ns}/istio-ca-root-cert`, root);
+    state.listForbidden = false;
+    const all = (await statusOf(state)).clusters[0].checks.find((f) => f.check === 'istio-ca-root-cert')!;
+    expect(all).toMatchObject({ state: 'ok', detail: expect.stringMatching(/in istio-system and in 7 other namespaces$/) });
   });
 
   const missing: [string, string, (s: FakeState) => void][] = [
