@@ -30,7 +30,7 @@ import { IstioOperator } from '../constructs/istio-operator';
 import { IstioSystemNamespace } from '../constructs/istio-system-namespace';
 import { RemoteControlPlane } from '../constructs/remote-control-plane';
 import { HelloWorld, SampleNamespace, Sleep } from '../constructs/samples';
-import { ClusterPlan, planCluster } from '../model/plan';
+import { awaitingAddress, ClusterPlan, planCluster } from '../model/plan';
 import { FederationPlan, needsEastWestGateway, NO_FEDERATION } from '../model/federation-plan';
 import {
   baseValues,
@@ -119,6 +119,11 @@ export interface ReadmeFacts {
   readonly peerRotations: readonly PeerRotation[];
   /** What the cluster trusts, as fingerprints. */
   readonly trustFacts: TrustFacts;
+  /**
+   * For a remote whose primary's east-west gateway address is not known yet: that primary. The folder then
+   * holds only what goes on before istiod, and the README says how to get the rest.
+   */
+  readonly awaiting?: ClusterModel;
 }
 
 /** Everything one cluster needs; its id is the cluster name. */
@@ -153,14 +158,10 @@ export class ClusterChart extends Chart {
     const ambient = mesh.dataplane === 'ambient';
     const meshConfig = meshConfigFor(mesh, fed, props.trustRoots ?? [], pki.rootRotation !== undefined);
     const needsGateway = needsEastWestGateway(plan, fed);
-    if (cluster.role === 'remote') {
-      if (!plan.servedBy || plan.servedBy.role !== 'primary') {
-        throw new TopologyError(`remote "${cluster.name}" needs a primary of mesh "${mesh.name}" as its controlPlane`);
-      }
-      if (!plan.remotePilotAddress || !plan.injectionPath) {
-        throw new TopologyError(`remote "${cluster.name}" needs the east-west gateway address of "${plan.servedBy.name}" (eastWestGateway.address)`);
-      }
+    if (cluster.role === 'remote' && (!plan.servedBy || plan.servedBy.role !== 'primary')) {
+      throw new TopologyError(`remote "${cluster.name}" needs a primary of mesh "${mesh.name}" as its controlPlane`);
     }
+    const awaiting = awaitingAddress(plan);
 
     // Before istiod: the namespace and the CA it reads at start; then the remote secrets.
     const prereqs = new Construct(this, 'Prereqs');
@@ -191,7 +192,13 @@ export class ClusterChart extends Chart {
       rootRotation: pki.rootRotation,
       peerRotations: props.peerRotations ?? [],
       trustFacts: this.trustFacts,
+      ...(awaiting ? { awaiting } : {}),
     };
+    if (awaiting) {
+      // A remote whose istiod address is not known yet gets the namespace and its CA now, the rest once it is.
+      this.istioctlInputs = [];
+      return;
+    }
 
     // The install itself, in exactly one form.
     const inputs: IstioOperator[] = [];

@@ -12,7 +12,7 @@ import { OutputPlanner } from '../synth/write';
 import * as path from 'node:path';
 import { prepareSynthesis, withTopologyLocks } from '../synth/synthesize';
 import { plural } from '../text';
-import { pendingLines } from './synth';
+import { awaitingLines, pendingLines } from './synth';
 import type { Io } from './main';
 import { LOCK_TIMEOUT_OPTION, lockOptions, outputOption, withTopologyFiles } from './options';
 
@@ -24,7 +24,7 @@ export function diffCommand(io: Io, setExitCode: (code: number) => void): Comman
   return outputOption(withTopologyFiles(new Command('diff')))
     .description('show what synth would change in the output folder (Secret values masked); exit 1 if anything would change')
     .option('--stat', 'list the changed files only')
-    .option('--strict', 'also exit 1 when remote secrets would be pending (for CI)')
+    .option('--strict', 'also exit 1 when remote secrets would be pending or a remote would wait for its primary\'s address (for CI)')
     .option(...LOCK_TIMEOUT_OPTION)
     .action(async (opts: { file: string[]; output: string; stat?: boolean; strict?: boolean; lockTimeout?: number }) => {
       const topology = loadTopology(opts.file);
@@ -47,8 +47,9 @@ export function diffCommand(io: Io, setExitCode: (code: number) => void): Comman
           ? `${displayPath(prepared.outdir)} is up to date\n`
           : `${plural(changes.length, 'file')} would change in ${displayPath(prepared.outdir)}: run meshgen synth\n`,
       );
-      const pending = prepared.summary.pending;
+      const { pending, awaiting } = prepared.summary;
       for (const p of pending) io.err(`${pendingLines(p, `${displayPath(prepared.outdir)}/${p.cluster}/README.md`).join('\n')}\n`);
-      setExitCode(changes.length === 0 && !(opts.strict && pending.length > 0) ? 0 : EXIT_DIFFERS);
+      for (const a of awaiting) io.err(`${awaitingLines(a, `${displayPath(prepared.outdir)}/${a.cluster}/README.md`).join('\n')}\n`);
+      setExitCode(changes.length === 0 && !(opts.strict && pending.length + awaiting.length > 0) ? 0 : EXIT_DIFFERS);
     });
 }

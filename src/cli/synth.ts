@@ -9,7 +9,7 @@ import { discoveredDate } from '../model/discovered';
 import { MeshModel, Topology } from '../model/types';
 import { displayPath } from '../paths';
 import { KeyStoreOptions } from '../pki/key-store';
-import { MeshPending, PLAINTEXT_FIX, SynthResult, synthesize } from '../synth/synthesize';
+import { MeshAwaiting, MeshPending, PLAINTEXT_FIX, SynthResult, synthesize } from '../synth/synthesize';
 import { plural } from '../text';
 import type { Io } from './main';
 import { LOCK_TIMEOUT_OPTION, lockOptions, outputOption, withTopologyFiles } from './options';
@@ -20,7 +20,7 @@ export function synthCommand(io: Io): Command {
     .description('write dist/<cluster>/ for every cluster: manifests, kustomization.yaml and README.md')
     .option('--new-root', 'accept a new root CA although the output was made under another one (replaces the mesh CA: roll out every cluster)')
     .option('--allow-dataplane-change', 'accept a mesh whose output was made for the other data plane (sidecar to ambient or back), which breaks calls between clusters until every workload has moved')
-    .option('--strict', 'fail, writing nothing, when Secrets would be written in plaintext or remote secrets left pending (for CI)')
+    .option('--strict', 'fail, writing nothing, when Secrets would be written in plaintext, remote secrets left pending or a remote left waiting for its primary\'s address (for CI)')
     .option(...LOCK_TIMEOUT_OPTION)
     .option('-q, --quiet', 'print nothing on success')
     .option('--json', 'print the summary as JSON')
@@ -93,6 +93,11 @@ export function pendingLines(p: MeshPending, readme?: string): string[] {
   ];
 }
 
+/** How the command line tells a remote whose control plane waits for its primary's gateway address. */
+export function awaitingLines(a: MeshAwaiting, readme?: string): string[] {
+  return [`waiting: control plane of remote "${a.cluster}" (mesh "${a.mesh}"): ${a.reason}`, `    next: ${a.fix}${readme ? ` (${readme})` : ''}`];
+}
+
 /** One line per cluster whose east-west gateway address came from `meshgen discover` (the topology leaves it unset). */
 export function discoveredLines(topology: Topology): string[] {
   return topology.meshes.flatMap((mesh) =>
@@ -120,6 +125,7 @@ export function summary(result: SynthResult, discovered: readonly string[] = [])
   lines.push(...discovered);
   for (const name of result.removed) lines.push(`removed ${out}/${name}/: its cluster is no longer in the topology`);
   for (const p of result.pending) lines.push(...pendingLines(p, `${out}/${p.cluster}/README.md`));
+  for (const a of result.awaiting) lines.push(...awaitingLines(a, `${out}/${a.cluster}/README.md`));
   for (const name of result.foreign) lines.push(`kept ${out}/${name}/: made for a mesh that is not in this topology`);
   const order = result.meshes.flatMap((m) => m.clusters.map((c) => `${out}/${c.name}/README.md`));
   lines.push(`next: apply each cluster by its README, in this order: ${order.join(', ')}`);

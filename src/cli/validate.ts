@@ -8,14 +8,14 @@ import { meshNetworks } from '../model/types';
 import type { Io } from './main';
 import { plural } from '../text';
 import { withTopologyFiles } from './options';
-import { pendingOf, resolveTopologyCredentials, strictPendingError } from '../synth/synthesize';
-import { pendingLines } from './synth';
+import { awaitingOf, pendingOf, resolveTopologyCredentials, strictPendingError } from '../synth/synthesize';
+import { awaitingLines, pendingLines } from './synth';
 
 /** The `validate` subcommand. */
 export function validateCommand(io: Io): Command {
   return withTopologyFiles(new Command('validate'))
     .description('check the topology file(s) and the credentials they name, and report every problem; writes nothing')
-    .option('--strict', 'also fail when remote secrets would be pending (for CI)')
+    .option('--strict', 'also fail when remote secrets would be pending or a remote would wait for its primary\'s address (for CI)')
     .action((opts: { file: string[]; strict?: boolean }) => {
       const topology = loadTopology(opts.file);
       // The certificates Secrets are sealed for, and the credentials remote secrets carry, are read as synth reads them: validate catches what synth would.
@@ -27,12 +27,18 @@ export function validateCommand(io: Io): Command {
       }
       const pending = pendingOf(topology, credentials);
       for (const p of pending) io.err(`${pendingLines(p).join('\n')}\n`);
+      const awaiting = awaitingOf(topology);
+      for (const a of awaiting) io.err(`${awaitingLines(a).join('\n')}\n`);
       for (const mesh of topology.meshes) {
         io.out(
           `mesh "${mesh.name}" (mesh ID ${mesh.meshID}, Istio ${mesh.istio.version}): ` +
             `${plural(mesh.clusters.length, 'cluster')} on ${plural(meshNetworks(mesh).length, 'network')}\n`,
         );
       }
-      io.out(`${topology.files.join(', ')}: valid${pending.length > 0 ? `, with the remote secrets of ${plural(pending.length, 'cluster')} pending (validate --strict fails on it)` : ''}\n`);
+      const notes = [
+        ...(pending.length > 0 ? [`the remote secrets of ${plural(pending.length, 'cluster')} pending`] : []),
+        ...(awaiting.length > 0 ? [`${plural(awaiting.length, 'remote')} waiting for ${awaiting.length === 1 ? 'its' : 'their'} primary's address`] : []),
+      ];
+      io.out(`${topology.files.join(', ')}: valid${notes.length > 0 ? `, with ${notes.join(' and ')} (validate --strict fails on it)` : ''}\n`);
     });
 }

@@ -10,8 +10,7 @@ import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import type { ClusterModel } from '../model/types';
-import { displayPath } from '../paths';
-import { defaultKubeconfigFiles, KubeconfigError, loadKubeconfig, MergedKubeconfig, userToken } from './kubeconfig';
+import { defaultKubeconfigFiles, KubeconfigError, kubeconfigFiles, loadKubeconfig, MergedKubeconfig, missingContext, userToken } from './kubeconfig';
 
 /** A cluster's kube context, ready to make API clients from. */
 export interface ContextClient {
@@ -43,8 +42,8 @@ export function contextClient(cluster: ClusterModel, env?: NodeJS.ProcessEnv): C
 /** The server (and tls-server-name) of `context`, or a KubeconfigError. */
 export function contextServer(config: MergedKubeconfig, context: string): { server: string; tlsServerName?: string } {
   const ctx = config.contexts.get(context);
-  const where = config.files.length > 0 ? config.files.map(displayPath).join(', ') : '(no kubeconfig file found)';
-  if (!ctx) throw new KubeconfigError(`context "${context}" is not in ${where}`, 'point credentials.kubeconfig (or $KUBECONFIG) at the file that has it');
+  const where = kubeconfigFiles(config);
+  if (!ctx) throw missingContext(config, context);
   const cluster = config.clusters.get(String(ctx.value.cluster ?? ''))?.value;
   const server = cluster?.server;
   if (typeof server !== 'string') throw new KubeconfigError(`context "${context}" has no cluster with a server in ${where}`, 'give the context a cluster entry with a server URL');

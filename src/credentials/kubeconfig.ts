@@ -114,16 +114,21 @@ function inlineOrFile(entry: Record<string, unknown>, key: string, kubeconfig: s
   return typeof ref === 'string' ? fileAsBase64(ref, kubeconfig, key) : undefined;
 }
 
+/** The kubeconfig files a merged kubeconfig was read from, for messages; says so when there were none. */
+export function kubeconfigFiles(config: MergedKubeconfig): string {
+  return config.files.length > 0 ? config.files.map(displayPath).join(', ') : 'the kubeconfig (no kubeconfig file was found: neither $KUBECONFIG nor ~/.kube/config names one that exists)';
+}
+
+/** The error for a context the merged kubeconfig lacks. */
+export function missingContext(config: MergedKubeconfig, context: string): KubeconfigError {
+  return new KubeconfigError(`context "${context}" is not in ${kubeconfigFiles(config)}`, 'fix the cluster\'s context, or point credentials.kubeconfig (or $KUBECONFIG) at the file that has it');
+}
+
 /** The static credential of `context`, or a KubeconfigError saying why there is none. */
 export function credentialFor(config: MergedKubeconfig, context: string): StaticCredential {
-  const where = config.files.length > 0 ? config.files.map(displayPath).join(', ') : '(no kubeconfig file found)';
+  const where = kubeconfigFiles(config);
   const ctx = config.contexts.get(context);
-  if (!ctx) {
-    throw new KubeconfigError(
-      `context "${context}" is not in ${where}`,
-      'fix the cluster\'s context, or point credentials.kubeconfig (or $KUBECONFIG) at the file that has it',
-    );
-  }
+  if (!ctx) throw missingContext(config, context);
   const clusterName = String(ctx.value.cluster ?? '');
   const userName = String(ctx.value.user ?? '');
   const cluster = config.clusters.get(clusterName);

@@ -53,8 +53,8 @@ export interface TopologySource {
 export interface LoadOptions {
   /**
    * Load for `meshgen discover`, which finds the gateway addresses the
-   * topology lacks: a primary serving remotes (or a cluster exporting
-   * services) need not have an address yet, and a damaged
+   * topology lacks: a cluster exporting services to other meshes need not
+   * have an address yet, and a damaged
    * `<keyStore>/discovered.json` is read as empty (discover replaces it).
    * @default false
    */
@@ -116,7 +116,7 @@ export function parseTopology(sources: readonly TopologySource[], earlier: reado
   const discovered = discoveredAddresses(meshDocs, opts.discovering ? [] : problems);
   const requireAddresses = !opts.discovering;
   problems.push(
-    ...validateMeshDocuments(meshDocs, discovered, requireAddresses),
+    ...validateMeshDocuments(meshDocs),
     ...meshDocs.flatMap(checkSecrets),
     ...validateFederations(fedDocs, meshDocs, discovered, requireAddresses),
   );

@@ -28,7 +28,10 @@ export interface ClusterPlan {
   readonly exposeServices: boolean;
   /** istiod is exposed through the east-west gateway for remotes (`expose-istiod`, `externalIstiod`). */
   readonly exposeIstiod: boolean;
-  /** For a remote: `values.global.remotePilotAddress`. */
+  /**
+   * For a remote: `values.global.remotePilotAddress`, its primary's east-west gateway address; undefined
+   * while that address is not known (see awaitingAddress()).
+   */
   readonly remotePilotAddress?: string;
   /** For a remote: `values.istiodRemote.injectionPath`. */
   readonly injectionPath?: string;
@@ -89,6 +92,15 @@ export function planCluster(mesh: MeshModel, cluster: ClusterModel): ClusterPlan
     readBy,
     readerTokenSecret: cluster.credentials.source === 'reader-token' && readBy.length > 0,
   };
+}
+
+/**
+ * For a remote whose primary's east-west gateway address is not known yet (neither set in the topology nor
+ * found by `meshgen discover`): that primary. Its remotes reach istiod at that address, which exists only
+ * once the primary is installed, so such a remote's control plane waits for it; undefined otherwise.
+ */
+export function awaitingAddress(plan: ClusterPlan): ClusterModel | undefined {
+  return plan.servedBy && plan.remotePilotAddress === undefined ? plan.servedBy : undefined;
 }
 
 /**

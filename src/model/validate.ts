@@ -62,13 +62,11 @@ export class FirstUses {
 /** The addresses `meshgen discover` stored for the clusters of a Mesh document (its key store's discovered.json). */
 export type DiscoveredLookup = (doc: SourceDocument) => DiscoveredAddresses;
 
-const NO_DISCOVERED: DiscoveredAddresses = new Map();
-
 /**
- * Every cross-key problem of a set of Mesh documents. `discovered` gives the gateway addresses stored by
- * `meshgen discover`; with `requireAddresses` false, a primary serving remotes may lack one (for discover itself).
+ * Every cross-key problem of a set of Mesh documents. A primary serving remotes may lack a gateway address:
+ * its remotes then wait for `meshgen discover` (model/plan.ts awaitingAddress()).
  */
-export function validateMeshDocuments(docs: readonly SourceDocument[], discovered: DiscoveredLookup = () => NO_DISCOVERED, requireAddresses = true): Problem[] {
+export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[] {
   const problems: Problem[] = [];
   const meshNames = new FirstUses(problems);
   const meshIDs = new FirstUses(problems);
@@ -134,7 +132,7 @@ export function validateMeshDocuments(docs: readonly SourceDocument[], discovere
   }
   problems.push(...checkNetworksAcrossMeshes(docs));
   for (const doc of docs) {
-    problems.push(...checkRoles(doc, docs, discovered(doc), requireAddresses), ...checkAddresses(doc), ...checkCredentials(doc), ...checkGitOps(doc), ...checkPlatform(doc), ...checkAmbient(doc), ...checkTrustSource(doc), ...checkValidities(doc));
+    problems.push(...checkRoles(doc, docs), ...checkAddresses(doc), ...checkCredentials(doc), ...checkGitOps(doc), ...checkPlatform(doc), ...checkAmbient(doc), ...checkTrustSource(doc), ...checkValidities(doc));
   }
   return problems;
 }
@@ -203,7 +201,7 @@ function checkNetworksAcrossMeshes(docs: readonly SourceDocument[]): Problem[] {
 }
 
 /** Primary-remote rules: every remote is served by a reachable primary of its own mesh. */
-function checkRoles(doc: SourceDocument, all: readonly SourceDocument[], discovered: DiscoveredAddresses, requireAddresses: boolean): Problem[] {
+function checkRoles(doc: SourceDocument, all: readonly SourceDocument[]): Problem[] {
   const problems: Problem[] = [];
   const mesh = meshNameOf(doc) ?? '(unnamed)';
   const clusters = rawClusters(doc);
@@ -218,7 +216,6 @@ function checkRoles(doc: SourceDocument, all: readonly SourceDocument[], discove
       ),
     );
   }
-  const needAddress = new Map<string, RawCluster[]>();
   for (const c of clusters) {
     if (c.role !== 'remote') {
       if (c.controlPlane !== undefined) {
@@ -282,22 +279,6 @@ function checkRoles(doc: SourceDocument, all: readonly SourceDocument[], discove
         ),
       );
     }
-    if (requireAddresses && primary.address === undefined && primary.name !== undefined && !discovered.has(primary.name)) {
-      needAddress.set(primary.name, [...(needAddress.get(primary.name) ?? []), c]);
-    }
-  }
-  for (const [name, remotes] of needAddress) {
-    const primary = byName.get(name) as RawCluster;
-    problems.push(
-      problemAt(
-        doc,
-        clusterPath(primary),
-        `primary "${name}" serves ${remotes.map((r) => `"${r.name}"`).join(', ')}, which reach its istiod through its east-west gateway, whose address is not set`,
-        `install "${name}" first, then run \`meshgen discover --cluster ${name}\`, which stores the address of its east-west gateway in the key store ` +
-          `(or set spec.clusters[${primary.index}].eastWestGateway.address to the EXTERNAL-IP or hostname of ` +
-          `\`kubectl --context=${primary.context ?? name} -n istio-system get service istio-eastwestgateway\`): values.global.remotePilotAddress of its remotes`,
-      ),
-    );
   }
   return problems;
 }

@@ -10,7 +10,7 @@ import { clusterChartProps } from '../charts/mesh';
 import { ClusterChart } from '../charts/cluster-chart';
 import { MeshCredentials, PendingCredential, resolveMeshCredentials } from '../credentials/resolve';
 import { Problem, OutputError } from '../errors';
-import { installOrder } from '../model/plan';
+import { awaitingAddress, installOrder, planCluster } from '../model/plan';
 import { MeshModel, Topology } from '../model/types';
 import { rootKeyPassphrase } from '../pki/passphrase';
 import { displayPath, isInside } from '../paths';
@@ -96,6 +96,8 @@ export interface SynthResult {
   readonly foreign: readonly string[];
   /** Clusters whose remote secrets could not be written yet, with why and what to do. */
   readonly pending: readonly MeshPending[];
+  /** Remotes whose control plane waits for their primary's east-west gateway address. */
+  readonly awaiting: readonly MeshAwaiting[];
   /** Files that hold private keys or tokens in plaintext (`secrets.encryption: none`), relative to the output folder. */
   readonly plaintextSecrets: readonly string[];
   /** Encrypted files written anew, relative to the output folder. */
@@ -212,6 +214,7 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions, i
         };
       }),
       pending: pendingOf(topology, credentials),
+      awaiting: awaitingOf(topology),
       plaintextSecrets: [...plaintextFiles],
       encrypted: [...encrypted].sort(),
       keptEncrypted: [...kept].sort(),
@@ -232,6 +235,37 @@ export function pendingOf(topology: Topology, credentials: ReadonlyMap<string, M
   return topology.meshes.flatMap((mesh) => (credentials.get(mesh.name) as MeshCredentials).pending.map((p) => ({ mesh: mesh.name, ...p })));
 }
 
+/** A remote whose control plane waits for its primary's east-west gateway address (model/plan.ts awaitingAddress()). */
+export interface MeshAwaiting {
+  readonly mesh: string;
+  readonly cluster: string;
+  /** The primary whose address is awaited. */
+  readonly primary: string;
+  readonly reason: string;
+  readonly fix: string;
+}
+
+/** Every remote of `topology` whose primary's east-west gateway address is not known yet. */
+export function awaitingOf(topology: Topology): MeshAwaiting[] {
+  return topology.meshes.flatMap((mesh) =>
+    mesh.clusters.flatMap((cluster) => {
+      const primary = awaitingAddress(planCluster(mesh, cluster));
+      if (!primary) return [];
+      return [
+        {
+          mesh: mesh.name,
+          cluster: cluster.name,
+          primary: primary.name,
+          reason: `it reaches the istiod of "${primary.name}" through that cluster's east-west gateway, whose address is not known yet`,
+          fix:
+            `install "${primary.name}" by its README, then run meshgen discover --cluster ${primary.name} and meshgen synth again ` +
+            `(or set eastWestGateway.address of "${primary.name}" in the topology)`,
+        },
+      ];
+    }),
+  );
+}
+
 /** The credentials of every mesh of `topology`, each kubeconfig read once: what synth, diff and validate all go by. */
 export function resolveTopologyCredentials(topology: Topology, env?: NodeJS.ProcessEnv): Map<string, MeshCredentials> {
   const kubeconfigs = new Map();
@@ -241,16 +275,27 @@ export function resolveTopologyCredentials(topology: Topology, env?: NodeJS.Proc
 /** The error of `--strict` when remote secrets would be left pending, if any would. */
 export function strictPendingError(topology: Topology, credentials: ReadonlyMap<string, MeshCredentials>): OutputError | undefined {
   const pending = pendingOf(topology, credentials);
-  if (pending.length === 0) return undefined;
-  return new OutputError(
-    `${plural(pending.length, 'cluster')} would have ${pending.length === 1 ? 'its' : 'their'} remote secrets pending (--strict)`,
-    pending.map((p) => ({
-      file: (topology.meshes.find((m) => m.name === p.mesh) as MeshModel).source.file,
+  const awaiting = awaitingOf(topology);
+  if (pending.length === 0 && awaiting.length === 0) return undefined;
+  const fileOf = (mesh: string) => (topology.meshes.find((m) => m.name === mesh) as MeshModel).source.file;
+  const summaries = [
+    ...(pending.length > 0 ? [`${plural(pending.length, 'cluster')} would have ${pending.length === 1 ? 'its' : 'their'} remote secrets pending`] : []),
+    ...(awaiting.length > 0 ? [`${plural(awaiting.length, 'remote')} would wait for ${awaiting.length === 1 ? 'its' : 'their'} primary's east-west gateway address`] : []),
+  ];
+  return new OutputError(`${summaries.join(', and ')} (--strict)`, [
+    ...pending.map((p) => ({
+      file: fileOf(p.mesh),
       path: `cluster "${p.cluster}" credentials`,
       message: `the remote secrets of cluster "${p.cluster}" (mesh "${p.mesh}") cannot be written: ${p.reason}`,
       fix: p.hint ? `${p.fix}; ${p.hint}` : p.fix,
     })),
-  );
+    ...awaiting.map((w) => ({
+      file: fileOf(w.mesh),
+      path: `cluster "${w.primary}" eastWestGateway.address`,
+      message: `the control plane of remote "${w.cluster}" (mesh "${w.mesh}") cannot be written: ${w.reason}`,
+      fix: w.fix,
+    })),
+  ]);
 }
 
 /** Clusters whose Secrets are written in plaintext. */

@@ -1,7 +1,8 @@
 /**
  * ClusterChart's own checks, which a library user meets when building a
  * chart from a model the loader did not check: a remote without a primary,
- * and a remote whose primary has no east-west gateway address.
+ * and a remote whose primary has no east-west gateway address yet (built
+ * with its namespace and CA only).
  */
 import * as path from 'node:path';
 import { App } from 'cdk8s';
@@ -34,10 +35,11 @@ describe('ClusterChart', () => {
     }
   });
 
-  it('refuses a remote whose primary has no east-west gateway address, naming the primary', async () => {
-    const err = await chartOf(withRemote({ controlPlane: 'cluster1' }), 'cluster2').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(TopologyError);
-    expect((err as Error).message).toBe('remote "cluster2" needs the east-west gateway address of "cluster1" (eastWestGateway.address)');
+  it('builds only the namespace and CA of a remote whose primary has no east-west gateway address yet, and names that primary', async () => {
+    const chart = await chartOf(withRemote({ controlPlane: 'cluster1' }), 'cluster2');
+    expect(chart.readme.awaiting?.name).toBe('cluster1');
+    expect(chart.istioctlInputs).toEqual([]);
+    expect(chart.toJson().map((o: { kind: string; metadata: { name: string } }) => `${o.kind}/${o.metadata.name}`)).toEqual(['Namespace/istio-system', 'Secret/cacerts']);
   });
 
   it('builds the remote once the primary has its address', async () => {

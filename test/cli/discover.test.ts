@@ -96,12 +96,24 @@ const loadBalancer = (ingress: object[]) => ({ spec: { type: 'LoadBalancer', por
 describe('meshgen discover', () => {
   it('stores a LoadBalancer ingress IP in the key store, and validate and synth use it where the topology sets no address', async () => {
     const t = await setup(loadBalancer([{ ip: '192.0.2.10' }, { ip: '192.0.2.11' }]));
-    // Before discover: the primary serving a remote has no address, and the fix says to run discover.
+    // Before discover: the primary serving a remote has no address, so the remote's control plane waits, and the next step is discover.
     const before = await run(['validate'], t.dir, t.env);
-    expect(before.code).toBe(1);
-    expect(before.stderr).toMatch(/primary "cluster1" serves "cluster2", which reach its istiod through its east-west gateway, whose address is not set/);
-    expect(before.stderr).toMatch(/fix: install "cluster1" first, then run `meshgen discover --cluster cluster1`/);
-    expect(before.stderr).toMatch(/or set spec\.clusters\[0\]\.eastWestGateway\.address/);
+    expect(before.code, before.stderr).toBe(0);
+    expect(before.stdout).toMatch(/valid, with the remote secrets of 1 cluster pending and 1 remote waiting for its primary's address \(validate --strict fails on it\)/);
+    expect(before.stderr).toMatch(/^waiting: control plane of remote "cluster2" \(mesh "mesh1"\): it reaches the istiod of "cluster1" through that cluster's east-west gateway, whose address is not known yet$/m);
+    expect(before.stderr).toMatch(/next: install "cluster1" by its README, then run meshgen discover --cluster cluster1 and meshgen synth again \(or set eastWestGateway\.address of "cluster1" in the topology\)/);
+    const strict = await run(['validate', '--strict'], t.dir, t.env);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/cluster "cluster1" eastWestGateway\.address: the control plane of remote "cluster2" \(mesh "mesh1"\) cannot be written/);
+    // synth writes the primary whole and the remote's namespace and CA, with a README that says what comes next.
+    const early = await run(['synth', '-o', 'dist'], t.dir, { KUBECONFIG: path.join(t.dir, 'no-such-kubeconfig') });
+    expect(early.code, early.stderr).toBe(0);
+    expect(fs.readdirSync(path.join(t.out, 'cluster2')).sort()).toEqual(['.meshgen-output', 'README.md', 'kustomization.yaml', 'namespace.istio-system.yaml', 'secret.istio-system.cacerts.yaml']);
+    const waiting = fs.readFileSync(path.join(t.out, 'cluster2', 'README.md'), 'utf8');
+    expect(waiting).toContain('## Waiting for the address of `cluster1`');
+    expect(waiting).toContain('   meshgen discover -f ../../mesh.yaml --cluster cluster1\n   meshgen synth -f ../../mesh.yaml -o ..\n');
+    expect(fs.readFileSync(path.join(t.out, 'cluster1', 'README.md'), 'utf8')).toContain('run `meshgen discover -f ../../mesh.yaml --cluster cluster1` and then `meshgen synth -f ../../mesh.yaml -o ..` from this folder');
+    expect(fs.existsSync(path.join(t.out, 'cluster1', 'istiooperator.control-plane.yaml'))).toBe(true);
 
     const r = await t.discover();
     expect(r.code, r.stderr).toBe(0);

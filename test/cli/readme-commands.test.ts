@@ -39,7 +39,7 @@ function topology(dir: string, file: string, second?: string): void {
 }
 
 /** Runs every `meshgen` command of every cluster README in `out` from its cluster folder, and checks what each does. */
-function runReadmeCommands(dir: string, out: string, expected: { files: string[] }): void {
+function runReadmeCommands(dir: string, out: string, expected: { files: string[]; commands?: string[] }): void {
   // No kubeconfig: a command that needs a cluster fails for that, and for nothing else.
   const env = { KUBECONFIG: path.join(dir, 'no-such-kubeconfig') };
   const before = readTree(dir, { modes: true });
@@ -48,7 +48,8 @@ function runReadmeCommands(dir: string, out: string, expected: { files: string[]
   for (const cluster of fs.readdirSync(out).filter((f) => fs.existsSync(path.join(out, f, 'README.md')))) {
     const folder = path.join(out, cluster);
     const readme = fs.readFileSync(path.join(folder, 'README.md'), 'utf8');
-    expect(readme).toMatch(/Run these from this folder/);
+    // A remote waiting for its primary's address says what to run instead of how to apply.
+    if (!readme.includes('## Waiting for the address of')) expect(readme).toMatch(/Run these from this folder/);
     // A line every README prints alike (the synth) runs once.
     for (const line of meshgenCommands(readme).filter((l) => !ran.has(l))) {
       ran.add(line);
@@ -57,8 +58,8 @@ function runReadmeCommands(dir: string, out: string, expected: { files: string[]
       seen.add(command);
       const files = args.flatMap((a, i) => (args[i - 1] === '-f' ? [a] : []));
       expect(files, line).toEqual(expected.files);
-      // credentials fetch writes no output, and takes no -o.
-      if (command !== 'credentials fetch') expect(args[args.indexOf('-o') + 1], line).toBe('..');
+      // credentials fetch and discover write no output, and take no -o.
+      if (command !== 'credentials fetch' && command !== 'discover') expect(args[args.indexOf('-o') + 1], line).toBe('..');
       const r = runCli(args, folder, env);
       expect(r.stderr, line).not.toMatch(/no such file|cannot read the topology|unknown option|invalid topology/);
       if (command === 'synth') {
@@ -68,12 +69,16 @@ function runReadmeCommands(dir: string, out: string, expected: { files: string[]
       } else if (command === 'credentials fetch') {
         expect(r.code, line).toBe(1);
         expect(r.stderr, line).toMatch(new RegExp(`cluster "${cluster}": .*context "kind-${cluster}"`));
+      } else if (command === 'discover') {
+        const primary = args[args.indexOf('--cluster') + 1];
+        expect(r.code, line).toBe(1);
+        expect(r.stdout, line).toMatch(new RegExp(`^${primary}: no address: context "kind-${primary}" is not in`, 'm'));
       } else {
         expect(r.code, `${line}\n${r.stderr}`).toBe(0);
       }
     }
   }
-  expect([...seen].sort()).toEqual(['credentials fetch', 'synth']);
+  expect([...seen].sort()).toEqual(expected.commands ?? ['credentials fetch', 'synth']);
 }
 
 describe('the meshgen commands of cluster READMEs', () => {
@@ -86,6 +91,18 @@ describe('the meshgen commands of cluster READMEs', () => {
     expect(readme).toContain('meshgen credentials fetch -f ../../examples/mesh.yaml --cluster cluster1\n');
     expect(readme).toContain('meshgen synth -f ../../examples/mesh.yaml -o ..\n');
     runReadmeCommands(dir, path.join(dir, 'dist'), { files: ['../../examples/mesh.yaml'] });
+  });
+
+  it("of a primary and of the remote that waits for its address: discover fails only for want of the cluster, synth rewrites the same output", () => {
+    const dir = tmpDir();
+    copyFixturePki(path.join(dir, 'pki'));
+    // cluster2 is a remote of cluster1, whose gateway address the topology does not set.
+    const text = meshYaml({ clusters: [{ name: 'cluster1', network: 'network1' }, { name: 'cluster2', network: 'network1' }] });
+    fs.writeFileSync(path.join(dir, 'mesh.yaml'), `${text}      role: remote\n      controlPlane: cluster1\n`);
+    const r = runCli(['synth', '-q', '-f', 'mesh.yaml', '-o', 'dist'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'dist', 'cluster2', 'README.md'), 'utf8')).toContain('   meshgen discover -f ../../mesh.yaml --cluster cluster1\n');
+    runReadmeCommands(dir, path.join(dir, 'dist'), { files: ['../../mesh.yaml'], commands: ['discover', 'synth'] });
   });
 
   it('carry every -f of the run, for an output folder elsewhere', () => {

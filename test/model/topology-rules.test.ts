@@ -165,14 +165,6 @@ const cases: { name: string; text: string; expect: RegExp[] }[] = [
     expect: [/spec\.clusters: mesh "mesh1" has no primary cluster/, /fix: make at least one cluster role: primary/],
   },
   {
-    name: "fails when a remote's primary has no east-west gateway address, naming the primary",
-    text: mesh('mesh1', '- {name: cluster1, context: c1, network: network1}\n- {name: cluster2, context: c2, network: network2, role: remote, controlPlane: cluster1}'),
-    expect: [
-      /mesh\.yaml:11:7: spec\.clusters\[0\]: primary "cluster1" serves "cluster2", which reach its istiod through its east-west gateway, whose address is not set/,
-      /fix: install "cluster1" first, then run `meshgen discover --cluster cluster1`, which stores the address of its east-west gateway in the key store \(or set spec\.clusters\[0\]\.eastWestGateway\.address to the EXTERNAL-IP or hostname of `kubectl --context=c1 -n istio-system get service istio-eastwestgateway`\)/,
-    ],
-  },
-  {
     name: "fails when a remote on another network cannot reach its primary's NodePort gateway",
     text: mesh(
       'mesh1',
