@@ -485,7 +485,7 @@ export class ClusterChart extends Chart {
         namespace: imp.export.namespace,
         from: imp.export.from,
         ports: imp.export.ports,
-        endpoints: imp.endpoints.map((c) => ({ address: c.eastWestGateway.address ?? '', locality: c.locality, cluster: c.name })),
+        endpoints: imp.endpoints.map((c) => ({ address: c.eastWestGateway.address ?? '', port: c.eastWestGateway.port, locality: c.locality, cluster: c.name })),
         resolution: imp.resolution,
         address: imp.address,
         split: imp.export.split,

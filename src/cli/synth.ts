@@ -103,7 +103,7 @@ export function discoveredLines(topology: Topology): string[] {
   return topology.meshes.flatMap((mesh) =>
     mesh.clusters.flatMap((c) =>
       c.eastWestGateway.addressSource === 'discovered'
-        ? [`${c.name}: east-west gateway address ${c.eastWestGateway.address} from meshgen discover (${discoveredDate(c.eastWestGateway.discovered)})`]
+        ? [`${c.name}: east-west gateway address ${c.eastWestGateway.address}${c.eastWestGateway.port !== undefined ? `:${c.eastWestGateway.port}` : ''} from meshgen discover (${discoveredDate(c.eastWestGateway.discovered)})`]
         : [],
     ),
   );

@@ -41,6 +41,11 @@ export interface FederationEndpoint {
   /** East-west gateway address (IP or DNS name). */
   readonly address: string;
   /**
+   * The port the gateway serves its mutual-TLS passthrough on at `address` (a NodePort gateway's node port).
+   * @default 15443
+   */
+  readonly port?: number;
+  /**
    * Istio locality of the exporting cluster.
    * @default - none: the endpoint has no locality, so failover does not prefer it
    */
@@ -95,7 +100,7 @@ export class FederatedServiceImport extends Construct {
           // No `network`: split-horizon EDS drops endpoints on networks this mesh has no gateway for
           // (EndpointsByNetworkFilter); the endpoint already is the other mesh's gateway.
           locality: e.locality,
-          ports: Object.fromEntries(props.ports.map((p) => [p.name, CROSS_NETWORK_PORT])),
+          ports: Object.fromEntries(props.ports.map((p) => [p.name, e.port ?? CROSS_NETWORK_PORT])),
         })),
       },
     });

@@ -22,6 +22,8 @@ export interface DiscoveredAddress {
   readonly from: string;
   /** When it was read (ISO 8601). */
   readonly discovered: string;
+  /** The port of the gateway's passthrough (15443) at that address, when it is another: a NodePort gateway's node port. */
+  readonly port?: number;
 }
 
 /** Discovered addresses by cluster name. */
@@ -66,7 +68,10 @@ export function readDiscoveredOrProblem(keyStore: string): { addresses: Discover
     if (typeof e !== 'object' || e === null || typeof e.address !== 'string' || e.address === '' || typeof e.from !== 'string' || typeof e.discovered !== 'string') {
       return damaged(`is damaged: the entry of cluster "${name}" lacks address, from or discovered`);
     }
-    addresses.set(name, { address: e.address, from: e.from, discovered: e.discovered });
+    if (e.port !== undefined && !(Number.isInteger(e.port) && (e.port as number) >= 1 && (e.port as number) <= 65535)) {
+      return damaged(`is damaged: the port of cluster "${name}" is not a port number`);
+    }
+    addresses.set(name, { address: e.address, from: e.from, discovered: e.discovered, ...(e.port !== undefined ? { port: e.port as number } : {}) });
   }
   return { addresses };
 }
@@ -81,7 +86,7 @@ export function readDiscovered(keyStore: string): DiscoveredAddresses {
 /** The file's text for `addresses`, clusters sorted by name. */
 export function discoveredText(addresses: DiscoveredAddresses): string {
   const clusters = Object.fromEntries(
-    [...addresses.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, e]) => [name, { address: e.address, from: e.from, discovered: e.discovered }]),
+    [...addresses.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, e]) => [name, { address: e.address, ...(e.port !== undefined ? { port: e.port } : {}), from: e.from, discovered: e.discovered }]),
   );
   return `${JSON.stringify({ version: DISCOVERED_VERSION, clusters }, null, 2)}\n`;
 }

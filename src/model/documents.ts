@@ -92,7 +92,7 @@ export interface MeshDocumentValue {
       role?: 'primary' | 'remote';
       controlPlane?: string;
       locality?: string;
-      eastWestGateway?: { serviceType?: 'LoadBalancer' | 'NodePort'; annotations?: Record<string, string>; address?: string };
+      eastWestGateway?: { serviceType?: 'LoadBalancer' | 'NodePort'; annotations?: Record<string, string>; address?: string; port?: number };
       credentials?: CredentialsValue;
       secrets?: SecretsValue;
       samples?: ('helloworld' | 'sleep')[];

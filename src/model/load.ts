@@ -286,11 +286,13 @@ function expandPath(p: string, base: string): string {
   return path.resolve(base, p);
 }
 
-/** A cluster's gateway address: the topology's, else the one `meshgen discover` stored, with where it came from. */
-function gatewayAddress(address: string | undefined, found: DiscoveredAddresses, cluster: string) {
-  if (address !== undefined) return { address, addressSource: 'topology' as const };
-  const d = found.get(cluster);
-  return d ? { address: d.address, addressSource: 'discovered' as const, discovered: d.discovered } : {};
+/** A cluster's gateway address and port: the topology's, else what `meshgen discover` stored, with where they came from; the topology's port wins too. */
+function gatewayAddress(gw: { address?: string; port?: number } | undefined, found: DiscoveredAddresses, cluster: string) {
+  const d = gw?.address === undefined ? found.get(cluster) : undefined;
+  const port = gw?.port ?? d?.port;
+  const withPort = port !== undefined ? { port } : {};
+  if (gw?.address !== undefined) return { address: gw.address, addressSource: 'topology' as const, ...withPort };
+  return d ? { address: d.address, addressSource: 'discovered' as const, discovered: d.discovered, ...withPort } : {};
 }
 
 function toMeshModel(doc: SourceDocument, discovered: DiscoveredAddresses): MeshModel {
@@ -307,7 +309,7 @@ function toMeshModel(doc: SourceDocument, discovered: DiscoveredAddresses): Mesh
       eastWestGateway: {
         serviceType: c.eastWestGateway?.serviceType ?? 'LoadBalancer',
         annotations: c.eastWestGateway?.annotations ?? {},
-        ...gatewayAddress(c.eastWestGateway?.address, discovered, c.name),
+        ...gatewayAddress(c.eastWestGateway, discovered, c.name),
       },
       credentials: resolveCredentials({ ...m.spec.credentials, ...c.credentials }, base, c.name),
       samples: [...(c.samples ?? m.spec.samples ?? [])].sort(compareStrings),

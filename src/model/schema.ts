@@ -462,6 +462,13 @@ export const meshSchema = {
                     description:
                       'IP address or DNS name other clusters reach the gateway at; a primary that serves remotes needs one (their remotePilotAddress): set it here, or run `meshgen discover` after installing the primary, which stores it in the key store. This value always wins over a discovered one.',
                   },
+                  port: {
+                    type: 'integer',
+                    minimum: 1,
+                    maximum: 65535,
+                    description:
+                      'The port other meshes reach the gateway\'s mutual-TLS passthrough port (15443) at, with address: a NodePort gateway serves it on the node port of its `tls` port. Default: 15443. `meshgen discover` stores it with the node address for a NodePort gateway.',
+                  },
                 },
               },
             },

@@ -58,6 +58,12 @@ export interface EastWestGatewaySettings {
   readonly addressSource?: 'topology' | 'discovered';
   /** With addressSource `discovered`: when the address was read (ISO 8601). */
   readonly discovered?: string;
+  /**
+   * The port other meshes reach the gateway's passthrough port (15443) at, with `address`, when it is not
+   * 15443: a NodePort gateway's node port. From the topology with its address, or from `meshgen discover`.
+   * @default 15443
+   */
+  readonly port?: number;
 }
 
 /** Where a model object came from, for error messages. */

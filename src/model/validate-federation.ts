@@ -12,8 +12,19 @@ import { DiscoveredLookup, FirstUses, obj, str } from './validate';
 
 interface MeshInfo {
   doc: SourceDocument;
-  clusters: Map<string, { index: number; address?: string }>;
+  clusters: Map<string, ClusterInfo>;
   keyStore: string;
+}
+
+/** What the federation rules read of a cluster: its gateway address (the topology's, else a discovered one) and how it is served. */
+interface ClusterInfo {
+  index: number;
+  address?: string;
+  /** The gateway's port is known: set in the topology, or stored by discover with the address. */
+  port: boolean;
+  /** The topology sets the address (not discover). */
+  addressInTopology: boolean;
+  serviceType: string;
 }
 
 function meshInfos(meshDocs: readonly SourceDocument[], discovered: DiscoveredLookup): Map<string, MeshInfo> {
@@ -22,12 +33,23 @@ function meshInfos(meshDocs: readonly SourceDocument[], discovered: DiscoveredLo
     const name = str(obj(obj(doc.value).metadata).name);
     if (name === undefined || out.has(name)) continue;
     const spec = obj(obj(doc.value).spec);
-    const clusters = new Map<string, { index: number; address?: string }>();
+    const clusters = new Map<string, ClusterInfo>();
     const found = discovered(doc);
     (Array.isArray(spec.clusters) ? spec.clusters : []).forEach((raw, index) => {
       const c = obj(raw);
       const cname = str(c.name);
-      if (cname !== undefined) clusters.set(cname, { index, address: str(obj(c.eastWestGateway).address) ?? found.get(cname)?.address });
+      const gw = obj(c.eastWestGateway);
+      const own = str(gw.address);
+      const d = own === undefined ? found.get(cname ?? '') : undefined;
+      if (cname !== undefined) {
+        clusters.set(cname, {
+          index,
+          address: own ?? d?.address,
+          port: gw.port !== undefined || d?.port !== undefined,
+          addressInTopology: own !== undefined,
+          serviceType: str(gw.serviceType) ?? 'LoadBalancer',
+        });
+      }
     });
     const keyStore = keyStorePath(doc.file, str(obj(spec.trust).keyStore));
     out.set(name, { doc, clusters, keyStore });
@@ -133,6 +155,15 @@ export function validateFederations(fedDocs: readonly SourceDocument[], meshDocs
                 ['spec', 'clusters', info.index],
                 `cluster "${c}" exports ${host ?? 'a service'} to other meshes, which reach it through its east-west gateway, whose address is not set`,
                 `install "${c}", then run \`meshgen discover --cluster ${c}\` (or set eastWestGateway.address of "${c}" to the EXTERNAL-IP or hostname of its istio-eastwestgateway Service)`,
+              ),
+            );
+          } else if (info.serviceType === 'NodePort' && info.address !== undefined && !info.port) {
+            problems.push(
+              problemAt(
+                mesh.doc,
+                ['spec', 'clusters', info.index, 'eastWestGateway', ...(info.addressInTopology ? ['address'] : [])],
+                `cluster "${c}" exports ${host ?? 'a service'} to other meshes through a NodePort gateway at ${info.address}, which serves its passthrough port 15443 on a node port, but no port is set, so they would call ${info.address}:15443`,
+                `set eastWestGateway.port of "${c}" to the node port of its "tls" port (kubectl -n istio-system get service istio-eastwestgateway -o jsonpath='{.spec.ports[?(@.name=="tls")].nodePort}'), or leave address unset and run \`meshgen discover --cluster ${c}\`, which stores both`,
               ),
             );
           }

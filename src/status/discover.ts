@@ -13,7 +13,7 @@ import type { ClusterModel, MeshModel, Topology } from '../model/types';
 import { displayPath } from '../paths';
 import { LockOptions } from '../lock';
 import { withStoreLock, writeFileDurably } from '../pki/store-io';
-import { ClusterAccessError, ClusterReader } from './reader';
+import { ClusterAccessError, ClusterReader, ServiceView } from './reader';
 
 /** Namespace of the east-west gateway. */
 const NAMESPACE = ISTIO_SYSTEM;
@@ -29,6 +29,8 @@ export interface DiscoverFinding {
    */
   readonly kind: 'discovered' | 'unchanged' | 'set' | 'none' | 'unreachable';
   readonly address?: string;
+  /** The port of the gateway's passthrough at that address, when not 15443 (a NodePort gateway's node port). */
+  readonly port?: number;
   /** What the address was read from. */
   readonly from?: string;
   /** When the stored address was read (ISO 8601). */
@@ -67,9 +69,40 @@ export function gatewayClusters(topology: Topology): { mesh: MeshModel; cluster:
   );
 }
 
+/** `address` or `address:port`, for messages. */
+function where(f: { readonly address?: string; readonly port?: number }): string {
+  return f.port !== undefined ? `${f.address}:${f.port}` : (f.address ?? '');
+}
+
+const NODE_FIX = 'set eastWestGateway.address (and eastWestGateway.port) to an address and port of a node the other networks reach';
+
+/**
+ * A NodePort gateway's address: a ready node's ExternalIP (nodes by name), else its InternalIP, with the node
+ * port of the gateway's `tls` port (15443). Not for a primary serving remotes: they reach istiod on port 15012 of
+ * the address, and remotePilotAddress takes no port.
+ */
+async function nodePortAddress(mesh: MeshModel, cluster: ClusterModel, svc: ServiceView, reader: ClusterReader, from: string): Promise<Omit<DiscoverFinding, 'mesh' | 'cluster'>> {
+  if (planCluster(mesh, cluster).remotes.length > 0) {
+    return {
+      kind: 'none',
+      message: `${from} is a NodePort Service: remotes reach istiod on port 15012 of the gateway address, which a NodePort Service serves on a node port only`,
+      fix: 'make it a LoadBalancer Service (eastWestGateway.serviceType), or set eastWestGateway.address to an address that serves port 15012 (a load balancer of your own)',
+    };
+  }
+  const port = svc.nodePorts.tls;
+  if (port === undefined) return { kind: 'none', message: `${from} is a NodePort Service without a node port for its "tls" port`, fix: `install "${cluster.name}" by its README again, then run meshgen discover again` };
+  const nodes = [...(await reader.nodes())].filter((n) => n.ready).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const external = nodes.find((n) => n.externalIPs.length > 0);
+  const internal = nodes.find((n) => n.internalIPs.length > 0);
+  if (external) return { kind: 'discovered', address: external.externalIPs[0], port, from: `${from} (node port of "tls") on Node ${external.name} (ExternalIP)`, message: '' };
+  if (internal) {
+    return { kind: 'discovered', address: internal.internalIPs[0], port, from: `${from} (node port of "tls") on Node ${internal.name} (InternalIP: no node has an ExternalIP, so the other networks must reach this one)`, message: '' };
+  }
+  return { kind: 'none', message: `${from} is a NodePort Service, and no ready node has an address`, fix: NODE_FIX };
+}
+
 /** Reads one cluster's gateway; never throws for the cluster's own failures. */
 async function readGateway(mesh: MeshModel, cluster: ClusterModel, reader: ClusterReader): Promise<Omit<DiscoverFinding, 'mesh' | 'cluster'>> {
-  const nodeFix = 'set eastWestGateway.address to an address of a node the other networks reach';
   const waitFix = 'wait for the load balancer, then run meshgen discover again';
   const missing = { kind: 'none' as const, fix: `install "${cluster.name}" by its README first, then run meshgen discover again` };
   try {
@@ -85,11 +118,9 @@ async function readGateway(mesh: MeshModel, cluster: ClusterModel, reader: Clust
     if (!svc) return { ...missing, message: `${from} does not exist` };
     const address = svc.ingress[0];
     if (address) return { kind: 'discovered', address, from, message: '' };
-    if (svc.type === 'NodePort') {
-      return { kind: 'none', message: `${from} is a NodePort Service, which has no load-balancer address`, fix: nodeFix };
-    }
+    if (svc.type === 'NodePort') return await nodePortAddress(mesh, cluster, svc, reader, from);
     if (svc.type === 'LoadBalancer') return { kind: 'none', message: `${from} has no load-balancer ingress yet`, fix: waitFix };
-    return { kind: 'none', message: `${from} is of type ${svc.type}, which other networks cannot reach`, fix: `make it a LoadBalancer Service (eastWestGateway.serviceType), or ${nodeFix}` };
+    return { kind: 'none', message: `${from} is of type ${svc.type}, which other networks cannot reach`, fix: `make it a LoadBalancer Service (eastWestGateway.serviceType), or ${NODE_FIX}` };
   } catch (err) {
     if (!(err instanceof ClusterAccessError)) throw err;
     return { kind: 'unreachable', message: err.message, fix: err.fix };
@@ -134,13 +165,13 @@ export async function discoverAddresses(topology: Topology, opts: DiscoverOption
         let changed = false;
         for (const f of found) {
           const before = entries.get(f.cluster);
-          if (before && before.address === f.address) {
-            final.set(f, { ...f, kind: 'unchanged', discovered: before.discovered, message: `${f.address} from ${f.from}, unchanged since ${before.discovered.slice(0, 10)}` });
+          if (before && before.address === f.address && before.port === f.port) {
+            final.set(f, { ...f, kind: 'unchanged', discovered: before.discovered, message: `${where(f)} from ${f.from}, unchanged since ${before.discovered.slice(0, 10)}` });
             continue;
           }
-          entries.set(f.cluster, { address: f.address!, from: f.from!, discovered: now });
+          entries.set(f.cluster, { address: f.address!, ...(f.port !== undefined ? { port: f.port } : {}), from: f.from!, discovered: now });
           changed = true;
-          final.set(f, { ...f, discovered: now, message: `${f.address} from ${f.from}${before ? ` (was ${before.address})` : ''}, stored in ${displayPath(discoveredPath(store))}` });
+          final.set(f, { ...f, discovered: now, message: `${where(f)} from ${f.from}${before ? ` (was ${where(before)})` : ''}, stored in ${displayPath(discoveredPath(store))}` });
         }
         const file = discoveredPath(store);
         const text = discoveredText(entries);

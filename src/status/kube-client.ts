@@ -98,6 +98,18 @@ export function contextReader(cluster: ClusterModel, opts: KubeClientOptions = {
       const c = await guard(() => core!.readNamespacedConfigMap({ name, namespace }));
       return c ? (c.data ?? {}) : undefined;
     },
+    nodes: async () => {
+      const list = await guard(() => core!.listNode());
+      return (list?.items ?? []).map((n) => {
+        const addresses = n.status?.addresses ?? [];
+        return {
+          name: n.metadata?.name ?? '',
+          ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+          externalIPs: addresses.filter((a) => a.type === 'ExternalIP').map((a) => a.address),
+          internalIPs: addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address),
+        };
+      });
+    },
     configMapsNamed: async (name) => {
       const list = await guard(() => core!.listConfigMapForAllNamespaces({ fieldSelector: `metadata.name=${name}` }));
       return (list?.items ?? []).map((c) => ({ namespace: c.metadata?.namespace ?? '', data: c.data ?? {} }));

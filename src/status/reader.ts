@@ -37,6 +37,17 @@ export interface GatewayView {
   readonly addresses: readonly string[];
 }
 
+/** A node's addresses, for a NodePort gateway. */
+export interface NodeView {
+  readonly name: string;
+  /** The node's Ready condition is True. */
+  readonly ready: boolean;
+  /** `status.addresses` of type ExternalIP. */
+  readonly externalIPs: readonly string[];
+  /** `status.addresses` of type InternalIP. */
+  readonly internalIPs: readonly string[];
+}
+
 /** The outcome of a SelfSubjectAccessReview made with a remote secret's credential. */
 export type AccessResult =
   | { readonly kind: 'allowed' }
@@ -63,6 +74,8 @@ export interface ClusterReader {
   namespaceLabels(name: string): Promise<Readonly<Record<string, string>> | undefined>;
   service(namespace: string, name: string): Promise<ServiceView | undefined>;
   gateway(namespace: string, name: string): Promise<GatewayView | undefined>;
+  /** The cluster's nodes (for a NodePort gateway's address). */
+  nodes(): Promise<readonly NodeView[]>;
   /**
    * Whether the kubeconfig of a remote secret may list pods and services cluster-wide, asked of
    * the server it names with its own credential. Never runs a plugin or reads a local file.

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliResult, REPO, workspace } from '../helpers';
 
@@ -60,13 +61,15 @@ function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<
   });
 }
 
-/** A fake API server answering the east-west gateway Service GET with `service` (404 when undefined); counts requests. */
-async function fakeServer(service: object | undefined): Promise<{ url: string; requests: string[]; close: () => void }> {
+/** A fake API server answering the east-west gateway Service GET with `service` (404 when undefined), and the node list with `nodes`; counts requests. */
+async function fakeServer(service: object | undefined, nodes: object[] = []): Promise<{ url: string; requests: string[]; close: () => void }> {
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     if (req.url?.split('?')[0] === SERVICE_PATH && service) {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Service', apiVersion: 'v1', metadata: { name: 'istio-eastwestgateway', namespace: 'istio-system' }, ...service }));
+    } else if (req.url?.split('?')[0] === '/api/v1/nodes') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'NodeList', apiVersion: 'v1', metadata: {}, items: nodes }));
     } else {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"kind":"Status","apiVersion":"v1","status":"Failure","code":404}');
     }
@@ -163,13 +166,64 @@ describe('meshgen discover', () => {
     expect(fs.readFileSync(path.join(t.out, 'cluster2', 'istiooperator.remote.yaml'), 'utf8')).toMatch(/remotePilotAddress: eastwest\.cluster1\.example\.com\n/);
   });
 
-  it('reports a NodePort Service with its fix and stores nothing', async () => {
+  it("reports a primary's NodePort Service, which cannot serve its remotes istiod on 15012, with its fix, and stores nothing", async () => {
     const t = await setup({ spec: { type: 'NodePort', ports: [{ name: 'tls', port: 15443, nodePort: 31443 }] }, status: { loadBalancer: {} } });
     const r = await t.discover();
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^cluster1: no address: Service istio-system\/istio-eastwestgateway is a NodePort Service/m);
-    expect(r.stdout).toContain('fix: set eastWestGateway.address to an address of a node the other networks reach');
+    expect(r.stdout).toMatch(/^cluster1: no address: Service istio-system\/istio-eastwestgateway is a NodePort Service: remotes reach istiod on port 15012 of the gateway address/m);
+    expect(r.stdout).toContain('fix: make it a LoadBalancer Service (eastWestGateway.serviceType), or set eastWestGateway.address to an address that serves port 15012');
     expect(fs.existsSync(t.discovered)).toBe(false);
+  });
+
+  it("stores a NodePort exporter's node address and the node port of tls, and the importing mesh's ServiceEntry calls that port", async () => {
+    const dir = workspace().dir;
+    const mesh = (name: string, cluster: string, network: string, gateway: string) =>
+      `apiVersion: meshgen.dev/v1alpha1\nkind: Mesh\nmetadata: {name: ${name}}\nspec:\n  trustDomain: ${name}.example.com\n  istio: {version: 1.30.3}\n  trust: {keyStore: fed-pki, keyAlgorithm: ECDSA-P256}\n` +
+      `  clusters:\n    - {name: ${cluster}, context: kind-${cluster}, network: ${network}, eastWestGateway: ${gateway}}\n`;
+    const file = path.join(dir, 'federation.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        mesh('mesh-a', 'cluster1', 'net-a', '{serviceType: NodePort}'),
+        mesh('mesh-b', 'cluster2', 'net-b', '{address: 192.0.2.20}'),
+        'apiVersion: meshgen.dev/v1alpha1\nkind: MeshFederation\nmetadata: {name: ab}\nspec:\n  meshes: [mesh-a, mesh-b]\n  exports:\n' +
+          '    - {service: echo, namespace: demo, from: mesh-a, to: [mesh-b], ports: [{number: 80, name: http, protocol: HTTP}]}\n',
+      ].join('---\n'),
+    );
+    const node = (name: string, addresses: object[], ready = 'True') => ({ metadata: { name }, status: { addresses, conditions: [{ type: 'Ready', status: ready }] } });
+    const server = await fakeServer({ spec: { type: 'NodePort', ports: [{ name: 'status-port', port: 15021, nodePort: 30021 }, { name: 'tls', port: 15443, nodePort: 31443 }] }, status: { loadBalancer: {} } }, [
+      node('node-c', [{ type: 'InternalIP', address: '10.0.0.3' }, { type: 'ExternalIP', address: '203.0.113.3' }]),
+      node('node-b', [{ type: 'InternalIP', address: '10.0.0.2' }, { type: 'ExternalIP', address: '203.0.113.2' }]),
+      node('node-a', [{ type: 'InternalIP', address: '10.0.0.1' }, { type: 'ExternalIP', address: '203.0.113.1' }], 'False'),
+    ]);
+    servers.push(server);
+    const env = { KUBECONFIG: kubeconfig(dir, server.url) };
+    const before = await run(['validate', '-f', 'federation.yaml'], dir, env);
+    expect(before.code).toBe(1);
+    expect(before.stderr).toMatch(/cluster "cluster1" exports echo\.demo\.global to other meshes, .*whose address is not set/);
+
+    const r = await run(['discover', '-f', 'federation.yaml', '--timeout', '5'], dir, env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^mesh-a\/cluster1: 203\.0\.113\.2:31443 from Service istio-system\/istio-eastwestgateway \(node port of "tls"\) on Node node-b \(ExternalIP\), stored in /m);
+    const stored = JSON.parse(fs.readFileSync(path.join(dir, 'fed-pki', 'discovered.json'), 'utf8'));
+    expect(stored.clusters.cluster1).toMatchObject({ address: '203.0.113.2', port: 31443 });
+
+    const synth = await run(['synth', '-f', 'federation.yaml', '-o', 'dist'], dir, { KUBECONFIG: path.join(dir, 'no-such-kubeconfig') });
+    expect(synth.code, synth.stderr).toBe(0);
+    expect(synth.stdout).toContain('cluster1: east-west gateway address 203.0.113.2:31443 from meshgen discover');
+    const entry = parse(fs.readFileSync(path.join(dir, 'dist', 'cluster2', 'serviceentry.istio-system.echo.demo.global.yaml'), 'utf8'));
+    expect(entry.spec.endpoints).toEqual([{ address: '203.0.113.2', ports: { http: 31443 } }]);
+
+    // Set in the topology, a NodePort exporter's address needs its port too.
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('{serviceType: NodePort}', '{serviceType: NodePort, address: 203.0.113.9}'));
+    const noPort = await run(['validate', '-f', 'federation.yaml'], dir, env);
+    expect(noPort.code).toBe(1);
+    expect(noPort.stderr).toMatch(/spec\.clusters\[0\]\.eastWestGateway\.address: cluster "cluster1" exports echo\.demo\.global to other meshes through a NodePort gateway at 203\.0\.113\.9, .* no port is set/);
+    expect(noPort.stderr).toMatch(/fix: set eastWestGateway\.port of "cluster1" to the node port of its "tls" port/);
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('address: 203.0.113.9}', 'address: 203.0.113.9, port: 30443}'));
+    expect((await run(['synth', '-f', 'federation.yaml', '-o', 'dist'], dir, { KUBECONFIG: path.join(dir, 'no-such-kubeconfig') })).code).toBe(0);
+    const pinned = parse(fs.readFileSync(path.join(dir, 'dist', 'cluster2', 'serviceentry.istio-system.echo.demo.global.yaml'), 'utf8'));
+    expect(pinned.spec.endpoints).toEqual([{ address: '203.0.113.9', ports: { http: 30443 } }]);
   });
 
   it('reports a LoadBalancer Service without an ingress yet and stores nothing', async () => {

@@ -48,6 +48,7 @@ function fakeReader(state: FakeState): ClusterReader {
     namespaceLabels: (name) => read(state.namespaces, name),
     service: (ns, name) => read(state.services, `${ns}/${name}`),
     gateway: (ns, name) => read(state.gateways, `${ns}/${name}`),
+    nodes: async () => [],
     remoteAccess: async () => state.access,
   };
 }
