@@ -2,21 +2,55 @@
  * Checks a document against its JSON Schema and turns every schema error
  * into a problem that names the file, line, path, bad value and fix.
  */
-import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
+import type Ajv from 'ajv';
+import type { ErrorObject, Options, ValidateFunction } from 'ajv';
 import { Problem } from '../errors';
 import { toDnsLabel } from './names';
+import { federationSchema, meshSchema } from './schema';
 import { describeValue, DocPath, problemAt, SourceDocument } from './source';
 
-const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
+/** The schemas that `npm run build` compiles ahead of time (scripts/precompile-schema.js), by name. */
+export const PRECOMPILED_SCHEMAS: Readonly<Record<string, object>> = { Mesh: meshSchema, MeshFederation: federationSchema };
+
+/** The Ajv every topology schema is compiled with, at build time and at run time alike. */
+export function newAjv(extra: Options = {}): Ajv {
+  // Loaded here only: a built meshgen uses the precompiled validators and never loads Ajv's compiler.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { default: AjvClass } = require('ajv') as typeof import('ajv');
+  return new AjvClass({ allErrors: true, strict: true, verbose: true, ...extra });
+}
+
 const compiled = new Map<object, ValidateFunction>();
+let ajv: Ajv | undefined;
+
+/** The build's precompiled validators by name, when meshgen runs from lib/; none from the TypeScript sources. */
+function precompiled(): Record<string, ValidateFunction> {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('./schema-validators.js') as Record<string, ValidateFunction>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return {};
+    throw err;
+  }
+}
+
+/** The validator of `schema`: precompiled by the build when there is one, else compiled once per process. */
+export function validatorOf(schema: object): ValidateFunction {
+  let validate = compiled.get(schema);
+  if (validate) return validate;
+  const name = Object.keys(PRECOMPILED_SCHEMAS).find((n) => PRECOMPILED_SCHEMAS[n] === schema);
+  validate = name !== undefined ? precompiled()[name] : undefined;
+  if (!validate) {
+    ajv ??= newAjv();
+    validate = ajv.compile(schema);
+  }
+  compiled.set(schema, validate);
+  return validate;
+}
 
 /** Every problem `doc` has against `schema`; empty when it conforms. */
 export function checkSchema(doc: SourceDocument, schema: object): Problem[] {
-  let validate = compiled.get(schema);
-  if (!validate) {
-    validate = ajv.compile(schema);
-    compiled.set(schema, validate);
-  }
+  const validate = validatorOf(schema);
   if (validate(doc.value)) return [];
   const errors = dedupe(validate.errors ?? []);
   return errors.map((e) => toProblem(doc, e));

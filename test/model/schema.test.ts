@@ -1,10 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import Ajv from 'ajv';
-import { parse } from 'yaml';
+import Ajv, { ErrorObject } from 'ajv';
+import standaloneCode from 'ajv/dist/standalone';
+import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { topologySchema } from '../../src/model/schema';
-import { REPO } from '../helpers';
+import { newAjv, PRECOMPILED_SCHEMAS } from '../../src/model/schema-check';
+import { FIXTURE_TOPOLOGIES, REPO } from '../helpers';
 
 describe('published JSON Schema', () => {
   const published = JSON.parse(fs.readFileSync(path.join(REPO, 'schema', 'mesh.schema.json'), 'utf8'));
@@ -46,5 +48,43 @@ describe('published JSON Schema', () => {
     visit(published.definitions.mesh, 'Mesh');
     visit(published.definitions.federation, 'MeshFederation');
     expect(missing).toEqual([]);
+  });
+});
+
+describe('validators precompiled by the build (scripts/precompile-schema.js)', () => {
+  const file = path.join(REPO, 'lib', 'src', 'model', 'schema-validators.js');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const load = () => require(file) as Record<string, ((v: unknown) => boolean) & { errors?: ErrorObject[] | null }>;
+
+  it('are what the current schema compiles to (run `npm run build` after changing src/model/schema.ts)', () => {
+    const ajv = newAjv({ code: { source: true } });
+    for (const [name, schema] of Object.entries(PRECOMPILED_SCHEMAS)) ajv.addSchema(schema, name);
+    const fresh = standaloneCode(ajv, Object.fromEntries(Object.keys(PRECOMPILED_SCHEMAS).map((n) => [n, n])));
+    expect(fs.readFileSync(file, 'utf8').split('\n').slice(1).join('\n')).toBe(fresh);
+  });
+
+  it('give the same verdict and errors as the schema compiled at run time, for every fixture and broken copies of them', () => {
+    const precompiled = load();
+    const runtime = newAjv();
+    const fixtures = fs.readdirSync(FIXTURE_TOPOLOGIES).filter((f) => f.endsWith('.yaml'));
+    const docs = fixtures.flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(FIXTURE_TOPOLOGIES, f), 'utf8')).map((d) => d.toJS()));
+    const broken = docs.flatMap((d) => [
+      { ...d, spec: { ...d.spec, bogus: true } },
+      { ...d, metadata: { name: 'Not_A_Label' } },
+      { ...d, spec: { ...d.spec, clusters: [{ name: 'c1', network: 7 }], meshes: 'x' } },
+      { ...d, apiVersion: 'meshgen.dev/v0' },
+    ]);
+    const shape = (errors: ErrorObject[] | null | undefined) => (errors ?? []).map((e) => [e.instancePath, e.keyword, e.params, e.data, e.parentSchema === undefined]);
+    let failures = 0;
+    for (const doc of [...docs, ...broken]) {
+      const name = doc.kind === 'MeshFederation' ? 'MeshFederation' : 'Mesh';
+      const compiled = runtime.compile(PRECOMPILED_SCHEMAS[name]);
+      const want = compiled(doc);
+      expect(precompiled[name](doc)).toBe(want);
+      expect(shape(precompiled[name].errors)).toEqual(shape(compiled.errors));
+      if (!want) failures++;
+    }
+    // Every broken copy fails, and every fixture passes: the comparison covers both verdicts.
+    expect(failures).toBe(broken.length);
   });
 });
