@@ -140,6 +140,12 @@ export class ClusterChart extends Chart {
   public readonly readme: ReadmeFacts;
   /** IstioOperator documents, in the order `istioctl install` must take them. */
   public readonly istioctlInputs: readonly IstioOperator[];
+  /**
+   * What must exist before istiod starts, because istiod reads it only then: the `istio-system` namespace and
+   * the CA (`cacerts`). The one definition of "before istiod": the README's first kubectl step and Argo CD's
+   * first wave are the objects under this scope.
+   */
+  public readonly prereqs: Construct;
 
   constructor(scope: Construct, props: ClusterChartProps) {
     super(scope, props.cluster.name, { disableResourceNameHashes: true });
@@ -163,8 +169,12 @@ export class ClusterChart extends Chart {
     }
     const awaiting = awaitingAddress(plan);
 
-    // Before istiod: the namespace and the CA it reads at start; then the remote secrets.
+    // Before istiod: the namespace and the CA it reads at start.
     const prereqs = new Construct(this, 'Prereqs');
+    this.prereqs = prereqs;
+    // Remote secrets need no order: istiod watches for them and reads one whenever it appears. They need no
+    // CRD either, so Argo CD applies them in its first wave beside the prereqs, and kubectl with the rest.
+    const remoteSecrets = new Construct(this, 'RemoteSecrets');
     new IstioSystemNamespace(prereqs, 'Namespace', { network: plan.networkLabel, controlPlaneClusters: plan.controlPlaneClusters });
     const byo = mesh.trust.byo;
     let caCertificate: ApiObject | undefined;
@@ -227,7 +237,7 @@ export class ClusterChart extends Chart {
     if (plan.exposeServices) new CrossNetworkGateway(config, 'CrossNetworkGateway');
     this.federationObjects(config, fed);
     if (plan.readerTokenSecret) new ReaderTokenSecret(config, 'ReaderToken');
-    this.remoteSecrets(prereqs, plan, credentials, props.remoteSecrets ?? 'constructs');
+    this.remoteSecrets(remoteSecrets, plan, credentials, props.remoteSecrets ?? 'constructs');
     for (const w of mesh.ambient.waypoints) {
       new AmbientWaypoint(config, `Waypoint-${w.namespace}-${w.name}`, { namespace: w.namespace, name: w.name, for: w.for, global: w.global, revision });
     }
@@ -242,8 +252,13 @@ export class ClusterChart extends Chart {
     if (mode === 'flux') this.fluxInstall(plan, meshConfig, needsGateway, hasConfig, caCertificate ?? this.sealedCacerts(prereqs));
     if (mode === 'argocd') this.argoInstall(plan, meshConfig, needsGateway, hasConfig);
     if (mode !== 'istioctl') placeAll(config, CONFIG_FOLDER);
-    if (mode === 'argocd') placeAll(prereqs, PREREQS_FOLDER);
+    if (mode === 'argocd') for (const scope of [prereqs, remoteSecrets]) placeAll(scope, PREREQS_FOLDER);
     this.istioctlInputs = inputs;
+  }
+
+  /** True when `obj` is one of the objects that must exist before istiod starts (under `prereqs`). */
+  public isBeforeIstiod(obj: IConstruct): boolean {
+    return obj.node.scopes.includes(this.prereqs);
   }
 
   /**

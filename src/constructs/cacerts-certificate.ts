@@ -14,7 +14,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { CACERTS_SECRET_NAME } from './cacerts-secret';
 import { ISTIO_SYSTEM } from './names';
-import { describeObject, markBeforeIstiod } from './description';
+import { describeObject } from './description';
 
 /** Props of CacertsCertificate. */
 export interface CacertsCertificateProps {
@@ -68,7 +68,6 @@ export class CacertsCertificate extends Construct {
         issuerRef: { name: props.issuerRef.name, kind: props.issuerRef.kind, group: props.issuerRef.group },
       },
     });
-    markBeforeIstiod(this.resource);
     describeObject(this.resource, `Certificate \`cacerts\`: cert-manager makes this cluster's intermediate CA from ${props.issuerRef.kind} \`${props.issuerRef.name}\``);
   }
 }

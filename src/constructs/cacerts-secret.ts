@@ -9,7 +9,7 @@ import { k8s } from './k8s';
 import { Construct } from 'constructs';
 import { CacertsFiles } from '../pki/key-store';
 import { ISTIO_SYSTEM } from './names';
-import { describeObject, markBeforeIstiod } from './description';
+import { describeObject } from './description';
 
 /** Name of the Secret istiod reads its plug-in CA from. */
 export const CACERTS_SECRET_NAME = 'cacerts';
@@ -41,7 +41,6 @@ export class CacertsSecret extends Construct {
       type: 'Opaque',
       data,
     });
-    markBeforeIstiod(this.resource);
     describeObject(this.resource, "Secret `cacerts`: this cluster's intermediate CA and its private key, under the mesh root");
   }
 }

@@ -17,18 +17,6 @@ export function descriptionOf(obj: IConstruct): string | undefined {
   return entry ? String(entry.data) : undefined;
 }
 
-const BEFORE_ISTIOD = 'meshgen:before-istiod';
-
-/** Marks `obj` as needed before istiod starts (applied first, with kubectl). */
-export function markBeforeIstiod(obj: IConstruct): void {
-  obj.node.addMetadata(BEFORE_ISTIOD, true);
-}
-
-/** True when `obj` must be applied before istiod starts. */
-export function isBeforeIstiod(obj: IConstruct): boolean {
-  return obj.node.metadata.some((m) => m.type === BEFORE_ISTIOD);
-}
-
 const FOLDER = 'meshgen:folder';
 
 /**

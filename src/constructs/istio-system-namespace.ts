@@ -7,7 +7,7 @@
 import { k8s } from './k8s';
 import { Construct } from 'constructs';
 import { ISTIO_SYSTEM, NETWORK_LABEL } from './names';
-import { describeObject, markBeforeIstiod } from './description';
+import { describeObject } from './description';
 
 /** Props of IstioSystemNamespace. */
 export interface IstioSystemNamespaceProps {
@@ -50,7 +50,6 @@ export class IstioSystemNamespace extends Construct {
       props.network ? `labelled with network \`${props.network}\`` : undefined,
       props.controlPlaneClusters ? `managed by the control plane of \`${props.controlPlaneClusters}\`` : undefined,
     ].filter(Boolean);
-    markBeforeIstiod(this.resource);
     describeObject(this.resource, ['Namespace `istio-system`', ...details].join(', '));
   }
 }

@@ -15,7 +15,7 @@ import { parse } from 'yaml';
 import type { TrustFacts } from '../pki/trust-facts';
 import { ClusterChart } from '../charts/cluster-chart';
 import { sortBy } from '../order';
-import { descriptionOf, folderOf, isBeforeIstiod } from '../constructs/description';
+import { descriptionOf, folderOf } from '../constructs/description';
 import { SECRETS_FOLDER } from '../charts/cluster-chart';
 import type { Dataplane, SecretSettings } from '../model/types';
 import { holdsSecretValues, SecretManifest } from '../secrets/secret-manifest';
@@ -207,7 +207,7 @@ export function renderCluster(chart: ClusterChart, opts: RenderOptions = {}): Re
     byObject.set(source, file);
     if (json.apiVersion === ISTIO_OPERATOR_API_VERSION) continue;
     kubectl.push({ file, what: describeSecret(description ?? `${json.kind} \`${json.metadata.name}\``, secret), secret });
-    if (isBeforeIstiod(source) && !folder) preInstall.push(file);
+    if (chart.isBeforeIstiod(source) && !folder) preInstall.push(file);
     if (!listed) continue;
     if (!kustomizations.has(folder)) kustomizations.set(folder, []);
     kustomizations.get(folder)!.push(folder ? file.slice(folder.length + 1) : file);
