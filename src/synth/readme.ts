@@ -138,24 +138,73 @@ function defaultRun(plan: ClusterPlan): SynthRun {
 
 /** Markdown README for one cluster folder. */
 export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan, context: ReadmeContext = {}): string {
-  const { plan, credentials, federation, rootRotation, peerRotations, trustFacts } = facts;
-  const { mesh, cluster, servedBy: primary } = plan;
+  const { plan, federation, rootRotation, peerRotations, trustFacts } = facts;
+  const { mesh, cluster } = plan;
   const meshgen = meshgenCommands(commandPaths(context.run ?? defaultRun(plan), cluster.name));
-  const ctx = shellQuote(cluster.context);
-  const rev = mesh.istio.revision;
   const out: string[] = [];
-  const step = counter();
-  const certManager = mesh.trust.byo?.kind === 'cert-manager' ? mesh.trust.byo : undefined;
-  const code = (...cmds: string[]) => out.push('   ```sh', ...cmds.map((c) => `   ${c}`), '   ```');
+  const doc: ReadmeDoc = {
+    facts,
+    files,
+    meshgen,
+    out,
+    step: counter(),
+    code: (...cmds: string[]) => out.push('   ```sh', ...cmds.map((c) => `   ${c}`), '   ```'),
+    ctx: shellQuote(cluster.context),
+    sopsFiles: files.kubectl.filter((f) => f.secret === 'sops').map((f) => f.file),
+    certManager: mesh.trust.byo?.kind === 'cert-manager' ? mesh.trust.byo : undefined,
+  };
 
   out.push(...introLines(facts, files, meshgen));
   if (facts.awaiting) return awaitingText(out, facts.awaiting, meshgen);
-  const encryption = cluster.secrets;
-  const sopsFiles = files.kubectl.filter((f) => f.secret === 'sops').map((f) => f.file);
   out.push('## Apply, in this order', '');
   const install = installMode(mesh);
   const tool = install === 'istioctl' ? `, with \`istioctl\` ${mesh.istio.version} on your PATH` : install === 'helm' ? ', with `helm` 3 on your PATH' : '';
   out.push(`Run these from this folder${tool}. ${INSTALL_INTRO[install]}`, '');
+  orderLines(doc);
+  if (mesh.dataplane === 'ambient') {
+    out.push(
+      `${doc.step()}. The Gateway API CRDs, which ambient needs (its east-west gateway and waypoints are Gateway API Gateways), installed as Istio ${mesh.istio.version}'s ambient guide does when the cluster lacks them:`,
+    );
+    doc.code(gatewayApiCrdsCommand(doc.ctx), `kubectl --context=${doc.ctx} get crd gateways.gateway.networking.k8s.io  # check: the CRD exists`);
+  }
+  if (install === 'flux') fluxSteps(doc);
+  else if (install === 'argocd') argoSteps(doc);
+  else kubectlSteps(doc, install);
+  readerTokenStep(doc);
+  out.push('');
+  endpointDiscoverySection(doc);
+  out.push('');
+
+  if (federation.imports.length > 0 || federation.exports.length > 0) out.push(...federationSection(plan, federation), '');
+  out.push(...rootRotationSection(plan, rootRotation, meshgen, context.intermediateIssued));
+  out.push(...peerRotationSection(plan, peerRotations, trustFacts, meshgen));
+  useAndCheckSections(doc);
+  return out.join('\n');
+}
+
+/** A README being written: its facts, its lines so far, and the helpers every section uses. */
+interface ReadmeDoc {
+  readonly facts: ReadmeFacts;
+  readonly files: ApplyPlan;
+  readonly meshgen: ReturnType<typeof meshgenCommands>;
+  readonly out: string[];
+  /** The next step number. */
+  readonly step: () => number;
+  /** Adds a shell code block, indented under a step. */
+  readonly code: (...cmds: string[]) => void;
+  /** The cluster's kube context, quoted for the shell. */
+  readonly ctx: string;
+  /** The folder's SOPS files. */
+  readonly sopsFiles: readonly string[];
+  /** The cert-manager CA, when the mesh's trust comes from one. */
+  readonly certManager?: Extract<NonNullable<ReadmeFacts['plan']['mesh']['trust']['byo']>, { kind: 'cert-manager' }>;
+}
+
+/** Which clusters go first: a remote's primary; a primary's remotes, and how they get its address. */
+function orderLines(doc: ReadmeDoc): void {
+  const { out, meshgen } = doc;
+  const { plan } = doc.facts;
+  const { cluster, servedBy: primary } = plan;
   if (primary) {
     out.push(
       `First install \`${primary.name}\` (\`../${primary.name}/README.md\`), up to its last step: ` +
@@ -172,148 +221,181 @@ export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan, context: Rea
       );
     }
   }
-  const configStep = files.folders.includes(CONFIG_FOLDER);
-  if (mesh.dataplane === 'ambient') {
-    out.push(
-      `${step()}. The Gateway API CRDs, which ambient needs (its east-west gateway and waypoints are Gateway API Gateways), installed as Istio ${mesh.istio.version}'s ambient guide does when the cluster lacks them:`,
+}
+
+/** Flux: apply the folder once, then watch it converge. */
+function fluxSteps(doc: ReadmeDoc): void {
+  const { out, code, ctx, step, sopsFiles, certManager } = doc;
+  const { cluster } = doc.facts.plan;
+  const encryption = cluster.secrets;
+  const configStep = doc.files.folders.includes(CONFIG_FOLDER);
+  out.push(
+    `${step()}. On this cluster, which runs Flux: apply this folder once, or point a Flux Kustomization at it. It applies ${fluxCaText(cluster.name, certManager !== undefined, encryption, sopsFiles.length > 0)}, then Kustomization \`${cluster.name}-istio\` installs Istio's charts and waits for them` +
+      (configStep ? `, then \`${cluster.name}-${CONFIG_FOLDER}\` applies \`${CONFIG_FOLDER}/\`:` : ':'),
+  );
+  if (encryption.encryption === 'sops' && sopsFiles.length > 0) {
+    code(
+      `# once: the age identity Flux decrypts with (one recipient's private key, from a file that is never committed)`,
+      `cat age.agekey | kubectl --context=${ctx} create secret generic ${encryption.decryptionSecret} --namespace=flux-system --from-file=age.agekey=/dev/stdin`,
+      `kubectl --context=${ctx} apply -k .`,
     );
-    code(gatewayApiCrdsCommand(ctx), `kubectl --context=${ctx} get crd gateways.gateway.networking.k8s.io  # check: the CRD exists`);
-  }
-  if (install === 'flux') {
+  } else code(`kubectl --context=${ctx} apply -k .`);
+  out.push(`${step()}. Watch it converge:`);
+  code(`flux --context=${ctx} get kustomizations; flux --context=${ctx} get helmreleases -n istio-system`);
+}
+
+/** Argo CD: the health check it needs once, the parent Application, then watch it converge. */
+function argoSteps(doc: ReadmeDoc): void {
+  const { out, code, step, certManager } = doc;
+  const { cluster } = doc.facts.plan;
+  const encryption = cluster.secrets;
+  const configStep = doc.files.folders.includes(CONFIG_FOLDER);
+  out.push(
+    `${step()}. Once per Argo CD: let it wait for the health of child Applications (Argo CD stopped doing so in 1.8). Without this the sync waves below ` +
+      'do not wait for each other, and istiod could start before `cacerts` exists. Add to ConfigMap `argocd-cm` in Argo CD\'s namespace:',
+  );
+  out.push('   ```yaml', '   data:', '     resource.customizations.health.argoproj.io_Application: |', ...ARGO_APPLICATION_HEALTH_LUA.split('\n').map((l) => `       ${l}`), '   ```');
+  out.push(
+    `${step()}. Commit and push this folder, then create its parent Application on the Argo CD cluster (set ARGOCD_CONTEXT to its kube context). ` +
+      `It syncs this folder's Applications in waves: ${certManager ? 'the cert-manager Certificate (waited for until Ready)' : encryption.encryption === 'sealed-secrets' ? 'the sealed CA secret (waited for until the Sealed Secrets controller of the cluster has unsealed it)' : 'the CA secret'}, \`base\`, istiod, the east-west gateway` +
+      (configStep ? `, then \`${CONFIG_FOLDER}/\`:` : ':'),
+  );
+  code(`kubectl --context="$ARGOCD_CONTEXT" apply -f ${ARGO_APP_OF_APPS_FILE}`);
+  out.push(`${step()}. Watch it converge:`);
+  code(`argocd app list | grep ${cluster.name}-`);
+}
+
+/** kubectl, istioctl, helm or Sail by hand: the prereqs, the attachment to a primary, then the install. */
+function kubectlSteps(doc: ReadmeDoc, install: ReturnType<typeof installMode>): void {
+  const { out, code, ctx, step, sopsFiles, certManager, files } = doc;
+  const { plan, credentials } = doc.facts;
+  const { cluster, servedBy: primary } = plan;
+  const encryption = cluster.secrets;
+  if (certManager) {
     out.push(
-      `${step()}. On this cluster, which runs Flux: apply this folder once, or point a Flux Kustomization at it. It applies ${fluxCaText(cluster.name, certManager !== undefined, encryption, sopsFiles.length > 0)}, then Kustomization \`${cluster.name}-istio\` installs Istio's charts and waits for them` +
-        (configStep ? `, then \`${cluster.name}-${CONFIG_FOLDER}\` applies \`${CONFIG_FOLDER}/\`:` : ':'),
-    );
-    if (encryption.encryption === 'sops' && sopsFiles.length > 0) {
-      code(
-        `# once: the age identity Flux decrypts with (one recipient's private key, from a file that is never committed)`,
-        `cat age.agekey | kubectl --context=${ctx} create secret generic ${encryption.decryptionSecret} --namespace=flux-system --from-file=age.agekey=/dev/stdin`,
-        `kubectl --context=${ctx} apply -k .`,
-      );
-    } else code(`kubectl --context=${ctx} apply -k .`);
-    out.push(`${step()}. Watch it converge:`);
-    code(`flux --context=${ctx} get kustomizations; flux --context=${ctx} get helmreleases -n istio-system`);
-  } else if (install === 'argocd') {
-    out.push(
-      `${step()}. Once per Argo CD: let it wait for the health of child Applications (Argo CD stopped doing so in 1.8). Without this the sync waves below ` +
-        'do not wait for each other, and istiod could start before `cacerts` exists. Add to ConfigMap `argocd-cm` in Argo CD\'s namespace:',
-    );
-    out.push('   ```yaml', '   data:', '     resource.customizations.health.argoproj.io_Application: |', ...ARGO_APPLICATION_HEALTH_LUA.split('\n').map((l) => `       ${l}`), '   ```');
-    out.push(
-      `${step()}. Commit and push this folder, then create its parent Application on the Argo CD cluster (set ARGOCD_CONTEXT to its kube context). ` +
-        `It syncs this folder's Applications in waves: ${certManager ? 'the cert-manager Certificate (waited for until Ready)' : encryption.encryption === 'sealed-secrets' ? 'the sealed CA secret (waited for until the Sealed Secrets controller of the cluster has unsealed it)' : 'the CA secret'}, \`base\`, istiod, the east-west gateway` +
-        (configStep ? `, then \`${CONFIG_FOLDER}/\`:` : ':'),
-    );
-    code(`kubectl --context="$ARGOCD_CONTEXT" apply -f ${ARGO_APP_OF_APPS_FILE}`);
-    out.push(`${step()}. Watch it converge:`);
-    code(`argocd app list | grep ${cluster.name}-`);
-  } else {
-    if (certManager) {
-      out.push(
-        `${step()}. The namespace and the cert-manager \`Certificate\` that makes \`cacerts\` from ${certManager.issuerRef.kind} \`${certManager.issuerRef.name}\` ` +
-          '(cert-manager must run in the cluster, with that issuer). istiod reads `cacerts` only when it starts, so wait until it is Ready:',
-      );
-      code(
-        `kubectl --context=${ctx} apply ${files.preInstall.map((f) => `-f ${f}`).join(' ')}`,
-        `kubectl --context=${ctx} wait --for=condition=Ready certificate/cacerts -n istio-system --timeout=5m`,
-      );
-    } else {
-      out.push(`${step()}. The namespace and the CA certificates. istiod reads \`cacerts\` only when it starts, so this comes first${PRE_INSTALL_NOTE[encryption.encryption]}:`);
-      code(...applyCommands(ctx, files.preInstall, sopsFiles, encryption.encryption === 'sealed-secrets'));
-    }
-    if (primary) {
-      const cred = credentials.get(cluster.name);
-      out.push(
-        `${step()}. Attach this cluster to \`${primary.name}\`: its istiod reads this cluster's API through ` +
-          `\`${remoteSecretName(cluster.name)}\`, in \`../${primary.name}\`. ` +
-          (cred.kind === 'pending'
-            ? `That secret is not written yet: ${cred.reason}. Install this cluster first; then, to finish: ${cred.fix}.`
-            : `Apply that folder if it is not applied yet:`),
-      );
-      if (cred.kind !== 'pending') code(`kubectl --context=${shellQuote(primary.context)} apply -k ../${primary.name}`);
-    }
-    for (const input of files.istioctl) {
-      out.push(`${step()}. ${capitalize(input.what)}:`);
-      code(`istioctl install --context=${ctx} -y -f ${input.file}`);
-    }
-    const helm = files.other.filter((f) => f.helm);
-    if (helm.length > 0) {
-      out.push(`${step()}. Istio's charts, in this order (\`base\` brings the CRDs):`);
-      code(
-        `helm repo add istio ${ISTIO_CHART_REPOSITORY} && helm repo update`,
-        ...helm.map(
-          (f) =>
-            `helm upgrade --install ${f.helm!.release} istio/${f.helm!.chart} --kube-context=${ctx} -n istio-system --version ${mesh.istio.version} -f ${f.file} --wait`,
-        ),
-      );
-    }
-    const sail = files.kubectl.find((f) => f.file.startsWith('istio.'));
-    if (install === 'sail' && sail) {
-      out.push(`${step()}. The control plane, through the Sail operator (which must run in the cluster): apply this folder, then wait for it:`);
-      // On OpenShift, and in ambient, the Sail operator holds the Istio resource back until its IstioCNI is Ready.
-      const cni = files.kubectl.some((f) => f.file === 'istiocni.default.yaml');
-      const ztunnel = files.kubectl.some((f) => f.file === 'ztunnel.default.yaml');
-      code(
-        `kubectl --context=${ctx} apply -k .`,
-        ...(cni ? [`kubectl --context=${ctx} wait --for=condition=Ready istiocni/default --timeout=5m`] : []),
-        ...(ztunnel ? [`kubectl --context=${ctx} wait --for=condition=Ready ztunnel/default --timeout=5m`] : []),
-        `kubectl --context=${ctx} wait --for=condition=Ready istio/${sail.file.split('.')[1]} --timeout=5m`,
-      );
-    } else {
-      const istioObjects = files.kubectl.length > files.preInstall.length;
-      out.push(`${step()}. Everything kubectl applies${istioObjects && install === 'istioctl' ? " (Istio's CRDs exist now)" : ''}:`);
-      code(`kubectl --context=${ctx} apply -k .`);
-    }
-    const laterSops = sopsFiles.filter((f) => !files.preInstall.includes(f));
-    if (laterSops.length > 0) {
-      out.push(`${step()}. The remote secrets, decrypted on the way (they are SOPS files, which \`kubectl apply -k\` never reads):`);
-      code(...laterSops.map((f) => `sops --decrypt ${f} | kubectl --context=${ctx} apply -f -`));
-    }
-    if (files.folders.includes(CONFIG_FOLDER)) {
-      out.push(`${step()}. What needs Istio's CRDs and istiod:`);
-      code(`kubectl --context=${ctx} apply -k istio-config`);
-    }
-  }
-  if (plan.readerTokenSecret) {
-    out.push(
-      `${step()}. Kubernetes has now filled in the token of \`${READER_TOKEN_SECRET}\`. From ${meshgen.where}, store it ` +
-        `for the other control planes, then synthesize again and apply the folders of ${plan.readBy.map((c) => `\`${c.name}\``).join(', ')}:`,
+      `${step()}. The namespace and the cert-manager \`Certificate\` that makes \`cacerts\` from ${certManager.issuerRef.kind} \`${certManager.issuerRef.name}\` ` +
+        '(cert-manager must run in the cluster, with that issuer). istiod reads `cacerts` only when it starts, so wait until it is Ready:',
     );
     code(
-      meshgen.command('credentials fetch', ['--cluster', shellQuote(cluster.name)], false),
-      meshgen.command('synth'),
-      // A shell left in the folder synth replaced sees an empty, removed folder.
-      ...(meshgen.fromClusterFolder ? ['cd "$PWD"  # synth replaces this folder when it changes: enter the new one'] : []),
+      `kubectl --context=${ctx} apply ${files.preInstall.map((f) => `-f ${f}`).join(' ')}`,
+      `kubectl --context=${ctx} wait --for=condition=Ready certificate/cacerts -n istio-system --timeout=5m`,
     );
+  } else {
+    out.push(`${step()}. The namespace and the CA certificates. istiod reads \`cacerts\` only when it starts, so this comes first${PRE_INSTALL_NOTE[encryption.encryption]}:`);
+    code(...applyCommands(ctx, files.preInstall, sopsFiles, encryption.encryption === 'sealed-secrets'));
   }
-  out.push('');
-  if (plan.reads.length > 0) {
-    out.push('## Endpoint discovery', '');
-    out.push("This cluster's istiod reads the API servers of the other clusters of the mesh through these remote secrets:", '');
-    for (const other of plan.reads) {
-      const cred = credentials.get(other.name);
-      const name = `\`${remoteSecretName(other.name)}\``;
-      if (cred.kind === 'static') out.push(`- ${name}: in this folder.`);
-      else if (cred.kind === 'external') {
-        out.push(`- ${name}: built by the external-secrets operator from ${cred.external.storeKind} \`${cred.external.storeName}\`, key \`${cred.external.key}\`.`);
-      } else out.push(`- ${name}: not written yet: ${cred.reason}. To fix: ${cred.fix}.`);
-    }
+  if (primary) {
+    const cred = credentials.get(cluster.name);
     out.push(
-      '',
-      '`kubectl apply -k` never deletes. When a cluster leaves the mesh, delete its remote secret here; this deletes every remote secret but the ones above:',
-      '',
-      '```sh',
-      `kubectl --context=${ctx} -n istio-system delete secret -l ${MULTICLUSTER_LABEL}=true --field-selector ${plan.reads
-        .map((o) => `metadata.name!=${remoteSecretName(o.name)}`)
-        .join(',')}`,
-      '```',
+      `${step()}. Attach this cluster to \`${primary.name}\`: its istiod reads this cluster's API through ` +
+        `\`${remoteSecretName(cluster.name)}\`, in \`../${primary.name}\`. ` +
+        (cred.kind === 'pending'
+          ? `That secret is not written yet: ${cred.reason}. Install this cluster first; then, to finish: ${cred.fix}.`
+          : `Apply that folder if it is not applied yet:`),
+    );
+    if (cred.kind !== 'pending') code(`kubectl --context=${shellQuote(primary.context)} apply -k ../${primary.name}`);
+  }
+  installCommands(doc, install);
+}
+
+/** The install commands of kubectl, istioctl, helm or Sail, then what applies after them. */
+function installCommands(doc: ReadmeDoc, install: ReturnType<typeof installMode>): void {
+  const { out, code, ctx, step, sopsFiles, files } = doc;
+  const { mesh } = doc.facts.plan;
+  for (const input of files.istioctl) {
+    out.push(`${step()}. ${capitalize(input.what)}:`);
+    code(`istioctl install --context=${ctx} -y -f ${input.file}`);
+  }
+  const helm = files.other.filter((f) => f.helm);
+  if (helm.length > 0) {
+    out.push(`${step()}. Istio's charts, in this order (\`base\` brings the CRDs):`);
+    code(
+      `helm repo add istio ${ISTIO_CHART_REPOSITORY} && helm repo update`,
+      ...helm.map(
+        (f) =>
+          `helm upgrade --install ${f.helm!.release} istio/${f.helm!.chart} --kube-context=${ctx} -n istio-system --version ${mesh.istio.version} -f ${f.file} --wait`,
+      ),
     );
   }
-  out.push('');
+  const sail = files.kubectl.find((f) => f.file.startsWith('istio.'));
+  if (install === 'sail' && sail) {
+    out.push(`${step()}. The control plane, through the Sail operator (which must run in the cluster): apply this folder, then wait for it:`);
+    // On OpenShift, and in ambient, the Sail operator holds the Istio resource back until its IstioCNI is Ready.
+    const cni = files.kubectl.some((f) => f.file === 'istiocni.default.yaml');
+    const ztunnel = files.kubectl.some((f) => f.file === 'ztunnel.default.yaml');
+    code(
+      `kubectl --context=${ctx} apply -k .`,
+      ...(cni ? [`kubectl --context=${ctx} wait --for=condition=Ready istiocni/default --timeout=5m`] : []),
+      ...(ztunnel ? [`kubectl --context=${ctx} wait --for=condition=Ready ztunnel/default --timeout=5m`] : []),
+      `kubectl --context=${ctx} wait --for=condition=Ready istio/${sail.file.split('.')[1]} --timeout=5m`,
+    );
+  } else {
+    const istioObjects = files.kubectl.length > files.preInstall.length;
+    out.push(`${step()}. Everything kubectl applies${istioObjects && install === 'istioctl' ? " (Istio's CRDs exist now)" : ''}:`);
+    code(`kubectl --context=${ctx} apply -k .`);
+  }
+  const laterSops = sopsFiles.filter((f) => !files.preInstall.includes(f));
+  if (laterSops.length > 0) {
+    out.push(`${step()}. The remote secrets, decrypted on the way (they are SOPS files, which \`kubectl apply -k\` never reads):`);
+    code(...laterSops.map((f) => `sops --decrypt ${f} | kubectl --context=${ctx} apply -f -`));
+  }
+  if (files.folders.includes(CONFIG_FOLDER)) {
+    out.push(`${step()}. What needs Istio's CRDs and istiod:`);
+    code(`kubectl --context=${ctx} apply -k istio-config`);
+  }
+}
 
-  if (federation.imports.length > 0 || federation.exports.length > 0) out.push(...federationSection(plan, federation), '');
-  out.push(...rootRotationSection(plan, rootRotation, meshgen, context.intermediateIssued));
-  out.push(...peerRotationSection(plan, peerRotations, trustFacts, meshgen));
+/** A reader-token cluster: fetch the token Kubernetes filled in, then synthesize again. */
+function readerTokenStep(doc: ReadmeDoc): void {
+  const { out, code, step, meshgen } = doc;
+  const { plan } = doc.facts;
+  const { cluster } = plan;
+  if (!plan.readerTokenSecret) return;
+  out.push(
+    `${step()}. Kubernetes has now filled in the token of \`${READER_TOKEN_SECRET}\`. From ${meshgen.where}, store it ` +
+      `for the other control planes, then synthesize again and apply the folders of ${plan.readBy.map((c) => `\`${c.name}\``).join(', ')}:`,
+  );
+  code(
+    meshgen.command('credentials fetch', ['--cluster', shellQuote(cluster.name)], false),
+    meshgen.command('synth'),
+    // A shell left in the folder synth replaced sees an empty, removed folder.
+    ...(meshgen.fromClusterFolder ? ['cd "$PWD"  # synth replaces this folder when it changes: enter the new one'] : []),
+  );
+}
+
+/** The remote secrets this cluster's istiod reads, and how to remove one of a cluster that left. */
+function endpointDiscoverySection(doc: ReadmeDoc): void {
+  const { out, ctx } = doc;
+  const { plan, credentials } = doc.facts;
+  if (plan.reads.length === 0) return;
+  out.push('## Endpoint discovery', '');
+  out.push("This cluster's istiod reads the API servers of the other clusters of the mesh through these remote secrets:", '');
+  for (const other of plan.reads) {
+    const cred = credentials.get(other.name);
+    const name = `\`${remoteSecretName(other.name)}\``;
+    if (cred.kind === 'static') out.push(`- ${name}: in this folder.`);
+    else if (cred.kind === 'external') {
+      out.push(`- ${name}: built by the external-secrets operator from ${cred.external.storeKind} \`${cred.external.storeName}\`, key \`${cred.external.key}\`.`);
+    } else out.push(`- ${name}: not written yet: ${cred.reason}. To fix: ${cred.fix}.`);
+  }
+  out.push(
+    '',
+    '`kubectl apply -k` never deletes. When a cluster leaves the mesh, delete its remote secret here; this deletes every remote secret but the ones above:',
+    '',
+    '```sh',
+    `kubectl --context=${ctx} -n istio-system delete secret -l ${MULTICLUSTER_LABEL}=true --field-selector ${plan.reads
+      .map((o) => `metadata.name!=${remoteSecretName(o.name)}`)
+      .join(',')}`,
+    '```',
+  );
+}
+
+/** How to use the mesh on this cluster, and how to check it. */
+function useAndCheckSections(doc: ReadmeDoc): void {
+  const { out, ctx } = doc;
+  const { plan, federation } = doc.facts;
+  const { mesh, cluster, servedBy: primary } = plan;
+  const rev = mesh.istio.revision;
   out.push('## Use', '');
   if (mesh.dataplane === 'ambient') out.push(...ambientUseSection(plan));
   else {
@@ -335,7 +417,6 @@ export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan, context: Rea
   if (plan.reads.length > 0) out.push(`istioctl --context=${ctx} remote-clusters`);
   if (primary) out.push(`istioctl --context=${shellQuote(primary.context)} remote-clusters  # lists ${cluster.name}`);
   out.push('```', '');
-  return out.join('\n');
 }
 
 /** The README's title, what the cluster is, and the table of its files with what applies each. */
