@@ -158,7 +158,6 @@ export class ClusterChart extends Chart {
     const plan = planCluster(mesh, cluster);
     const fed = props.federation ?? NO_FEDERATION;
     this.plan = plan;
-    const revision = mesh.istio.revision;
 
     const mode = installMode(mesh);
     const ambient = mesh.dataplane === 'ambient';
@@ -176,24 +175,7 @@ export class ClusterChart extends Chart {
     // CRD either, so Argo CD applies them in its first wave beside the prereqs, and kubectl with the rest.
     const remoteSecrets = new Construct(this, 'RemoteSecrets');
     new IstioSystemNamespace(prereqs, 'Namespace', { network: plan.networkLabel, controlPlaneClusters: plan.controlPlaneClusters });
-    const byo = mesh.trust.byo;
-    let caCertificate: ApiObject | undefined;
-    if (byo?.kind === 'cert-manager') {
-      const profile = mesh.trust.profile;
-      caCertificate = new CacertsCertificate(prereqs, 'Cacerts', {
-        cluster: cluster.name,
-        issuerRef: byo.issuerRef,
-        duration: byo.duration,
-        renewBefore: byo.renewBefore,
-        keyBits: profile.keyBits,
-        ...(profile.curve ? { curve: profile.curve } : {}),
-        organization: profile.organization,
-        commonName: profile.intermediateCommonName,
-        extraSANs: profile.extraSANs,
-      }).resource;
-    } else {
-      new CacertsSecret(prereqs, 'Cacerts', { files: pki.cacerts(cluster.name) });
-    }
+    const caCertificate = this.cacerts(prereqs, pki);
     this.trustFacts = trustFactsOf(pki.rootCertPem, caCertificate ? undefined : pki.cacerts(cluster.name)['cert-chain.pem'], props.trustRoots ?? []);
     this.readme = {
       plan,
@@ -223,9 +205,48 @@ export class ClusterChart extends Chart {
 
     // After istiod: objects that need Istio's CRDs or its sidecar injector.
     const config = new Construct(this, 'Config');
+    this.configObjects(config, plan, fed, needsGateway);
+    this.remoteSecrets(remoteSecrets, plan, credentials, props.remoteSecrets ?? 'constructs');
+
+    // Engines apply the two groups from folders of their own, in order.
+    const hasConfig = config.node.findAll().some((c) => ApiObject.isApiObject(c));
+    if (mode === 'flux') this.fluxInstall(plan, meshConfig, needsGateway, hasConfig, caCertificate ?? this.sealedCacerts(prereqs));
+    if (mode === 'argocd') this.argoInstall(plan, meshConfig, needsGateway, hasConfig);
+    if (mode !== 'istioctl') placeAll(config, CONFIG_FOLDER);
+    if (mode === 'argocd') for (const scope of [prereqs, remoteSecrets]) placeAll(scope, PREREQS_FOLDER);
+    this.istioctlInputs = inputs;
+  }
+
+  /** The CA istiod reads at start: a cert-manager Certificate (returned) or the `cacerts` Secret from the key store. */
+  private cacerts(prereqs: Construct, pki: MeshPki): ApiObject | undefined {
+    const { mesh, cluster } = this;
+    const byo = mesh.trust.byo;
+    if (byo?.kind !== 'cert-manager') {
+      new CacertsSecret(prereqs, 'Cacerts', { files: pki.cacerts(cluster.name) });
+      return undefined;
+    }
+    const profile = mesh.trust.profile;
+    return new CacertsCertificate(prereqs, 'Cacerts', {
+      cluster: cluster.name,
+      issuerRef: byo.issuerRef,
+      duration: byo.duration,
+      renewBefore: byo.renewBefore,
+      keyBits: profile.keyBits,
+      ...(profile.curve ? { curve: profile.curve } : {}),
+      organization: profile.organization,
+      commonName: profile.intermediateCommonName,
+      extraSANs: profile.extraSANs,
+    }).resource;
+  }
+
+  /** The objects that need Istio's CRDs or its sidecar injector, in `config`. */
+  private configObjects(config: Construct, plan: ClusterPlan, fed: FederationPlan, needsGateway: boolean): void {
+    const { mesh, cluster } = plan;
+    const revision = mesh.istio.revision;
+    const ambient = mesh.dataplane === 'ambient';
     if (ambient && needsGateway) {
       new AmbientEastWestGateway(config, 'EastWestGateway', { network: cluster.network, revision });
-    } else if (mode === 'sail' && needsGateway) {
+    } else if (installMode(mesh) === 'sail' && needsGateway) {
       new EastWestGatewayManifests(config, 'EastWestGateway', {
         network: cluster.network,
         revision,
@@ -237,7 +258,6 @@ export class ClusterChart extends Chart {
     if (plan.exposeServices) new CrossNetworkGateway(config, 'CrossNetworkGateway');
     this.federationObjects(config, fed);
     if (plan.readerTokenSecret) new ReaderTokenSecret(config, 'ReaderToken');
-    this.remoteSecrets(remoteSecrets, plan, credentials, props.remoteSecrets ?? 'constructs');
     for (const w of mesh.ambient.waypoints) {
       new AmbientWaypoint(config, `Waypoint-${w.namespace}-${w.name}`, { namespace: w.namespace, name: w.name, for: w.for, global: w.global, revision });
     }
@@ -246,14 +266,6 @@ export class ClusterChart extends Chart {
       if (cluster.samples.includes('helloworld')) new HelloWorld(config, 'HelloWorld', { version: helloWorldVersion(mesh, cluster), global: ambient });
       if (cluster.samples.includes('sleep')) new Sleep(config, 'Sleep');
     }
-
-    // Engines apply the two groups from folders of their own, in order.
-    const hasConfig = config.node.findAll().some((c) => ApiObject.isApiObject(c));
-    if (mode === 'flux') this.fluxInstall(plan, meshConfig, needsGateway, hasConfig, caCertificate ?? this.sealedCacerts(prereqs));
-    if (mode === 'argocd') this.argoInstall(plan, meshConfig, needsGateway, hasConfig);
-    if (mode !== 'istioctl') placeAll(config, CONFIG_FOLDER);
-    if (mode === 'argocd') for (const scope of [prereqs, remoteSecrets]) placeAll(scope, PREREQS_FOLDER);
-    this.istioctlInputs = inputs;
   }
 
   /** True when `obj` is one of the objects that must exist before istiod starts (under `prereqs`). */

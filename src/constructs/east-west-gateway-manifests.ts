@@ -77,6 +77,38 @@ export interface EastWestGatewayManifestsProps {
   readonly serviceAnnotations?: Readonly<Record<string, string>>;
 }
 
+/** The pod spec of the gateway Deployment, as the gateway chart renders it for an east-west gateway of `network`. */
+function gatewayPodSpec(name: string, network: string): k8s.PodSpec {
+  return {
+    serviceAccountName: name,
+    // Lets the non-root proxy bind ports below 1024; safe since Kubernetes 1.22.
+    securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] },
+    containers: [
+      {
+        name: 'istio-proxy',
+        // istiod's injector replaces `auto` with the proxy image of its revision.
+        image: 'auto',
+        securityContext: {
+          capabilities: { drop: ['ALL'] },
+          allowPrivilegeEscalation: false,
+          privileged: false,
+          readOnlyRootFilesystem: true,
+          runAsUser: 1337,
+          runAsGroup: 1337,
+          runAsNonRoot: true,
+        },
+        env: [{ name: 'ISTIO_META_REQUESTED_NETWORK_VIEW', value: network }],
+        ports: [{ containerPort: 15090, protocol: 'TCP', name: 'http-envoy-prom' }],
+        resources: {
+          requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('128Mi') },
+          limits: { cpu: k8s.Quantity.fromString('2000m'), memory: k8s.Quantity.fromString('1024Mi') },
+        },
+      },
+    ],
+    terminationGracePeriodSeconds: 30,
+  };
+}
+
 /**
  * ServiceAccount, Role, RoleBinding, Deployment and Service
  * `istio-eastwestgateway` in `istio-system`, as Istio's `gateway` chart
@@ -155,34 +187,7 @@ export class EastWestGatewayManifests extends Construct {
               [NETWORK_LABEL]: this.network,
             },
           },
-          spec: {
-            serviceAccountName: this.name,
-            // Lets the non-root proxy bind ports below 1024; safe since Kubernetes 1.22.
-            securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] },
-            containers: [
-              {
-                name: 'istio-proxy',
-                // istiod's injector replaces `auto` with the proxy image of its revision.
-                image: 'auto',
-                securityContext: {
-                  capabilities: { drop: ['ALL'] },
-                  allowPrivilegeEscalation: false,
-                  privileged: false,
-                  readOnlyRootFilesystem: true,
-                  runAsUser: 1337,
-                  runAsGroup: 1337,
-                  runAsNonRoot: true,
-                },
-                env: [{ name: 'ISTIO_META_REQUESTED_NETWORK_VIEW', value: this.network }],
-                ports: [{ containerPort: 15090, protocol: 'TCP', name: 'http-envoy-prom' }],
-                resources: {
-                  requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('128Mi') },
-                  limits: { cpu: k8s.Quantity.fromString('2000m'), memory: k8s.Quantity.fromString('1024Mi') },
-                },
-              },
-            ],
-            terminationGracePeriodSeconds: 30,
-          },
+          spec: gatewayPodSpec(this.name, this.network),
         },
       },
     });

@@ -6,12 +6,12 @@
  * a local file). Errors say which context or server and what to do, and
  * never carry anything from a response body, a token or a plugin's output.
  */
-import { AppsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, V1Node, V1Service } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { KubeconfigError } from '../credentials/kubeconfig';
 import { contextClient, httpStatus, networkCode, withTimeout } from '../credentials/context-client';
 import type { ClusterModel } from '../model/types';
-import { AccessResult, ClusterAccessError, ClusterReader, GatewayView, SecretView, ServiceView } from './reader';
+import { AccessResult, ClusterAccessError, ClusterReader, GatewayView, NodeView, SecretView, ServiceView } from './reader';
 
 /** Options of contextReader(). */
 export interface KubeClientOptions {
@@ -59,16 +59,11 @@ function accessError(err: unknown, context: string, server: string, usesExec: bo
 /** Runs `call` under the time limit; 404 gives `undefined`, other failures a ClusterAccessError. */
 type Guard = <T>(call: () => Promise<T>) => Promise<T | undefined>;
 
-/** A ClusterReader over the kube context of `cluster`. A kubeconfig that lacks the context makes every read fail with its reason. */
-export function contextReader(cluster: ClusterModel, opts: KubeClientOptions = {}): ClusterReader {
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  let kc: KubeConfig | undefined;
-  let guard: Guard;
+/** The client of `cluster`'s context and the guard its requests go through; without the context, a guard that fails every request with the reason. */
+function guardedClient(cluster: ClusterModel, timeoutMs: number, env?: NodeJS.ProcessEnv): { kc?: KubeConfig; guard: Guard } {
   try {
-    const client = contextClient(cluster, opts.env);
-    const { server, usesExec } = client;
-    kc = client.kubeConfig;
-    guard = async (call) => {
+    const { server, usesExec, kubeConfig } = contextClient(cluster, env);
+    const guard: Guard = async (call) => {
       try {
         return await withTimeout(call(), timeoutMs);
       } catch (err) {
@@ -77,11 +72,18 @@ export function contextReader(cluster: ClusterModel, opts: KubeClientOptions = {
         return undefined;
       }
     };
+    return { kc: kubeConfig, guard };
   } catch (err) {
     if (!(err instanceof KubeconfigError)) throw err;
     const failure = new ClusterAccessError(err.message, err.fix, true);
-    guard = () => Promise.reject(failure);
+    return { guard: () => Promise.reject(failure) };
   }
+}
+
+/** A ClusterReader over the kube context of `cluster`. A kubeconfig that lacks the context makes every read fail with its reason. */
+export function contextReader(cluster: ClusterModel, opts: KubeClientOptions = {}): ClusterReader {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const { kc, guard } = guardedClient(cluster, timeoutMs, opts.env);
   const core = kc?.makeApiClient(CoreV1Api);
   const apps = kc?.makeApiClient(AppsV1Api);
   const custom = kc?.makeApiClient(CustomObjectsApi);
@@ -100,15 +102,7 @@ export function contextReader(cluster: ClusterModel, opts: KubeClientOptions = {
     },
     nodes: async () => {
       const list = await guard(() => core!.listNode());
-      return (list?.items ?? []).map((n) => {
-        const addresses = n.status?.addresses ?? [];
-        return {
-          name: n.metadata?.name ?? '',
-          ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
-          externalIPs: addresses.filter((a) => a.type === 'ExternalIP').map((a) => a.address),
-          internalIPs: addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address),
-        };
-      });
+      return (list?.items ?? []).map(nodeView);
     },
     configMapsNamed: async (name) => {
       const list = await guard(() => core!.listConfigMapForAllNamespaces({ fieldSelector: `metadata.name=${name}` }));
@@ -127,14 +121,7 @@ export function contextReader(cluster: ClusterModel, opts: KubeClientOptions = {
     },
     service: async (namespace, name) => {
       const s = await guard(() => core!.readNamespacedService({ name, namespace }));
-      if (!s) return undefined;
-      const view: ServiceView = {
-        type: s.spec?.type ?? 'ClusterIP',
-        labels: s.metadata?.labels ?? {},
-        ingress: (s.status?.loadBalancer?.ingress ?? []).flatMap((i) => [i.ip, i.hostname].filter((a): a is string => !!a)),
-        nodePorts: Object.fromEntries((s.spec?.ports ?? []).flatMap((p) => (p.nodePort ? [[p.name ?? String(p.port), p.nodePort]] : []))),
-      };
-      return view;
+      return s ? serviceView(s) : undefined;
     },
     gateway: async (namespace, name) => {
       const g = (await guard(() => custom!.getNamespacedCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', namespace, plural: 'gateways', name }))) as
@@ -145,6 +132,25 @@ export function contextReader(cluster: ClusterModel, opts: KubeClientOptions = {
       return view;
     },
     remoteAccess: (kubeconfig) => remoteAccess(kubeconfig, timeoutMs),
+  };
+}
+
+function serviceView(s: V1Service): ServiceView {
+  return {
+    type: s.spec?.type ?? 'ClusterIP',
+    labels: s.metadata?.labels ?? {},
+    ingress: (s.status?.loadBalancer?.ingress ?? []).flatMap((i) => [i.ip, i.hostname].filter((a): a is string => !!a)),
+    nodePorts: Object.fromEntries((s.spec?.ports ?? []).flatMap((p) => (p.nodePort ? [[p.name ?? String(p.port), p.nodePort]] : []))),
+  };
+}
+
+function nodeView(n: V1Node): NodeView {
+  const addresses = n.status?.addresses ?? [];
+  return {
+    name: n.metadata?.name ?? '',
+    ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    externalIPs: addresses.filter((a) => a.type === 'ExternalIP').map((a) => a.address),
+    internalIPs: addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address),
   };
 }
 

@@ -159,68 +159,88 @@ export interface RenderOptions {
   readonly run?: SynthRun;
 }
 
-/** Renders one cluster chart. Throws if a construct fails validation. */
-export function renderCluster(chart: ClusterChart, opts: RenderOptions = {}): RenderedFolder {
-  const constructs = chart.node.findAll();
-  const errors = constructs.flatMap((c) => c.node.validate().map((e) => `${c.node.path}: ${e}`));
-  if (errors.length > 0) throw new Error(`invalid constructs in ${chart.node.id}:\n  ${errors.join('\n  ')}`);
+/** The files of one cluster folder as they are rendered; a path claimed twice is an error naming it. */
+class FolderFiles {
+  public readonly files = new Map<string, RenderedFile>();
+  private readonly taken = new Set<string>();
 
-  const files = new Map<string, RenderedFile>();
-  const taken = new Set<string>();
-  const claim = (file: string) => {
-    if (taken.has(file)) {
-      throw new OutputError(`two objects of cluster "${chart.node.id}" map to the same file`, [
+  constructor(private readonly cluster: string) {}
+
+  /** Reserves `file` for a file written later (an encrypted Secret). */
+  public claim(file: string): void {
+    if (this.taken.has(file)) {
+      throw new OutputError(`two objects of cluster "${this.cluster}" map to the same file`, [
         { file, message: 'is the file of two objects (the same kind, namespace and name, or a name meshgen uses itself)', fix: 'give the object you added another name' },
       ]);
     }
-    taken.add(file);
-  };
-  const add = (file: RenderedFile) => {
-    claim(file.path);
-    files.set(file.path, file);
-  };
+    this.taken.add(file);
+  }
 
-  const documents = documentsOf(constructs);
-  const byObject = new Map<IConstruct, string>();
-  const kubectl: ApplyPlan['kubectl'][number][] = [];
-  const preInstall: string[] = [];
-  const secrets: PendingSecret[] = [];
+  public add(file: RenderedFile): void {
+    this.claim(file.path);
+    this.files.set(file.path, file);
+  }
+}
+
+/** Where a chart's Kubernetes objects went: what the README lists, and the kustomizations that apply them. */
+interface PlacedObjects {
+  readonly byObject: ReadonlyMap<IConstruct, string>;
+  readonly kubectl: ApplyPlan['kubectl'][number][];
+  readonly preInstall: string[];
+  readonly secrets: PendingSecret[];
+  /** Sub-folder (or '' for the cluster folder itself) → files kubectl applies there. */
+  readonly kustomizations: Map<string, string[]>;
+}
+
+/** Writes each object of the chart to its file (a Secret as its encryption says) and notes where it went. */
+function placeObjects(chart: ClusterChart, documents: readonly ChartDocument[], files: FolderFiles): PlacedObjects {
+  const placed: PlacedObjects = { byObject: new Map(), kubectl: [], preInstall: [], secrets: [], kustomizations: new Map([['', []]]) };
+  const byObject = placed.byObject as Map<IConstruct, string>;
   const encryption = chart.cluster.secrets;
-  // Sub-folder (or '' for the cluster folder itself) → files kubectl applies there.
-  const kustomizations = new Map<string, string[]>([['', []]]);
   for (const { source, json, description, text } of documents) {
     const folder = folderOf(source) ?? '';
     let file = folder ? `${folder}/${manifestFileName(json)}` : manifestFileName(json);
     let listed = true;
     let secret: SecretForm | undefined;
     if (holdsSecretValues(json)) {
-      const placed = secretFile(json, folder, encryption);
-      ({ path: file, listed, form: secret } = placed);
-      if (encryption.encryption === 'none') add({ path: file, content: text(), mode: 0o600 });
+      ({ path: file, listed, form: secret } = secretFile(json, folder, encryption));
+      if (encryption.encryption === 'none') files.add({ path: file, content: text(), mode: 0o600 });
       else {
-        claim(file);
-        secrets.push({ path: file, manifest: json, settings: encryption });
+        files.claim(file);
+        placed.secrets.push({ path: file, manifest: json, settings: encryption });
       }
     } else {
-      add({ path: file, content: text(), mode: 0o644 });
+      files.add({ path: file, content: text(), mode: 0o644 });
     }
     byObject.set(source, file);
     if (json.apiVersion === ISTIO_OPERATOR_API_VERSION) continue;
-    kubectl.push({ file, what: describeSecret(description ?? `${json.kind} \`${json.metadata.name}\``, secret), secret });
-    if (chart.isBeforeIstiod(source) && !folder) preInstall.push(file);
+    placed.kubectl.push({ file, what: describeSecret(description ?? `${json.kind} \`${json.metadata.name}\``, secret), secret });
+    if (chart.isBeforeIstiod(source) && !folder) placed.preInstall.push(file);
     if (!listed) continue;
-    if (!kustomizations.has(folder)) kustomizations.set(folder, []);
-    kustomizations.get(folder)!.push(folder ? file.slice(folder.length + 1) : file);
+    if (!placed.kustomizations.has(folder)) placed.kustomizations.set(folder, []);
+    placed.kustomizations.get(folder)!.push(folder ? file.slice(folder.length + 1) : file);
   }
+  return placed;
+}
+
+/** Renders one cluster chart. Throws if a construct fails validation. */
+export function renderCluster(chart: ClusterChart, opts: RenderOptions = {}): RenderedFolder {
+  const constructs = chart.node.findAll();
+  const errors = constructs.flatMap((c) => c.node.validate().map((e) => `${c.node.path}: ${e}`));
+  if (errors.length > 0) throw new Error(`invalid constructs in ${chart.node.id}:\n  ${errors.join('\n  ')}`);
+
+  const files = new FolderFiles(chart.node.id);
+  const documents = documentsOf(constructs);
+  const { byObject, kubectl, preInstall, secrets, kustomizations } = placeObjects(chart, documents, files);
   const istioctl = chart.istioctlInputs.map((op) => ({
     file: byObject.get(op.resource) as string,
     what: descriptionOf(op.resource) ?? `IstioOperator \`${op.name}\``,
   }));
   const other = constructs.filter(FolderFile.isFolderFile);
-  for (const f of other) add({ path: f.path, content: f.content, mode: 0o644 });
+  for (const f of other) files.add({ path: f.path, content: f.content, mode: 0o644 });
 
   for (const [folder, resources] of kustomizations) {
-    add({
+    files.add({
       path: folder ? `${folder}/kustomization.yaml` : 'kustomization.yaml',
       content: `${GENERATED_HEADER}\n${toYaml({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources })}`,
       mode: 0o644,
@@ -230,16 +250,17 @@ export function renderCluster(chart: ClusterChart, opts: RenderOptions = {}): Re
   const otherFiles = other.map((f) => ({ file: f.path, what: f.description, usedBy: f.usedBy, helm: f.helm }));
   // Only the last stage of a root rotation asks when the intermediate was issued.
   const intermediateIssued = chart.readme.rootRotation?.stage === 3 ? intermediateIssuedIn(documents.map((d) => d.json)) : undefined;
-  add({
+  files.add({
     path: 'README.md',
     content: clusterReadme(chart.readme, { preInstall, istioctl, kubectl, folders, other: otherFiles }, { run: opts.run, intermediateIssued }),
     mode: 0o644,
   });
-  add({ path: MARKER_FILE, content: markerText(chart.mesh.name, chart.trustFacts, encryption, chart.mesh.dataplane), mode: 0o644 });
+  const encryption = chart.cluster.secrets;
+  files.add({ path: MARKER_FILE, content: markerText(chart.mesh.name, chart.trustFacts, encryption, chart.mesh.dataplane), mode: 0o644 });
   return {
     name: chart.node.id,
     mesh: chart.mesh.name,
-    files: sortBy([...files.values()], (f) => f.path),
+    files: sortBy([...files.files.values()], (f) => f.path),
     ...(secrets.length > 0 ? { secrets: sortBy(secrets, (s) => s.path) } : {}),
   };
 }
