@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { Document, isMap, isScalar, YAMLMap } from 'yaml';
-import { defaultKubeconfigFiles, KubeconfigError, loadKubeconfig } from '../credentials/kubeconfig';
+import { defaultKubeconfigFiles, KubeconfigError, loadKubeconfig, MergedKubeconfig } from '../credentials/kubeconfig';
 import { OutputError, TopologyError } from '../errors';
 import { parseTopology } from '../model/load';
 import { clusterNamesFromContexts, uniqueLabels } from '../model/names';
@@ -33,25 +33,7 @@ export interface InitOptions {
 
 /** The text of a starting topology for `contexts` of the kubeconfig `files`. */
 export function initTopology(opts: InitOptions, files: readonly string[], outputFile: string): { text: string; clusters: number } {
-  let config;
-  try {
-    config = loadKubeconfig(files);
-  } catch (err) {
-    if (err instanceof KubeconfigError) throw new TopologyError(err.message, [{ message: err.message, fix: err.fix }]);
-    throw err;
-  }
-  // kubectl passes over a missing file of $KUBECONFIG; a file named with --kubeconfig, or no file at all, is an error here.
-  const absent = opts.kubeconfig ? files.filter((f) => !config.files.includes(f)) : config.files.length === 0 ? files : [];
-  if (absent.length > 0) {
-    throw new TopologyError(`no kubeconfig at ${absent.map(displayPath).join(', ') || '$KUBECONFIG or ~/.kube/config'}`, [
-      ...absent.map((f) => ({
-        file: displayPath(f),
-        message: 'no such file',
-        fix: opts.kubeconfig ? `check the path given with --kubeconfig (read as ${path.resolve(f)})` : 'pass --kubeconfig with the kubeconfig of your clusters, or set KUBECONFIG',
-      })),
-      ...(absent.length === 0 ? [{ message: 'no kubeconfig file exists', fix: 'pass --kubeconfig with the kubeconfig of your clusters, or set KUBECONFIG' }] : []),
-    ]);
-  }
+  const config = readKubeconfig(opts, files);
   const known = [...config.contexts.keys()];
   const wanted = opts.contexts ? opts.contexts.split(',').map((c) => c.trim()).filter(Boolean) : known;
   const where = config.files.length > 0 ? config.files.map(displayPath).join(', ') : files.map(displayPath).join(', ');
@@ -89,6 +71,38 @@ export function initTopology(opts: InitOptions, files: readonly string[], output
       }),
     },
   });
+  commentTopology(doc, opts, where, names, wanted);
+  const text = topologyText(doc);
+  checkTopology(text, outputFile);
+  return { text, clusters: wanted.length };
+}
+
+/** The kubeconfig of `files`; a file named with --kubeconfig that is missing, or no file at all, is a TopologyError. */
+function readKubeconfig(opts: InitOptions, files: readonly string[]): MergedKubeconfig {
+  let config: MergedKubeconfig;
+  try {
+    config = loadKubeconfig(files);
+  } catch (err) {
+    if (err instanceof KubeconfigError) throw new TopologyError(err.message, [{ message: err.message, fix: err.fix }]);
+    throw err;
+  }
+  // kubectl passes over a missing file of $KUBECONFIG; a file named with --kubeconfig, or no file at all, is an error here.
+  const absent = opts.kubeconfig ? files.filter((f) => !config.files.includes(f)) : config.files.length === 0 ? files : [];
+  if (absent.length > 0) {
+    throw new TopologyError(`no kubeconfig at ${absent.map(displayPath).join(', ') || '$KUBECONFIG or ~/.kube/config'}`, [
+      ...absent.map((f) => ({
+        file: displayPath(f),
+        message: 'no such file',
+        fix: opts.kubeconfig ? `check the path given with --kubeconfig (read as ${path.resolve(f)})` : 'pass --kubeconfig with the kubeconfig of your clusters, or set KUBECONFIG',
+      })),
+      ...(absent.length === 0 ? [{ message: 'no kubeconfig file exists', fix: 'pass --kubeconfig with the kubeconfig of your clusters, or set KUBECONFIG' }] : []),
+    ]);
+  }
+  return config;
+}
+
+/** Puts the schema modeline, the header and the comments on the keys and clusters into the starting topology. */
+function commentTopology(doc: Document, opts: InitOptions, where: string, names: readonly string[], wanted: readonly string[]): void {
   doc.commentBefore =
     ` yaml-language-server: $schema=${MESH_SCHEMA_ID}\n` +
     ` Made by \`meshgen init\` from ${where}. Check it, then run \`meshgen synth\`.\n` +
@@ -115,8 +129,10 @@ export function initTopology(opts: InitOptions, files: readonly string[], output
     const creds = item.items.find((p) => (p.key as { value?: unknown }).value === 'credentials');
     if (creds) (creds.key as { commentBefore?: string }).commentBefore = ' its user runs an exec or auth-provider plugin, which istiod cannot: use the reader token';
   });
-  const text = topologyText(doc);
-  // The file must be one that meshgen accepts; it is not written yet, so say what to change instead of where.
+}
+
+/** The made file must be one that meshgen accepts; it is not written yet, so its problems say what to change instead of where. */
+function checkTopology(text: string, outputFile: string): void {
   try {
     parseTopology([{ file: outputFile, text }]);
   } catch (err) {
@@ -126,7 +142,6 @@ export function initTopology(opts: InitOptions, files: readonly string[], output
       err.problems.map((p) => ({ message: `${p.path ?? ''}${p.path ? ': ' : ''}${p.message}`, fix: p.fix ?? 'pick other names with --mesh-id or --contexts' })),
     );
   }
-  return { text, clusters: wanted.length };
 }
 
 /** The `secrets` block, commented out: uncomment one form before the output is committed anywhere. */

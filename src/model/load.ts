@@ -298,27 +298,7 @@ function gatewayAddress(gw: { address?: string; port?: number } | undefined, fou
 function toMeshModel(doc: SourceDocument, discovered: DiscoveredAddresses): MeshModel {
   const m = doc.value as MeshDocumentValue;
   const base = path.dirname(path.resolve(doc.file));
-  const clusters: ClusterModel[] = sortBy(
-    m.spec.clusters.map((c, index) => ({
-      name: c.name,
-      context: c.context,
-      network: c.network,
-      role: c.role ?? 'primary',
-      controlPlane: c.controlPlane,
-      locality: c.locality,
-      eastWestGateway: {
-        serviceType: c.eastWestGateway?.serviceType ?? 'LoadBalancer',
-        annotations: c.eastWestGateway?.annotations ?? {},
-        ...gatewayAddress(c.eastWestGateway, discovered, c.name),
-      },
-      credentials: resolveCredentials({ ...m.spec.credentials, ...c.credentials }, base, c.name),
-      samples: [...(c.samples ?? m.spec.samples ?? [])].sort(compareStrings),
-      argocdCluster: c.argocdCluster ?? c.name,
-      platform: c.platform ?? m.spec.platform ?? 'kubernetes',
-      secrets: resolveSecrets(m.spec.secrets, c.secrets, index, c.name, base),
-    })),
-    (c) => c.name,
-  );
+  const clusters = toClusterModels(m, base, discovered);
   return {
     name: m.metadata.name,
     meshID: m.spec.meshID ?? m.metadata.name,
@@ -354,26 +334,56 @@ function toMeshModel(doc: SourceDocument, discovered: DiscoveredAddresses): Mesh
           argocd: { namespace: m.spec.gitops.argocd?.namespace ?? 'argocd', project: m.spec.gitops.argocd?.project ?? 'default' },
         }
       : undefined,
-    trust: {
-      keyStore: keyStorePath(doc.file, m.spec.trust?.keyStore),
-      profile: {
-        ...keyProfile(m.spec.trust?.keyAlgorithm ?? 'RSA-4096'),
-        rootValidityHours: hours(m.spec.trust?.rootValidity) ?? DEFAULT_CERTIFICATE_PROFILE.rootValidityHours,
-        intermediateValidityHours: hours(m.spec.trust?.intermediateValidity) ?? DEFAULT_CERTIFICATE_PROFILE.intermediateValidityHours,
-        organization: m.spec.trust?.organization ?? DEFAULT_CERTIFICATE_PROFILE.organization,
-        rootCommonName: m.spec.trust?.rootCommonName ?? DEFAULT_CERTIFICATE_PROFILE.rootCommonName,
-        intermediateCommonName: m.spec.trust?.intermediateCommonName ?? DEFAULT_CERTIFICATE_PROFILE.intermediateCommonName,
-        extraSANs: m.spec.trust?.extraSANs ?? [],
-      },
-      encryptRootKey: m.spec.trust?.encryptRootKey ?? false,
-      passphrase: {
-        env: m.spec.trust?.passphrase?.env,
-        file: m.spec.trust?.passphrase?.file === undefined ? undefined : expandPath(m.spec.trust.passphrase.file, base),
-      },
-      byo: byoOf(m.spec.trust, base),
-    },
+    trust: toTrustSettings(doc, m, base),
     clusters,
     source: { file: doc.file, document: doc.index },
+  };
+}
+
+/** A mesh's clusters, sorted by name, with the mesh's defaults applied and paths resolved against `base`. */
+function toClusterModels(m: MeshDocumentValue, base: string, discovered: DiscoveredAddresses): ClusterModel[] {
+  return sortBy(
+    m.spec.clusters.map((c, index) => ({
+      name: c.name,
+      context: c.context,
+      network: c.network,
+      role: c.role ?? 'primary',
+      controlPlane: c.controlPlane,
+      locality: c.locality,
+      eastWestGateway: {
+        serviceType: c.eastWestGateway?.serviceType ?? 'LoadBalancer',
+        annotations: c.eastWestGateway?.annotations ?? {},
+        ...gatewayAddress(c.eastWestGateway, discovered, c.name),
+      },
+      credentials: resolveCredentials({ ...m.spec.credentials, ...c.credentials }, base, c.name),
+      samples: [...(c.samples ?? m.spec.samples ?? [])].sort(compareStrings),
+      argocdCluster: c.argocdCluster ?? c.name,
+      platform: c.platform ?? m.spec.platform ?? 'kubernetes',
+      secrets: resolveSecrets(m.spec.secrets, c.secrets, index, c.name, base),
+    })),
+    (c) => c.name,
+  );
+}
+
+/** A mesh's trust settings: its key store, the profile of certificates meshgen makes, and the root key's protection. */
+function toTrustSettings(doc: SourceDocument, m: MeshDocumentValue, base: string): MeshModel['trust'] {
+  return {
+    keyStore: keyStorePath(doc.file, m.spec.trust?.keyStore),
+    profile: {
+      ...keyProfile(m.spec.trust?.keyAlgorithm ?? 'RSA-4096'),
+      rootValidityHours: hours(m.spec.trust?.rootValidity) ?? DEFAULT_CERTIFICATE_PROFILE.rootValidityHours,
+      intermediateValidityHours: hours(m.spec.trust?.intermediateValidity) ?? DEFAULT_CERTIFICATE_PROFILE.intermediateValidityHours,
+      organization: m.spec.trust?.organization ?? DEFAULT_CERTIFICATE_PROFILE.organization,
+      rootCommonName: m.spec.trust?.rootCommonName ?? DEFAULT_CERTIFICATE_PROFILE.rootCommonName,
+      intermediateCommonName: m.spec.trust?.intermediateCommonName ?? DEFAULT_CERTIFICATE_PROFILE.intermediateCommonName,
+      extraSANs: m.spec.trust?.extraSANs ?? [],
+    },
+    encryptRootKey: m.spec.trust?.encryptRootKey ?? false,
+    passphrase: {
+      env: m.spec.trust?.passphrase?.env,
+      file: m.spec.trust?.passphrase?.file === undefined ? undefined : expandPath(m.spec.trust.passphrase.file, base),
+    },
+    byo: byoOf(m.spec.trust, base),
   };
 }
 

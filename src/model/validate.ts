@@ -230,57 +230,62 @@ function checkRoles(doc: SourceDocument, all: readonly SourceDocument[]): Proble
       }
       continue;
     }
-    if (c.controlPlane === undefined) {
-      problems.push(
-        problemAt(
-          doc,
-          clusterPath(c),
-          `remote cluster "${c.name}" has no controlPlane`,
-          'add controlPlane: <name of the primary cluster whose istiod serves it>',
-        ),
-      );
-      continue;
-    }
-    const primary = byName.get(c.controlPlane);
-    if (!primary) {
-      const elsewhere = otherMeshHaving(c.controlPlane, doc, all);
-      const near = nearest(c.controlPlane, [...byName.keys()].filter((n) => byName.get(n)?.role !== 'remote'));
-      problems.push(
-        problemAt(
-          doc,
-          clusterPath(c, 'controlPlane'),
-          elsewhere
-            ? `controlPlane "${c.controlPlane}" is a cluster of mesh "${elsewhere}", not of mesh "${mesh}"`
-            : `controlPlane "${c.controlPlane}" is not a cluster of mesh "${mesh}"`,
-          near ? `did you mean "${near}"?` : `name a primary cluster of mesh "${mesh}"`,
-        ),
-      );
-      continue;
-    }
-    if (primary.role === 'remote') {
-      problems.push(
-        problemAt(
-          doc,
-          clusterPath(c, 'controlPlane'),
-          `controlPlane "${c.controlPlane}" is itself a remote; a remote is served by a primary's istiod`,
-          `name a primary cluster, or make "${c.controlPlane}" a primary`,
-        ),
-      );
-      continue;
-    }
-    if (c.network !== undefined && primary.network !== undefined && c.network !== primary.network && primary.serviceType === 'NodePort') {
-      problems.push(
-        problemAt(
-          doc,
-          clusterPath(primary, 'eastWestGateway', 'serviceType'),
-          `remote "${c.name}" on network "${c.network}" cannot reach the istiod of "${primary.name}" on network "${primary.network}": ` +
-            'remotes reach istiod on port 15012 of the primary\'s east-west gateway address, which a NodePort Service does not serve',
-          `use serviceType: LoadBalancer for the east-west gateway of "${primary.name}"`,
-        ),
-      );
-    }
+    checkRemote(doc, c, mesh, byName, all, problems);
   }
   return problems;
+}
+
+/** Checks one remote cluster: it names a controlPlane, which is a primary of its own mesh whose istiod it can reach. */
+function checkRemote(doc: SourceDocument, c: RawCluster, mesh: string, byName: Map<string, RawCluster>, all: readonly SourceDocument[], problems: Problem[]): void {
+  if (c.controlPlane === undefined) {
+    problems.push(
+      problemAt(
+        doc,
+        clusterPath(c),
+        `remote cluster "${c.name}" has no controlPlane`,
+        'add controlPlane: <name of the primary cluster whose istiod serves it>',
+      ),
+    );
+    return;
+  }
+  const primary = byName.get(c.controlPlane);
+  if (!primary) {
+    const elsewhere = otherMeshHaving(c.controlPlane, doc, all);
+    const near = nearest(c.controlPlane, [...byName.keys()].filter((n) => byName.get(n)?.role !== 'remote'));
+    problems.push(
+      problemAt(
+        doc,
+        clusterPath(c, 'controlPlane'),
+        elsewhere
+          ? `controlPlane "${c.controlPlane}" is a cluster of mesh "${elsewhere}", not of mesh "${mesh}"`
+          : `controlPlane "${c.controlPlane}" is not a cluster of mesh "${mesh}"`,
+        near ? `did you mean "${near}"?` : `name a primary cluster of mesh "${mesh}"`,
+      ),
+    );
+    return;
+  }
+  if (primary.role === 'remote') {
+    problems.push(
+      problemAt(
+        doc,
+        clusterPath(c, 'controlPlane'),
+        `controlPlane "${c.controlPlane}" is itself a remote; a remote is served by a primary's istiod`,
+        `name a primary cluster, or make "${c.controlPlane}" a primary`,
+      ),
+    );
+    return;
+  }
+  if (c.network !== undefined && primary.network !== undefined && c.network !== primary.network && primary.serviceType === 'NodePort') {
+    problems.push(
+      problemAt(
+        doc,
+        clusterPath(primary, 'eastWestGateway', 'serviceType'),
+        `remote "${c.name}" on network "${c.network}" cannot reach the istiod of "${primary.name}" on network "${primary.network}": ` +
+          'remotes reach istiod on port 15012 of the primary\'s east-west gateway address, which a NodePort Service does not serve',
+        `use serviceType: LoadBalancer for the east-west gateway of "${primary.name}"`,
+      ),
+    );
+  }
 }
 
 /** The name of another mesh that has a cluster named `cluster`. */

@@ -101,24 +101,7 @@ interface ClusterRelease {
  */
 export function convertRistioctl(input: ConverterInput): ConvertedTopology {
   const { file, outDir } = input;
-  const docs = parsePeerDocuments(file, input.text, 'ristioctl');
-  const reader = new PeerReader(file, true);
-  const certificates: CertificateDoc[] = [];
-  const clusters: ClusterDoc[] = [];
-  for (const doc of docs) {
-    const read = readDocument(reader, doc, input);
-    if (read?.kind === 'Certificate') certificates.push(read.value);
-    else if (read?.kind === 'Cluster') clusters.push(read.value);
-  }
-  checkAcrossDocuments(reader, certificates, clusters);
-  if (reader.problems.length === 0 && clusters.length === 0) {
-    reader.problems.push({
-      file,
-      message: 'holds no Cluster document, so there is no mesh to convert',
-      fix: `add a document with apiVersion: ${RISTIOCTL_API_VERSION} and kind: Cluster for each cluster of the mesh`,
-    });
-  }
-  if (reader.problems.length > 0) throw conversionError(file, 'ristioctl', reader.problems);
+  const { docs, certificates, clusters } = readRistioctlFile(input);
 
   const peerDir = path.dirname(path.resolve(file));
   const meshIDs = [...new Set(clusters.map((c) => c.meshID))];
@@ -176,11 +159,47 @@ export function convertRistioctl(input: ConverterInput): ConvertedTopology {
     };
   });
 
+  const notes = topologyNotes(input, docs, certificates, clusters, meshIDs);
+  return { notes, meshes: sortBy(meshes, (m) => m.name) };
+}
+
+/** Reads every document of the file; throws TopologyError listing every problem, or when no Cluster is left. */
+function readRistioctlFile(input: ConverterInput): { docs: SourceDocument[]; certificates: CertificateDoc[]; clusters: ClusterDoc[] } {
+  const { file } = input;
+  const docs = parsePeerDocuments(file, input.text, 'ristioctl');
+  const reader = new PeerReader(file, true);
+  const certificates: CertificateDoc[] = [];
+  const clusters: ClusterDoc[] = [];
+  for (const doc of docs) {
+    const read = readDocument(reader, doc, input);
+    if (read?.kind === 'Certificate') certificates.push(read.value);
+    else if (read?.kind === 'Cluster') clusters.push(read.value);
+  }
+  checkAcrossDocuments(reader, certificates, clusters);
+  if (reader.problems.length === 0 && clusters.length === 0) {
+    reader.problems.push({
+      file,
+      message: 'holds no Cluster document, so there is no mesh to convert',
+      fix: `add a document with apiVersion: ${RISTIOCTL_API_VERSION} and kind: Cluster for each cluster of the mesh`,
+    });
+  }
+  if (reader.problems.length > 0) throw conversionError(file, 'ristioctl', reader.problems);
+  return { docs, certificates, clusters };
+}
+
+/** What the comments say above all meshes: separate meshIDs, unused Certificates, dropped metadata, relative paths. */
+function topologyNotes(
+  input: ConverterInput,
+  docs: readonly SourceDocument[],
+  certificates: readonly CertificateDoc[],
+  clusters: readonly ClusterDoc[],
+  meshIDs: readonly string[],
+): string[] {
   const notes: string[] = [];
-  if (meshes.length > 1) {
+  if (meshIDs.length > 1) {
     notes.push(
       `ristioctl links the clusters of all its meshIDs with each other, as if they were one mesh. meshgen keeps each meshID a mesh ` +
-        `of its own: the ${meshes.length} Mesh documents below never read each other's clusters. To share services between ` +
+        `of its own: the ${meshIDs.length} Mesh documents below never read each other's clusters. To share services between ` +
         'them, add a MeshFederation document.',
     );
   }
@@ -195,8 +214,8 @@ export function convertRistioctl(input: ConverterInput): ConvertedTopology {
   const relative =
     clusters.some((c) => c.kubeconfigFile !== undefined && isRelativePath(c.kubeconfigFile)) ||
     certificates.some((c) => c.folder !== undefined && isRelativePath(c.folder) && meshIDs.includes(c.meshID));
-  notes.push(...relativePathNote(file, outDir, relative));
-  return { notes, meshes: sortBy(meshes, (m) => m.name) };
+  notes.push(...relativePathNote(input.file, input.outDir, relative));
+  return notes;
 }
 
 /** Reads one document; undefined when it cannot be used (its problems are recorded). */

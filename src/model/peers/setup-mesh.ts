@@ -62,28 +62,8 @@ interface ContextEntry {
  * `input.istioVersion`. Throws TopologyError listing every problem of the file.
  */
 export function convertSetupMesh(input: ConverterInput): ConvertedTopology {
-  const { file, istioVersion } = input;
-  const docs = parsePeerDocuments(file, input.text, 'setup-mesh');
-  const reader = new PeerReader(file, false);
-  if (docs.length === 0) {
-    reader.problems.push({ file, message: 'holds no topology', fix: 'give the setup-mesh topology.yaml with mesh_id and contexts' });
-    throw conversionError(file, 'setup-mesh', reader.problems);
-  }
-  for (const extra of docs.slice(1)) {
-    reader.add(extra, [], `document ${extra.index + 1}: a setup-mesh topology.yaml holds one document`, 'convert each topology on its own');
-  }
-  const doc = docs[0];
-  const top = reader.map(doc, [], doc.value, TOP_KEYS, 'the topology');
-  if (!top) throw conversionError(file, 'setup-mesh', reader.problems);
-  const meshID = reader.string(doc, ['mesh_id'], top.mesh_id, 'add mesh_id: <the mesh ID of every cluster>');
-  const listKey = 'contexts' in top ? 'contexts' : 'clusters';
-  if ('contexts' in top && 'clusters' in top) {
-    reader.add(doc, ['clusters'], 'both contexts and clusters are set', 'keep contexts (clusters is its older name) and move every entry there', {
-      key: true,
-    });
-  }
-  const entries = readEntries(reader, doc, listKey, top[listKey]);
-  if (reader.problems.length > 0 || meshID === undefined) throw conversionError(file, 'setup-mesh', reader.problems);
+  const { istioVersion } = input;
+  const { meshID, listKey, entries } = readTopology(input);
 
   const mesh = toDnsLabel(meshID, 'mesh');
   const names = clusterNamesFromContexts(entries.map((e) => e.context));
@@ -92,31 +72,7 @@ export function convertSetupMesh(input: ConverterInput): ConvertedTopology {
   const networkLabels = uniqueLabels(defaulted ? [...given, `${mesh}-network`] : given, 'network');
   const networkOf = (e: ContextEntry) => networkLabels[e.network === undefined ? given.length : given.indexOf(e.network)];
 
-  const clusters: ConvertedCluster[] = entries.map((e, i) => {
-    const notes: string[] = [];
-    const base = toDnsLabel(e.context, 'cluster');
-    if (names[i] !== base) {
-      const first = entries[names.indexOf(base)]?.context;
-      notes.push(
-        `Context ${JSON.stringify(e.context)} gives the name ${base}, which ${first === undefined ? 'is taken' : `context ${JSON.stringify(first)} already has`}: this cluster is ${names[i]}.`,
-      );
-    }
-    const reads = e.serviceAccountReader === undefined || e.serviceAccountReader === ISTIO_READER_SERVICE_ACCOUNT;
-    if (!reads) {
-      notes.push(
-        `serviceAccountReader: ${e.serviceAccountReader}. meshgen reads a cluster either with Istio's ${ISTIO_READER_SERVICE_ACCOUNT} ` +
-          '(credentials.source: reader-token) or with the credentials of your kubeconfig (the default, kept here); the ' +
-          `permissions of ${e.serviceAccountReader} do not carry over.`,
-      );
-    }
-    return {
-      name: names[i],
-      context: e.context,
-      network: networkOf(e),
-      credentials: reads ? { source: 'reader-token' } : {},
-      notes,
-    };
-  });
+  const clusters = convertClusters(entries, names, networkOf);
 
   const clusterNotes = [CLUSTER_NAME_RULE, 'Every cluster is a primary, as setup-mesh makes them.'];
   if (clusters.some((c) => c.credentials.source === 'reader-token')) {
@@ -158,6 +114,62 @@ export function convertSetupMesh(input: ConverterInput): ConvertedTopology {
       },
     ],
   };
+}
+
+/** Reads the one document of the file; throws TopologyError listing every problem of it. */
+function readTopology(input: ConverterInput): { meshID: string; listKey: 'contexts' | 'clusters'; entries: ContextEntry[] } {
+  const { file } = input;
+  const docs = parsePeerDocuments(file, input.text, 'setup-mesh');
+  const reader = new PeerReader(file, false);
+  if (docs.length === 0) {
+    reader.problems.push({ file, message: 'holds no topology', fix: 'give the setup-mesh topology.yaml with mesh_id and contexts' });
+    throw conversionError(file, 'setup-mesh', reader.problems);
+  }
+  for (const extra of docs.slice(1)) {
+    reader.add(extra, [], `document ${extra.index + 1}: a setup-mesh topology.yaml holds one document`, 'convert each topology on its own');
+  }
+  const doc = docs[0];
+  const top = reader.map(doc, [], doc.value, TOP_KEYS, 'the topology');
+  if (!top) throw conversionError(file, 'setup-mesh', reader.problems);
+  const meshID = reader.string(doc, ['mesh_id'], top.mesh_id, 'add mesh_id: <the mesh ID of every cluster>');
+  const listKey = 'contexts' in top ? 'contexts' : 'clusters';
+  if ('contexts' in top && 'clusters' in top) {
+    reader.add(doc, ['clusters'], 'both contexts and clusters are set', 'keep contexts (clusters is its older name) and move every entry there', {
+      key: true,
+    });
+  }
+  const entries = readEntries(reader, doc, listKey, top[listKey]);
+  if (reader.problems.length > 0 || meshID === undefined) throw conversionError(file, 'setup-mesh', reader.problems);
+  return { meshID, listKey, entries };
+}
+
+/** The converted clusters, in the file's order, with notes on renamed contexts and other service account readers. */
+function convertClusters(entries: readonly ContextEntry[], names: readonly string[], networkOf: (e: ContextEntry) => string): ConvertedCluster[] {
+  return entries.map((e, i) => {
+    const notes: string[] = [];
+    const base = toDnsLabel(e.context, 'cluster');
+    if (names[i] !== base) {
+      const first = entries[names.indexOf(base)]?.context;
+      notes.push(
+        `Context ${JSON.stringify(e.context)} gives the name ${base}, which ${first === undefined ? 'is taken' : `context ${JSON.stringify(first)} already has`}: this cluster is ${names[i]}.`,
+      );
+    }
+    const reads = e.serviceAccountReader === undefined || e.serviceAccountReader === ISTIO_READER_SERVICE_ACCOUNT;
+    if (!reads) {
+      notes.push(
+        `serviceAccountReader: ${e.serviceAccountReader}. meshgen reads a cluster either with Istio's ${ISTIO_READER_SERVICE_ACCOUNT} ` +
+          '(credentials.source: reader-token) or with the credentials of your kubeconfig (the default, kept here); the ' +
+          `permissions of ${e.serviceAccountReader} do not carry over.`,
+      );
+    }
+    return {
+      name: names[i],
+      context: e.context,
+      network: networkOf(e),
+      credentials: reads ? { source: 'reader-token' } : {},
+      notes,
+    };
+  });
 }
 
 /** The entries under `contexts` (or `clusters`), in the file's order. */
