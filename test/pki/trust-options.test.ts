@@ -93,10 +93,12 @@ describe('ECDSA CAs', () => {
 });
 
 describe('encrypted root key', () => {
+  // ECDSA keys, made in milliseconds: the root key is encrypted as PKCS#8 whatever its algorithm.
+  const ENCRYPTED = '    keyAlgorithm: ECDSA-P256\n    encryptRootKey: true\n';
   const PASS = { MESHGEN_ROOT_PASS: 'correct horse battery staple' };
 
   it('writes the root key as encrypted PKCS#8 (AES-256, PBKDF2 with SHA-256) that openssl reads, and reuses it', () => {
-    const { dir } = topology('    encryptRootKey: true\n    passphrase: {env: MESHGEN_ROOT_PASS}\n');
+    const { dir } = topology(ENCRYPTED + '    passphrase: {env: MESHGEN_ROOT_PASS}\n');
     const r = runCli(['synth', '-q'], dir, PASS);
     expect(r.code, r.stderr).toBe(0);
     const keyFile = path.join(dir, 'pki', 'root-key.pem');
@@ -122,7 +124,7 @@ describe('encrypted root key', () => {
   });
 
   it('fails clearly without a passphrase or with a wrong one, and leaves nothing behind', () => {
-    const { dir } = topology('    encryptRootKey: true\n    passphrase: {env: MESHGEN_ROOT_PASS}\n');
+    const { dir } = topology(ENCRYPTED + '    passphrase: {env: MESHGEN_ROOT_PASS}\n');
     let r = runCli(['synth'], dir, { MESHGEN_ROOT_PASS: '' });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/the root key of mesh "mesh1" is to be encrypted \(trust\.encryptRootKey\), and no passphrase was given[\s\S]*fix: set the environment variable named in trust\.passphrase\.env/);
@@ -135,7 +137,7 @@ describe('encrypted root key', () => {
   });
 
   it('reads the passphrase from a file named in the topology', () => {
-    const { dir } = topology('    encryptRootKey: true\n    passphrase: {file: secret/pass.txt}\n');
+    const { dir } = topology(ENCRYPTED + '    passphrase: {file: secret/pass.txt}\n');
     fs.mkdirSync(path.join(dir, 'secret'));
     fs.writeFileSync(path.join(dir, 'secret', 'pass.txt'), 'from-a-file\n', { mode: 0o600 });
     expect(runCli(['synth', '-q'], dir).code).toBe(0);
