@@ -2,6 +2,8 @@
  * One chart per cluster: assembles the constructs a cluster's plan calls
  * for. The topology rules (which cluster gets which objects) live in
  * `model/plan.ts`; the constructs only know how to draw one concept.
+ *
+ * Long because it holds the five install forms (istioctl, Helm, Sail, Flux, Argo CD) of one chart, each a short method.
  */
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';

@@ -4,6 +4,8 @@
  * This object is the single source of the file's structure: the loader
  * validates every document against it, and `npm run schema` writes it to
  * `schema/mesh.schema.json` for editors (`# yaml-language-server: $schema=…`).
+ *
+ * Long because it is one JSON Schema, with a description for every field (editors show them).
  */
 import { DEFAULT_ISTIO_HUB, DEFAULT_KEY_STORE, DEFAULT_SOPS_DECRYPTION_SECRET, MESHGEN_API_VERSION } from './types';
 

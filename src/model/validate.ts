@@ -3,6 +3,8 @@
  * on those that fail their schema, so that one run reports every problem:
  * values of the wrong shape are skipped here (the schema check names them).
  * Pure: every problem is collected, nothing is thrown here.
+ *
+ * Long because it holds every cross-field rule of a Mesh document, one short function each.
  */
 import { isIP } from 'node:net';
 import { Problem } from '../errors';

@@ -3,6 +3,8 @@
  * in order, to apply it to that cluster, following Istio's install guides.
  * Its `meshgen` commands repeat the synth that wrote it, with paths from the
  * cluster folder, so that they run as printed.
+ *
+ * Long because it writes every section of a cluster README, one short function each.
  */
 import * as path from 'node:path';
 import { ARGO_APP_OF_APPS_FILE, ARGO_APPLICATION_HEALTH_LUA } from '../constructs/argocd';

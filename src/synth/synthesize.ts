@@ -3,6 +3,8 @@
  * construct tree → render every cluster folder → swap them into place.
  * Nothing in the output folder changes unless every step before the swap
  * succeeded.
+ *
+ * Long because it is the one orchestrator of synth and diff: inputs, locks, rendering and the summary.
  */
 import * as path from 'node:path';
 import { App } from 'cdk8s';

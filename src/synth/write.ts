@@ -18,6 +18,8 @@
  * Only folders that carry meshgen's marker file, naming a mesh of the
  * topology being written, are ever replaced or removed, and one run writes
  * at a time (src/lock.ts).
+ *
+ * Long because the crash-safe write (plan, stage, journal, commit, recover, roll back) must stay in one place.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
