@@ -136,86 +136,104 @@ function rotateCommand(io: Io): Command {
     .option('--continue', 'with --root: move the rotation to its next stage (2: intermediates from the new root; 3: the old root removed)')
     .option('--mesh <name>', 'the mesh whose key store to rotate, when the topology has several')
     .option(...LOCK_TIMEOUT_OPTION)
-    .action(async function (this: Command, opts: { file: string[]; output: string; cluster?: string[]; root?: boolean; continue?: boolean; mesh?: string; lockTimeout?: number }) {
+    .action(async function (this: Command, opts: RotateCommandOptions) {
       if ((opts.cluster === undefined) === !opts.root) this.error('error: give either --cluster <name> or --root', { exitCode: 2 });
       if (opts.continue && !opts.root) this.error('error: --continue goes with --root', { exitCode: 2 });
       const topology = loadTopology(opts.file);
-      if (opts.cluster !== undefined) {
-        // Several clusters rotate in one run (all expired at once); each mesh's key store is changed all or nothing.
-        const byMesh = new Map<MeshModel, string[]>();
-        for (const name of opts.cluster) {
-          const mesh = meshOfCluster(topology, name, opts.mesh);
-          byMesh.set(mesh, [...(byMesh.get(mesh) ?? []), name]);
-        }
-        const lines: string[] = [];
-        for (const [mesh, names] of byMesh) {
-          let done;
-          try {
-            done = await rotateIntermediates(mesh, names, { ...rotateOptions(io, mesh), lock: lockOptions(io, opts) });
-          } catch (err) {
-            // Each mesh's key store changes all or nothing; say what earlier meshes already got before failing.
-            if (lines.length > 0) io.out(`${lines.join('\n')}\n(then mesh "${mesh.name}" failed, and its key store is unchanged)\n`);
-            throw err;
-          }
-          for (const r of done) {
-            const issued = parseCertificate(r.pki.cacerts(r.cluster)['ca-cert.pem']) as X509Certificate;
-            lines.push(
-              `cluster "${r.cluster}" (mesh "${mesh.name}"): new intermediate CA, serial ${issued.serialNumber}, valid until ${new Date(issued.validTo).toISOString().slice(0, 10)}`,
-              r.retired.lost
-                ? `  the old one (SHA-256 ${r.retired.sha256 || 'unknown'}) was lost before this run; nothing was kept`
-                : `  the old one (SHA-256 ${r.retired.sha256 || 'unreadable'}) is kept in ${displayPath(path.join(mesh.trust.keyStore, path.dirname(r.retired.cert || r.retired.key)))}/`,
-            );
-          }
-        }
-        // A remote's workloads get their certificates from the istiod of its primary, signed with the primary's intermediate.
-        const rotated = [...byMesh].flatMap(([mesh, names]) => names.map((n) => mesh.clusters.find((c) => c.name === n) as ClusterModel));
-        const contexts = [...new Set(rotated.filter((c) => c.role !== 'remote').map((c) => c.context))];
-        const remotes = rotated.filter((c) => c.role === 'remote').map((c) => c.name);
-        const folders = opts.cluster.map((c) => `${opts.output}/${c}/`).join(', ');
-        lines.push(
-          'next:',
-          `  1. meshgen synth -f ${opts.file.join(' -f ')} -o ${opts.output}   (writes the new cacerts into ${folders})`,
-          `  2. commit, and apply ${folders} as the READMEs say`,
-          ...contexts.map((ctx) => `  3. kubectl --context=${ctx} rollout restart deployment -l app=istiod -n istio-system   (istiod then signs with the new intermediate)`),
-          ...(remotes.length > 0
-            ? [`  ${remotes.join(', ')}: a remote's workloads are signed by its primary's istiod with the primary's intermediate; this one is used only if the cluster becomes a primary, so no restart is needed there.`]
-            : []),
-          '  Workloads move to the new intermediate as their certificates renew (24 h by default); other clusters need no change, the root is the same.',
-          '',
-        );
-        io.out(lines.join('\n'));
-        return;
-      }
-      const meshes = meshesOfStore(topology, opts.mesh);
-      const lock = lockOptions(io, opts);
-      // The stage gate reads the output as committed: a write a killed run left half done is finished first, and a synth running now is waited for.
-      const readOutput = async () => {
-        const deployed = new Map<string, DeployedCacerts>();
-        for (const m of meshes) for (const [cluster, d] of readDeployedCacerts(opts.output, m.name)) deployed.set(cluster, d);
-        return { deployed, peers: peersOf(topology, meshes, opts.output) };
-      };
-      const { deployed, peers } = fs.existsSync(opts.output) ? await withOutputLock(opts.output, readOutput, lock) : await readOutput();
-      const peerClusters = peers.filter((p) => !p.outside).map((p) => `${p.cluster} (mesh ${p.mesh}, trusts these roots)`);
-      const step = await advanceRootRotation(meshes, deployed, { ...rotateOptions(io, meshes[0]), lock, start: !opts.continue, peers });
-      const clusters = meshes.flatMap((m) => m.clusters.map((c) => c.name));
-      const what: Record<1 | 2 | 3, string> = {
-        1: `stage 1 of 3: a new root (SHA-256 ${step.newRoot}) that every cluster will trust beside the current one (SHA-256 ${step.oldRoot})`,
-        2: `stage 2 of 3: every intermediate re-issued by the new root (SHA-256 ${step.newRoot}); both roots stay trusted`,
-        3: `stage 3 of 3: the new root (SHA-256 ${step.newRoot}) is the root; the old one (SHA-256 ${step.oldRoot}) is retired to the key store history`,
-      };
-      io.out(
-        [
-          `key store ${displayPath(meshes[0].trust.keyStore)} (${meshes.map((m) => `mesh "${m.name}"`).join(', ')}): root rotation at ${what[step.stage]}`,
-          'next:',
-          `  1. meshgen synth -f ${opts.file.join(' -f ')} -o ${opts.output}`,
-          `  2. commit, and roll out every cluster (${[...clusters, ...peerClusters].join(', ')}) as its README says, including its "Root rotation" checks`,
-          step.stage < 3
-            ? `  3. when every cluster passes those checks: meshgen certs rotate --root --continue --mesh ${meshes[0].name}`
-            : '  3. when every cluster passes those checks, the rotation is done; `meshgen certs status` shows it',
-          '',
-        ].join('\n'),
-      );
+      if (opts.cluster !== undefined) await rotateClusters(io, topology, opts, opts.cluster);
+      else await rotateRoot(io, topology, opts);
     });
+}
+
+/** The options of `certs rotate`. */
+interface RotateCommandOptions {
+  readonly file: string[];
+  readonly output: string;
+  readonly cluster?: string[];
+  readonly root?: boolean;
+  readonly continue?: boolean;
+  readonly mesh?: string;
+  readonly lockTimeout?: number;
+}
+
+/** `certs rotate --cluster`: new intermediates for the clusters named, and what to do next. */
+async function rotateClusters(io: Io, topology: Topology, opts: RotateCommandOptions, clusterNames: readonly string[]): Promise<void> {
+  // Several clusters rotate in one run (all expired at once); each mesh's key store is changed all or nothing.
+  const byMesh = new Map<MeshModel, string[]>();
+  for (const name of clusterNames) {
+    const mesh = meshOfCluster(topology, name, opts.mesh);
+    byMesh.set(mesh, [...(byMesh.get(mesh) ?? []), name]);
+  }
+  const lines: string[] = [];
+  for (const [mesh, names] of byMesh) {
+    let done;
+    try {
+      done = await rotateIntermediates(mesh, names, { ...rotateOptions(io, mesh), lock: lockOptions(io, opts) });
+    } catch (err) {
+      // Each mesh's key store changes all or nothing; say what earlier meshes already got before failing.
+      if (lines.length > 0) io.out(`${lines.join('\n')}\n(then mesh "${mesh.name}" failed, and its key store is unchanged)\n`);
+      throw err;
+    }
+    for (const r of done) {
+      const issued = parseCertificate(r.pki.cacerts(r.cluster)['ca-cert.pem']) as X509Certificate;
+      lines.push(
+        `cluster "${r.cluster}" (mesh "${mesh.name}"): new intermediate CA, serial ${issued.serialNumber}, valid until ${new Date(issued.validTo).toISOString().slice(0, 10)}`,
+        r.retired.lost
+          ? `  the old one (SHA-256 ${r.retired.sha256 || 'unknown'}) was lost before this run; nothing was kept`
+          : `  the old one (SHA-256 ${r.retired.sha256 || 'unreadable'}) is kept in ${displayPath(path.join(mesh.trust.keyStore, path.dirname(r.retired.cert || r.retired.key)))}/`,
+      );
+    }
+  }
+  // A remote's workloads get their certificates from the istiod of its primary, signed with the primary's intermediate.
+  const rotated = [...byMesh].flatMap(([mesh, names]) => names.map((n) => mesh.clusters.find((c) => c.name === n) as ClusterModel));
+  const contexts = [...new Set(rotated.filter((c) => c.role !== 'remote').map((c) => c.context))];
+  const remotes = rotated.filter((c) => c.role === 'remote').map((c) => c.name);
+  const folders = clusterNames.map((c) => `${opts.output}/${c}/`).join(', ');
+  lines.push(
+    'next:',
+    `  1. meshgen synth -f ${opts.file.join(' -f ')} -o ${opts.output}   (writes the new cacerts into ${folders})`,
+    `  2. commit, and apply ${folders} as the READMEs say`,
+    ...contexts.map((ctx) => `  3. kubectl --context=${ctx} rollout restart deployment -l app=istiod -n istio-system   (istiod then signs with the new intermediate)`),
+    ...(remotes.length > 0
+      ? [`  ${remotes.join(', ')}: a remote's workloads are signed by its primary's istiod with the primary's intermediate; this one is used only if the cluster becomes a primary, so no restart is needed there.`]
+      : []),
+    '  Workloads move to the new intermediate as their certificates renew (24 h by default); other clusters need no change, the root is the same.',
+    '',
+  );
+  io.out(lines.join('\n'));
+}
+
+/** `certs rotate --root`: starts a root rotation or moves it one stage on, and says what to do next. */
+async function rotateRoot(io: Io, topology: Topology, opts: RotateCommandOptions): Promise<void> {
+  const meshes = meshesOfStore(topology, opts.mesh);
+  const lock = lockOptions(io, opts);
+  // The stage gate reads the output as committed: a write a killed run left half done is finished first, and a synth running now is waited for.
+  const readOutput = async () => {
+    const deployed = new Map<string, DeployedCacerts>();
+    for (const m of meshes) for (const [cluster, d] of readDeployedCacerts(opts.output, m.name)) deployed.set(cluster, d);
+    return { deployed, peers: peersOf(topology, meshes, opts.output) };
+  };
+  const { deployed, peers } = fs.existsSync(opts.output) ? await withOutputLock(opts.output, readOutput, lock) : await readOutput();
+  const peerClusters = peers.filter((p) => !p.outside).map((p) => `${p.cluster} (mesh ${p.mesh}, trusts these roots)`);
+  const step = await advanceRootRotation(meshes, deployed, { ...rotateOptions(io, meshes[0]), lock, start: !opts.continue, peers });
+  const clusters = meshes.flatMap((m) => m.clusters.map((c) => c.name));
+  const what: Record<1 | 2 | 3, string> = {
+    1: `stage 1 of 3: a new root (SHA-256 ${step.newRoot}) that every cluster will trust beside the current one (SHA-256 ${step.oldRoot})`,
+    2: `stage 2 of 3: every intermediate re-issued by the new root (SHA-256 ${step.newRoot}); both roots stay trusted`,
+    3: `stage 3 of 3: the new root (SHA-256 ${step.newRoot}) is the root; the old one (SHA-256 ${step.oldRoot}) is retired to the key store history`,
+  };
+  io.out(
+    [
+      `key store ${displayPath(meshes[0].trust.keyStore)} (${meshes.map((m) => `mesh "${m.name}"`).join(', ')}): root rotation at ${what[step.stage]}`,
+      'next:',
+      `  1. meshgen synth -f ${opts.file.join(' -f ')} -o ${opts.output}`,
+      `  2. commit, and roll out every cluster (${[...clusters, ...peerClusters].join(', ')}) as its README says, including its "Root rotation" checks`,
+      step.stage < 3
+        ? `  3. when every cluster passes those checks: meshgen certs rotate --root --continue --mesh ${meshes[0].name}`
+        : '  3. when every cluster passes those checks, the rotation is done; `meshgen certs status` shows it',
+      '',
+    ].join('\n'),
+  );
 }
 
 /**

@@ -12,7 +12,8 @@ import { ISTIO_SYSTEM } from './names';
 import { describeObject } from './description';
 
 /** Name of the Secret istiod reads its plug-in CA from. */
-export const CACERTS_SECRET_NAME = 'cacerts';
+export { CACERTS_SECRET_NAME } from '../model/istio-names';
+import { CACERTS_SECRET_NAME } from '../model/istio-names';
 
 /** Props of CacertsSecret. */
 export interface CacertsSecretProps {

@@ -17,16 +17,12 @@ import { Construct, IConstruct } from 'constructs';
 import { describeObject } from './description';
 import { ISTIO_SYSTEM } from './names';
 
-/** Label istiod watches remote secrets by. */
-export const MULTICLUSTER_LABEL = 'istio/multiCluster';
+export { MULTICLUSTER_LABEL, remoteSecretName } from '../model/istio-names';
+import { MULTICLUSTER_LABEL, remoteSecretName } from '../model/istio-names';
 
 /** Annotation naming the cluster a remote secret gives access to. */
 export const CLUSTER_ANNOTATION = 'networking.istio.io/cluster';
 
-/** Name of the remote secret for `cluster`. */
-export function remoteSecretName(cluster: string): string {
-  return `istio-remote-secret-${cluster}`;
-}
 
 /** Props of RemoteSecret. */
 export interface RemoteSecretProps {

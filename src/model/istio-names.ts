@@ -17,3 +17,14 @@ export const READER_SERVICE_ACCOUNT = 'istio-reader-service-account';
 
 /** Name of its token Secret, as `istioctl create-remote-secret` names it. */
 export const READER_TOKEN_SECRET = 'istio-reader-service-account-istio-remote-secret-token';
+
+/** Name of the Secret istiod reads its CA from at start. */
+export const CACERTS_SECRET_NAME = 'cacerts';
+
+/** Label that makes istiod read a Secret as a remote secret. */
+export const MULTICLUSTER_LABEL = 'istio/multiCluster';
+
+/** Name of the remote secret of `cluster`, as `istioctl create-remote-secret` names it. */
+export function remoteSecretName(cluster: string): string {
+  return `istio-remote-secret-${cluster}`;
+}

@@ -10,6 +10,8 @@
  * the replacement; `manifest.ts` records what the store holds.
  * Key files are 0600 and folders 0700; a file is written under a temporary
  * name and renamed, so a crash never leaves half a key.
+ *
+ * Long because it is the one place that loads, checks and completes a key store, in one transaction per change.
  */
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -350,37 +352,15 @@ export function issuerOf<T>(stage: RootRotation['stage'] | undefined, root: T, n
 
 /** Makes the keys and certificates the store lacks (into `found.tx`) and returns the mesh's material. */
 async function makeMissing(mesh: MeshModel, opts: KeyStoreOptions, found: Found): Promise<MeshPki> {
-  const { root, rootEncrypted, passphrase, next, existing, missing, manifest, rotation, rootKeyFile, rootCertFile, tx, write } = found;
+  const { root, next, existing, missing, manifest, rotation, tx, write } = found;
   const store = mesh.trust.keyStore;
   const byo = mesh.trust.byo;
-  const now = opts.now ?? (() => new Date());
-  const serial = opts.serial ?? newSerial;
   const profile = mesh.trust.profile;
   const generateKey = opts.generateKey ?? (() => generateCaKey(profile));
   const keys = await Promise.all([root ? Promise.resolve(undefined) : generateKey(), ...missing.map(() => generateKey())]);
   const [newRootKey, ...newClusterKeys] = keys;
 
-  let rootCertPem: string;
-  let rootKeyPem: string;
-  if (root) {
-    rootCertPem = root.certPem;
-    rootKeyPem = root.keyPem;
-    // Asked to encrypt a root key that is stored in plaintext: replace it with the encrypted form.
-    if (mesh.trust.encryptRootKey && !rootEncrypted && write && byo === undefined) tx.write(rootKeyFile, encryptKey(rootKeyPem, passphrase as string), 0o600);
-  } else {
-    rootKeyPem = newRootKey as string;
-    rootCertPem = createRootCertificate(rootKeyPem, {
-      now: now(),
-      serial: serial(),
-      validityHours: profile.rootValidityHours,
-      organization: profile.organization,
-      commonName: profile.rootCommonName,
-    });
-    if (write) {
-      tx.write(rootKeyFile, mesh.trust.encryptRootKey ? encryptKey(rootKeyPem, passphrase as string) : rootKeyPem, 0o600);
-      tx.write(path.join(store, ROOT_CERT), rootCertPem, 0o644);
-    }
-  }
+  const { certPem: rootCertPem, keyPem: rootKeyPem } = rootPair(mesh, opts, found, newRootKey);
 
   const material = new Map<string, { certPem: string; keyPem: string }>();
   const provenance = new Map<string, Provenance>();
@@ -390,24 +370,7 @@ async function makeMissing(mesh: MeshModel, opts: KeyStoreOptions, found: Found)
   }
   missing.forEach((cluster, i) => {
     const keyPem = newClusterKeys[i] as string;
-    const issuer = issuerOf(rotation?.stage, { certPem: rootCertPem, keyPem: rootKeyPem }, next ? { certPem: next.certPem, keyPem: next.keyPem } : undefined);
-    const issuerFile = issuerOf(rotation?.stage, rootCertFile, next ? path.join(store, NEXT_ROOT_DIR, ROOT_CERT) : undefined);
-    let certPem: string;
-    try {
-      certPem = createIntermediateCertificate(keyPem, { certPem: issuer.certPem, keyPem: issuer.keyPem }, cluster.name, {
-        now: now(),
-        serial: serial(),
-        validityHours: profile.intermediateValidityHours,
-        organization: profile.organization,
-        commonName: profile.intermediateCommonName,
-        extraSANs: profile.extraSANs,
-      });
-    } catch (err) {
-      // The root (or its key) cannot issue: say which file, once, instead of a bare encoding error.
-      throw new KeyStoreError(`cannot issue the intermediate of cluster "${cluster.name}"`, [
-        { file: displayPath(issuerFile), message: (err as Error).message.split('\n')[0], fix: 'use a root certificate and key that openssl reads (RSA, or ECDSA on P-256, P-384 or P-521)' },
-      ]);
-    }
+    const certPem = issueIntermediate(mesh, opts, found, cluster, keyPem, { certPem: rootCertPem, keyPem: rootKeyPem });
     if (write) {
       const dir = path.join(store, cluster.name);
       tx.write(path.join(dir, CA_KEY), keyPem, 0o600);
@@ -431,6 +394,57 @@ async function makeMissing(mesh: MeshModel, opts: KeyStoreOptions, found: Found)
     intermediates: provenance,
     cacerts: cacertsOf(mesh, material, bundle, issuingPem),
   };
+}
+
+/** The root's certificate and key: the stored ones (their key encrypted if now asked for), or a new root made with `newRootKey`, written into `found.tx`. */
+function rootPair(mesh: MeshModel, opts: KeyStoreOptions, found: Found, newRootKey: string | undefined): { certPem: string; keyPem: string } {
+  const { root, rootEncrypted, passphrase, rootKeyFile, tx, write } = found;
+  const now = opts.now ?? (() => new Date());
+  const serial = opts.serial ?? newSerial;
+  const profile = mesh.trust.profile;
+  if (root) {
+    // Asked to encrypt a root key that is stored in plaintext: replace it with the encrypted form.
+    if (mesh.trust.encryptRootKey && !rootEncrypted && write && mesh.trust.byo === undefined) tx.write(rootKeyFile, encryptKey(root.keyPem, passphrase as string), 0o600);
+    return { certPem: root.certPem, keyPem: root.keyPem };
+  }
+  const keyPem = newRootKey as string;
+  const certPem = createRootCertificate(keyPem, {
+    now: now(),
+    serial: serial(),
+    validityHours: profile.rootValidityHours,
+    organization: profile.organization,
+    commonName: profile.rootCommonName,
+  });
+  if (write) {
+    tx.write(rootKeyFile, mesh.trust.encryptRootKey ? encryptKey(keyPem, passphrase as string) : keyPem, 0o600);
+    tx.write(path.join(mesh.trust.keyStore, ROOT_CERT), certPem, 0o644);
+  }
+  return { certPem, keyPem };
+}
+
+/** Issues the intermediate certificate of `cluster` for `keyPem`, from the root that issues in the current stage. */
+function issueIntermediate(mesh: MeshModel, opts: KeyStoreOptions, found: Found, cluster: ClusterModel, keyPem: string, root: { certPem: string; keyPem: string }): string {
+  const { next, rotation, rootCertFile } = found;
+  const now = opts.now ?? (() => new Date());
+  const serial = opts.serial ?? newSerial;
+  const profile = mesh.trust.profile;
+  const issuer = issuerOf(rotation?.stage, root, next ? { certPem: next.certPem, keyPem: next.keyPem } : undefined);
+  const issuerFile = issuerOf(rotation?.stage, rootCertFile, next ? path.join(mesh.trust.keyStore, NEXT_ROOT_DIR, ROOT_CERT) : undefined);
+  try {
+    return createIntermediateCertificate(keyPem, { certPem: issuer.certPem, keyPem: issuer.keyPem }, cluster.name, {
+      now: now(),
+      serial: serial(),
+      validityHours: profile.intermediateValidityHours,
+      organization: profile.organization,
+      commonName: profile.intermediateCommonName,
+      extraSANs: profile.extraSANs,
+    });
+  } catch (err) {
+    // The root (or its key) cannot issue: say which file, once, instead of a bare encoding error.
+    throw new KeyStoreError(`cannot issue the intermediate of cluster "${cluster.name}"`, [
+      { file: displayPath(issuerFile), message: (err as Error).message.split('\n')[0], fix: 'use a root certificate and key that openssl reads (RSA, or ECDSA on P-256, P-384 or P-521)' },
+    ]);
+  }
 }
 
 /** The manifest after a run: the store's root (if it holds one) and this mesh's intermediates; other meshes' entries and the history kept. */

@@ -15,6 +15,8 @@
  *
  * Nothing is deleted: retired files move to `_history/`, and a failure
  * while issuing the replacement moves them back and restores the manifest.
+ *
+ * Long because each stage of a root rotation and each intermediate rotation is checked and written here, in one transaction each.
  */
 import { createPrivateKey } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -28,7 +30,7 @@ import { PASSPHRASE_FIX } from './passphrase';
 import { encryptKey, ensureMeshPki, HISTORY_DIR, KEY_STORE_FILES, KeyStoreOptions, MeshPki, NEXT_ROOT_DIR } from './key-store';
 import { StoreTransaction, withStoreLock } from './store-io';
 import { fingerprintsOf, TrustFacts } from './trust-facts';
-import { emptyManifest, entryFor, HistoryEntry, KeyStoreManifest, MANIFEST_FILE, readManifest, RetiredRoot, stageManifest } from './manifest';
+import { emptyManifest, entryFor, HistoryEntry, KeyStoreManifest, MANIFEST_FILE, readManifest, RetiredRoot, RootRotation, stageManifest } from './manifest';
 
 const { rootCert: ROOT_CERT, rootKey: ROOT_KEY, caCert: CA_CERT, caKey: CA_KEY } = KEY_STORE_FILES;
 
@@ -398,74 +400,23 @@ export async function advanceRootRotation(
   return withStoreLock(meshes[0].trust.keyStore, () => advanceRootRotationLocked(meshes, deployed, opts), opts.lock);
 }
 
+/** The work of advanceRootRotation, under the key store's lock. */
 async function advanceRootRotationLocked(
   meshes: readonly MeshModel[],
   deployed: ReadonlyMap<string, DeployedCacerts>,
   opts: RotateOptions & { readonly start: boolean; readonly peers?: readonly PeerCluster[] },
 ): Promise<RootRotationStep> {
   const store = meshes[0].trust.keyStore;
-  for (const mesh of meshes) {
-    assertRotatable(mesh, 'rotate the root with');
-    if (mesh.trust.byo?.kind === 'root') {
-      throw new KeyStoreError(`mesh "${mesh.name}" brings its own root (trust.rootCert, trust.rootKey)`, [
-        {
-          file: mesh.source.file,
-          path: 'spec.trust.rootCert',
-          message: 'meshgen rotates only a root it keeps in its key store',
-          fix: 'make the new root with your CA, then point trust.rootCert and trust.rootKey at it and roll out every cluster, or move the root into the key store',
-        },
-      ]);
-    }
-  }
+  assertRootsRotatable(meshes);
   const now = (opts.now ?? (() => new Date()))();
-  // A store older than manifests: the meshes given are all it can be checked against, so a folder of any other cluster stops the rotation
-  // (it would miss every stage). With a manifest, the check below names the meshes it records.
-  const before = readManifest(store);
-  const known = new Set(meshes.flatMap((m) => m.clusters.map((c) => c.name)));
-  const strangers = fs
-    .readdirSync(store, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.startsWith('_') && fs.existsSync(path.join(store, e.name, CA_CERT)))
-    .map((e) => e.name)
-    .filter((name) => before === undefined && !known.has(name))
-    .sort();
-  if (strangers.length > 0) {
-    throw new KeyStoreError(`the key store ${displayPath(store)} holds intermediates of clusters that are in none of the meshes given`, [
-      {
-        file: displayPath(store),
-        message: `holds ${strangers.map((c) => `${c}/`).join(', ')}`,
-        fix: 'pass every topology file that uses this key store with -f, so all its meshes rotate together; move a folder out of the key store only if its cluster is gone for good',
-      },
-    ]);
-  }
+  assertNoStrangers(store, meshes);
   // The store must be whole and consistent, and gets a manifest if it is older than manifests.
   for (const mesh of meshes) await checkStore(mesh, opts, 'rotate');
   const manifest = readManifest(store) ?? emptyManifest();
   const rotation = manifest.rootRotation;
-  // A mesh the store issued for but that is not here would miss every stage and be cut off at stage 3.
-  const given = new Set(meshes.map((m) => m.name));
-  const missing = [...new Set(Object.values(manifest.intermediates).map((e) => e.mesh))].filter((m) => !given.has(m)).sort();
-  if (missing.length > 0) {
-    throw new KeyStoreError(`the key store ${displayPath(store)} also holds intermediates of ${missing.map((m) => `mesh "${m}"`).join(', ')}, which the topology given does not define`, [
-      {
-        file: displayPath(path.join(store, MANIFEST_FILE)),
-        message: `lists intermediates of ${missing.join(', ')}`,
-        fix: 'pass every topology file that uses this key store with -f, so all its meshes rotate together; if a mesh is gone for good, remove its entries from the manifest',
-      },
-    ]);
-  }
+  assertAllMeshesGiven(store, meshes, manifest);
   const stage: 0 | 1 | 2 | 3 = rotation?.stage ?? 0;
-  const running = stage === 1 || stage === 2;
-  if (opts.start && running) {
-    throw new KeyStoreError(`a root rotation of ${displayPath(store)} is at ${STAGE_NAMES[stage]}`, [
-      { file: displayPath(path.join(store, MANIFEST_FILE)), message: `records a root rotation started ${rotation?.started}`, fix: 'roll out the current stage, then run `meshgen certs rotate --root --continue`' },
-    ]);
-  }
-  if (!opts.start && !running) {
-    throw new KeyStoreError(
-      stage === 3 ? `the last root rotation of ${displayPath(store)} is complete (stage 3)` : `no root rotation of ${displayPath(store)} is under way`,
-      [{ file: displayPath(path.join(store, MANIFEST_FILE)), message: 'has no stage to continue', fix: 'run `meshgen certs rotate --root` to start one' }],
-    );
-  }
+  assertStageFits(store, opts.start, stage, rotation);
   const want = stageTrust(store, manifest);
   const notThere = [...checkDeployed(meshes, deployed, want, stage), ...checkPeers(opts.peers ?? [], want, stage)];
   if (notThere.length > 0) {
@@ -473,15 +424,7 @@ async function advanceRootRotationLocked(
   }
 
   const oldRoot = fingerprintOf(path.join(store, ROOT_CERT)) ?? '';
-  if (stage === 2) {
-    const nextDir = path.join(store, NEXT_ROOT_DIR);
-    const extra = fs.readdirSync(nextDir).filter((f) => f !== ROOT_CERT && f !== ROOT_KEY);
-    if (extra.length > 0) {
-      throw new KeyStoreError(`${displayPath(nextDir)} holds files that are not the next root`, [
-        { file: displayPath(nextDir), message: `holds ${extra.join(', ')}`, fix: 'move them out of the key store; stage 3 moves the next root into place and removes the folder' },
-      ]);
-    }
-  }
+  if (stage === 2) assertNextRootOnly(store);
   // Stage 2 makes a key per cluster: made, and the passphrase asked, before any file moves.
   const readyFor = await prepared(meshes, opts, (m) => (stage === 1 && !opts.start ? m.clusters.length : 0));
   const ready = readyFor(meshes[0]);
@@ -500,6 +443,88 @@ async function advanceRootRotationLocked(
     const newRoot = next.rootRotation?.nextRoot?.sha256 ?? next.root?.sha256 ?? '';
     return { stage: next.rootRotation?.stage ?? 1, oldRoot, newRoot, pkis };
   });
+}
+
+/** Throws unless every mesh can have its root rotated here: meshgen keeps the root, not the user's own CA. */
+function assertRootsRotatable(meshes: readonly MeshModel[]): void {
+  for (const mesh of meshes) {
+    assertRotatable(mesh, 'rotate the root with');
+    if (mesh.trust.byo?.kind === 'root') {
+      throw new KeyStoreError(`mesh "${mesh.name}" brings its own root (trust.rootCert, trust.rootKey)`, [
+        {
+          file: mesh.source.file,
+          path: 'spec.trust.rootCert',
+          message: 'meshgen rotates only a root it keeps in its key store',
+          fix: 'make the new root with your CA, then point trust.rootCert and trust.rootKey at it and roll out every cluster, or move the root into the key store',
+        },
+      ]);
+    }
+  }
+}
+
+/** Throws when a store without a manifest holds intermediates of clusters in none of the meshes given. */
+function assertNoStrangers(store: string, meshes: readonly MeshModel[]): void {
+  // A store older than manifests: the meshes given are all it can be checked against, so a folder of any other cluster stops the rotation
+  // (it would miss every stage). With a manifest, assertAllMeshesGiven names the meshes it records.
+  const before = readManifest(store);
+  const known = new Set(meshes.flatMap((m) => m.clusters.map((c) => c.name)));
+  const strangers = fs
+    .readdirSync(store, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('_') && fs.existsSync(path.join(store, e.name, CA_CERT)))
+    .map((e) => e.name)
+    .filter((name) => before === undefined && !known.has(name))
+    .sort();
+  if (strangers.length > 0) {
+    throw new KeyStoreError(`the key store ${displayPath(store)} holds intermediates of clusters that are in none of the meshes given`, [
+      {
+        file: displayPath(store),
+        message: `holds ${strangers.map((c) => `${c}/`).join(', ')}`,
+        fix: 'pass every topology file that uses this key store with -f, so all its meshes rotate together; move a folder out of the key store only if its cluster is gone for good',
+      },
+    ]);
+  }
+}
+
+/** A mesh the store issued for but that is not here would miss every stage and be cut off at stage 3. */
+function assertAllMeshesGiven(store: string, meshes: readonly MeshModel[], manifest: KeyStoreManifest): void {
+  const given = new Set(meshes.map((m) => m.name));
+  const missing = [...new Set(Object.values(manifest.intermediates).map((e) => e.mesh))].filter((m) => !given.has(m)).sort();
+  if (missing.length > 0) {
+    throw new KeyStoreError(`the key store ${displayPath(store)} also holds intermediates of ${missing.map((m) => `mesh "${m}"`).join(', ')}, which the topology given does not define`, [
+      {
+        file: displayPath(path.join(store, MANIFEST_FILE)),
+        message: `lists intermediates of ${missing.join(', ')}`,
+        fix: 'pass every topology file that uses this key store with -f, so all its meshes rotate together; if a mesh is gone for good, remove its entries from the manifest',
+      },
+    ]);
+  }
+}
+
+/** Throws when a rotation is to start while one runs, or to continue while none does. */
+function assertStageFits(store: string, start: boolean, stage: 0 | 1 | 2 | 3, rotation: RootRotation | undefined): void {
+  const running = stage === 1 || stage === 2;
+  if (start && running) {
+    throw new KeyStoreError(`a root rotation of ${displayPath(store)} is at ${STAGE_NAMES[stage]}`, [
+      { file: displayPath(path.join(store, MANIFEST_FILE)), message: `records a root rotation started ${rotation?.started}`, fix: 'roll out the current stage, then run `meshgen certs rotate --root --continue`' },
+    ]);
+  }
+  if (!start && !running) {
+    throw new KeyStoreError(
+      stage === 3 ? `the last root rotation of ${displayPath(store)} is complete (stage 3)` : `no root rotation of ${displayPath(store)} is under way`,
+      [{ file: displayPath(path.join(store, MANIFEST_FILE)), message: 'has no stage to continue', fix: 'run `meshgen certs rotate --root` to start one' }],
+    );
+  }
+}
+
+/** Throws when the next root's folder holds anything but the next root, before stage 3 moves it into place and removes the folder. */
+function assertNextRootOnly(store: string): void {
+  const nextDir = path.join(store, NEXT_ROOT_DIR);
+  const extra = fs.readdirSync(nextDir).filter((f) => f !== ROOT_CERT && f !== ROOT_KEY);
+  if (extra.length > 0) {
+    throw new KeyStoreError(`${displayPath(nextDir)} holds files that are not the next root`, [
+      { file: displayPath(nextDir), message: `holds ${extra.join(', ')}`, fix: 'move them out of the key store; stage 3 moves the next root into place and removes the folder' },
+    ]);
+  }
 }
 
 /** Stage 1: a new root in `_next-root/`, encrypted like the current one. */

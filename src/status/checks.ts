@@ -6,10 +6,8 @@
  * no finding carries a value read from a Secret.
  */
 import { parse } from 'yaml';
-import { CACERTS_SECRET_NAME } from '../constructs/cacerts-secret';
-import { EASTWEST_GATEWAY_NAME, ISTIO_SYSTEM, NETWORK_LABEL } from '../constructs/names';
-import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
-import { MULTICLUSTER_LABEL, remoteSecretName } from '../constructs/remote-secret';
+import { EASTWEST_RELEASE as EASTWEST_GATEWAY_NAME } from '../model/install-values';
+import { CACERTS_SECRET_NAME, ISTIO_SYSTEM, MULTICLUSTER_LABEL, NETWORK_LABEL, READER_TOKEN_SECRET, remoteSecretName } from '../model/istio-names';
 import type { ClusterPlan } from '../model/plan';
 import type { ClusterModel } from '../model/types';
 import { displayPath } from '../paths';
