@@ -8,7 +8,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { TopologyError } from '../errors';
-import { ARGO_APP_OF_APPS_FILE, ArgoApplication, argoAppOfApps } from '../constructs/argocd';
+import { ArgoAppOfApps, ArgoApplication } from '../constructs/argocd';
 import { CacertsCertificate } from '../constructs/cacerts-certificate';
 import { CACERTS_SECRET_NAME, CacertsSecret } from '../constructs/cacerts-secret';
 import { placeObject } from '../constructs/description';
@@ -49,7 +49,6 @@ import {
   ztunnelValues,
 } from '../model/install-values';
 import { ClusterModel, GitOpsSettings, MeshModel } from '../model/types';
-import { GENERATED_HEADER, toYaml as toValuesYaml } from '../yaml-text';
 import { MeshPki } from '../pki/key-store';
 import { RootRotation } from '../pki/manifest';
 import { TrustFacts, trustFactsOf } from '../pki/trust-facts';
@@ -376,7 +375,7 @@ export class ClusterChart extends Chart {
     for (const c of this.charts(plan, meshConfig, needsGateway)) {
       new FolderFile(this, `Values-${c.release}`, {
         path: `helm/${c.release}.values.yaml`,
-        content: `${GENERATED_HEADER}\n${toValuesYaml(c.values)}`,
+        document: c.values,
         description: `values of chart \`${c.chart}\`, release \`${c.release}\`: ${c.what}`,
         helm: { release: c.release, chart: c.chart },
       });
@@ -469,14 +468,7 @@ export class ClusterChart extends Chart {
     const name = plan.cluster.name;
     const common = { namespace: gitops.argocd.namespace, project: gitops.argocd.project, destination: plan.cluster.argocdCluster };
     const git = (folder: string) => ({ repoURL: gitops.repoURL as string, targetRevision: gitops.targetRevision, path: `${gitops.path}/${name}/${folder}` });
-    new FolderFile(this, 'AppOfApps', {
-      path: ARGO_APP_OF_APPS_FILE,
-      content: `${GENERATED_HEADER}\n${toValuesYaml(
-        argoAppOfApps({ name: `${name}-istio`, namespace: common.namespace, project: common.project, source: { ...git(''), path: `${gitops.path}/${name}` } }),
-      )}`,
-      description: `Application \`${name}-istio\`: the parent (app of apps) that syncs this folder's Applications wave after wave`,
-      usedBy: '`kubectl apply -f`, once, on the Argo CD cluster',
-    });
+    new ArgoAppOfApps(this, 'AppOfApps', { name: `${name}-istio`, namespace: common.namespace, project: common.project, source: { ...git(''), path: `${gitops.path}/${name}` } });
     new ArgoApplication(this, 'AppPrereqs', {
       ...common,
       name: `${name}-istio-prereqs`,

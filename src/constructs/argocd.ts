@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { describeObject } from './description';
 import { ISTIO_CHART_REPOSITORY } from './flux';
 import { ISTIO_SYSTEM } from './names';
+import { FolderFile } from './folder-file';
 
 /** Where an Application takes its manifests from. */
 export type ArgoSource =
@@ -152,8 +153,20 @@ export interface ArgoAppOfAppsProps {
 /**
  * The parent Application of a cluster folder (app of apps): Argo CD syncs
  * the folder's Applications from it, wave after wave. It lives in Argo CD's
- * own cluster, so it is written beside the folder's kustomization, not in it.
+ * own cluster, so it is a file beside the folder's kustomization, not in it.
  */
+export class ArgoAppOfApps extends FolderFile {
+  constructor(scope: Construct, id: string, props: ArgoAppOfAppsProps) {
+    super(scope, id, {
+      path: ARGO_APP_OF_APPS_FILE,
+      document: argoAppOfApps(props),
+      description: `Application \`${props.name}\`: the parent (app of apps) that syncs this folder's Applications wave after wave`,
+      usedBy: '`kubectl apply -f`, once, on the Argo CD cluster',
+    });
+  }
+}
+
+/** The parent Application's document. */
 export function argoAppOfApps(props: ArgoAppOfAppsProps): Record<string, unknown> {
   return {
     apiVersion: 'argoproj.io/v1alpha1',

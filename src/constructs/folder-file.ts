@@ -1,6 +1,7 @@
 /**
- * A file in a cluster folder that is not a Kubernetes object, such as a
- * Helm values file. The renderer writes it as given; kubectl never applies it.
+ * A file in a cluster folder that kubectl does not apply from it, such as a
+ * Helm values file or the Argo CD parent Application: a YAML document the
+ * renderer writes beside the folder's kustomization, never in it.
  */
 import { Construct } from 'constructs';
 
@@ -8,8 +9,8 @@ import { Construct } from 'constructs';
 export interface FolderFileProps {
   /** Path relative to the cluster folder, e.g. `helm/istiod.values.yaml`. */
   readonly path: string;
-  /** File content. */
-  readonly content: string;
+  /** The YAML document of the file, which the renderer writes under meshgen's generated-file header. */
+  readonly document: Readonly<Record<string, unknown>>;
   /** One line for the README's file table. */
   readonly description: string;
   /**
@@ -28,7 +29,7 @@ export interface FolderFileProps {
 export class FolderFile extends Construct {
   /** Path relative to the cluster folder. */
   public readonly path: string;
-  public readonly content: string;
+  public readonly document: Readonly<Record<string, unknown>>;
   public readonly description: string;
   public readonly usedBy: string;
   public readonly helm?: { readonly release: string; readonly chart: string };
@@ -36,7 +37,7 @@ export class FolderFile extends Construct {
   constructor(scope: Construct, id: string, props: FolderFileProps) {
     super(scope, id);
     this.path = props.path;
-    this.content = props.content;
+    this.document = props.document;
     this.description = props.description;
     this.usedBy = props.usedBy ?? 'helm';
     this.helm = props.helm;

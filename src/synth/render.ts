@@ -237,7 +237,7 @@ export function renderCluster(chart: ClusterChart, opts: RenderOptions = {}): Re
     what: descriptionOf(op.resource) ?? `IstioOperator \`${op.name}\``,
   }));
   const other = constructs.filter(FolderFile.isFolderFile);
-  for (const f of other) files.add({ path: f.path, content: f.content, mode: 0o644 });
+  for (const f of other) files.add({ path: f.path, content: `${GENERATED_HEADER}\n${toYaml(f.document)}`, mode: 0o644 });
 
   for (const [folder, resources] of kustomizations) {
     files.add({
