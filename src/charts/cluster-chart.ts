@@ -127,7 +127,7 @@ export interface ReadmeFacts {
   readonly awaiting?: ClusterModel;
 }
 
-/** Everything one cluster needs; its id is the cluster name. */
+/** Everything one cluster needs. Its folder is named after the cluster, whatever the construct id. */
 export class ClusterChart extends Chart {
   /** The mesh. */
   public readonly mesh: MeshModel;
@@ -148,8 +148,8 @@ export class ClusterChart extends Chart {
    */
   public readonly prereqs: Construct;
 
-  constructor(scope: Construct, props: ClusterChartProps) {
-    super(scope, props.cluster.name, { disableResourceNameHashes: true });
+  constructor(scope: Construct, id: string, props: ClusterChartProps) {
+    super(scope, id, { disableResourceNameHashes: true });
     const { mesh, cluster, pki, credentials } = props;
     if (!mesh.clusters.includes(cluster)) {
       throw new TopologyError(`cluster "${cluster.name}" is not a cluster of mesh "${mesh.name}"`);

@@ -42,7 +42,7 @@ export class Mesh extends Construct {
 
   constructor(scope: Construct, id: string, props: MeshProps) {
     super(scope, id);
-    this.clusters = props.mesh.clusters.map((cluster) => new ClusterChart(this, clusterChartProps(props, cluster)));
+    this.clusters = props.mesh.clusters.map((cluster) => new ClusterChart(this, cluster.name, clusterChartProps(props, cluster)));
   }
 }
 

@@ -227,9 +227,9 @@ function placeObjects(chart: ClusterChart, documents: readonly ChartDocument[], 
 export function renderCluster(chart: ClusterChart, opts: RenderOptions = {}): RenderedFolder {
   const constructs = chart.node.findAll();
   const errors = constructs.flatMap((c) => c.node.validate().map((e) => `${c.node.path}: ${e}`));
-  if (errors.length > 0) throw new Error(`invalid constructs in ${chart.node.id}:\n  ${errors.join('\n  ')}`);
+  if (errors.length > 0) throw new Error(`invalid constructs in ${chart.cluster.name}:\n  ${errors.join('\n  ')}`);
 
-  const files = new FolderFiles(chart.node.id);
+  const files = new FolderFiles(chart.cluster.name);
   const documents = documentsOf(constructs);
   const { byObject, kubectl, preInstall, secrets, kustomizations } = placeObjects(chart, documents, files);
   const istioctl = chart.istioctlInputs.map((op) => ({
@@ -258,7 +258,7 @@ export function renderCluster(chart: ClusterChart, opts: RenderOptions = {}): Re
   const encryption = chart.cluster.secrets;
   files.add({ path: MARKER_FILE, content: markerText(chart.mesh.name, chart.trustFacts, encryption, chart.mesh.dataplane), mode: 0o644 });
   return {
-    name: chart.node.id,
+    name: chart.cluster.name,
     mesh: chart.mesh.name,
     files: sortBy([...files.files.values()], (f) => f.path),
     ...(secrets.length > 0 ? { secrets: sortBy(secrets, (s) => s.path) } : {}),

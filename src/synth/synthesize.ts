@@ -431,7 +431,7 @@ export function* renderFolders(
     if (!pki || !creds) throw new Error(`no CA material or credentials for mesh "${mesh.name}"`);
     const props = { mesh, pki, credentials: creds, federation: { topology, roots, rotations } };
     // Remote secrets as plain manifests: a fleet has one per pair of clusters, and renderCluster writes them as the constructs would.
-    for (const cluster of mesh.clusters) yield renderCluster(new ClusterChart(new App(), { ...clusterChartProps(props, cluster), remoteSecrets: 'manifests' }), { run });
+    for (const cluster of mesh.clusters) yield renderCluster(new ClusterChart(new App(), cluster.name, { ...clusterChartProps(props, cluster), remoteSecrets: 'manifests' }), { run });
   }
 }
 

@@ -23,7 +23,7 @@ function withRemote(remote: Partial<ClusterModel>): MeshModel {
 
 async function chartOf(mesh: MeshModel, cluster: string): Promise<ClusterChart> {
   const pki = await ensureMeshPki(mesh, { generateKey: () => generatePrivateKey(2048) });
-  return new ClusterChart(new App(), { mesh, cluster: mesh.clusters.find((c) => c.name === cluster)!, pki, credentials: resolveMeshCredentials(mesh, { env: {} }) });
+  return new ClusterChart(new App(), cluster, { mesh, cluster: mesh.clusters.find((c) => c.name === cluster)!, pki, credentials: resolveMeshCredentials(mesh, { env: {} }) });
 }
 
 describe('ClusterChart', () => {

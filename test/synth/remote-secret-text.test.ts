@@ -84,8 +84,8 @@ function renderBothWays(topology: Topology, pkis: ReadonlyMap<string, MeshPki>, 
       const base = clusterChartProps(props, cluster);
       const run = { files: ['mesh.yaml'], outdir: 'dist' };
       return {
-        constructs: renderCluster(new ClusterChart(new App(), { ...base, remoteSecrets: 'constructs' }), { run }),
-        manifests: renderCluster(new ClusterChart(new App(), { ...base, remoteSecrets: 'manifests' }), { run }),
+        constructs: renderCluster(new ClusterChart(new App(), 'cluster', { ...base, remoteSecrets: 'constructs' }), { run }),
+        manifests: renderCluster(new ClusterChart(new App(), 'cluster', { ...base, remoteSecrets: 'manifests' }), { run }),
       };
     });
   });
