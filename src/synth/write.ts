@@ -420,9 +420,15 @@ export class OutputWrite {
         fs.mkdirSync(dir, { mode: 0o755 });
         fs.chmodSync(dir, 0o755);
       }
+      // Sub-folders are made once each, not once per file: a fleet's folder holds a hundred files.
+      const made = new Set<string>([dir]);
       for (const file of files) {
         const target = path.join(dir, file.path);
-        fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
+        const parent = path.dirname(target);
+        if (!made.has(parent)) {
+          fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
+          made.add(parent);
+        }
         if (name !== undefined && same.has(file.path) && linked(path.join(this.outdir, name, file.path), target)) continue;
         fs.writeFileSync(target, file.content, { mode: file.mode, flag: 'wx' });
         fs.chmodSync(target, file.mode);
