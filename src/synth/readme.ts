@@ -157,7 +157,7 @@ export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan, context: Rea
   };
 
   out.push(...introLines(facts, files, meshgen));
-  if (facts.awaiting) return awaitingText(out, facts.awaiting, meshgen);
+  if (facts.awaiting) return awaitingText(doc, facts.awaiting);
   out.push('## Apply, in this order', '');
   const install = installMode(mesh);
   const tool = install === 'istioctl' ? `, with \`istioctl\` ${mesh.istio.version} on your PATH` : install === 'helm' ? ', with `helm` 3 on your PATH' : '';
@@ -439,7 +439,8 @@ function introLines(facts: ReadmeFacts, files: ApplyPlan, meshgen: ReturnType<ty
     '| file | what | applied with |',
     '| --- | --- | --- |',
   );
-  const engine = mesh.gitops?.engine;
+  // A remote waiting for its primary's address has no engine objects yet: kubectl applies what it has.
+  const engine = facts.awaiting ? undefined : mesh.gitops?.engine;
   const encryption = cluster.secrets;
   const sopsFiles = files.kubectl.filter((f) => f.secret === 'sops').map((f) => f.file);
   const appliedBy = (file: string): string => {
@@ -463,7 +464,9 @@ function introLines(facts: ReadmeFacts, files: ApplyPlan, meshgen: ReturnType<ty
  * The README of a remote whose primary's east-west gateway address is not known yet: what is here, and how
  * to get the rest (install the primary, `meshgen discover`, synth again).
  */
-function awaitingText(out: string[], primary: ClusterModel, meshgen: ReturnType<typeof meshgenCommands>): string {
+function awaitingText(doc: ReadmeDoc, primary: ClusterModel): string {
+  const { out, meshgen, files, ctx, sopsFiles } = doc;
+  const { cluster } = doc.facts.plan;
   out.push(
     `## Waiting for the address of \`${primary.name}\``,
     '',
@@ -479,7 +482,11 @@ function awaitingText(out: string[], primary: ClusterModel, meshgen: ReturnType<
     '   ```',
     '   This folder then holds the control plane, and this README the steps to apply it.',
     '',
-    'The namespace and the CA certificates above are what istiod reads first; they may be applied now or with the rest.',
+    `The namespace and the CA certificates above are what istiod reads first; apply them now or with the rest${PRE_INSTALL_NOTE[cluster.secrets.encryption]}:`,
+    '',
+    '```sh',
+    ...applyCommands(ctx, files.preInstall, sopsFiles, cluster.secrets.encryption === 'sealed-secrets'),
+    '```',
     '',
   );
   return `${out.join('\n')}\n`;

@@ -184,3 +184,34 @@ describe('the root rotation section', () => {
     expect(readme('cluster2')).toMatch(/## Root rotation: stage 3 of 3/);
   });
 });
+
+describe('the README of a remote waiting for its primary\'s address', () => {
+  /** cluster2 is a remote of cluster1, whose gateway address the topology does not set. */
+  const waiting = (extra: string) =>
+    workspace(
+      meshYaml({ clusters: [{ name: 'cluster1', network: 'network1' }, { name: 'cluster2', network: 'network1' }], extra }).replace(
+        '      context: kind-cluster2\n      network: network1\n',
+        '      context: kind-cluster2\n      network: network1\n      role: remote\n      controlPlane: cluster1\n',
+      ),
+    );
+
+  it('applies the namespace and CA with kubectl, and says what comes next', async () => {
+    const ws = waiting('');
+    await synthesize(loadTopology(ws.file), { outdir: ws.out, env: {} });
+    const readme = fs.readFileSync(path.join(ws.out, 'cluster2', 'README.md'), 'utf8');
+    expect(readme).toContain('| `secret.istio-system.cacerts.yaml` | Secret `cacerts`: this cluster\'s intermediate CA and its private key, under the mesh root | kubectl (`kustomization.yaml`) |');
+    expect(readme).toContain('```sh\nkubectl --context=kind-cluster2 apply -f namespace.istio-system.yaml -f secret.istio-system.cacerts.yaml\n```\n');
+    expect(readme).not.toMatch(/## Apply, in this order/);
+  });
+
+  it('decrypts a SOPS CA on the way, under a GitOps engine too: the folder has no engine objects yet', async () => {
+    const ws = waiting('  secrets: {encryption: sops, sops: {age: [age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg]}}\n  gitops: {engine: flux}\n');
+    await synthesize(loadTopology(ws.file), { outdir: ws.out, env: {} });
+    const dir = path.join(ws.out, 'cluster2');
+    expect(fs.readdirSync(dir).sort()).toEqual(['.meshgen-output', 'README.md', 'kustomization.yaml', 'namespace.istio-system.yaml', 'secrets']);
+    const readme = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
+    expect(readme).toContain('| kubectl, after `sops --decrypt` (steps below) |');
+    expect(readme).not.toMatch(/Flux/);
+    expect(readme).toContain('kubectl --context=kind-cluster2 apply -f namespace.istio-system.yaml\nsops --decrypt secrets/secret.istio-system.cacerts.yaml | kubectl --context=kind-cluster2 apply -f -\n');
+  });
+});
