@@ -53,6 +53,9 @@ import { MeshPki } from '../pki/key-store';
 import { RootRotation } from '../pki/manifest';
 import { TrustFacts, trustFactsOf } from '../pki/trust-facts';
 import { holdsSecretValues } from '../secrets/secret-manifest';
+import { CONFIG_FOLDER, ISTIO_FOLDER, PREREQS_FOLDER, SECRETS_FOLDER } from './folders';
+
+export { CONFIG_FOLDER, ISTIO_FOLDER, PREREQS_FOLDER, SECRETS_FOLDER } from './folders';
 
 /** Props of ClusterChart. */
 export interface ClusterChartProps {
@@ -567,18 +570,6 @@ export interface HelmChartInstall {
   readonly what: string;
 }
 
-/** Sub-folder of objects that need Istio's CRDs or istiod (with every install method but istioctl). */
-export const CONFIG_FOLDER = 'istio-config';
-/** Sub-folder of the Flux HelmReleases. */
-export const ISTIO_FOLDER = 'istio';
-/** Sub-folder of what precedes istiod, with Argo CD (and, with Flux, a CA that must exist before istiod). */
-export const PREREQS_FOLDER = 'prereqs';
-/**
- * Sub-folder of SOPS-encrypted Secrets. kubectl never reads it (it has no
- * kustomization.yaml, so nothing applies ciphertext as a Secret); Flux
- * decrypts it, and the README decrypts each file with sops.
- */
-export const SECRETS_FOLDER = 'secrets';
 
 
 /** Places every Kubernetes object under `scope` in `folder`. */

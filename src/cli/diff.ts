@@ -10,7 +10,6 @@ import { displayPath } from '../paths';
 import { OutputDiff } from '../synth/diff';
 import { OutputPlanner } from '../synth/write';
 import * as path from 'node:path';
-import { prepareSynthesis, withTopologyLocks } from '../synth/synthesize';
 import { plural } from '../text';
 import { awaitingLines, pendingLines } from './synth';
 import type { Io } from './main';
@@ -29,6 +28,7 @@ export function diffCommand(io: Io, setExitCode: (code: number) => void): Comman
     .action(async (opts: { file: string[]; output: string; stat?: boolean; strict?: boolean; lockTimeout?: number }) => {
       const topology = loadTopology(opts.file);
       const synthOpts = { outdir: opts.output, keyStore: { dryRun: true }, lock: lockOptions(io, opts) };
+      const { prepareSynthesis, withTopologyLocks } = await import('../synth/synthesize');
       // Under the same locks as synth: a run writing meanwhile, or a write a killed run left half done, is waited for or finished first.
       const { prepared, changes } = await withTopologyLocks(topology, path.resolve(opts.output), synthOpts, async () => {
         const p = await prepareSynthesis(topology, synthOpts);

@@ -8,8 +8,9 @@ import { loadTopology } from '../model/load';
 import { discoveredDate } from '../model/discovered';
 import { MeshModel, Topology } from '../model/types';
 import { displayPath } from '../paths';
-import { KeyStoreOptions } from '../pki/key-store';
-import { MeshAwaiting, MeshPending, PLAINTEXT_FIX, SynthResult, synthesize } from '../synth/synthesize';
+import type { KeyStoreOptions } from '../pki/key-store';
+import { MeshAwaiting, MeshPending, PLAINTEXT_FIX } from '../synth/pending';
+import type { SynthResult } from '../synth/synthesize';
 import { plural } from '../text';
 import type { Io } from './main';
 import { LOCK_TIMEOUT_OPTION, lockOptions, outputOption, withTopologyFiles } from './options';
@@ -27,6 +28,8 @@ export function synthCommand(io: Io): Command {
     .action(async function (this: Command, opts: { file: string[]; output: string; newRoot?: boolean; allowDataplaneChange?: boolean; strict?: boolean; quiet?: boolean; json?: boolean; lockTimeout?: number }) {
       if (opts.output.trim() === '') this.error("error: option '-o, --output <dir>' needs a folder name", { exitCode: 2 });
       const topology = loadTopology(opts.file);
+      // Loaded here: the constructs and the renderer are for the commands that render, not for every start of meshgen.
+      const { synthesize } = await import('../synth/synthesize');
       const result = await synthesize(topology, {
         outdir: opts.output,
         allowNewRoot: opts.newRoot,

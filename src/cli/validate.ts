@@ -8,7 +8,7 @@ import { meshNetworks } from '../model/types';
 import type { Io } from './main';
 import { plural } from '../text';
 import { withTopologyFiles } from './options';
-import { awaitingOf, pendingOf, resolveTopologyCredentials, strictPendingError } from '../synth/synthesize';
+import { awaitingOf, pendingOf, resolveTopologyCredentials, strictPendingError } from '../synth/pending';
 import { awaitingLines, pendingLines } from './synth';
 
 /** The `validate` subcommand. */

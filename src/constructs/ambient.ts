@@ -22,14 +22,8 @@ export const GATEWAY_API_VERSION = 'gateway.networking.k8s.io/v1';
  */
 export const GATEWAY_API_RELEASE = 'v1.5.1';
 
-/** GatewayClass of ambient east-west gateways, which istiod serves only with AMBIENT_ENABLE_MULTI_NETWORK. */
-export const EAST_WEST_GATEWAY_CLASS = 'istio-east-west';
-
-/** GatewayClass of waypoint proxies. */
-export const WAYPOINT_GATEWAY_CLASS = 'istio-waypoint';
-
-/** Port of HBONE, the tunnel ambient's traffic between nodes and networks travels in. */
-export const HBONE_PORT = 15008;
+export { EAST_WEST_GATEWAY_CLASS, HBONE_PORT, WAYPOINT_GATEWAY_CLASS } from '../model/istio-names';
+import { EAST_WEST_GATEWAY_CLASS, HBONE_PORT, WAYPOINT_GATEWAY_CLASS } from '../model/istio-names';
 
 /** Props of AmbientEastWestGateway. */
 export interface AmbientEastWestGatewayProps {

@@ -5,7 +5,7 @@
  * synthesis (plan.ts, federation-plan.ts), so the picture shows what the
  * manifests do. Pure functions, deterministic order.
  */
-import { EAST_WEST_GATEWAY_CLASS, HBONE_PORT } from '../constructs/ambient';
+import { EAST_WEST_GATEWAY_CLASS, HBONE_PORT } from '../model/istio-names';
 import { compareStrings } from '../order';
 import { needsEastWestGateway, planFederation } from '../model/federation-plan';
 import { planCluster } from '../model/plan';

@@ -28,3 +28,12 @@ export const MULTICLUSTER_LABEL = 'istio/multiCluster';
 export function remoteSecretName(cluster: string): string {
   return `istio-remote-secret-${cluster}`;
 }
+
+/** GatewayClass of ambient east-west gateways, which istiod serves only with AMBIENT_ENABLE_MULTI_NETWORK. */
+export const EAST_WEST_GATEWAY_CLASS = 'istio-east-west';
+
+/** GatewayClass of waypoint proxies. */
+export const WAYPOINT_GATEWAY_CLASS = 'istio-waypoint';
+
+/** Port of HBONE, the tunnel ambient's traffic between nodes and networks travels in. */
+export const HBONE_PORT = 15008;

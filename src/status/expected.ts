@@ -12,7 +12,7 @@ import { parseAllDocuments } from 'yaml';
 import { CACERTS_SECRET_NAME, remoteSecretName } from '../model/istio-names';
 import { compareStrings } from '../order';
 import { fingerprintsOf, TrustFacts } from '../pki/trust-facts';
-import { MARKER_FILE, markerTrust } from '../synth/render';
+import { MARKER_FILE, markerTrust } from '../synth/marker';
 import { ownerOf } from '../synth/write';
 
 /** How a Secret is held in the output. */

@@ -7,14 +7,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { CACERTS_SECRET_NAME } from '../constructs/cacerts-secret';
-import { ISTIO_SYSTEM } from '../constructs/names';
+import { CACERTS_SECRET_NAME, ISTIO_SYSTEM } from '../model/istio-names';
 import { compareStrings } from '../order';
 import { displayPath } from '../paths';
 import type { DeployedCacerts } from '../pki/rotate';
 import { fingerprintsOf, trustFactsOf } from '../pki/trust-facts';
 import { manifestFileName } from './files';
-import { MARKER_FILE, markerDataplane, markerTrust } from './render';
+import { MARKER_FILE, markerDataplane, markerTrust } from './marker';
 import { ownerOf } from './write';
 import type { Dataplane } from '../model/types';
 

@@ -14,7 +14,7 @@ import { OutputError } from '../errors';
 import { compareStrings } from '../order';
 import { displayPath } from '../paths';
 import { SOPS_ENCRYPTED_REGEX } from '../secrets/sops';
-import { SECRETS_FOLDER } from '../charts/cluster-chart';
+import { SECRETS_FOLDER } from '../charts/folders';
 import { toYaml } from '../yaml-text';
 
 /** The file name sops looks for. */

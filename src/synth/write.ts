@@ -28,7 +28,8 @@ import * as path from 'node:path';
 import { OutputError } from '../errors';
 import { LockOptions, withLock } from '../lock';
 import { displayPath, fsyncDir, makeFolders } from '../paths';
-import { MARKER_FILE, markerMesh, markerSopsRecipients, PendingSecret, RenderedFile, RenderedFolder } from './render';
+import { MARKER_FILE, markerMesh, markerSopsRecipients } from './marker';
+import type { PendingSecret, RenderedFile, RenderedFolder } from './render';
 import { comparedAhead, compareWithDisk } from './disk-compare';
 import { checkSopsConfig, isOwnSopsConfig, SOPS_CONFIG_FILE, sopsConfigText } from './sops-config';
 
