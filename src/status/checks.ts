@@ -8,7 +8,7 @@
 import { parse } from 'yaml';
 import { EASTWEST_RELEASE as EASTWEST_GATEWAY_NAME } from '../model/install-values';
 import { CACERTS_SECRET_NAME, ISTIO_SYSTEM, MULTICLUSTER_LABEL, NETWORK_LABEL, READER_TOKEN_SECRET, remoteSecretName } from '../model/istio-names';
-import type { ClusterPlan } from '../model/plan';
+import { awaitingAddress, ClusterPlan } from '../model/plan';
 import type { ClusterModel } from '../model/types';
 import { displayPath } from '../paths';
 import { certFingerprints, ExpectedFolder, sha256 } from './expected';
@@ -51,6 +51,7 @@ const bad = (check: string, state: Exclude<CheckState, 'ok'>, detail: string, fi
 export function plannedChecks(t: StatusTarget): string[] {
   const { plan } = t;
   const names: string[] = [];
+  if (awaitingAddress(plan)) names.push('control-plane');
   if (!t.expected.present) names.push('output');
   else names.push('cacerts', 'istio-ca-root-cert');
   if (plan.cluster.role === 'primary') names.push('istiod');
@@ -83,7 +84,21 @@ export async function checkCluster(t: StatusTarget, reader: ClusterReader): Prom
     }
   };
   const { plan } = t;
+  const waiting = awaitingAddress(plan);
   const parts = await Promise.all([
+    // A remote whose primary's address is not known yet has no control plane in its folder: say why, and what to run.
+    Promise.resolve(
+      waiting
+        ? [
+            bad(
+              'control-plane',
+              'missing',
+              `the output holds no control plane for this remote yet: it waits for the east-west gateway address of "${waiting.name}"`,
+              `install "${waiting.name}", then run meshgen discover --cluster ${waiting.name} and meshgen synth, and apply this cluster's folder`,
+            ),
+          ]
+        : [],
+    ),
     t.expected.present
       ? guarded('cacerts', () => checkCacerts(t, reader))
       : Promise.resolve([

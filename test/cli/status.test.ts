@@ -359,3 +359,26 @@ describe('meshgen status on the command line', () => {
     for (const s of secretStrings()) expect(r.stdout).not.toContain(s);
   });
 });
+
+describe('status of a remote waiting for its primary\'s address', () => {
+  it('says its control plane is missing from the output, and what to run', async () => {
+    const w = workspace(
+      meshYaml({ clusters: [{ name: 'cluster1', network: 'network1' }, { name: 'cluster2', network: 'network1' }] }).replace(
+        '      context: kind-cluster2\n      network: network1\n',
+        '      context: kind-cluster2\n      network: network1\n      role: remote\n      controlPlane: cluster1\n',
+      ),
+    );
+    const r = await runMain(['synth', '-q', '-f', w.file, '-o', w.out], w.dir);
+    expect(r.code, r.stderr).toBe(0);
+    const empty: FakeState = { secrets: new Map(), configMaps: new Map(), deployments: new Map(), namespaces: new Map([['istio-system', {}]]), services: new Map(), gateways: new Map(), access: { kind: 'allowed' } };
+    const report = await checkStatus(loadTopology([w.file]), { outdir: w.out, clusters: ['cluster2'], readerFor: () => fakeReader(empty) });
+    const finding = report.clusters[0].checks[0];
+    expect(finding).toEqual({
+      check: 'control-plane',
+      state: 'missing',
+      detail: 'the output holds no control plane for this remote yet: it waits for the east-west gateway address of "cluster1"',
+      fix: 'install "cluster1", then run meshgen discover --cluster cluster1 and meshgen synth, and apply this cluster\'s folder',
+    });
+    expect(report.ok).toBe(false);
+  });
+});
