@@ -96,9 +96,9 @@ export function pendingLines(p: MeshPending, readme?: string): string[] {
   ];
 }
 
-/** How the command line tells a remote whose control plane waits for its primary's gateway address. */
+/** How the command line tells what waits for an east-west gateway address. */
 export function awaitingLines(a: MeshAwaiting, readme?: string): string[] {
-  return [`waiting: control plane of remote "${a.cluster}" (mesh "${a.mesh}"): ${a.reason}`, `    next: ${a.fix}${readme ? ` (${readme})` : ''}`];
+  return [`waiting: ${a.subject} (mesh "${a.mesh}"): ${a.reason}`, `    next: ${a.fix}${readme ? ` (${readme})` : ''}`];
 }
 
 /** One line per cluster whose east-west gateway address came from `meshgen discover` (the topology leaves it unset). */

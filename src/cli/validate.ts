@@ -8,7 +8,7 @@ import { meshNetworks } from '../model/types';
 import type { Io } from './main';
 import { plural } from '../text';
 import { withTopologyFiles } from './options';
-import { awaitingOf, pendingOf, resolveTopologyCredentials, strictPendingError } from '../synth/pending';
+import { awaitingOf, MeshAwaiting, pendingOf, resolveTopologyCredentials, strictPendingError } from '../synth/pending';
 import { awaitingLines, pendingLines } from './synth';
 
 /** The `validate` subcommand. */
@@ -37,8 +37,18 @@ export function validateCommand(io: Io): Command {
       }
       const notes = [
         ...(pending.length > 0 ? [`the remote secrets of ${plural(pending.length, 'cluster')} pending`] : []),
-        ...(awaiting.length > 0 ? [`${plural(awaiting.length, 'remote')} waiting for ${awaiting.length === 1 ? 'its' : 'their'} primary's address`] : []),
+        ...waitingNotes(awaiting),
       ];
       io.out(`${topology.files.join(', ')}: valid${notes.length > 0 ? `, with ${notes.join(' and ')} (validate --strict fails on it)` : ''}\n`);
     });
+}
+
+/** What validate's summary says waits for an east-west gateway address: remotes' control planes, imported services. */
+function waitingNotes(awaiting: readonly MeshAwaiting[]): string[] {
+  const remotes = awaiting.filter((a) => a.kind === 'control-plane').length;
+  const imports = awaiting.filter((a) => a.kind === 'import').length;
+  return [
+    ...(remotes > 0 ? [`${plural(remotes, 'remote')} waiting for ${remotes === 1 ? 'its' : 'their'} primary's address`] : []),
+    ...(imports > 0 ? [`${plural(imports, 'imported service endpoint')} waiting for ${imports === 1 ? 'its' : 'their'} exporting cluster's address`] : []),
+  ];
 }

@@ -28,10 +28,22 @@ export interface ImportedService {
   readonly address?: string;
 }
 
+/** An exported service this cluster's mesh imports, whose exporting clusters' gateway addresses are not all known yet. */
+export interface WaitingImport {
+  readonly export: ServiceExport;
+  /** The exporting clusters whose east-west gateway address is not known yet. */
+  readonly clusters: readonly ClusterModel[];
+}
+
 /** What one cluster gets from the federations of its mesh. */
 export interface FederationPlan {
-  /** Exported services this cluster calls (only primaries hold Istio config). */
+  /**
+   * Exported services this cluster calls (only primaries hold Istio config), with the exporting clusters
+   * whose gateway address is known as endpoints; a service none of whose exporters has one yet is in `waiting` only.
+   */
   readonly imports: readonly ImportedService[];
+  /** Imports that wait for exporting clusters' gateway addresses (set them, or run `meshgen discover` once they are installed). */
+  readonly waiting: readonly WaitingImport[];
   /** Services this cluster's mesh exports, configured here (only primaries hold Istio config). */
   readonly exports: readonly ServiceExport[];
   /** The cluster runs an exported service, so others reach it through its east-west gateway. */
@@ -49,6 +61,7 @@ export interface FederationPlan {
 /** An empty plan: a mesh in no federation. */
 export const NO_FEDERATION: FederationPlan = {
   imports: [],
+  waiting: [],
   exports: [],
   exporting: false,
   dnsCapture: false,
@@ -92,6 +105,7 @@ export function planFederation(topology: Topology, mesh: MeshModel, cluster: Clu
   const addresses = staticAddresses(topology);
   const meshByName = new Map(topology.meshes.map((m) => [m.name, m]));
   const imports: ImportedService[] = [];
+  const waiting: WaitingImport[] = [];
   const exported: ServiceExport[] = [];
   let exporting = false;
   let importsAny = false;
@@ -103,14 +117,19 @@ export function planFederation(topology: Topology, mesh: MeshModel, cluster: Clu
         autoAllocate ||= f.addressAllocation === 'auto';
         if (isPrimary) {
           const from = meshByName.get(e.from);
-          const endpoints = (from?.clusters ?? []).filter((c) => e.clusters.includes(c.name));
-          imports.push({
-            federation: f,
-            export: e,
-            endpoints,
-            resolution: endpoints.every((c) => isIP(c.eastWestGateway.address ?? '') !== 0) ? 'STATIC' : 'DNS',
-            address: addresses.get(e.host),
-          });
+          const exporters = (from?.clusters ?? []).filter((c) => e.clusters.includes(c.name));
+          const endpoints = exporters.filter((c) => c.eastWestGateway.address !== undefined);
+          const unknown = exporters.filter((c) => c.eastWestGateway.address === undefined);
+          if (unknown.length > 0) waiting.push({ export: e, clusters: unknown });
+          if (endpoints.length > 0) {
+            imports.push({
+              federation: f,
+              export: e,
+              endpoints,
+              resolution: endpoints.every((c) => isIP(c.eastWestGateway.address ?? '') !== 0) ? 'STATIC' : 'DNS',
+              address: addresses.get(e.host),
+            });
+          }
         }
       }
       if (e.from === mesh.name) {
@@ -122,6 +141,7 @@ export function planFederation(topology: Topology, mesh: MeshModel, cluster: Clu
   const others = feds.flatMap((f) => f.meshes).filter((m) => m !== mesh.name);
   return {
     imports,
+    waiting,
     // Not named `exports`: CommonJS output would shadow the module's exports object.
     exports: exported,
     exporting,

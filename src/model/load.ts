@@ -53,9 +53,8 @@ export interface TopologySource {
 export interface LoadOptions {
   /**
    * Load for `meshgen discover`, which finds the gateway addresses the
-   * topology lacks: a cluster exporting services to other meshes need not
-   * have an address yet, and a damaged
-   * `<keyStore>/discovered.json` is read as empty (discover replaces it).
+   * topology lacks: a damaged `<keyStore>/discovered.json` is read as empty
+   * (discover replaces it).
    * @default false
    */
   readonly discovering?: boolean;
@@ -114,11 +113,10 @@ export function parseTopology(sources: readonly TopologySource[], earlier: reado
     }
   }
   const discovered = discoveredAddresses(meshDocs, opts.discovering ? [] : problems);
-  const requireAddresses = !opts.discovering;
   problems.push(
     ...validateMeshDocuments(meshDocs),
     ...meshDocs.flatMap(checkSecrets),
-    ...validateFederations(fedDocs, meshDocs, discovered, requireAddresses),
+    ...validateFederations(fedDocs, meshDocs, discovered),
   );
   if (problems.length > 0) {
     const files = [...new Set(problems.map((p) => p.file).filter(Boolean))].join(', ');

@@ -67,14 +67,13 @@ interface FederationContext {
   imported: Map<string, FirstUses>;
   /** Pairs of meshes joined by a shared-root federation, as "a\nb" with a < b. */
   sharedRootPairs: Set<string>;
-  requireAddresses: boolean;
 }
 
 /** Builds the path of a field of one export, under spec.exports. */
 type ExportPath = (...rest: (string | number)[]) => (string | number)[];
 
 /** Every problem of the federations, and of key stores shared between meshes. */
-export function validateFederations(fedDocs: readonly SourceDocument[], meshDocs: readonly SourceDocument[], discovered: DiscoveredLookup = () => new Map(), requireAddresses = true): Problem[] {
+export function validateFederations(fedDocs: readonly SourceDocument[], meshDocs: readonly SourceDocument[], discovered: DiscoveredLookup = () => new Map()): Problem[] {
   const problems: Problem[] = [];
   const ctx: FederationContext = {
     problems,
@@ -82,7 +81,6 @@ export function validateFederations(fedDocs: readonly SourceDocument[], meshDocs
     names: new FirstUses(problems),
     imported: new Map<string, FirstUses>(),
     sharedRootPairs: new Set<string>(),
-    requireAddresses,
   };
   for (const doc of fedDocs) checkFederation(doc, ctx);
   checkSharedKeyStores(ctx.meshes, ctx.sharedRootPairs, problems);
@@ -212,16 +210,8 @@ function checkExportClusters(doc: SourceDocument, at: ExportPath, e: Record<stri
   const exporting = (listed ?? [...mesh.clusters.keys()]).filter((c): c is string => c !== undefined && mesh.clusters.has(c));
   for (const c of exporting) {
     const info = mesh.clusters.get(c)!;
-    if (ctx.requireAddresses && info.address === undefined) {
-      problems.push(
-        problemAt(
-          mesh.doc,
-          ['spec', 'clusters', info.index],
-          `cluster "${c}" exports ${host ?? 'a service'} to other meshes, which reach it through its east-west gateway, whose address is not set`,
-          `install "${c}", then run \`meshgen discover --cluster ${c}\` (or set eastWestGateway.address of "${c}" to the EXTERNAL-IP or hostname of its istio-eastwestgateway Service)`,
-        ),
-      );
-    } else if (info.serviceType === 'NodePort' && info.address !== undefined && !info.port) {
+    // An exporter without an address yet is no error: its importers wait for it (federation-plan.ts `waiting`).
+    if (info.serviceType === 'NodePort' && info.address !== undefined && !info.port) {
       problems.push(
         problemAt(
           mesh.doc,

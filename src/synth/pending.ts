@@ -6,6 +6,7 @@
  */
 import { MeshCredentials, PendingCredential, resolveMeshCredentials } from '../credentials/resolve';
 import { OutputError } from '../errors';
+import { planFederation } from '../model/federation-plan';
 import { awaitingAddress, planCluster } from '../model/plan';
 import { MeshModel, Topology } from '../model/types';
 import { plural } from '../text';
@@ -20,35 +21,70 @@ export function pendingOf(topology: Topology, credentials: ReadonlyMap<string, M
   return topology.meshes.flatMap((mesh) => (credentials.get(mesh.name) as MeshCredentials).pending.map((p) => ({ mesh: mesh.name, ...p })));
 }
 
-/** A remote whose control plane waits for its primary's east-west gateway address (model/plan.ts awaitingAddress()). */
+/**
+ * Output that waits for an east-west gateway address nobody knows yet (neither set in the topology nor found by
+ * `meshgen discover`): a remote's control plane (model/plan.ts awaitingAddress()), or a service another mesh exports
+ * (federation-plan.ts `waiting`).
+ */
 export interface MeshAwaiting {
+  /** A remote's control plane, or a service imported from another mesh. */
+  readonly kind: 'control-plane' | 'import';
+  /** The mesh whose output waits. */
   readonly mesh: string;
+  /** The cluster whose folder's README says what waits. */
   readonly cluster: string;
-  /** The primary whose address is awaited. */
-  readonly primary: string;
+  /** What waits, e.g. `control plane of remote "cluster2"`, `import of echo.demo.global`. */
+  readonly subject: string;
+  /** The cluster whose gateway address is awaited, and its mesh. */
+  readonly waitsFor: string;
+  readonly waitsForMesh: string;
   readonly reason: string;
   readonly fix: string;
 }
 
-/** Every remote of `topology` whose primary's east-west gateway address is not known yet. */
+/** What to do about an address not known yet. */
+function discoverFix(cluster: string): string {
+  return `install "${cluster}" by its README, then run meshgen discover --cluster ${cluster} and meshgen synth again (or set eastWestGateway.address of "${cluster}" in the topology)`;
+}
+
+/** Everything in `topology` that waits for an east-west gateway address: remotes' control planes, then imported services. */
 export function awaitingOf(topology: Topology): MeshAwaiting[] {
-  return topology.meshes.flatMap((mesh) =>
-    mesh.clusters.flatMap((cluster) => {
+  const remotes = topology.meshes.flatMap((mesh) =>
+    mesh.clusters.flatMap((cluster): MeshAwaiting[] => {
       const primary = awaitingAddress(planCluster(mesh, cluster));
       if (!primary) return [];
       return [
         {
+          kind: 'control-plane',
           mesh: mesh.name,
           cluster: cluster.name,
-          primary: primary.name,
+          subject: `control plane of remote "${cluster.name}"`,
+          waitsFor: primary.name,
+          waitsForMesh: mesh.name,
           reason: `it reaches the istiod of "${primary.name}" through that cluster's east-west gateway, whose address is not known yet`,
-          fix:
-            `install "${primary.name}" by its README, then run meshgen discover --cluster ${primary.name} and meshgen synth again ` +
-            `(or set eastWestGateway.address of "${primary.name}" in the topology)`,
+          fix: discoverFix(primary.name),
         },
       ];
     }),
   );
+  const imports = topology.meshes.flatMap((mesh) => {
+    // Every primary of the importing mesh holds the same imports: its first primary's plan speaks for the mesh.
+    const first = mesh.clusters.find((c) => c.role === 'primary');
+    if (!first) return [];
+    return planFederation(topology, mesh, first).waiting.flatMap((w) =>
+      w.clusters.map((c): MeshAwaiting => ({
+        kind: 'import',
+        mesh: mesh.name,
+        cluster: first.name,
+        subject: `import of ${w.export.host}`,
+        waitsFor: c.name,
+        waitsForMesh: w.export.from,
+        reason: `calls to it go to the east-west gateways of the clusters of mesh "${w.export.from}" that run it, and the address of "${c.name}" is not known yet`,
+        fix: discoverFix(c.name),
+      })),
+    );
+  });
+  return [...remotes, ...imports];
 }
 
 /** The credentials of every mesh of `topology`, each kubeconfig read once: what synth, diff and validate all go by. */
@@ -65,7 +101,7 @@ export function strictPendingError(topology: Topology, credentials: ReadonlyMap<
   const fileOf = (mesh: string) => (topology.meshes.find((m) => m.name === mesh) as MeshModel).source.file;
   const summaries = [
     ...(pending.length > 0 ? [`${plural(pending.length, 'cluster')} would have ${pending.length === 1 ? 'its' : 'their'} remote secrets pending`] : []),
-    ...(awaiting.length > 0 ? [`${plural(awaiting.length, 'remote')} would wait for ${awaiting.length === 1 ? 'its' : 'their'} primary's east-west gateway address`] : []),
+    ...(awaiting.length > 0 ? [`${plural(awaiting.length, 'part')} of the output would wait for an east-west gateway address`] : []),
   ];
   return new OutputError(`${summaries.join(', and ')} (--strict)`, [
     ...pending.map((p) => ({
@@ -75,9 +111,9 @@ export function strictPendingError(topology: Topology, credentials: ReadonlyMap<
       fix: p.hint ? `${p.fix}; ${p.hint}` : p.fix,
     })),
     ...awaiting.map((w) => ({
-      file: fileOf(w.mesh),
-      path: `cluster "${w.primary}" eastWestGateway.address`,
-      message: `the control plane of remote "${w.cluster}" (mesh "${w.mesh}") cannot be written: ${w.reason}`,
+      file: fileOf(w.waitsForMesh),
+      path: `cluster "${w.waitsFor}" eastWestGateway.address`,
+      message: `the ${w.subject} (mesh "${w.mesh}") cannot be written: ${w.reason}`,
       fix: w.fix,
     })),
   ]);

@@ -177,7 +177,7 @@ export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan, context: Rea
   endpointDiscoverySection(doc);
   out.push('');
 
-  if (federation.imports.length > 0 || federation.exports.length > 0) out.push(...federationSection(plan, federation), '');
+  if (federation.imports.length + federation.exports.length + federation.waiting.length > 0) out.push(...federationSection(plan, federation, meshgen), '');
   out.push(...rootRotationSection(plan, rootRotation, meshgen, context.intermediateIssued));
   out.push(...peerRotationSection(plan, peerRotations, trustFacts, meshgen));
   useAndCheckSections(doc);
@@ -578,7 +578,7 @@ function verifySection(plan: ClusterPlan): string[] {
 }
 
 /** The README section on the services this cluster shares with other meshes. */
-function federationSection(plan: ClusterPlan, fed: FederationPlan): string[] {
+function federationSection(plan: ClusterPlan, fed: FederationPlan, meshgen: ReturnType<typeof meshgenCommands>): string[] {
   const ctx = shellQuote(plan.cluster.context);
   const out = ['## Services shared with other meshes', ''];
   if (fed.imports.length > 0) {
@@ -587,6 +587,18 @@ function federationSection(plan: ClusterPlan, fed: FederationPlan): string[] {
       const e = imp.export;
       const split = e.split ? `; ${e.split.remote}% of calls to \`${e.service}.${e.namespace}.svc.cluster.local\` go there` : '';
       out.push(`- \`${e.host}\`: \`${e.service}\` in \`${e.namespace}\` of mesh \`${e.from}\`, at ${imp.endpoints.map((c) => `\`${c.eastWestGateway.address}\``).join(', ')}${split}.`);
+    }
+    out.push('');
+  }
+  if (fed.waiting.length > 0) {
+    out.push('These wait for the east-west gateway address of clusters that export them, known once those clusters are installed:', '');
+    for (const w of fed.waiting) {
+      for (const c of w.clusters) {
+        out.push(
+          `- \`${w.export.host}\` at \`${c.name}\` of mesh \`${w.export.from}\`: once it is installed, run \`${meshgen.command('discover', ['--cluster', c.name], false)}\` ` +
+            `and \`${meshgen.command('synth')}\` from ${meshgen.where}, then apply this folder again.`,
+        );
+      }
     }
     out.push('');
   }

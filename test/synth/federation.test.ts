@@ -10,6 +10,7 @@ import { TopologyError } from '../../src/errors';
 import { loadTopology, parseTopology } from '../../src/model/load';
 import { staticAddresses } from '../../src/model/federation-plan';
 import { synthesize } from '../../src/synth/synthesize';
+import { awaitingOf, resolveTopologyCredentials, strictPendingError } from '../../src/synth/pending';
 import { readDeployedCacerts } from '../../src/synth/deployed';
 import { generatePrivateKey } from '../../src/pki/certificates';
 import { pemCertificates } from '../../src/pki/inspect';
@@ -160,11 +161,6 @@ describe('federation validation', () => {
       expect: [/spec\.exports\[0\]\.to\[0\]: mesh "mesh-west" exports the service to itself/],
     },
     {
-      name: 'fails when an exporting cluster has no gateway address, naming the cluster',
-      edit: (s) => s.replace('      eastWestGateway: {address: eastwest.west-1.example.com}\n', ''),
-      expect: [/spec\.clusters\[0\]: cluster "cluster-west-1" exports echo\.demo\.global to other meshes, .*whose address is not set/],
-    },
-    {
       name: 'fails when two exports give one mesh the same host',
       edit: (s) => `${s}    - {service: echo, namespace: demo, from: mesh-west, to: [mesh-east], ports: [{number: 8080, name: http, protocol: HTTP}]}\n`,
       expect: [/spec\.exports\[2\]\.service: mesh "mesh-east" would import host echo\.demo\.global twice: it is already exported to it at/],
@@ -226,5 +222,30 @@ describe('meshes sharing a key store', () => {
       expect(err.message).toMatch(/the key store of mesh "(a|b|c)" is also the key store of mesh "(a|b|c)"/);
       expect(err.message).toMatch(/"c"/);
     }
+  });
+});
+
+describe('an import whose exporting cluster has no gateway address yet', () => {
+  it('waits: the importers get no ServiceEntry for it, their README and the reports say to run discover, and the address brings it', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'fed.yaml');
+    const base = fs.readFileSync(path.join(FIXTURE_TOPOLOGIES, 'federation.yaml'), 'utf8');
+    fs.writeFileSync(file, base.replace('      eastWestGateway: {address: eastwest.west-1.example.com}\n', ''));
+    const topology = loadTopology(file);
+    expect(awaitingOf(topology).map((a) => [a.kind, a.mesh, a.subject, a.waitsFor])).toEqual([['import', 'mesh-east', 'import of echo.demo.global', 'cluster-west-1']]);
+    const out = path.join(dir, 'dist');
+    const result = await synthesize(topology, { outdir: out, keyStore: fixedKeyStore() });
+    expect(result.awaiting).toHaveLength(1);
+    expect(find(objects(out, 'cluster-east-1'), 'ServiceEntry', 'echo.demo.global')).toBeUndefined();
+    // The other direction is unaffected: mesh-west still imports ledger from mesh-east.
+    expect(find(objects(out, 'cluster-west-1'), 'ServiceEntry', 'ledger.payments.global')).toBeDefined();
+    const readme = fs.readFileSync(path.join(out, 'cluster-east-1', 'README.md'), 'utf8');
+    expect(readme).toContain('- `echo.demo.global` at `cluster-west-1` of mesh `mesh-west`: once it is installed, run `meshgen discover -f ../../fed.yaml --cluster cluster-west-1` and `meshgen synth -f ../../fed.yaml -o ..` from this folder');
+    expect(strictPendingError(topology, resolveTopologyCredentials(topology, {}))?.problems.map((p) => p.path)).toContain('cluster "cluster-west-1" eastWestGateway.address');
+
+    fs.writeFileSync(file, base);
+    await synthesize(loadTopology(file), { outdir: out, keyStore: fixedKeyStore() });
+    expect(find(objects(out, 'cluster-east-1'), 'ServiceEntry', 'echo.demo.global')).toBeDefined();
+    expect(fs.readFileSync(path.join(out, 'cluster-east-1', 'README.md'), 'utf8')).not.toContain('meshgen discover');
   });
 });
