@@ -135,6 +135,8 @@ describe.each(FIXTURES)('%s', (fixture) => {
   it('names one network everywhere: namespace label, istiod values, gateway label, env and values', () => {
     const out = outputs.get(fixture)!;
     for (const cluster of fs.readdirSync(out)) {
+      // A remote waiting for its primary's address has no control plane in its folder yet.
+      if (fs.readFileSync(path.join(out, cluster, 'README.md'), 'utf8').includes('## Waiting for the address of')) continue;
       const objs = objectsOf(out, cluster);
       const ns = find(objs, 'Namespace', 'istio-system')!;
       const values = istiodValuesOf(out, cluster, objs);
