@@ -47,6 +47,20 @@ export function shortFingerprint(fp: string): string {
 const ok = (check: string, detail: string): Finding => ({ check, state: 'ok', detail });
 const bad = (check: string, state: Exclude<CheckState, 'ok'>, detail: string, fix: string): Finding => ({ check, state, detail, fix });
 
+/** The control-plane finding of a remote whose primary's address is not known yet: what to run; none for any other cluster. */
+function waitingFinding(plan: ClusterPlan): Finding[] {
+  const waiting = awaitingAddress(plan);
+  if (!waiting) return [];
+  return [
+    bad(
+      'control-plane',
+      'missing',
+      `the output holds no control plane for this remote yet: it waits for the east-west gateway address of "${waiting.name}"`,
+      `install "${waiting.name}", then run meshgen discover --cluster ${waiting.name} and meshgen synth, and apply this cluster's folder`,
+    ),
+  ];
+}
+
 /** The names of the checks a target gets, in report order. */
 export function plannedChecks(t: StatusTarget): string[] {
   const { plan } = t;
@@ -67,12 +81,15 @@ export function plannedChecks(t: StatusTarget): string[] {
  * planned check as unreachable, with the one reason; nothing here throws for a cluster.
  */
 export async function checkCluster(t: StatusTarget, reader: ClusterReader): Promise<Finding[]> {
+  const { plan } = t;
+  // Known from the output alone: a remote whose primary's address is not known yet has no control plane in its folder.
+  const waiting = waitingFinding(plan);
   let nsLabels: Readonly<Record<string, string>> | undefined;
   try {
     nsLabels = await reader.namespaceLabels(ISTIO_SYSTEM);
   } catch (err) {
     if (!(err instanceof ClusterAccessError)) throw err;
-    return plannedChecks(t).map((check) => bad(check, 'unreachable', err.message, err.fix));
+    return [...waiting, ...plannedChecks(t).filter((c) => c !== 'control-plane').map((check) => bad(check, 'unreachable', err.message, err.fix))];
   }
   const guarded = async (check: string, run: () => Promise<Finding | Finding[]>): Promise<Finding[]> => {
     try {
@@ -83,22 +100,8 @@ export async function checkCluster(t: StatusTarget, reader: ClusterReader): Prom
       return [bad(check, 'unreachable', err.message, err.fix)];
     }
   };
-  const { plan } = t;
-  const waiting = awaitingAddress(plan);
   const parts = await Promise.all([
-    // A remote whose primary's address is not known yet has no control plane in its folder: say why, and what to run.
-    Promise.resolve(
-      waiting
-        ? [
-            bad(
-              'control-plane',
-              'missing',
-              `the output holds no control plane for this remote yet: it waits for the east-west gateway address of "${waiting.name}"`,
-              `install "${waiting.name}", then run meshgen discover --cluster ${waiting.name} and meshgen synth, and apply this cluster's folder`,
-            ),
-          ]
-        : [],
-    ),
+    Promise.resolve(waiting),
     t.expected.present
       ? guarded('cacerts', () => checkCacerts(t, reader))
       : Promise.resolve([

@@ -380,5 +380,13 @@ describe('status of a remote waiting for its primary\'s address', () => {
       fix: 'install "cluster1", then run meshgen discover --cluster cluster1 and meshgen synth, and apply this cluster\'s folder',
     });
     expect(report.ok).toBe(false);
+    // A cluster that does not answer: what the output alone tells stays missing, the rest is unreachable.
+    const away = await checkStatus(loadTopology([w.file]), { outdir: w.out, clusters: ['cluster2'], readerFor: () => fakeReader({ ...empty, unreachable: true }) });
+    expect(away.clusters[0].checks.map((f) => [f.check, f.state])).toEqual([
+      ['control-plane', 'missing'],
+      ['cacerts', 'unreachable'],
+      ['istio-ca-root-cert', 'unreachable'],
+      ['network', 'unreachable'],
+    ]);
   });
 });
