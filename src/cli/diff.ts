@@ -23,7 +23,7 @@ export function diffCommand(io: Io, setExitCode: (code: number) => void): Comman
   return outputOption(withTopologyFiles(new Command('diff')))
     .description('show what synth would change in the output folder (Secret values masked); exit 1 if anything would change')
     .option('--stat', 'list the changed files only')
-    .option('--strict', 'also exit 1 when remote secrets would be pending or a remote would wait for its primary\'s address (for CI)')
+    .option('--strict', 'also exit 1 when remote secrets would be pending or output would wait for an east-west gateway address (for CI)')
     .option(...LOCK_TIMEOUT_OPTION)
     .action(async (opts: { file: string[]; output: string; stat?: boolean; strict?: boolean; lockTimeout?: number }) => {
       const topology = loadTopology(opts.file);

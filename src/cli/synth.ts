@@ -21,7 +21,7 @@ export function synthCommand(io: Io): Command {
     .description('write dist/<cluster>/ for every cluster: manifests, kustomization.yaml and README.md')
     .option('--new-root', 'accept a new root CA although the output was made under another one (replaces the mesh CA: roll out every cluster)')
     .option('--allow-dataplane-change', 'accept a mesh whose output was made for the other data plane (sidecar to ambient or back), which breaks calls between clusters until every workload has moved')
-    .option('--strict', 'fail, writing nothing, when Secrets would be written in plaintext, remote secrets left pending or a remote left waiting for its primary\'s address (for CI)')
+    .option('--strict', 'fail, writing nothing, when Secrets would be written in plaintext, remote secrets left pending or output left waiting for an east-west gateway address (for CI)')
     .option(...LOCK_TIMEOUT_OPTION)
     .option('-q, --quiet', 'print nothing on success')
     .option('--json', 'print the summary as JSON')

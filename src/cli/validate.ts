@@ -15,7 +15,7 @@ import { awaitingLines, pendingLines } from './synth';
 export function validateCommand(io: Io): Command {
   return withTopologyFiles(new Command('validate'))
     .description('check the topology file(s) and the credentials they name, and report every problem; writes nothing')
-    .option('--strict', 'also fail when remote secrets would be pending or a remote would wait for its primary\'s address (for CI)')
+    .option('--strict', 'also fail when remote secrets would be pending or output would wait for an east-west gateway address (for CI)')
     .action((opts: { file: string[]; strict?: boolean }) => {
       const topology = loadTopology(opts.file);
       // The certificates Secrets are sealed for, and the credentials remote secrets carry, are read as synth reads them: validate catches what synth would.
