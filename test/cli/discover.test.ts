@@ -10,25 +10,12 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CliResult, REPO, workspace } from '../helpers';
+import { CliResult, primaryRemoteYaml, REPO, workspace } from '../helpers';
 
 const SERVICE_PATH = '/api/v1/namespaces/istio-system/services/istio-eastwestgateway';
 
 /** A primary-remote mesh on one network: only cluster1 (the primary) has an east-west gateway. */
-function primaryRemote(address?: string): string {
-  return [
-    'apiVersion: meshgen.dev/v1alpha1',
-    'kind: Mesh',
-    'metadata: {name: mesh1}',
-    'spec:',
-    '  istio: {version: 1.30.3}',
-    '  trust: {keyStore: pki}',
-    '  clusters:',
-    `    - {name: cluster1, context: kind-cluster1, network: network1${address ? `, eastWestGateway: {address: ${address}}` : ''}}`,
-    '    - {name: cluster2, context: kind-cluster2, network: network1, role: remote, controlPlane: cluster1}',
-    '',
-  ].join('\n');
-}
+const primaryRemote = (address?: string) => primaryRemoteYaml({ address });
 
 /** A kubeconfig with the one context kind-cluster1, at `server`. */
 function kubeconfig(dir: string, server: string): string {

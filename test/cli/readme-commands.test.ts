@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { copyFixturePki, meshYaml, readTree, runCli, tmpDir, TWO_CLUSTERS } from '../helpers';
+import { copyFixturePki, meshYaml, primaryRemoteYaml, readTree, runCli, tmpDir, TWO_CLUSTERS } from '../helpers';
 
 /**
  * Every `meshgen …` command line of a README: lines of its code blocks, and
@@ -97,8 +97,7 @@ describe('the meshgen commands of cluster READMEs', () => {
     const dir = tmpDir();
     copyFixturePki(path.join(dir, 'pki'));
     // cluster2 is a remote of cluster1, whose gateway address the topology does not set.
-    const text = meshYaml({ clusters: [{ name: 'cluster1', network: 'network1' }, { name: 'cluster2', network: 'network1' }] });
-    fs.writeFileSync(path.join(dir, 'mesh.yaml'), `${text}      role: remote\n      controlPlane: cluster1\n`);
+    fs.writeFileSync(path.join(dir, 'mesh.yaml'), primaryRemoteYaml());
     const r = runCli(['synth', '-q', '-f', 'mesh.yaml', '-o', 'dist'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'dist', 'cluster2', 'README.md'), 'utf8')).toContain('   meshgen discover -f ../../mesh.yaml --cluster cluster1\n');

@@ -12,7 +12,7 @@ import { loadTopology } from '../../src/model/load';
 import type { Topology } from '../../src/model/types';
 import { checkStatus, formatStatusTable, StatusReport } from '../../src/status/status';
 import { AccessResult, ClusterAccessError, ClusterReader, GatewayView, SecretView, ServiceView } from '../../src/status/reader';
-import { FIXTURE_PKI, meshYaml, runMain, workspace } from '../helpers';
+import { FIXTURE_PKI, meshYaml, primaryRemoteYaml, runMain, workspace } from '../helpers';
 
 const TOKENS = { cluster1: 'unit-token-one-1f9a', cluster2: 'unit-token-two-7c3e' };
 
@@ -362,12 +362,7 @@ describe('meshgen status on the command line', () => {
 
 describe('status of a remote waiting for its primary\'s address', () => {
   it('says its control plane is missing from the output, and what to run', async () => {
-    const w = workspace(
-      meshYaml({ clusters: [{ name: 'cluster1', network: 'network1' }, { name: 'cluster2', network: 'network1' }] }).replace(
-        '      context: kind-cluster2\n      network: network1\n',
-        '      context: kind-cluster2\n      network: network1\n      role: remote\n      controlPlane: cluster1\n',
-      ),
-    );
+    const w = workspace(primaryRemoteYaml());
     const r = await runMain(['synth', '-q', '-f', w.file, '-o', w.out], w.dir);
     expect(r.code, r.stderr).toBe(0);
     const empty: FakeState = { secrets: new Map(), configMaps: new Map(), deployments: new Map(), namespaces: new Map([['istio-system', {}]]), services: new Map(), gateways: new Map(), access: { kind: 'allowed' } };

@@ -118,6 +118,14 @@ export function meshYaml(opts: { name?: string; clusters: ClusterSpec[]; keyStor
   return `${lines.join('\n')}\n${opts.extra ?? ''}`;
 }
 
+/** mesh1 on network1: primary cluster1 (with its gateway address, when given) and cluster2, its remote. */
+export function primaryRemoteYaml(opts: { address?: string; extra?: string } = {}): string {
+  const gateway = opts.address ? `      eastWestGateway: {address: ${opts.address}}\n` : '';
+  return meshYaml({ clusters: [{ name: 'cluster1', network: 'network1' }, { name: 'cluster2', network: 'network1' }], extra: opts.extra })
+    .replace('      context: kind-cluster1\n      network: network1\n', `      context: kind-cluster1\n      network: network1\n${gateway}`)
+    .replace('      context: kind-cluster2\n      network: network1\n', '      context: kind-cluster2\n      network: network1\n      role: remote\n      controlPlane: cluster1\n');
+}
+
 /** The two-cluster, two-network mesh of the examples. */
 export const TWO_CLUSTERS: ClusterSpec[] = [
   { name: 'cluster1', network: 'network1' },

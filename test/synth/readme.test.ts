@@ -15,7 +15,7 @@ import { readDeployedCacerts } from '../../src/synth/deployed';
 import { commandPaths, SynthRun } from '../../src/synth/readme';
 import { renderCluster } from '../../src/synth/render';
 import { renderTopology, synthesize } from '../../src/synth/synthesize';
-import { meshYaml, tmpDir, TWO_CLUSTERS, workspace } from '../helpers';
+import { meshYaml, primaryRemoteYaml, tmpDir, TWO_CLUSTERS, workspace } from '../helpers';
 
 describe('commandPaths', () => {
   const cases: { name: string; run: SynthRun; want: ReturnType<typeof commandPaths> }[] = [
@@ -187,13 +187,7 @@ describe('the root rotation section', () => {
 
 describe('the README of a remote waiting for its primary\'s address', () => {
   /** cluster2 is a remote of cluster1, whose gateway address the topology does not set. */
-  const waiting = (extra: string) =>
-    workspace(
-      meshYaml({ clusters: [{ name: 'cluster1', network: 'network1' }, { name: 'cluster2', network: 'network1' }], extra }).replace(
-        '      context: kind-cluster2\n      network: network1\n',
-        '      context: kind-cluster2\n      network: network1\n      role: remote\n      controlPlane: cluster1\n',
-      ),
-    );
+  const waiting = (extra: string) => workspace(primaryRemoteYaml({ extra }));
 
   it('applies the namespace and CA with kubectl, and says what comes next', async () => {
     const ws = waiting('');
