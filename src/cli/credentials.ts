@@ -3,12 +3,12 @@
  * clusters, for the next synth's remote secrets. The Kubernetes client is
  * loaded only here, so other commands start fast.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { CredentialsError } from '../errors';
 import { loadTopology } from '../model/load';
 import { plural } from '../text';
 import type { Io } from './main';
-import { LOCK_TIMEOUT_OPTION, lockOptions, withTopologyFiles } from './options';
+import { LOCK_TIMEOUT_OPTION, lockOptions, parseSeconds, withTopologyFiles } from './options';
 
 /** The `credentials` command group. */
 export function credentialsCommand(io: Io): Command {
@@ -46,10 +46,4 @@ export function credentialsCommand(io: Io): Command {
       }),
   );
   return group;
-}
-
-function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('give a number of seconds above 0, e.g. --timeout 30');
-  return n;
 }

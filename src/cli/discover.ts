@@ -7,12 +7,12 @@
  * topology), 1 when a cluster could not be read or has no address yet,
  * 2 on a usage error. The Kubernetes client is loaded only here.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { loadTopology } from '../model/load';
 import { planCluster } from '../model/plan';
 import { discoverAddresses, formatDiscoverReport, gatewayClusters } from '../status/discover';
 import type { Io } from './main';
-import { LOCK_TIMEOUT_OPTION, lockOptions, withTopologyFiles } from './options';
+import { checkClusterNames, LOCK_TIMEOUT_OPTION, lockOptions, parseSeconds, withTopologyFiles } from './options';
 
 /** Exit code when an address could not be discovered. */
 export const EXIT_NOT_DISCOVERED = 1;
@@ -30,12 +30,8 @@ export function discoverCommand(io: Io, setExitCode: (code: number) => void): Co
     .option(...LOCK_TIMEOUT_OPTION)
     .action(async (opts: { file: string[]; cluster?: string[]; timeout: number; lockTimeout?: number }) => {
       const topology = loadTopology(opts.file, { discovering: true });
+      checkClusterNames(cmd, topology, opts.cluster);
       const all = topology.meshes.flatMap((m) => m.clusters.map((c) => ({ mesh: m, cluster: c })));
-      const known = new Set(all.map((c) => c.cluster.name));
-      const unknown = (opts.cluster ?? []).filter((name) => !known.has(name));
-      if (unknown.length > 0) {
-        cmd.error(`meshgen: not clusters of the topology: ${unknown.join(', ')} (it has ${[...known].join(', ')})`, { exitCode: 2, code: 'meshgen.unknownCluster' });
-      }
       const withGateway = new Set(gatewayClusters(topology).map((c) => c.cluster.name));
       const noGateway = (opts.cluster ?? []).filter((name) => !withGateway.has(name));
       const { contextReader } = await import('../status/kube-client');
@@ -52,10 +48,4 @@ export function discoverCommand(io: Io, setExitCode: (code: number) => void): Co
       io.out(skipped.join('') + formatDiscoverReport(report, topology));
       setExitCode(report.ok ? 0 : EXIT_NOT_DISCOVERED);
     });
-}
-
-function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('give a number of seconds above 0, e.g. --timeout 30');
-  return n;
 }

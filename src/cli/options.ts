@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { OutputError } from '../errors';
 import { DEFAULT_LOCK_TIMEOUT_MS, LockOptions } from '../lock';
+import type { Topology } from '../model/types';
 import type { Io } from './main';
 
 /** Default topology file, in the working folder. */
@@ -62,4 +63,20 @@ export const LOCK_TIMEOUT_OPTION = [
 /** Lock options from the command line: notes about waiting and recovery go to stderr. */
 export function lockOptions(io: Io, opts: { lockTimeout?: number }): LockOptions {
   return { timeoutMs: (opts.lockTimeout ?? DEFAULT_LOCK_TIMEOUT_MS / 1000) * 1000, onNote: (line) => io.err(`meshgen: ${line}\n`) };
+}
+
+/** Parses `--timeout <seconds>`: a number of seconds above 0. */
+export function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('give a number of seconds above 0, e.g. --timeout 30');
+  return n;
+}
+
+/** Stops `cmd` with a usage error (exit 2) when `--cluster` names clusters the topology does not have. */
+export function checkClusterNames(cmd: Command, topology: Topology, names: readonly string[] | undefined): void {
+  const known = topology.meshes.flatMap((m) => m.clusters.map((c) => c.name));
+  const unknown = (names ?? []).filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    cmd.error(`meshgen: not clusters of the topology: ${unknown.join(', ')} (it has ${known.join(', ')})`, { exitCode: 2, code: 'meshgen.unknownCluster' });
+  }
 }

@@ -5,11 +5,11 @@
  * 1 otherwise, 2 on a usage error. The Kubernetes client is loaded only
  * here, so other commands start fast.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { loadTopology } from '../model/load';
-import { checkStatus, formatStatusTable, selectClusters } from '../status/status';
+import { checkStatus, formatStatusTable } from '../status/status';
 import type { Io } from './main';
-import { outputOption, withTopologyFiles } from './options';
+import { checkClusterNames, outputOption, parseSeconds, withTopologyFiles } from './options';
 
 /** Exit code when a check is not ok. */
 export const EXIT_NOT_OK = 1;
@@ -33,11 +33,7 @@ export function statusCommand(io: Io, setExitCode: (code: number) => void, cmdOp
     .option('--timeout <seconds>', 'give up on an API server that has not answered a request within this time', parseSeconds, 10)
     .action(async (opts: { file: string[]; output: string; cluster?: string[]; json?: boolean; timeout: number }) => {
       const topology = loadTopology(opts.file);
-      const known = new Set(selectClusters(topology).map((s) => s.cluster.name));
-      const unknown = (opts.cluster ?? []).filter((name) => !known.has(name));
-      if (unknown.length > 0) {
-        cmd.error(`meshgen: not clusters of the topology: ${unknown.join(', ')} (it has ${[...known].join(', ')})`, { exitCode: 2, code: 'meshgen.unknownCluster' });
-      }
+      checkClusterNames(cmd, topology, opts.cluster);
       const { contextReader } = await import('../status/kube-client');
       const progress = cmdOpts.progress ?? process.stderr.isTTY === true;
       const report = await checkStatus(topology, {
@@ -49,10 +45,4 @@ export function statusCommand(io: Io, setExitCode: (code: number) => void, cmdOp
       io.out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatusTable(report));
       setExitCode(report.ok ? 0 : EXIT_NOT_OK);
     });
-}
-
-function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('give a number of seconds above 0, e.g. --timeout 30');
-  return n;
 }
