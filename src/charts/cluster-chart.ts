@@ -55,8 +55,6 @@ import { TrustFacts, trustFactsOf } from '../pki/trust-facts';
 import { holdsSecretValues } from '../secrets/secret-manifest';
 import { CONFIG_FOLDER, ISTIO_FOLDER, PREREQS_FOLDER, SECRETS_FOLDER } from './folders';
 
-export { CONFIG_FOLDER, ISTIO_FOLDER, PREREQS_FOLDER, SECRETS_FOLDER } from './folders';
-
 /** Props of ClusterChart. */
 export interface ClusterChartProps {
   /** The mesh the cluster belongs to. */
@@ -123,11 +121,6 @@ export interface ReadmeFacts {
   readonly peerRotations: readonly PeerRotation[];
   /** What the cluster trusts, as fingerprints. */
   readonly trustFacts: TrustFacts;
-  /**
-   * For a remote whose primary's east-west gateway address is not known yet: that primary. The folder then
-   * holds only what goes on before istiod, and the README says how to get the rest.
-   */
-  readonly awaiting?: ClusterModel;
 }
 
 /** Everything one cluster needs. Its folder is named after the cluster, whatever the construct id. */
@@ -146,8 +139,8 @@ export class ClusterChart extends Chart {
   public readonly istioctlInputs: readonly IstioOperator[];
   /**
    * What must exist before istiod starts, because istiod reads it only then: the `istio-system` namespace and
-   * the CA (`cacerts`). The one definition of "before istiod": the README's first kubectl step and Argo CD's
-   * first wave are the objects under this scope.
+   * the CA (`cacerts`). The one definition of "before istiod": the README's first kubectl step is the objects
+   * under this scope, and Argo CD's first wave holds them (with the remote secrets, which need no order).
    */
   public readonly prereqs: Construct;
 
@@ -188,7 +181,6 @@ export class ClusterChart extends Chart {
       rootRotation: pki.rootRotation,
       peerRotations: props.peerRotations ?? [],
       trustFacts: this.trustFacts,
-      ...(awaiting ? { awaiting } : {}),
     };
     if (awaiting) {
       // A remote whose istiod address is not known yet gets the namespace and its CA now, the rest once it is.

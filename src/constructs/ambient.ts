@@ -22,7 +22,6 @@ export const GATEWAY_API_VERSION = 'gateway.networking.k8s.io/v1';
  */
 export const GATEWAY_API_RELEASE = 'v1.5.1';
 
-export { EAST_WEST_GATEWAY_CLASS, HBONE_PORT, WAYPOINT_GATEWAY_CLASS } from '../model/istio-names';
 import { EAST_WEST_GATEWAY_CLASS, HBONE_PORT, WAYPOINT_GATEWAY_CLASS } from '../model/istio-names';
 
 /** Props of AmbientEastWestGateway. */

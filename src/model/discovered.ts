@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Problem, TopologyError } from '../errors';
+import { Problem } from '../errors';
 import { displayPath } from '../paths';
 
 /** File name of the discovered addresses in a key store. */
@@ -74,13 +74,6 @@ export function readDiscoveredOrProblem(keyStore: string): { addresses: Discover
     addresses.set(name, { address: e.address, from: e.from, discovered: e.discovered, ...(e.port !== undefined ? { port: e.port as number } : {}) });
   }
   return { addresses };
-}
-
-/** The discovered addresses of `keyStore` (none when the file does not exist); a damaged file is a TopologyError naming it. */
-export function readDiscovered(keyStore: string): DiscoveredAddresses {
-  const { addresses, problem } = readDiscoveredOrProblem(keyStore);
-  if (problem) throw new TopologyError(`${problem.file} ${problem.message}`, [problem]);
-  return addresses;
 }
 
 /** The file's text for `addresses`, clusters sorted by name. */

@@ -126,7 +126,7 @@ export function planFederation(topology: Topology, mesh: MeshModel, cluster: Clu
               federation: f,
               export: e,
               endpoints,
-              resolution: endpoints.every((c) => isIP(c.eastWestGateway.address ?? '') !== 0) ? 'STATIC' : 'DNS',
+              resolution: endpoints.every((c) => isIP(c.eastWestGateway.address as string) !== 0) ? 'STATIC' : 'DNS',
               address: addresses.get(e.host),
             });
           }

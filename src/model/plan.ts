@@ -103,6 +103,11 @@ export function awaitingAddress(plan: ClusterPlan): ClusterModel | undefined {
   return plan.servedBy && plan.remotePilotAddress === undefined ? plan.servedBy : undefined;
 }
 
+/** What to do about a gateway address of `cluster` that is not known yet. */
+export function discoverFix(cluster: string): string {
+  return `install "${cluster}" by its README, then run meshgen discover --cluster ${cluster} and meshgen synth again (or set eastWestGateway.address of "${cluster}" in the topology)`;
+}
+
 /**
  * The order to install a mesh's clusters in: primaries before the remotes
  * they serve, by name otherwise.

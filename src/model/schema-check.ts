@@ -29,13 +29,14 @@ function precompiled(): Record<string, ValidateFunction> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('./schema-validators.js') as Record<string, ValidateFunction>;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return {};
+    // Only the file's own absence means "not built": a module it needs that is missing is an error to see.
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && (err as Error).message.includes("'./schema-validators.js'")) return {};
     throw err;
   }
 }
 
 /** The validator of `schema`: precompiled by the build when there is one, else compiled once per process. */
-export function validatorOf(schema: object): ValidateFunction {
+function validatorOf(schema: object): ValidateFunction {
   let validate = compiled.get(schema);
   if (validate) return validate;
   const name = Object.keys(PRECOMPILED_SCHEMAS).find((n) => PRECOMPILED_SCHEMAS[n] === schema);

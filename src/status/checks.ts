@@ -8,7 +8,7 @@
 import { parse } from 'yaml';
 import { EASTWEST_RELEASE as EASTWEST_GATEWAY_NAME } from '../model/install-values';
 import { CACERTS_SECRET_NAME, ISTIO_SYSTEM, MULTICLUSTER_LABEL, NETWORK_LABEL, READER_TOKEN_SECRET, remoteSecretName } from '../model/istio-names';
-import { awaitingAddress, ClusterPlan } from '../model/plan';
+import { awaitingAddress, ClusterPlan, discoverFix } from '../model/plan';
 import type { ClusterModel } from '../model/types';
 import { displayPath } from '../paths';
 import { certFingerprints, ExpectedFolder, sha256 } from './expected';
@@ -56,7 +56,7 @@ function waitingFinding(plan: ClusterPlan): Finding[] {
       'control-plane',
       'missing',
       `the output holds no control plane for this remote yet: it waits for the east-west gateway address of "${waiting.name}"`,
-      `install "${waiting.name}", then run meshgen discover --cluster ${waiting.name} and meshgen synth, and apply this cluster's folder`,
+      `${discoverFix(waiting.name)}, then apply this cluster's folder`,
     ),
   ];
 }

@@ -7,7 +7,7 @@
 import { MeshCredentials, PendingCredential, resolveMeshCredentials } from '../credentials/resolve';
 import { OutputError } from '../errors';
 import { planFederation } from '../model/federation-plan';
-import { awaitingAddress, planCluster } from '../model/plan';
+import { awaitingAddress, discoverFix, planCluster } from '../model/plan';
 import { MeshModel, Topology } from '../model/types';
 import { plural } from '../text';
 
@@ -40,11 +40,6 @@ export interface MeshAwaiting {
   readonly waitsForMesh: string;
   readonly reason: string;
   readonly fix: string;
-}
-
-/** What to do about an address not known yet. */
-function discoverFix(cluster: string): string {
-  return `install "${cluster}" by its README, then run meshgen discover --cluster ${cluster} and meshgen synth again (or set eastWestGateway.address of "${cluster}" in the topology)`;
 }
 
 /** Everything in `topology` that waits for an east-west gateway address: remotes' control planes, then imported services. */

@@ -12,11 +12,12 @@ import { READER_TOKEN_SECRET } from '../constructs/reader-token-secret';
 import { MULTICLUSTER_LABEL, remoteSecretName } from '../constructs/remote-secret';
 import { ISTIO_CHART_REPOSITORY } from '../constructs/flux';
 import { EASTWEST_GATEWAY_NAME } from '../constructs/names';
-import { CONFIG_FOLDER, ReadmeFacts, SECRETS_FOLDER } from '../charts/cluster-chart';
+import type { ReadmeFacts } from '../charts/cluster-chart';
+import { CONFIG_FOLDER, SECRETS_FOLDER } from '../charts/folders';
 import { FederationPlan, needsEastWestGateway } from '../model/federation-plan';
 import { GLOBAL_SERVICE_LABEL, installMode } from '../model/install-values';
 import { GATEWAY_API_RELEASE } from '../constructs/ambient';
-import { ClusterPlan } from '../model/plan';
+import { awaitingAddress, ClusterPlan } from '../model/plan';
 import { discoveredDate } from '../model/discovered';
 import type { ClusterModel, SecretSettings } from '../model/types';
 import type { SecretForm } from './render';
@@ -133,6 +134,11 @@ function meshgenCommands(paths: CommandPaths): { readonly command: MeshgenComman
   };
 }
 
+/** `meshgen discover` of `cluster`'s gateway address, with the run's topology files (discover writes no output). */
+function discoverCommand(meshgen: ReturnType<typeof meshgenCommands>, cluster: string): string {
+  return meshgen.command('discover', ['--cluster', cluster], false);
+}
+
 /** The run a README assumes when none is given: `meshgen synth` with its default output, on the mesh's own file. */
 function defaultRun(plan: ClusterPlan): SynthRun {
   return { files: [plan.mesh.source.file.replace(/ \(read as .*\)$/, '')], outdir: 'dist' };
@@ -157,7 +163,8 @@ export function clusterReadme(facts: ReadmeFacts, files: ApplyPlan, context: Rea
   };
 
   out.push(...introLines(facts, files, meshgen));
-  if (facts.awaiting) return awaitingText(doc, facts.awaiting);
+  const waitingFor = awaitingAddress(plan);
+  if (waitingFor) return awaitingText(doc, waitingFor);
   out.push('## Apply, in this order', '');
   const install = installMode(mesh);
   const tool = install === 'istioctl' ? `, with \`istioctl\` ${mesh.istio.version} on your PATH` : install === 'helm' ? ', with `helm` 3 on your PATH' : '';
@@ -218,7 +225,7 @@ function orderLines(doc: ReadmeDoc): void {
     if (cluster.eastWestGateway.address === undefined) {
       out.push(
         "Their control planes wait for the address of this cluster's east-west gateway, which it gets once installed: after the last step below, " +
-          `run \`${meshgen.command('discover', ['--cluster', cluster.name], false)}\` and then \`${meshgen.command('synth')}\` from ${meshgen.where}, which write them.`,
+          `run \`${discoverCommand(meshgen, cluster.name)}\` and then \`${meshgen.command('synth')}\` from ${meshgen.where}, which write them.`,
         '',
       );
     }
@@ -440,7 +447,7 @@ function introLines(facts: ReadmeFacts, files: ApplyPlan, meshgen: ReturnType<ty
     '| --- | --- | --- |',
   );
   // A remote waiting for its primary's address has no engine objects yet: kubectl applies what it has.
-  const engine = facts.awaiting ? undefined : mesh.gitops?.engine;
+  const engine = awaitingAddress(facts.plan) ? undefined : mesh.gitops?.engine;
   const encryption = cluster.secrets;
   const sopsFiles = files.kubectl.filter((f) => f.secret === 'sops').map((f) => f.file);
   const appliedBy = (file: string): string => {
@@ -477,7 +484,7 @@ function awaitingText(doc: ReadmeDoc, primary: ClusterModel): string {
     `1. Install \`${primary.name}\` by \`../${primary.name}/README.md\`, up to its last step.`,
     `2. From ${meshgen.where}, store the address its east-west gateway got, then synthesize again:`,
     '   ```sh',
-    `   ${meshgen.command('discover', ['--cluster', primary.name], false)}`,
+    `   ${discoverCommand(meshgen, primary.name)}`,
     `   ${meshgen.command('synth')}`,
     '   ```',
     '   This folder then holds the control plane, and this README the steps to apply it.',
@@ -595,7 +602,7 @@ function federationSection(plan: ClusterPlan, fed: FederationPlan, meshgen: Retu
     for (const w of fed.waiting) {
       for (const c of w.clusters) {
         out.push(
-          `- \`${w.export.host}\` at \`${c.name}\` of mesh \`${w.export.from}\`: once it is installed, run \`${meshgen.command('discover', ['--cluster', c.name], false)}\` ` +
+          `- \`${w.export.host}\` at \`${c.name}\` of mesh \`${w.export.from}\`: once it is installed, run \`${discoverCommand(meshgen, c.name)}\` ` +
             `and \`${meshgen.command('synth')}\` from ${meshgen.where}, then apply this folder again.`,
         );
       }

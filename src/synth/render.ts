@@ -14,7 +14,7 @@ import { OutputError } from '../errors';
 import { ClusterChart } from '../charts/cluster-chart';
 import { sortBy } from '../order';
 import { descriptionOf, folderOf } from '../constructs/description';
-import { SECRETS_FOLDER } from '../charts/cluster-chart';
+import { SECRETS_FOLDER } from '../charts/folders';
 import type { SecretSettings } from '../model/types';
 import { holdsSecretValues, SecretManifest } from '../secrets/secret-manifest';
 import { FolderFile } from '../constructs/folder-file';
@@ -24,9 +24,8 @@ import { CACERTS_SECRET_NAME } from '../constructs/cacerts-secret';
 import { RemoteSecretManifests } from '../constructs/remote-secret';
 import { ISTIO_SYSTEM } from '../constructs/names';
 import { parseCertificate } from '../pki/inspect';
-import { GENERATED_HEADER, ManifestHead, manifestFileName, manifestText, toYaml } from './files';
+import { ManifestHead, manifestFileName, manifestText } from './files';
 
-export { MARKER_FILE, markerDataplane, markerMesh, markerSopsRecipients, markerText, markerTrust } from './marker';
 import { MARKER_FILE, markerText } from './marker';
 
 /** One file of an output folder. */
@@ -166,12 +165,12 @@ export function renderCluster(chart: ClusterChart, opts: RenderOptions = {}): Re
     what: descriptionOf(op.resource) ?? `IstioOperator \`${op.name}\``,
   }));
   const other = constructs.filter(FolderFile.isFolderFile);
-  for (const f of other) files.add({ path: f.path, content: `${GENERATED_HEADER}\n${toYaml(f.document)}`, mode: 0o644 });
+  for (const f of other) files.add({ path: f.path, content: manifestText(f.document), mode: 0o644 });
 
   for (const [folder, resources] of kustomizations) {
     files.add({
       path: folder ? `${folder}/kustomization.yaml` : 'kustomization.yaml',
-      content: `${GENERATED_HEADER}\n${toYaml({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources })}`,
+      content: manifestText({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }),
       mode: 0o644,
     });
   }

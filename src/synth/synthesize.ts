@@ -20,8 +20,6 @@ import { ensureMeshPki, KeyStoreOptions, MeshPki, Provenance } from '../pki/key-
 import { renderCluster, RenderedFolder } from './render';
 import { awaitingOf, MeshAwaiting, MeshPending, pendingOf, plaintextError, plaintextSecretsOf, resolveTopologyCredentials, strictPendingError } from './pending';
 
-export { awaitingOf, pendingOf, PLAINTEXT_FIX, resolveTopologyCredentials, strictPendingError } from './pending';
-export type { MeshAwaiting, MeshPending } from './pending';
 import type { SynthRun } from './readme';
 import { readDeployedRoot, readOutputDataplanes } from './deployed';
 import { ensureOutputFolder, OutputPlanner, OutputWrite, withOutputLock } from './write';

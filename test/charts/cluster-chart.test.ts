@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { ClusterChart } from '../../src/charts/cluster-chart';
 import { resolveMeshCredentials } from '../../src/credentials/resolve';
 import { TopologyError } from '../../src/errors';
+import { awaitingAddress } from '../../src/model/plan';
 import { ClusterModel, MeshModel } from '../../src/model/types';
 import { ensureMeshPki } from '../../src/pki/key-store';
 import { generatePrivateKey } from '../../src/pki/certificates';
@@ -37,7 +38,7 @@ describe('ClusterChart', () => {
 
   it('builds only the namespace and CA of a remote whose primary has no east-west gateway address yet, and names that primary', async () => {
     const chart = await chartOf(withRemote({ controlPlane: 'cluster1' }), 'cluster2');
-    expect(chart.readme.awaiting?.name).toBe('cluster1');
+    expect(awaitingAddress(chart.plan)?.name).toBe('cluster1');
     expect(chart.istioctlInputs).toEqual([]);
     expect(chart.toJson().map((o: { kind: string; metadata: { name: string } }) => `${o.kind}/${o.metadata.name}`)).toEqual(['Namespace/istio-system', 'Secret/cacerts']);
   });

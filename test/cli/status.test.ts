@@ -372,7 +372,7 @@ describe('status of a remote waiting for its primary\'s address', () => {
       check: 'control-plane',
       state: 'missing',
       detail: 'the output holds no control plane for this remote yet: it waits for the east-west gateway address of "cluster1"',
-      fix: 'install "cluster1", then run meshgen discover --cluster cluster1 and meshgen synth, and apply this cluster\'s folder',
+      fix: 'install "cluster1" by its README, then run meshgen discover --cluster cluster1 and meshgen synth again (or set eastWestGateway.address of "cluster1" in the topology), then apply this cluster\'s folder',
     });
     expect(report.ok).toBe(false);
     // A cluster that does not answer: what the output alone tells stays missing, the rest is unreachable.
