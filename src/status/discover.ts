@@ -13,7 +13,8 @@ import type { ClusterModel, MeshModel, Topology } from '../model/types';
 import { displayPath } from '../paths';
 import { LockOptions } from '../lock';
 import { withStoreLock, writeFileDurably } from '../pki/store-io';
-import { ClusterAccessError, ClusterReader, ServiceView } from './reader';
+import { ClusterAccessError, ClusterReader, NodeView, ServiceView } from './reader';
+import { sortBy } from '../order';
 
 /** Namespace of the east-west gateway. */
 const NAMESPACE = ISTIO_SYSTEM;
@@ -91,7 +92,15 @@ async function nodePortAddress(mesh: MeshModel, cluster: ClusterModel, svc: Serv
   }
   const port = svc.nodePorts.tls;
   if (port === undefined) return { kind: 'none', message: `${from} is a NodePort Service without a node port for its "tls" port`, fix: `install "${cluster.name}" by its README again, then run meshgen discover again` };
-  const nodes = [...(await reader.nodes())].filter((n) => n.ready).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  let all: readonly NodeView[];
+  try {
+    all = await reader.nodes();
+  } catch (err) {
+    // Nodes are cluster-wide: a context that may read istio-system may still not list them.
+    if (!(err instanceof ClusterAccessError) || err.unreachable) throw err;
+    return { kind: 'none', message: `${from} is a NodePort Service, and the context may not list the cluster's nodes to find an address (${err.message})`, fix: `use a context that may list nodes, or ${NODE_FIX}` };
+  }
+  const nodes = sortBy(all.filter((n) => n.ready), (n) => n.name);
   const external = nodes.find((n) => n.externalIPs.length > 0);
   const internal = nodes.find((n) => n.internalIPs.length > 0);
   if (external) return { kind: 'discovered', address: external.externalIPs[0], port, from: `${from} (node port of "tls") on Node ${external.name} (ExternalIP)`, message: '' };

@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CliResult, primaryRemoteYaml, REPO, workspace } from '../helpers';
+import { CliResult, meshYaml, primaryRemoteYaml, REPO, tmpDir, workspace } from '../helpers';
 
 const SERVICE_PATH = '/api/v1/namespaces/istio-system/services/istio-eastwestgateway';
 
@@ -49,12 +49,14 @@ function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<
 }
 
 /** A fake API server answering the east-west gateway Service GET with `service` (404 when undefined), and the node list with `nodes`; counts requests. */
-async function fakeServer(service: object | undefined, nodes: object[] = []): Promise<{ url: string; requests: string[]; close: () => void }> {
+async function fakeServer(service: object | undefined, nodes: object[] | 'forbidden' = []): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     if (req.url?.split('?')[0] === SERVICE_PATH && service) {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Service', apiVersion: 'v1', metadata: { name: 'istio-eastwestgateway', namespace: 'istio-system' }, ...service }));
+    } else if (req.url?.split('?')[0] === '/api/v1/nodes' && nodes === 'forbidden') {
+      res.writeHead(403, { 'content-type': 'application/json' }).end('{"kind":"Status","apiVersion":"v1","status":"Failure","code":403}');
     } else if (req.url?.split('?')[0] === '/api/v1/nodes') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'NodeList', apiVersion: 'v1', metadata: {}, items: nodes }));
     } else {
@@ -63,12 +65,12 @@ async function fakeServer(service: object | undefined, nodes: object[] = []): Pr
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}`, requests, close: () => server.close() };
+  return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-const servers: { close: () => void }[] = [];
-afterEach(() => {
-  for (const s of servers.splice(0)) s.close();
+const servers: { close: () => Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
 /** A workspace with the mesh, and a fake API server for cluster1 answering `service`. */
@@ -214,6 +216,24 @@ describe('meshgen discover', () => {
     expect(pinned.spec.endpoints).toEqual([{ address: '203.0.113.9', ports: { http: 30443 } }]);
   });
 
+  it("reports a NodePort exporter whose nodes the context may not list, with the fix, and stores nothing", async () => {
+    const dir = tmpDir();
+    fs.writeFileSync(
+      path.join(dir, 'mesh.yaml'),
+      meshYaml({ clusters: [{ name: 'cluster1', network: 'network1' }, { name: 'cluster2', network: 'network2' }] }).replace(
+        '      network: network1\n',
+        '      network: network1\n      eastWestGateway: {serviceType: NodePort}\n',
+      ),
+    );
+    const server = await fakeServer({ spec: { type: 'NodePort', ports: [{ name: 'tls', port: 15443, nodePort: 31443 }] }, status: { loadBalancer: {} } }, 'forbidden');
+    servers.push(server);
+    const r = await run(['discover', '--cluster', 'cluster1', '--timeout', '5'], dir, { KUBECONFIG: kubeconfig(dir, server.url) });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^cluster1: no address: Service istio-system\/istio-eastwestgateway is a NodePort Service, and the context may not list the cluster's nodes to find an address \(context "kind-cluster1" may not read this \(HTTP 403\)\)$/m);
+    expect(r.stdout).toContain('fix: use a context that may list nodes, or set eastWestGateway.address (and eastWestGateway.port)');
+    expect(fs.existsSync(path.join(dir, 'pki', 'discovered.json'))).toBe(false);
+  });
+
   it('reports a LoadBalancer Service without an ingress yet and stores nothing', async () => {
     const t = await setup(loadBalancer([]));
     const r = await t.discover();
@@ -245,8 +265,7 @@ describe('meshgen discover', () => {
   it('reports a cluster it cannot reach, and a cluster that has no gateway, and refuses an unknown cluster', async () => {
     const t = await setup(undefined);
     const port = Number(new URL(t.server.url).port);
-    t.server.close();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await t.server.close();
     const r = await t.discover('--cluster', 'cluster1', 'cluster2');
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(new RegExp(`^cluster1: no address: cannot reach the API server of context "kind-cluster1" at http://127\\.0\\.0\\.1:${port}`, 'm'));
