@@ -26,16 +26,26 @@ export interface ApiServer {
   readonly kubeconfig: string;
 }
 
-/** Starts a server with Istio's CRDs in a temp folder named after `name`. */
+/**
+ * Starts a server with Istio's CRDs in a temp folder named after `name`. On a loaded machine start.sh's own
+ * wait for the CRDs can run out: that server is stopped and one more is started, in a folder of its own.
+ */
 export async function startApiServer(name: string): Promise<ApiServer> {
   if (!fs.existsSync(path.join(KIT, 'start.sh'))) {
     throw new Error(`kube-apiserver kit not found at ${KIT}: set KUBE_APISERVER_KIT to the folder holding start.sh`);
   }
-  const dir = tmpDir(`meshgen-kapi-${name}-`);
-  const { stdout } = await run(path.join(KIT, 'start.sh'), ['--istio-crds', dir], { timeout: 180_000 });
-  const m = /export KUBECONFIG=(\S+)/.exec(stdout);
-  if (!m) throw new Error(`start.sh printed no KUBECONFIG: ${stdout}`);
-  return { dir, kubeconfig: m[1] };
+  for (let attempt = 1; ; attempt++) {
+    const dir = tmpDir(`meshgen-kapi-${name}-`);
+    try {
+      const { stdout } = await run(path.join(KIT, 'start.sh'), ['--istio-crds', dir], { timeout: 180_000 });
+      const m = /export KUBECONFIG=(\S+)/.exec(stdout);
+      if (!m) throw new Error(`start.sh printed no KUBECONFIG: ${stdout}`);
+      return { dir, kubeconfig: m[1] };
+    } catch (err) {
+      await run(path.join(KIT, 'stop.sh'), [dir]).catch(() => undefined);
+      if (attempt >= 2) throw err;
+    }
+  }
 }
 
 /** Stops servers; never throws (a server that is gone is stopped). */

@@ -123,11 +123,12 @@ async function applyAndRun(cluster: (typeof CLUSTERS)[number]): Promise<void> {
 }
 
 beforeAll(async () => {
-  const started = await Promise.all(CLUSTERS.map((c) => startApiServer(`status-${c}`)));
-  CLUSTERS.forEach((c, i) => {
-    servers.set(c, started[i]);
-    adminTokens.set(c, parse(fs.readFileSync(started[i].kubeconfig, 'utf8')).users[0].user.token);
-  });
+  // One after the other, as apply.test.ts starts its own: servers starting side by side overload a busy machine.
+  for (const c of CLUSTERS) {
+    const server = await startApiServer(`status-${c}`);
+    servers.set(c, server);
+    adminTokens.set(c, parse(fs.readFileSync(server.kubeconfig, 'utf8')).users[0].user.token);
+  }
   silent = net.createServer(() => undefined).listen(0, '127.0.0.1');
 
   ws = workspace(
@@ -145,7 +146,7 @@ beforeAll(async () => {
   const r = runCli(['synth', '-f', ws.file, '-o', ws.out], ws.dir);
   if (r.code !== 0) throw new Error(`synth failed: ${r.stderr}`);
   await Promise.all(CLUSTERS.map(applyAndRun));
-}, 240_000);
+}, 480_000);
 
 afterAll(async () => {
   silent?.close();
