@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Problem } from '../errors';
 import { displayPath } from '../paths';
+import type { SourceDocument } from './source';
 
 /** File name of the discovered addresses in a key store. */
 export const DISCOVERED_FILE = 'discovered.json';
@@ -28,6 +29,26 @@ export interface DiscoveredAddress {
 
 /** Discovered addresses by cluster name. */
 export type DiscoveredAddresses = ReadonlyMap<string, DiscoveredAddress>;
+
+/** Where a cluster's east-west gateway is reached, and where that came from (all unset while unknown). */
+export interface GatewayAddress {
+  readonly address?: string;
+  readonly addressSource?: 'topology' | 'discovered';
+  readonly discovered?: string;
+  readonly port?: number;
+}
+
+/** A cluster's gateway address and port: the topology's, else what `meshgen discover` stored, with where they came from; the topology's port wins too. */
+export function gatewayAddressOf(gw: { address?: string; port?: number } | undefined, found: DiscoveredAddresses, cluster: string): GatewayAddress {
+  const d = gw?.address === undefined ? found.get(cluster) : undefined;
+  const port = gw?.port ?? d?.port;
+  const withPort = port !== undefined ? { port } : {};
+  if (gw?.address !== undefined) return { address: gw.address, addressSource: 'topology' as const, ...withPort };
+  return d ? { address: d.address, addressSource: 'discovered' as const, discovered: d.discovered, ...withPort } : {};
+}
+
+/** The addresses `meshgen discover` stored for the clusters of a Mesh document (its key store's discovered.json). */
+export type DiscoveredLookup = (doc: SourceDocument) => DiscoveredAddresses;
 
 /** Path of the discovered addresses of the key store `keyStore`. */
 export function discoveredPath(keyStore: string): string {

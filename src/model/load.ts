@@ -9,8 +9,7 @@ import { Problem, TopologyError } from '../errors';
 import { compareStrings, sortBy } from '../order';
 import { plural } from '../text';
 import { convertPeer, detectPeerFormat } from './peers';
-import { federationSchema, meshSchema } from './schema';
-import { checkSchema, nearest } from './schema-check';
+import { checkSchema, nearest, PRECOMPILED_SCHEMAS } from './schema-check';
 import { formatPath, parseSource, problemAt, readSource, SourceDocument } from './source';
 import {
   ClusterModel,
@@ -30,16 +29,11 @@ import {
   Topology,
 } from './types';
 import type { CredentialsValue, FederationDocumentValue, MeshDocumentValue, SecretsValue } from './documents';
-import { DiscoveredAddresses, readDiscoveredOrProblem } from './discovered';
+import { DiscoveredAddresses, gatewayAddressOf, readDiscoveredOrProblem } from './discovered';
 import { obj, str, validateMeshDocuments } from './validate';
 import { validateFederations } from './validate-federation';
 import { checkSecrets, mergeSecrets } from './validate-secrets';
 
-/** Document kinds a topology file may hold, with their schemas. */
-const DOCUMENT_SCHEMAS: Record<string, object> = {
-  Mesh: meshSchema,
-  MeshFederation: federationSchema,
-};
 
 /** A topology file's contents, for loading text that is not on disk. */
 export interface TopologySource {
@@ -107,7 +101,7 @@ export function parseTopology(sources: readonly TopologySource[], earlier: reado
     for (const doc of parsed.docs) {
       const kind = kindOf(doc, problems);
       if (!kind) continue;
-      problems.push(...checkSchema(doc, DOCUMENT_SCHEMAS[kind]));
+      problems.push(...checkSchema(doc, PRECOMPILED_SCHEMAS[kind]));
       if (kind === 'Mesh') meshDocs.push(doc);
       else fedDocs.push(doc);
     }
@@ -174,7 +168,7 @@ function kindOf(doc: SourceDocument, problems: Problem[]): string | undefined {
     return undefined;
   }
   const kind = (value as Record<string, unknown>).kind;
-  const known = Object.keys(DOCUMENT_SCHEMAS);
+  const known = Object.keys(PRECOMPILED_SCHEMAS);
   if (typeof kind === 'string' && known.includes(kind)) return kind;
   if (kind === undefined) {
     problems.push(problemAt(doc, [], `document ${doc.index + 1} has no "kind"`, `add kind: ${known.join(' or ')}`));
@@ -284,15 +278,6 @@ function expandPath(p: string, base: string): string {
   return path.resolve(base, p);
 }
 
-/** A cluster's gateway address and port: the topology's, else what `meshgen discover` stored, with where they came from; the topology's port wins too. */
-function gatewayAddress(gw: { address?: string; port?: number } | undefined, found: DiscoveredAddresses, cluster: string) {
-  const d = gw?.address === undefined ? found.get(cluster) : undefined;
-  const port = gw?.port ?? d?.port;
-  const withPort = port !== undefined ? { port } : {};
-  if (gw?.address !== undefined) return { address: gw.address, addressSource: 'topology' as const, ...withPort };
-  return d ? { address: d.address, addressSource: 'discovered' as const, discovered: d.discovered, ...withPort } : {};
-}
-
 function toMeshModel(doc: SourceDocument, discovered: DiscoveredAddresses): MeshModel {
   const m = doc.value as MeshDocumentValue;
   const base = path.dirname(path.resolve(doc.file));
@@ -351,7 +336,7 @@ function toClusterModels(m: MeshDocumentValue, base: string, discovered: Discove
       eastWestGateway: {
         serviceType: c.eastWestGateway?.serviceType ?? 'LoadBalancer',
         annotations: c.eastWestGateway?.annotations ?? {},
-        ...gatewayAddress(c.eastWestGateway, discovered, c.name),
+        ...gatewayAddressOf(c.eastWestGateway, discovered, c.name),
       },
       credentials: resolveCredentials({ ...m.spec.credentials, ...c.credentials }, base, c.name),
       samples: [...(c.samples ?? m.spec.samples ?? [])].sort(compareStrings),

@@ -8,7 +8,8 @@ import { Problem } from '../errors';
 import { nearest } from './schema-check';
 import { problemAt, SourceDocument } from './source';
 import { keyStorePath } from './types';
-import { DiscoveredLookup, FirstUses, obj, str } from './validate';
+import { DiscoveredLookup, gatewayAddressOf } from './discovered';
+import { FirstUses, obj, str } from './validate';
 
 interface MeshInfo {
   doc: SourceDocument;
@@ -39,17 +40,10 @@ function meshInfos(meshDocs: readonly SourceDocument[], discovered: DiscoveredLo
       const c = obj(raw);
       const cname = str(c.name);
       const gw = obj(c.eastWestGateway);
-      const own = str(gw.address);
-      const d = own === undefined ? found.get(cname ?? '') : undefined;
-      if (cname !== undefined) {
-        clusters.set(cname, {
-          index,
-          address: own ?? d?.address,
-          port: gw.port !== undefined || d?.port !== undefined,
-          addressInTopology: own !== undefined,
-          serviceType: str(gw.serviceType) ?? 'LoadBalancer',
-        });
-      }
+      if (cname === undefined) return;
+      const port = typeof gw.port === 'number' ? gw.port : undefined;
+      const g = gatewayAddressOf({ address: str(gw.address), port }, found, cname);
+      clusters.set(cname, { index, address: g.address, port: g.port !== undefined, addressInTopology: g.addressSource === 'topology', serviceType: str(gw.serviceType) ?? 'LoadBalancer' });
     });
     const keyStore = keyStorePath(doc.file, str(obj(spec.trust).keyStore));
     out.set(name, { doc, clusters, keyStore });

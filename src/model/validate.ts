@@ -8,7 +8,6 @@
  */
 import { isIP } from 'node:net';
 import { Problem } from '../errors';
-import type { DiscoveredAddresses } from './discovered';
 import { nearest } from './schema-check';
 import { formatPath, problemAt, SourceDocument } from './source';
 import { externalKeyFor } from './types';
@@ -60,9 +59,6 @@ export class FirstUses {
     return false;
   }
 }
-
-/** The addresses `meshgen discover` stored for the clusters of a Mesh document (its key store's discovered.json). */
-export type DiscoveredLookup = (doc: SourceDocument) => DiscoveredAddresses;
 
 /**
  * Every cross-key problem of a set of Mesh documents. A primary serving remotes may lack a gateway address:
@@ -142,7 +138,6 @@ export function validateMeshDocuments(docs: readonly SourceDocument[]): Problem[
 interface RawCluster {
   index: number;
   name?: string;
-  context?: string;
   network?: string;
   role: string;
   controlPlane?: string;
@@ -162,7 +157,6 @@ function rawClusters(doc: SourceDocument): RawCluster[] {
     return {
       index,
       name: str(c.name),
-      context: str(c.context),
       network: str(c.network),
       role: str(c.role) ?? 'primary',
       controlPlane: str(c.controlPlane),
