@@ -32,9 +32,13 @@ export function diffCommand(io: Io, setExitCode: (code: number) => void): Comman
       // Under the same locks as synth: a run writing meanwhile, or a write a killed run left half done, is waited for or finished first.
       const { prepared, changes } = await withTopologyLocks(topology, path.resolve(opts.output), synthOpts, async () => {
         const p = await prepareSynthesis(topology, synthOpts);
-        const diff = new OutputDiff(p.outdir, new OutputPlanner(p.outdir, p.names));
-        for await (const folder of p.folders()) diff.add(folder);
-        return { prepared: { outdir: p.outdir, summary: p.summary() }, changes: diff.changes() };
+        try {
+          const diff = new OutputDiff(p.outdir, new OutputPlanner(p.outdir, p.names, p.readAhead));
+          for await (const folder of p.folders()) diff.add(folder);
+          return { prepared: { outdir: p.outdir, summary: p.summary() }, changes: diff.changes() };
+        } finally {
+          p.close();
+        }
       });
       for (const c of changes) {
         if (opts.stat) io.out(`${c.status.padEnd(7)} ${c.path}\n`);

@@ -2,11 +2,14 @@
  * Whether an output folder on disk already holds exactly the files a run
  * rendered for it, which decides whether synth writes the folder at all.
  *
- * A fleet's no-change synth spends much of its time here, in the system
- * calls that read tens of thousands of files back; so a run with many
- * folders compares each folder on a worker thread (disk-compare-worker)
- * while the main thread renders the next one (compareAhead, then
- * comparedAhead). Both sides run the same compareWithDisk().
+ * A fleet's synth would spend much of its time here, in the system calls
+ * that read tens of thousands of files back. So a run with many folders
+ * reads them ahead on a worker thread (disk-compare-worker), from the moment
+ * it holds the output's lock, while the main thread loads the key store and
+ * renders: FolderReadAhead gives each folder's snapshot (every file with its
+ * mode and bytes) when the main thread gets to it, and the comparison itself,
+ * a few memory compares, runs on the main thread. Without a worker, the main
+ * thread takes the same snapshot itself: one comparison either way.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,50 +30,65 @@ export interface DiskComparison {
   readonly same: ReadonlySet<string>;
 }
 
-/**
- * Which of `files` the folder `dir` already holds, with their content and
- * mode, and whether it holds exactly those and nothing else.
- */
-export function compareWithDisk(dir: string, files: readonly ExpectedFile[]): DiskComparison {
-  const same = new Set<string>();
-  let count = 0;
-  const countFiles = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) countFiles(path.join(d, e.name));
-      else count++;
+/** One entry below a snapshot's folder (anything but a folder). */
+export interface SnapshotEntry {
+  /** Path in the folder, with `/`. */
+  readonly path: string;
+  /** Permission bits. */
+  readonly mode: number;
+  /** Where its bytes start in the snapshot's data; -1 when it is not a regular file or could not be read whole. */
+  readonly start: number;
+  readonly size: number;
+}
+
+/** Everything a folder on disk holds, read at one time: entries, modes and the bytes of its files, in one buffer. */
+export interface FolderSnapshot {
+  /** False when the folder does not exist or cannot be listed. */
+  readonly exists: boolean;
+  readonly entries: readonly SnapshotEntry[];
+  readonly data: Uint8Array;
+}
+
+/** Files larger than this are not read: no rendered file comes near it, so such a file differs anyway. */
+const MAX_FILE_BYTES = 64 << 20;
+
+/** Reads every entry below `dir`, with the bytes of its regular files. */
+export function snapshotFolder(dir: string): FolderSnapshot {
+  const found: { path: string; mode: number; size: number; file: boolean }[] = [];
+  const visit = (rel: string) => {
+    for (const e of fs.readdirSync(rel ? path.join(dir, rel) : dir, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        visit(r);
+        continue;
+      }
+      try {
+        const st = fs.lstatSync(path.join(dir, r));
+        found.push({ path: r, mode: st.mode & 0o777, size: st.size, file: st.isFile() && st.size <= MAX_FILE_BYTES });
+      } catch {
+        found.push({ path: r, mode: 0, size: 0, file: false });
+      }
     }
   };
   try {
-    countFiles(dir);
+    visit('');
   } catch {
-    return { equal: false, same };
+    return { exists: false, entries: [], data: new Uint8Array(0) };
   }
-  for (const file of files) {
-    const full = path.join(dir, file.path);
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(full);
-    } catch {
-      continue;
-    }
-    if (!st.isFile() || (st.mode & 0o777) !== file.mode) continue;
-    if (holdsText(full, st.size, file.content)) same.add(file.path);
-  }
-  return { equal: count === files.length && same.size === files.length, same };
+  // Each file gets one byte more than lstat's size: one read that fills it shows that the file grew since, and differs.
+  const data = new Uint8Array(found.reduce((n, f) => (f.file ? n + f.size + 1 : n), 0));
+  let offset = 0;
+  const entries = found.map((f): SnapshotEntry => {
+    if (!f.file) return { path: f.path, mode: f.mode, start: -1, size: 0 };
+    const start = offset;
+    offset += f.size + 1;
+    return { path: f.path, mode: f.mode, start: readWhole(path.join(dir, f.path), data, start, f.size) ? start : -1, size: f.size };
+  });
+  return { exists: true, entries, data };
 }
 
-/** Buffers that holdsText() reuses, grown as needed: a fleet's files are compared without a buffer or string each. */
-let expected = Buffer.alloc(1 << 16);
-let actual = Buffer.alloc(1 << 16);
-
-/** Whether the file `full`, of `size` bytes by its lstat, holds exactly `content` (as UTF-8). */
-function holdsText(full: string, size: number, content: string): boolean {
-  if (Buffer.byteLength(content) !== size) return false;
-  if (expected.length <= size) {
-    expected = Buffer.alloc(2 * (size + 1));
-    actual = Buffer.alloc(2 * (size + 1));
-  }
-  expected.write(content, 'utf8');
+/** Reads the file `full`, of `size` bytes by its lstat, into `data` at `start`; false when it cannot, or is no longer that size. */
+function readWhole(full: string, data: Uint8Array, start: number, size: number): boolean {
   let fd: number;
   try {
     fd = fs.openSync(full, 'r');
@@ -78,15 +96,14 @@ function holdsText(full: string, size: number, content: string): boolean {
     return false;
   }
   try {
-    // Asked for one byte more than lstat's size: a file that grew since gives it, and differs. One read is
-    // the rule (a regular file's read gives less than asked only at its end); more only if it fell short.
+    // One read is the rule (a regular file's read gives less than asked only at its end); more only if it fell short.
     let read = 0;
     let n: number;
     do {
-      n = fs.readSync(fd, actual, read, size + 1 - read, read);
+      n = fs.readSync(fd, data, start + read, size + 1 - read, read);
       read += n;
     } while (n > 0 && read < size);
-    return read === size && actual.compare(expected, 0, size, 0, size) === 0;
+    return read === size;
   } catch {
     return false;
   } finally {
@@ -94,84 +111,128 @@ function holdsText(full: string, size: number, content: string): boolean {
   }
 }
 
-/** A request to the worker. */
-export interface CompareRequest {
-  readonly id: number;
-  readonly dir: string;
-  readonly files: readonly ExpectedFile[];
+/** A buffer that compareSnapshot() reuses, grown as needed: a fleet's files are compared without a buffer each. */
+let expected = Buffer.alloc(1 << 16);
+
+/**
+ * Which of `files` the snapshot holds, with their content and mode, and
+ * whether it holds exactly those and nothing else.
+ */
+export function compareSnapshot(snapshot: FolderSnapshot, files: readonly ExpectedFile[]): DiskComparison {
+  const same = new Set<string>();
+  if (!snapshot.exists) return { equal: false, same };
+  const entries = new Map(snapshot.entries.map((e) => [e.path, e]));
+  const data = Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength);
+  for (const file of files) {
+    const e = entries.get(file.path);
+    if (!e || e.start < 0 || e.mode !== file.mode || Buffer.byteLength(file.content) !== e.size) continue;
+    if (expected.length < e.size) expected = Buffer.alloc(2 * e.size);
+    expected.write(file.content, 'utf8');
+    if (data.compare(expected, 0, e.size, e.start, e.start + e.size) === 0) same.add(file.path);
+  }
+  return { equal: snapshot.entries.length === files.length && same.size === files.length, same };
 }
 
-/** The worker's answer: the comparison, or `failed` when it could not make one (the main thread then compares itself). */
-export type CompareReply = { readonly id: number; readonly equal: boolean; readonly same: readonly string[] } | { readonly id: number; readonly failed: true };
+/** Which of `files` the folder `dir` already holds, read now on this thread. */
+export function compareWithDisk(dir: string, files: readonly ExpectedFile[]): DiskComparison {
+  return compareSnapshot(snapshotFolder(dir), files);
+}
 
-/** The compiled worker script; absent when meshgen runs from its TypeScript sources (tests), which then compare on the main thread. */
+/** What the worker is given. */
+export interface ReadAheadData {
+  readonly dirs: readonly string[];
+  readonly port: MessagePort;
+  /** [0]: replies sent; [1]: index of the folder the main thread wants next; [2]: 1 once the main thread stops. */
+  readonly signal: Int32Array;
+  /** How many folders the worker reads beyond the one wanted next. */
+  readonly ahead: number;
+}
+
+/** The worker's reply for `dirs[index]`: its snapshot, or `failed` when it could not take one (the main thread then reads itself). */
+export type ReadAheadReply = { readonly index: number; readonly snapshot: FolderSnapshot } | { readonly index: number; readonly failed: true };
+
+/** The compiled worker script; absent when meshgen runs from its TypeScript sources (tests), which then read on the main thread. */
 const WORKER_SCRIPT = path.join(__dirname, 'disk-compare-worker.js');
 
-/** The worker of this process, started by the first compareAhead(). */
-let comparer: { readonly port: MessagePort; readonly signal: Int32Array; nextId: number; readonly replies: Map<number, CompareReply> } | undefined | null;
+/** Folders read beyond the one the main thread wants next: enough to keep the worker busy, few enough to hold little memory. */
+const READ_AHEAD = 32;
 
-/** Comparisons started ahead, by folder: the folder `dir` they compare and their request id. */
-const started = new WeakMap<object, { readonly dir: string; readonly id: number }>();
+/**
+ * Folders read on a worker thread, in a given order, a few ahead of the
+ * main thread, so that their system calls run beside the main thread's
+ * work. Call take() for each folder in that order; close() at the end.
+ */
+export class FolderReadAhead {
+  private readonly index = new Map<string, number>();
+  private readonly replies = new Map<number, ReadAheadReply>();
 
-function startComparer(): typeof comparer {
-  if (comparer !== undefined) return comparer;
-  comparer = null;
-  if (!fs.existsSync(WORKER_SCRIPT)) return comparer;
-  try {
-    // The worker adds one to signal[0] after each reply, so that the main thread can sleep until one comes.
-    const signal = new Int32Array(new SharedArrayBuffer(4));
-    const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(WORKER_SCRIPT, { workerData: { port: port2, signal }, transferList: [port2] });
-    // Never what keeps the process alive: the main thread waits for the replies it wants itself.
-    worker.unref();
-    port1.unref();
-    comparer = { port: port1, signal, nextId: 0, replies: new Map() };
-  } catch {
-    comparer = null;
+  private constructor(
+    dirs: readonly string[],
+    private readonly port: MessagePort,
+    private readonly signal: Int32Array,
+    private worker: Worker | undefined,
+  ) {
+    dirs.forEach((d, i) => this.index.set(d, i));
   }
-  return comparer;
-}
 
-/**
- * Starts comparing `files` of `folder` with the folder `dir` on the
- * worker thread; comparedAhead() collects the result. Does nothing where
- * no worker can run.
- */
-export function compareAhead(dir: string, folder: object, files: readonly ExpectedFile[]): void {
-  const c = startComparer();
-  if (!c) return;
-  const id = c.nextId++;
-  const request: CompareRequest = { id, dir, files };
-  c.port.postMessage(request);
-  started.set(folder, { dir, id });
-}
-
-/**
- * The comparison compareAhead() started for `folder` with `dir`, waited
- * for; undefined when none was started (or the worker failed), so that the
- * caller compares itself.
- */
-export function comparedAhead(dir: string, folder: object): DiskComparison | undefined {
-  const start = started.get(folder);
-  if (!start || !comparer) return undefined;
-  started.delete(folder);
-  const c = comparer;
-  let waited = 0;
-  while (!c.replies.has(start.id)) {
-    const seen = Atomics.load(c.signal, 0);
-    for (let m = receiveMessageOnPort(c.port); m; m = receiveMessageOnPort(c.port)) {
-      const reply = m.message as CompareReply;
-      c.replies.set(reply.id, reply);
-    }
-    if (c.replies.has(start.id)) break;
-    // A worker that stopped answering (it died) is given up on after a minute: the main thread compares itself.
-    if (Atomics.wait(c.signal, 0, seen, 1000) === 'timed-out' && ++waited >= 60) {
-      comparer = null;
+  /** Starts reading `dirs` on a worker; undefined where no worker can run. */
+  public static start(dirs: readonly string[]): FolderReadAhead | undefined {
+    if (!fs.existsSync(WORKER_SCRIPT)) return undefined;
+    try {
+      const signal = new Int32Array(new SharedArrayBuffer(12));
+      const { port1, port2 } = new MessageChannel();
+      const workerData: ReadAheadData = { dirs, port: port2, signal, ahead: READ_AHEAD };
+      const worker = new Worker(WORKER_SCRIPT, { workerData, transferList: [port2] });
+      // Never what keeps the process alive: the main thread waits for the replies it wants itself.
+      worker.unref();
+      port1.unref();
+      return new FolderReadAhead(dirs, port1, signal, worker);
+    } catch {
       return undefined;
     }
   }
-  const reply = c.replies.get(start.id) as CompareReply;
-  c.replies.delete(start.id);
-  if ('failed' in reply || start.dir !== dir) return undefined;
-  return { equal: reply.equal, same: new Set(reply.same) };
+
+  /**
+   * The snapshot of `dir`, waited for; undefined when `dir` is not one of
+   * the folders read ahead, was taken already, or the worker failed (the
+   * caller then reads it itself). Folders before it that were never taken
+   * are let go.
+   */
+  public take(dir: string): FolderSnapshot | undefined {
+    const i = this.index.get(dir);
+    if (i === undefined || !this.worker) return undefined;
+    this.index.delete(dir);
+    // One before a folder already taken was let go.
+    if (i < Atomics.load(this.signal, 1)) return undefined;
+    Atomics.store(this.signal, 1, i);
+    Atomics.notify(this.signal, 1);
+    for (const k of this.replies.keys()) if (k < i) this.replies.delete(k);
+    let waited = 0;
+    while (!this.replies.has(i)) {
+      const seen = Atomics.load(this.signal, 0);
+      for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
+        const reply = m.message as ReadAheadReply;
+        if (reply.index >= i) this.replies.set(reply.index, reply);
+      }
+      if (this.replies.has(i)) break;
+      // A worker that stopped answering (it died) is given up on after a minute: the main thread reads itself.
+      if (Atomics.wait(this.signal, 0, seen, 1000) === 'timed-out' && ++waited >= 60) {
+        this.close();
+        return undefined;
+      }
+    }
+    const reply = this.replies.get(i) as ReadAheadReply;
+    this.replies.delete(i);
+    return 'failed' in reply ? undefined : reply.snapshot;
+  }
+
+  /** Stops the worker; take() then gives nothing. */
+  public close(): void {
+    Atomics.store(this.signal, 2, 1);
+    Atomics.notify(this.signal, 1);
+    Atomics.notify(this.signal, 2);
+    void this.worker?.terminate();
+    this.worker = undefined;
+    this.replies.clear();
+  }
 }

@@ -28,7 +28,7 @@ import * as fs from 'node:fs';
 import { LockOptions } from '../lock';
 import { withStoreLock } from '../pki/store-io';
 import { folderEncryptor } from './encrypt';
-import { compareAhead } from './disk-compare';
+import { FolderReadAhead } from './disk-compare';
 import { readTopologySealingKeys } from '../secrets/sealing-cert';
 
 /** Options of synthesize(). */
@@ -120,6 +120,10 @@ export interface PreparedSynthesis {
   readonly names: ReadonlyMap<string, string>;
   /** Each cluster's folder, rendered and encrypted, in topology order. */
   folders(): AsyncGenerator<RenderedFolder>;
+  /** A fleet's folders on disk, read ahead in the order folders() gives them, for OutputPlanner; close() stops it. */
+  readonly readAhead?: FolderReadAhead;
+  /** Stops reading ahead; call it once the folders are written or compared, or the run failed. */
+  close(): void;
   /** What the run made, once folders() is done (removed and foreign folders are the write's to tell). */
   summary(): Omit<SynthResult, 'removed' | 'foreign'>;
 }
@@ -149,12 +153,32 @@ function readInputs(topology: Topology, opts: SynthOptions): SynthInputs {
 /**
  * Prepares a synth of `topology` for `opts.outdir`: loads or makes the CA
  * material (in memory only with `keyStore.dryRun`), and gives the folders
- * one at a time. Call it under withTopologyLocks (synthesize() does).
+ * one at a time. Call it under withTopologyLocks (synthesize() does), and
+ * call close() on what it gives once done with it.
  */
 export async function prepareSynthesis(topology: Topology, opts: SynthOptions, inputs: SynthInputs = readInputs(topology, opts)): Promise<PreparedSynthesis> {
   const outdir = path.resolve(opts.outdir);
-  const { credentials, sealingKeys, plaintext } = inputs;
   if (!opts.keyStore?.dryRun && !opts.allowDataplaneChange) checkDataplanes(topology, outdir);
+  const names = new Map(topology.meshes.flatMap((m) => m.clusters.map((c) => [c.name, m.name] as const)));
+  // From here on the run holds the output's lock: a fleet's folders are read on a worker while the key store loads and the folders render.
+  const readAhead = names.size >= READ_AHEAD_FROM && fs.existsSync(outdir) ? FolderReadAhead.start([...names.keys()].map((n) => path.join(outdir, n))) : undefined;
+  try {
+    return await prepared(topology, opts, inputs, { outdir, names, readAhead });
+  } catch (err) {
+    readAhead?.close();
+    throw err;
+  }
+}
+
+/** prepareSynthesis() once the folders' reading has started. */
+async function prepared(
+  topology: Topology,
+  opts: SynthOptions,
+  inputs: SynthInputs,
+  run: { readonly outdir: string; readonly names: ReadonlyMap<string, string>; readonly readAhead?: FolderReadAhead },
+): Promise<PreparedSynthesis> {
+  const { outdir, names, readAhead } = run;
+  const { credentials, sealingKeys, plaintext } = inputs;
   const pkis = new Map<string, MeshPki>();
   for (const mesh of topology.meshes) {
     const deployedRoot = readDeployedRoot(outdir, mesh.name);
@@ -174,14 +198,12 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions, i
   const encrypted: string[] = [];
   const kept: string[] = [];
   const encrypt = folderEncryptor(outdir, topology.meshes, { dryRun: opts.keyStore?.dryRun, sealingKeys });
-  const names = new Map(topology.meshes.flatMap((m) => m.clusters.map((c) => [c.name, m.name] as const)));
   return {
     outdir,
     names,
+    readAhead,
+    close: () => readAhead?.close(),
     async *folders() {
-      // A fleet's folders are compared with the disk on a worker thread, each while the next one is rendered: one folder is held back.
-      const ahead = names.size >= COMPARE_AHEAD_FROM;
-      let held: RenderedFolder | undefined;
       for (const rendered of renderFolders(topology, pkis, credentials, { files: topology.files, outdir: opts.outdir })) {
         const done = await encrypt(rendered);
         const folder = done.folders[0];
@@ -189,15 +211,8 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions, i
         kept.push(...done.kept);
         fileCount.set(folder.name, folder.files.length);
         if (plaintext.includes(folder.name)) plaintextFiles.push(...folder.files.filter((f) => f.mode === 0o600).map((f) => `${folder.name}/${f.path}`));
-        if (!ahead) {
-          yield folder;
-          continue;
-        }
-        compareAhead(path.join(outdir, folder.name), folder, folder.files);
-        if (held) yield held;
-        held = folder;
+        yield folder;
       }
-      if (held) yield held;
     },
     summary: () => ({
       outdir,
@@ -225,8 +240,8 @@ export async function prepareSynthesis(topology: Topology, opts: SynthOptions, i
   };
 }
 
-/** From how many folders a run compares them with the disk on a worker thread: below, starting one costs more than it saves. */
-const COMPARE_AHEAD_FROM = 16;
+/** From how many folders a run reads them on a worker thread: below, starting one costs more than it saves. */
+const READ_AHEAD_FROM = 16;
 
 /**
  * Refuses a mesh whose folders in `outdir` were made for the other data
@@ -263,15 +278,20 @@ export async function synthesize(topology: Topology, opts: SynthOptions): Promis
   return withTopologyLocks(topology, outdir, opts, async () => {
     const prepared = await prepareSynthesis(topology, opts, inputs);
     // Under the output's lock already: each folder is compared with the disk, and staged if it differs, as it comes.
-    const write = new OutputWrite(outdir, new OutputPlanner(outdir, prepared.names));
     try {
-      for await (const folder of prepared.folders()) write.add(folder);
-    } catch (err) {
-      write.discard();
-      throw err;
+      const write = new OutputWrite(outdir, new OutputPlanner(outdir, prepared.names, prepared.readAhead));
+      try {
+        for await (const folder of prepared.folders()) write.add(folder);
+      } catch (err) {
+        write.discard();
+        throw err;
+      }
+      prepared.close();
+      const written = write.commit();
+      return { ...prepared.summary(), removed: written.removed, foreign: written.foreign };
+    } finally {
+      prepared.close();
     }
-    const written = write.commit();
-    return { ...prepared.summary(), removed: written.removed, foreign: written.foreign };
   });
 }
 

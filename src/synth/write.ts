@@ -30,7 +30,7 @@ import { LockOptions, withLock } from '../lock';
 import { displayPath, fsyncDir, makeFolders } from '../paths';
 import { MARKER_FILE, markerMesh, markerSopsRecipients } from './marker';
 import type { PendingSecret, RenderedFile, RenderedFolder } from './render';
-import { comparedAhead, compareWithDisk } from './disk-compare';
+import { compareSnapshot, compareWithDisk, FolderReadAhead } from './disk-compare';
 import { checkSopsConfig, isOwnSopsConfig, SOPS_CONFIG_FILE, sopsConfigText } from './sops-config';
 
 const STAGING_PREFIX = '.meshgen-staging-';
@@ -261,10 +261,11 @@ export class OutputPlanner {
   public readonly unchanged: string[] = [];
   private readonly recipients = new Map<string, readonly string[]>();
 
-  /** `folders`: the name and mesh of every folder the run writes. */
+  /** `folders`: the name and mesh of every folder the run writes; `readAhead`: those folders read ahead, if a worker reads them. */
   constructor(
     private readonly outdir: string,
     folders: ReadonlyMap<string, string>,
+    private readonly readAhead?: FolderReadAhead,
   ) {
     const meshes = new Set(folders.values());
     const stale: string[] = [];
@@ -305,7 +306,8 @@ export class OutputPlanner {
     const recipients = marker ? markerSopsRecipients(marker.content) : undefined;
     if (recipients) this.recipients.set(folder.name, recipients);
     const dir = path.join(this.outdir, folder.name);
-    const disk = comparedAhead(dir, folder) ?? compareWithDisk(dir, folder.files);
+    const snapshot = this.readAhead?.take(dir);
+    const disk = snapshot ? compareSnapshot(snapshot, folder.files) : compareWithDisk(dir, folder.files);
     if (disk.equal) this.unchanged.push(folder.name);
     return { changed: !disk.equal, same: disk.same };
   }

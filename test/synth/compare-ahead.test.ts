@@ -1,8 +1,8 @@
 /**
- * A fleet's folders are compared with the disk on a worker thread (built
- * CLI only; the TypeScript sources compare on the main thread): a no-change
- * synth through it writes nothing, a change of one cluster writes that
- * folder only, and diff reports the same as with the main thread's compare.
+ * A fleet's folders are read ahead on a worker thread (built CLI only; the
+ * TypeScript sources read on the main thread): a no-change synth through it
+ * writes nothing, a change of one cluster writes that folder only, and diff
+ * reports the same as when the main thread reads the folders itself.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -48,7 +48,7 @@ function stamps(dir: string): Map<string, string> {
   );
 }
 
-describe.skipIf(!fs.existsSync(path.join(REPO, 'lib', 'src', 'synth', 'disk-compare-worker.js')))('comparing a fleet with the disk on a worker thread', () => {
+describe.skipIf(!fs.existsSync(path.join(REPO, 'lib', 'src', 'synth', 'disk-compare-worker.js')))('reading a fleet\'s folders ahead on a worker thread', () => {
   it('writes nothing when nothing changed, and one folder when one cluster changed; diff agrees with the main thread', async () => {
     const dir = tmpDir();
     fleet(dir, false);
@@ -64,7 +64,7 @@ describe.skipIf(!fs.existsSync(path.join(REPO, 'lib', 'src', 'synth', 'disk-comp
     const diff = cli(['diff', '--stat', '-o', 'dist'], dir);
     expect(diff.status).toBe(1);
     expect(diff.stdout).toBe('changed c2/istiooperator.eastwest.yaml\n');
-    // The same diff, compared on the main thread (the sources have no worker script).
+    // The same diff, read on the main thread (the sources have no worker script).
     const { loadTopology } = await import('../../src/model/load');
     const { prepareSynthesis } = await import('../../src/synth/synthesize');
     const { OutputDiff } = await import('../../src/synth/diff');

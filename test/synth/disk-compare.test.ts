@@ -1,0 +1,99 @@
+/**
+ * The comparison of a rendered folder with the disk, and the worker that
+ * reads a fleet's folders ahead of the main thread (built lib only: the
+ * TypeScript sources have no worker script).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compareSnapshot, compareWithDisk, ExpectedFile, snapshotFolder } from '../../src/synth/disk-compare';
+import { REPO, tmpDir } from '../helpers';
+
+const FILES: ExpectedFile[] = [
+  { path: 'kustomization.yaml', content: 'resources:\n  - a.yaml\n', mode: 0o644 },
+  { path: 'secret.yaml', content: 'kind: Secret\ndata: {k: dg==}\n', mode: 0o600 },
+  { path: 'flux/ks.yaml', content: 'kind: Kustomization\n', mode: 0o644 },
+  { path: 'README.md', content: '# ünïcode\n', mode: 0o644 },
+];
+
+function folder(files: readonly ExpectedFile[] = FILES): string {
+  const dir = path.join(tmpDir(), 'c1');
+  for (const f of files) {
+    fs.mkdirSync(path.dirname(path.join(dir, f.path)), { recursive: true });
+    fs.writeFileSync(path.join(dir, f.path), f.content, { mode: f.mode });
+    fs.chmodSync(path.join(dir, f.path), f.mode);
+  }
+  return dir;
+}
+
+describe('comparing a folder with the disk', () => {
+  it('finds a folder that holds exactly the rendered files equal, sub-folders and multi-byte text included', () => {
+    expect(compareWithDisk(folder(), FILES)).toEqual({ equal: true, same: new Set(FILES.map((f) => f.path)) });
+  });
+
+  it('tells each kind of difference, and which files are still the same', () => {
+    const others = new Set(FILES.slice(1).map((f) => f.path));
+    const cases: [string, (dir: string) => void][] = [
+      ['content of the same size', (d) => fs.writeFileSync(path.join(d, 'kustomization.yaml'), 'resources:\n  - b.yaml\n')],
+      ['content of another size', (d) => fs.appendFileSync(path.join(d, 'kustomization.yaml'), '#\n')],
+      ['mode', (d) => fs.chmodSync(path.join(d, 'kustomization.yaml'), 0o600)],
+      ['a symbolic link in its place', (d) => { fs.rmSync(path.join(d, 'kustomization.yaml')); fs.symlinkSync('README.md', path.join(d, 'kustomization.yaml')); }],
+      ['a folder in its place', (d) => { fs.rmSync(path.join(d, 'kustomization.yaml')); fs.mkdirSync(path.join(d, 'kustomization.yaml')); }],
+      ['missing', (d) => fs.rmSync(path.join(d, 'kustomization.yaml'))],
+    ];
+    for (const [what, change] of cases) {
+      const dir = folder();
+      change(dir);
+      expect(compareWithDisk(dir, FILES), what).toEqual({ equal: false, same: others });
+    }
+  });
+
+  it('finds a folder with a file more, or none at all, different', () => {
+    const dir = folder();
+    fs.writeFileSync(path.join(dir, 'flux', 'extra.yaml'), 'x\n');
+    expect(compareWithDisk(dir, FILES)).toEqual({ equal: false, same: new Set(FILES.map((f) => f.path)) });
+    expect(compareWithDisk(path.join(tmpDir(), 'absent'), FILES)).toEqual({ equal: false, same: new Set() });
+  });
+
+  it('gives the same answer from a snapshot taken before the comparison', () => {
+    const dir = folder();
+    const snapshot = snapshotFolder(dir);
+    expect(snapshot.entries.map((e) => e.path).sort()).toEqual(FILES.map((f) => f.path).sort());
+    expect(compareSnapshot(snapshot, FILES).equal).toBe(true);
+    expect(compareSnapshot(snapshot, [...FILES.slice(1), { ...FILES[0], content: 'other' }]).same.has(FILES[0].path)).toBe(false);
+  });
+});
+
+const BUILT = path.join(REPO, 'lib', 'src', 'synth', 'disk-compare.js');
+
+describe.skipIf(!fs.existsSync(BUILT))('reading folders ahead on a worker thread', () => {
+  it('gives each folder as the main thread reads it, in order, skipping those never asked for, and nothing once closed', async () => {
+    const built = (await import(BUILT)) as typeof import('../../src/synth/disk-compare');
+    const root = tmpDir();
+    const dirs = Array.from({ length: 40 }, (_, i) => path.join(root, `c${i}`));
+    dirs.forEach((d, i) => {
+      fs.mkdirSync(d);
+      fs.writeFileSync(path.join(d, 'a.yaml'), `n: ${i}\n`);
+      if (i % 3 === 0) fs.writeFileSync(path.join(d, 'b.yaml'), 'x'.repeat(100_000 + i), { mode: 0o600 });
+    });
+    const ahead = built.FolderReadAhead.start([...dirs, path.join(root, 'absent')]);
+    expect(ahead).toBeDefined();
+    const reader = ahead as NonNullable<typeof ahead>;
+    expect(reader.take(path.join(root, 'elsewhere'))).toBeUndefined();
+    for (const [i, d] of dirs.entries()) {
+      if (i % 7 === 3) continue;
+      const snapshot = reader.take(d);
+      expect(snapshot, d).toBeDefined();
+      const files = [{ path: 'a.yaml', content: `n: ${i}\n`, mode: 0o644 }, ...(i % 3 === 0 ? [{ path: 'b.yaml', content: 'x'.repeat(100_000 + i), mode: 0o600 }] : [])];
+      expect(built.compareSnapshot(snapshot as NonNullable<typeof snapshot>, files), d).toEqual({ equal: true, same: new Set(files.map((f) => f.path)) });
+    }
+    // Asked for twice, or after a later one: read by the caller instead.
+    expect(reader.take(dirs[39])).toBeUndefined();
+    expect(reader.take(dirs[3])).toBeUndefined();
+    expect(reader.take(path.join(root, 'absent'))).toEqual({ exists: false, entries: [], data: new Uint8Array(0) });
+    reader.close();
+    const again = built.FolderReadAhead.start(dirs) as NonNullable<typeof ahead>;
+    again.close();
+    expect(again.take(dirs[0])).toBeUndefined();
+  });
+});
