@@ -2,18 +2,31 @@
  * Writes rendered folders into the output folder as one change, which a
  * kill at any point leaves complete or not made at all:
  *
- * 1. every folder (and `.sops.yaml`) is written to a staging folder beside
- *    them, then flushed to disk;
+ * 1. every folder that changed (and `.sops.yaml`) is staged in a staging
+ *    folder beside them: the files that are new or differ are written, and
+ *    the files the live folder already holds as they are are listed in a
+ *    carry list (`.meshgen-carry/<folder>.json` in the staging folder); all
+ *    of it is flushed to disk;
  * 2. a journal (`.meshgen-journal.json`) names the folders to put in place
  *    and to remove; it is written and flushed: this is the commit;
- * 3. each live folder moves to a trash folder and its staged version takes
- *    its place; removed folders move to the trash;
+ * 3. each live folder moves to a trash folder, the files of its carry list
+ *    move from there into its staged version, and that takes its place;
+ *    removed folders move to the trash;
  * 4. the journal, the trash and the staging folder are removed.
  *
  * The next run that takes the output's lock and finds a journal does steps
- * 3 and 4 again, which is safe to repeat: the output is then the complete
- * new one. A staging folder without a journal was never committed and is
+ * 3 and 4 again, which is safe to repeat: a file of a carry list is either
+ * still in the trash or already in the staged folder, and a folder whose
+ * staged version is gone is in place. The output is then the complete new
+ * one. A staging folder without a journal was never committed and is
  * removed: the output is the complete old one. Either way the run says so.
+ *
+ * A folder is replaced by renames only, so a reader of the output sees a
+ * folder whole, old or new, or (for the moment its carried files move, a
+ * millisecond for a hundred) not at all; never half of one. Carrying files
+ * by rename costs one system call each, where linking them into the staged
+ * folder and unlinking the old folder cost two; in a fleet, where adding a
+ * cluster changes every primary's folder, that halves the write.
  *
  * Only folders that carry meshgen's marker file, naming a mesh of the
  * topology being written, are ever replaced or removed, and one run writes
@@ -39,6 +52,8 @@ const TRASH_PREFIX = '.meshgen-old-';
 const TRASH_MARK = '.meshgen-trash';
 const LOCK_FILE = '.meshgen-lock';
 const JOURNAL_FILE = '.meshgen-journal.json';
+/** In the staging folder: one carry list per staged cluster folder. Not a DNS label, so never a cluster's folder. */
+const CARRY_DIR = '.meshgen-carry';
 
 /** What a write changed. */
 export interface WriteResult {
@@ -202,19 +217,68 @@ function finish(outdir: string, journal: Journal): void {
     for (let n = 1; fs.existsSync(target); n++) target = path.join(trash, `${name}.${n}`);
     fs.renameSync(live, target);
   };
+  const carried = new Set<string>();
   for (const name of journal.install) {
     const staged = path.join(staging, name);
     // Gone from staging means it is in place already.
     if (!fs.existsSync(staged)) continue;
-    toTrash(name);
-    fs.renameSync(staged, path.join(outdir, name));
+    const live = path.join(outdir, name);
+    const old = path.join(trash, name);
+    // A trash copy of this write's own folder means a run moved it there already, and may have carried part of it.
+    if (fs.existsSync(old)) {
+      if (fs.existsSync(live)) {
+        throw new OutputError(`cannot finish the write of ${displayPath(outdir)} that a run began`, [
+          { file: displayPath(live), message: `exists, and so does its previous version in ${journal.trash}, which the write had moved away`, fix: `move the one you do not want out of ${displayPath(outdir)}, then run synth again` },
+        ]);
+      }
+    } else if (fs.existsSync(live)) {
+      fs.renameSync(live, old);
+    }
+    for (const dir of carry(old, staged, readCarryList(staging, name))) carried.add(dir);
+    fs.renameSync(staged, live);
   }
   for (const name of journal.remove) toTrash(name);
+  // The carried files' new places are on disk before the journal that would redo them is gone.
+  for (const dir of carried) fsyncDir(path.join(outdir, path.relative(staging, dir)));
   fsyncDir(outdir);
   fs.rmSync(path.join(outdir, JOURNAL_FILE), { force: true });
   fsyncDir(outdir);
   fs.rmSync(trash, { recursive: true, force: true });
   fs.rmSync(staging, { recursive: true, force: true });
+}
+
+/** The files the staged folder `name` takes from the live one as they are. */
+function readCarryList(staging: string, name: string): string[] {
+  const file = path.join(staging, CARRY_DIR, `${name}.json`);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const list = JSON.parse(text) as unknown;
+  if (!Array.isArray(list) || !list.every((p) => typeof p === 'string' && !path.isAbsolute(p) && !p.split('/').includes('..'))) {
+    throw new OutputError(`the write of ${displayPath(path.dirname(staging))} that a run began has a damaged carry list`, [
+      { file: displayPath(file), message: 'is not a list of paths in the folder', fix: `move ${displayPath(staging)} and ${JOURNAL_FILE} out of the output folder, restore the folder from version control, and run synth again` },
+    ]);
+  }
+  return list as string[];
+}
+
+/** Moves each of `files` from `from` into `to` (those moved already are in `to`); gives the folders of `to` that received files. */
+function carry(from: string, to: string, files: readonly string[]): Set<string> {
+  const dirs = new Set<string>();
+  for (const f of files) {
+    const target = path.join(to, f);
+    try {
+      fs.renameSync(path.join(from, f), target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync(target)) throw err;
+    }
+    dirs.add(path.dirname(target));
+  }
+  return dirs;
 }
 
 function ensureTrash(trash: string): void {
@@ -228,8 +292,15 @@ function rollBack(outdir: string, journal: Journal): void {
   const trash = path.join(outdir, journal.trash);
   for (const name of [...journal.install].reverse()) {
     const live = path.join(outdir, name);
-    if (!fs.existsSync(path.join(staging, name)) && fs.existsSync(live)) fs.renameSync(live, path.join(staging, name));
-    if (fs.existsSync(path.join(trash, name)) && !fs.existsSync(live)) fs.renameSync(path.join(trash, name), live);
+    const staged = path.join(staging, name);
+    const old = path.join(trash, name);
+    if (!fs.existsSync(staged) && fs.existsSync(live)) fs.renameSync(live, staged);
+    if (fs.existsSync(old)) {
+      for (const f of readCarryList(staging, name)) {
+        if (fs.existsSync(path.join(staged, f)) && !fs.existsSync(path.join(old, f))) fs.renameSync(path.join(staged, f), path.join(old, f));
+      }
+      if (!fs.existsSync(live)) fs.renameSync(old, live);
+    }
   }
   for (const name of journal.remove) {
     if (fs.existsSync(path.join(trash, name)) && !fs.existsSync(path.join(outdir, name))) fs.renameSync(path.join(trash, name), path.join(outdir, name));
@@ -341,10 +412,10 @@ export class OutputWrite {
   ) {}
 
   /**
-   * Examines `folder` and stages it if it differs from the disk. The staged
-   * folder is whole, so it still replaces the live one in one rename; the
-   * files the live folder already holds as they are come in as hard links,
-   * so a change of a few files of a folder writes those files only.
+   * Examines `folder` and stages it if it differs from the disk. The files
+   * the live folder already holds as they are go on the folder's carry list
+   * instead, and move into the staged folder when it takes the live one's
+   * place: a change of a few files of a folder writes those files only.
    */
   public add(folder: RenderedFolder): void {
     if (folder.secrets && folder.secrets.length > 0) throw unencrypted(folder);
@@ -414,7 +485,7 @@ export class OutputWrite {
     return this.staging;
   }
 
-  /** Writes `files` into the staging folder, under `name` (a cluster folder) or at its top; those in `same` are linked from the live folder. */
+  /** Writes `files` into the staging folder, under `name` (a cluster folder) or at its top; those in `same` go on the folder's carry list. */
   private stage(name: string | undefined, files: readonly RenderedFile[], same: ReadonlySet<string> = new Set()): void {
     try {
       const staging = this.staging ?? this.makeStaging();
@@ -425,6 +496,7 @@ export class OutputWrite {
       }
       // Sub-folders are made once each, not once per file: a fleet's folder holds a hundred files.
       const made = new Set<string>([dir]);
+      const carried: string[] = [];
       for (const file of files) {
         const target = path.join(dir, file.path);
         const parent = path.dirname(target);
@@ -432,24 +504,21 @@ export class OutputWrite {
           fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
           made.add(parent);
         }
-        if (name !== undefined && same.has(file.path) && linked(path.join(this.outdir, name, file.path), target)) continue;
+        if (name !== undefined && same.has(file.path)) {
+          carried.push(file.path);
+          continue;
+        }
         fs.writeFileSync(target, file.content, { mode: file.mode, flag: 'wx' });
         fs.chmodSync(target, file.mode);
+      }
+      if (name !== undefined && carried.length > 0) {
+        fs.mkdirSync(path.join(staging, CARRY_DIR), { recursive: true, mode: 0o755 });
+        fs.writeFileSync(path.join(staging, CARRY_DIR, `${name}.json`), `${JSON.stringify(carried)}\n`, { mode: 0o644, flag: 'wx' });
       }
     } catch (err) {
       this.discard();
       throw new OutputError(`cannot write output folder ${displayPath(this.outdir)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-  }
-}
-
-/** Hard-links `from` to `to`; false where the file system cannot (the file is then written). */
-function linked(from: string, to: string): boolean {
-  try {
-    fs.linkSync(from, to);
-    return true;
-  } catch {
-    return false;
   }
 }
 

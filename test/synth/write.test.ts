@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OutputError } from '../../src/errors';
 import { MARKER_FILE, markerText } from '../../src/synth/marker';
 import type { RenderedFolder } from '../../src/synth/render';
-import { writeOutput } from '../../src/synth/write';
+import { recoverOutput, writeOutput } from '../../src/synth/write';
 import { LockError } from '../../src/lock';
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -118,6 +118,60 @@ describe('writeOutput', () => {
     expect(notes).toEqual([expect.stringMatching(/^finished writing .*, which an interrupted run had begun \(2 folders\)$/)]);
     expect(fs.readdirSync(out).sort()).toEqual(['c1', 'c2']);
     expect(readTree(out)['c1/a.yaml']).toBe('newer1');
+  });
+
+  it('finishes a write stopped at any rename of the swap, and rolls back one that fails at any rename, never losing a carried file', async () => {
+    // Folders whose kept files (the marker, b.yaml, sub/c.yaml) are carried into the new version by rename.
+    const version = (name: string, a: string): RenderedFolder => ({
+      name,
+      mesh: 'mesh1',
+      files: [
+        { path: MARKER_FILE, content: markerText('mesh1'), mode: 0o644 },
+        { path: 'a.yaml', content: a, mode: 0o644 },
+        { path: 'b.yaml', content: `kept ${name}`, mode: 0o600 },
+        { path: 'sub/c.yaml', content: `kept ${name} too`, mode: 0o644 },
+      ],
+    });
+    const oldSet = [version('c1', 'old1'), version('c2', 'old2'), version('c3', 'old3')];
+    const newSet = [version('c1', 'new1'), version('c2', 'new2'), { ...version('c4', 'new4') }];
+    const expected = async (set: RenderedFolder[]) => {
+      const dir = tmpDir();
+      await writeOutput(dir, set);
+      return readTree(dir, { modes: true });
+    };
+    const [oldTree, newTree] = [await expected(oldSet), await expected(newSet)];
+    let stopped = 0;
+    for (let k = 2; ; k++) {
+      const out = tmpDir();
+      await writeOutput(out, oldSet);
+      // Every rename from the k-th on fails, the rollback's too: as if the process died there.
+      let calls = 0;
+      fsCjs.renameSync = ((from: fs.PathLike, to: fs.PathLike) => {
+        if (++calls >= k) throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+        return realRename(from, to);
+      }) as typeof fs.renameSync;
+      syncBuiltinESMExports();
+      const failed = await writeOutput(out, newSet).then(() => false, () => true);
+      fsCjs.renameSync = realRename;
+      syncBuiltinESMExports();
+      if (!failed) break;
+      // Stopped before the journal's rename, the write never happened; after it, the next run finishes it.
+      const finished = /^finished writing/.test(recoverOutput(out) ?? '');
+      if (finished) stopped++;
+      expect(readTree(out, { modes: true }), `stopped at rename ${k}`).toEqual(finished ? newTree : oldTree);
+      expect(fs.readdirSync(out).sort(), `stopped at rename ${k}`).toEqual(finished ? ['c1', 'c2', 'c4'] : ['c1', 'c2', 'c3']);
+
+      // The same rename failing alone: the run rolls back to the old output.
+      const back = tmpDir();
+      await writeOutput(back, oldSet);
+      failRenames(k);
+      await expect(writeOutput(back, newSet), `rename ${k} failing`).rejects.toThrow(/the output is as it was/);
+      expect(readTree(back, { modes: true }), `rename ${k} failing`).toEqual(oldTree);
+      expect(fs.readdirSync(back).sort()).toEqual(['c1', 'c2', 'c3']);
+    }
+    // After the journal's rename come twelve: per changed folder, to the trash, three carried files, into place; c4 into place; c3 to
+    // the trash. Stopped at the first of them, the rollback needs no rename and completes; stopped at any other, the next run finishes.
+    expect(stopped).toBe(2 * 5 + 1 + 1 - 1);
   });
 
   it('rejects folder names that are not DNS labels', async () => {
