@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Problem, TopologyError } from '../errors';
 import { compareStrings, sortBy } from '../order';
 import { plural } from '../text';
-import { convertPeer, detectPeerFormat } from './peers';
+import { convertPeer, peerFormatOf } from './peers';
 import { checkSchema, nearest, PRECOMPILED_SCHEMAS } from './schema-check';
 import { formatPath, parseSource, problemAt, readSource, SourceDocument } from './source';
 import {
@@ -78,8 +78,9 @@ export function parseTopology(sources: readonly TopologySource[], earlier: reado
   const fedDocs: SourceDocument[] = [];
   for (const original of sources) {
     let source = original;
+    let parsed = parseSource(original.file, original.text);
     // A peer tool's file (ristioctl, setup-mesh) is read through its conversion to the native format.
-    const format = detectPeerFormat(original.text);
+    const format = peerFormatOf(parsed.docs.map((d) => d.value));
     if (format) {
       try {
         source = { file: `${original.file} (read as ${format})`, text: convertPeer(original.file, original.text).yaml };
@@ -88,8 +89,8 @@ export function parseTopology(sources: readonly TopologySource[], earlier: reado
         problems.push(...err.problems);
         continue;
       }
+      parsed = parseSource(source.file, source.text);
     }
-    const parsed = parseSource(source.file, source.text);
     problems.push(...parsed.problems);
     if (parsed.docs.length === 0 && parsed.problems.length === 0) {
       problems.push({

@@ -43,7 +43,11 @@ export const RISTIOCTL_API_GROUP = 'ristioctl.k8smgmt.io';
  * is still recognised and its converter can report the error.
  */
 export function detectPeerFormat(text: string): PeerFormat | undefined {
-  const values = parseValues(text);
+  return peerFormatOf(parseValues(text));
+}
+
+/** detectPeerFormat() of documents parsed already: the values of those without YAML errors, as parseSource() gives them. */
+export function peerFormatOf(values: readonly unknown[]): PeerFormat | undefined {
   const maps = values.filter(isRecord);
   if (maps.some((m) => typeof m.apiVersion === 'string' && m.apiVersion.startsWith(`${RISTIOCTL_API_GROUP}/`))) return 'ristioctl';
   const first = values[0];

@@ -28,7 +28,7 @@ import {
 import { convertRistioctl } from './ristioctl';
 import { convertSetupMesh, DEFAULT_PEER_ISTIO_VERSION } from './setup-mesh';
 
-export { detectPeerFormat, istioVersionProblem, PEER_FORMAT_TITLES, toDnsLabel } from './detect';
+export { detectPeerFormat, istioVersionProblem, PEER_FORMAT_TITLES, peerFormatOf, toDnsLabel } from './detect';
 export type { PeerFormat } from './detect';
 export { clusterNamesFromContexts, DEFAULT_PEER_ISTIO_VERSION } from './setup-mesh';
 
