@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { credentialFor, defaultKubeconfigFiles, isLocalServer, KubeconfigError, loadKubeconfig } from '../../src/credentials/kubeconfig';
 import { remoteKubeconfig } from '../../src/credentials/remote-kubeconfig';
-import { REPO, thrown } from '../helpers';
+import { REPO, thrown, tmpDir } from '../helpers';
 
 const DIR = path.join(REPO, 'test', 'fixtures', 'kubeconfig');
 const file = (name: string) => path.join(DIR, name);
@@ -44,6 +44,24 @@ describe('kubeconfig credentials', () => {
     expect(config.files).toEqual([file('first.yaml'), file('second.yaml')]);
     expect(credentialFor(config, 'shared')).toMatchObject({ server: 'https://first.example.com', user: { token: 'first-token' } });
     expect(credentialFor(config, 'only-second')).toMatchObject({ server: 'https://other.example.com', user: { token: 'other-token' } });
+  });
+
+  it('reads a kubeconfig as the YAML 1.2 core schema, as the topology is read, and rejects one that is not YAML', () => {
+    const dir = tmpDir();
+    const kc = path.join(dir, 'config');
+    // Unquoted values that YAML 1.1 or a timestamp type would turn into booleans or dates stay what the core schema says.
+    fs.writeFileSync(
+      kc,
+      'apiVersion: v1\nclusters:\n- name: k\n  cluster: {server: "https://k.example.com", certificate-authority-data: Y2E=, insecure-skip-tls-verify: yes}\n' +
+        'users:\n- name: u\n  user: {token: 2026-01-01}\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n',
+    );
+    const config = loadKubeconfig([kc]);
+    expect(config.clusters.get('k')?.value['insecure-skip-tls-verify']).toBe('yes');
+    expect(credentialFor(config, 'c').user).toEqual({ token: '2026-01-01' });
+    for (const bad of ['clusters: [\n', 'a: 1\na: 2\n', 'a: 1\n---\nb: 2\n']) {
+      fs.writeFileSync(kc, bad);
+      expect(thrown(() => loadKubeconfig([kc]), KubeconfigError).message, bad).toMatch(/is not valid YAML/);
+    }
   });
 
   it('takes $KUBECONFIG as a list, else ~/.kube/config', () => {
