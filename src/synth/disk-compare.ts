@@ -138,9 +138,8 @@ export function compareWithDisk(dir: string, files: readonly ExpectedFile[]): Di
   return compareSnapshot(snapshotFolder(dir), files);
 }
 
-/** What the worker is given. */
+/** What the worker is given when it starts; the folders to read come later, in a message. */
 export interface ReadAheadData {
-  readonly dirs: readonly string[];
   readonly port: MessagePort;
   /** [0]: replies sent; [1]: index of the folder the main thread wants next; [2]: 1 once the main thread stops. */
   readonly signal: Int32Array;
@@ -156,6 +155,47 @@ const WORKER_SCRIPT = path.join(__dirname, 'disk-compare-worker.js');
 
 /** Folders read beyond the one the main thread wants next: enough to keep the worker busy, few enough to hold little memory. */
 const READ_AHEAD = 32;
+
+/** From how many folders a run reads them on a worker thread: below, starting one costs more than it saves. */
+export const READ_AHEAD_FROM = 16;
+
+/** A worker thread started, waiting for the folders to read. */
+interface Reader {
+  readonly worker: Worker;
+  readonly port: MessagePort;
+  readonly signal: Int32Array;
+}
+
+/** A reader started by warmUpReadAhead() for the next FolderReadAhead. */
+let spare: Reader | undefined;
+
+function startReader(): Reader | undefined {
+  if (!fs.existsSync(WORKER_SCRIPT)) return undefined;
+  try {
+    const signal = new Int32Array(new SharedArrayBuffer(12));
+    const { port1, port2 } = new MessageChannel();
+    const workerData: ReadAheadData = { port: port2, signal, ahead: READ_AHEAD };
+    // No flags of the main thread (a --require of the command line would load its modules again): the worker needs none.
+    const worker = new Worker(WORKER_SCRIPT, { workerData, transferList: [port2], execArgv: [] });
+    // Never what keeps the process alive: the main thread waits for the replies it wants itself.
+    worker.unref();
+    port1.unref();
+    return { worker, port: port1, signal };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts the worker of the run's FolderReadAhead now, when a run of
+ * `folders` folders into the existing `outdir` will want one: it then
+ * starts up while the main thread still loads the renderer and the key
+ * store, instead of after. It reads nothing until it is given the folders,
+ * under the output's lock.
+ */
+export function warmUpReadAhead(outdir: string, folders: number): void {
+  if (spare === undefined && folders >= READ_AHEAD_FROM && fs.existsSync(outdir)) spare = startReader();
+}
 
 /**
  * Folders read on a worker thread, in a given order, a few ahead of the
@@ -175,21 +215,13 @@ export class FolderReadAhead {
     dirs.forEach((d, i) => this.index.set(d, i));
   }
 
-  /** Starts reading `dirs` on a worker; undefined where no worker can run. */
+  /** Starts reading `dirs` on a worker (the one warmUpReadAhead() started, if any); undefined where no worker can run. */
   public static start(dirs: readonly string[]): FolderReadAhead | undefined {
-    if (!fs.existsSync(WORKER_SCRIPT)) return undefined;
-    try {
-      const signal = new Int32Array(new SharedArrayBuffer(12));
-      const { port1, port2 } = new MessageChannel();
-      const workerData: ReadAheadData = { dirs, port: port2, signal, ahead: READ_AHEAD };
-      const worker = new Worker(WORKER_SCRIPT, { workerData, transferList: [port2] });
-      // Never what keeps the process alive: the main thread waits for the replies it wants itself.
-      worker.unref();
-      port1.unref();
-      return new FolderReadAhead(dirs, port1, signal, worker);
-    } catch {
-      return undefined;
-    }
+    const reader = spare ?? startReader();
+    spare = undefined;
+    if (!reader) return undefined;
+    reader.port.postMessage({ dirs });
+    return new FolderReadAhead(dirs, reader.port, reader.signal, reader.worker);
   }
 
   /**

@@ -28,7 +28,7 @@ import * as fs from 'node:fs';
 import { LockOptions } from '../lock';
 import { withStoreLock } from '../pki/store-io';
 import { folderEncryptor } from './encrypt';
-import { FolderReadAhead } from './disk-compare';
+import { FolderReadAhead, READ_AHEAD_FROM } from './disk-compare';
 import { readTopologySealingKeys } from '../secrets/sealing-cert';
 
 /** Options of synthesize(). */
@@ -239,9 +239,6 @@ async function prepared(
     }),
   };
 }
-
-/** From how many folders a run reads them on a worker thread: below, starting one costs more than it saves. */
-const READ_AHEAD_FROM = 16;
 
 /**
  * Refuses a mesh whose folders in `outdir` were made for the other data

@@ -76,6 +76,8 @@ describe.skipIf(!fs.existsSync(BUILT))('reading folders ahead on a worker thread
       fs.writeFileSync(path.join(d, 'a.yaml'), `n: ${i}\n`);
       if (i % 3 === 0) fs.writeFileSync(path.join(d, 'b.yaml'), 'x'.repeat(100_000 + i), { mode: 0o600 });
     });
+    // Started before the folders are known, as a fleet's synth does once it has read the topology.
+    built.warmUpReadAhead(root, dirs.length);
     const ahead = built.FolderReadAhead.start([...dirs, path.join(root, 'absent')]);
     expect(ahead).toBeDefined();
     const reader = ahead as NonNullable<typeof ahead>;
