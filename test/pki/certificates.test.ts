@@ -180,3 +180,19 @@ describe('serial numbers and signer keys given from outside', () => {
     expect(() => createRootCertificate(ed, { now: NOW, serial: Buffer.from('01', 'hex') })).toThrow(/a key of type ed25519 cannot sign/);
   });
 });
+
+describe('parsing certificates', () => {
+  it('parses each PEM text once and gives the same certificate again, and nothing for what is not a certificate', async () => {
+    const { parseCertificate } = await import('../../src/pki/inspect');
+    const dir = path.join(__dirname, '..', 'fixtures', 'pki');
+    const root = fs.readFileSync(path.join(dir, 'root-cert.pem'), 'utf8');
+    const intermediate = fs.readFileSync(path.join(dir, 'cluster1', 'ca-cert.pem'), 'utf8');
+    const first = parseCertificate(root);
+    expect(first?.subject).toBe(new X509Certificate(root).subject);
+    expect(parseCertificate(`${root}`)).toBe(first);
+    expect(parseCertificate(intermediate)).not.toBe(first);
+    expect(parseCertificate(intermediate)?.fingerprint256).toBe(new X509Certificate(intermediate).fingerprint256);
+    expect(parseCertificate('not a certificate')).toBeUndefined();
+    expect(parseCertificate(root.replace('MII', 'MIJ'))).toBeUndefined();
+  });
+});
