@@ -133,6 +133,12 @@ export function compareSnapshot(snapshot: FolderSnapshot, files: readonly Expect
   return { equal: snapshot.entries.length === files.length && same.size === files.length, same };
 }
 
+/** The text of every file of a snapshot of the folder `dir`, by path; an entry it could not read is read now. */
+export function snapshotTexts(snapshot: FolderSnapshot, dir: string): Map<string, string> {
+  const data = Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength);
+  return new Map(snapshot.entries.map((e) => [e.path, e.start >= 0 ? data.toString('utf8', e.start, e.start + e.size) : fs.readFileSync(path.join(dir, e.path), 'utf8')]));
+}
+
 /** Which of `files` the folder `dir` already holds, read now on this thread. */
 export function compareWithDisk(dir: string, files: readonly ExpectedFile[]): DiskComparison {
   return compareSnapshot(snapshotFolder(dir), files);

@@ -43,7 +43,7 @@ import { LockOptions, withLock } from '../lock';
 import { displayPath, fsyncDir, makeFolders } from '../paths';
 import { MARKER_FILE, markerMesh, markerSopsRecipients } from './marker';
 import type { PendingSecret, RenderedFile, RenderedFolder } from './render';
-import { compareSnapshot, compareWithDisk, FolderReadAhead } from './disk-compare';
+import { compareSnapshot, compareWithDisk, FolderReadAhead, FolderSnapshot } from './disk-compare';
 import { checkSopsConfig, isOwnSopsConfig, SOPS_CONFIG_FILE, sopsConfigText } from './sops-config';
 
 const STAGING_PREFIX = '.meshgen-staging-';
@@ -370,9 +370,10 @@ export class OutputPlanner {
 
   /**
    * Whether `folder` differs from what is on disk, so that the write must
-   * put it in place, and which of its files the disk already holds as they are.
+   * put it in place, and which of its files the disk already holds as they
+   * are; with what the disk holds, when it was read ahead.
    */
-  public examine(folder: RenderedFolder): { readonly changed: boolean; readonly same: ReadonlySet<string> } {
+  public examine(folder: RenderedFolder): { readonly changed: boolean; readonly same: ReadonlySet<string>; readonly snapshot?: FolderSnapshot } {
     const marker = folder.files.find((file) => file.path === MARKER_FILE);
     const recipients = marker ? markerSopsRecipients(marker.content) : undefined;
     if (recipients) this.recipients.set(folder.name, recipients);
@@ -380,7 +381,7 @@ export class OutputPlanner {
     const snapshot = this.readAhead?.take(dir);
     const disk = snapshot ? compareSnapshot(snapshot, folder.files) : compareWithDisk(dir, folder.files);
     if (disk.equal) this.unchanged.push(folder.name);
-    return { changed: !disk.equal, same: disk.same };
+    return { changed: !disk.equal, same: disk.same, snapshot };
   }
 
   /** `.sops.yaml` after every folder was examined: its text, and whether it is written or removed. */

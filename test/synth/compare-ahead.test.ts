@@ -72,7 +72,12 @@ describe.skipIf(!fs.existsSync(path.join(REPO, 'lib', 'src', 'synth', 'disk-comp
     const prepared = await prepareSynthesis(loadTopology(path.join(dir, 'mesh.yaml')), { outdir: out, keyStore: { dryRun: true }, env: {} });
     const inline = new OutputDiff(prepared.outdir, new OutputPlanner(prepared.outdir, prepared.names));
     for await (const folder of prepared.folders()) inline.add(folder);
-    expect(inline.changes().map((c) => c.path)).toEqual(['c2/istiooperator.eastwest.yaml']);
+    const changes = inline.changes();
+    expect(changes.map((c) => c.path)).toEqual(['c2/istiooperator.eastwest.yaml']);
+    // The patch from the worker's snapshot is the one from reading the files again.
+    const patch = cli(['diff', '-o', 'dist'], dir);
+    expect(patch.stdout).toBe(changes.map((c) => c.patch).join(''));
+    expect(patch.stdout).toContain('+            service.beta.kubernetes.io/aws-load-balancer-type: nlb\n');
 
     const tree = readTree(out, { modes: true });
     expect(cli(['synth', '-q', '-o', 'dist'], dir).status).toBe(0);

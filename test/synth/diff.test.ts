@@ -47,6 +47,17 @@ describe('maskSecrets', () => {
     expect(maskSecrets(kustomization, 'cluster1/kustomization.yaml')).toBe(kustomization);
   });
 
+  it('masks a Secret whose kind is spelled with an escape, and a private key block in YAML that is not a Secret', () => {
+    const escaped = secret.replace('kind: Secret', 'kind: "S\\u0065cret"');
+    expect(escaped).not.toContain('Secret');
+    expect(maskSecrets(escaped, 'c/secret.yaml')).not.toContain('abc123');
+    const pem = fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'pki', 'root-key.pem'), 'utf8');
+    const cm = `kind: ConfigMap\ndata:\n  key: |\n${pem.trimEnd().split('\n').map((l) => `    ${l}`).join('\n')}\n`;
+    const masked = maskSecrets(cm, 'c/cm.yaml');
+    expect(masked).not.toContain(pem.split('\n')[1]);
+    expect(masked).toMatch(/key: \|\n    <secret, sha256 [0-9a-f]{12}>\n$/);
+  });
+
   it('masks a private key block even in a file that is not YAML', () => {
     const pem = fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'pki', 'root-key.pem'), 'utf8');
     const masked = maskSecrets(`notes\n${pem}end\n`, 'cluster1/NOTES.md');
