@@ -89,9 +89,13 @@ function filesOf(dir: string): Map<string, string> {
   return out;
 }
 
+/** Masked texts an OutputDiff keeps for reuse. */
+const MASKED_TEXTS = 256;
+
 /** A diff fed one folder at a time, as synth's write is: only a folder that differs is compared file by file, then let go. */
 export class OutputDiff {
   private readonly found: FileChange[] = [];
+  private readonly maskedTexts = new Map<string, string>();
 
   constructor(
     private readonly outdir: string,
@@ -123,12 +127,25 @@ export class OutputDiff {
     const patch = createTwoFilesPatch(
       before === undefined ? '/dev/null' : `a/${file}`,
       after === undefined ? '/dev/null' : `b/${file}`,
-      maskSecrets(before ?? '', file),
-      maskSecrets(after ?? '', file),
+      this.masked(before ?? '', file),
+      this.masked(after ?? '', file),
       undefined,
       undefined,
       { context: 3 },
     );
     this.found.push({ path: file, status, patch });
+  }
+
+  /** maskSecrets() of `text`, made once per text and kind of file: a cluster added to a fleet brings the same remote secret into every primary's folder. */
+  private masked(text: string, file: string): string {
+    const key = `${/\.ya?ml$/.test(file) ? 'yaml' : 'other'}\0${text}`;
+    let masked = this.maskedTexts.get(key);
+    if (masked === undefined) {
+      masked = maskSecrets(text, file);
+      // A few hundred texts at most, the oldest let go first: a diff of a whole fleet holds one folder at a time, not every text.
+      if (this.maskedTexts.size >= MASKED_TEXTS) this.maskedTexts.delete(this.maskedTexts.keys().next().value as string);
+      this.maskedTexts.set(key, masked);
+    }
+    return masked;
   }
 }
