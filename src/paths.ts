@@ -52,14 +52,18 @@ export function writeFileAtomically(file: string, content: string, mode: number,
   }
 }
 
+/** Error codes of a file system that cannot open or fsync a folder, and of a folder that is gone (nothing in it to flush). */
+const FSYNC_UNSUPPORTED = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EPERM', 'ENOENT']);
+
 /** fsyncs a folder, so that renames and new names in it survive a power loss. */
 export function fsyncDir(dir: string): void {
   let fd: number | undefined;
   try {
     fd = fs.openSync(dir, 'r');
     fs.fsyncSync(fd);
-  } catch {
-    // Some file systems cannot fsync a folder; renames there are still atomic.
+  } catch (err) {
+    // Some file systems cannot fsync a folder (renames there are still atomic); any other failure, EIO above all, is one.
+    if (!FSYNC_UNSUPPORTED.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }

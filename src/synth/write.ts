@@ -11,15 +11,20 @@
  *    and to remove; it is written and flushed: this is the commit;
  * 3. each live folder moves to a trash folder, the files of its carry list
  *    move from there into its staged version, and that takes its place;
- *    removed folders move to the trash;
- * 4. the journal, the trash and the staging folder are removed.
+ *    removed folders move to the trash; all of it is flushed, and the
+ *    journal is removed: the write is done;
+ * 4. the trash and the staging folder are renamed to `.meshgen-removing-*`
+ *    and deleted. Nothing here can fail the write: what is left, the next
+ *    run deletes.
  *
- * The next run that takes the output's lock and finds a journal does steps
- * 3 and 4 again, which is safe to repeat: a file of a carry list is either
- * still in the trash or already in the staged folder, and a folder whose
- * staged version is gone is in place. The output is then the complete new
- * one. A staging folder without a journal was never committed and is
- * removed: the output is the complete old one. Either way the run says so.
+ * The next run that takes the output's lock and finds a journal checks it
+ * and every carry list, then does steps 3 and 4 again, which is safe to
+ * repeat: a file of a carry list is either still in the trash or already in
+ * the staged folder, and a folder whose staged version is gone is in place.
+ * The output is then the complete new one. A staging folder without a
+ * journal was never committed and is removed: the output is the complete
+ * old one. Either way the run says so. A failure within step 3 of a running
+ * write is rolled back, the journal removed last.
  *
  * A folder is replaced by renames only, so a reader of the output sees a
  * folder whole, old or new, or (for the moment its carried files move, a
@@ -54,6 +59,10 @@ const LOCK_FILE = '.meshgen-lock';
 const JOURNAL_FILE = '.meshgen-journal.json';
 /** In the staging folder: one carry list per staged cluster folder. Not a DNS label, so never a cluster's folder. */
 const CARRY_DIR = '.meshgen-carry';
+/** What a finished write leaves to delete (its trash and staging folder) is renamed to this first, then deleted: a kill midway leaves a name the next run removes. */
+const REMOVING_PREFIX = '.meshgen-removing-';
+/** A folder name the output may hold: a DNS label (a cluster's name). */
+const FOLDER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** What a write changed. */
 export interface WriteResult {
@@ -124,7 +133,7 @@ export function ensureOutputFolder(outdir: string): void {
 export async function writeOutput(outdir: string, folders: readonly RenderedFolder[], opts: WriteOptions = {}): Promise<WriteResult> {
   const existed = fs.existsSync(outdir);
   for (const f of folders) {
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(f.name)) throw new OutputError(`cannot write a folder named ${JSON.stringify(f.name)}: not a DNS-1123 label`);
+    checkFolderName(f.name);
     // A Secret still waiting for its encryption has no file yet: writing the folder without it would lose it.
     if (f.secrets && f.secrets.length > 0) throw unencrypted(f);
   }
@@ -153,6 +162,11 @@ export async function writeOutput(outdir: string, folders: readonly RenderedFold
   }
 }
 
+/** A folder the write may make: a DNS label, so never a path elsewhere or one of the write's own hidden names. */
+function checkFolderName(name: string): void {
+  if (!FOLDER_NAME.test(name)) throw new OutputError(`cannot write a folder named ${JSON.stringify(name)}: not a DNS-1123 label`);
+}
+
 /**
  * Runs `fn` holding the output folder's lock, after finishing or discarding
  * what an interrupted write left there. Every command that reads or writes
@@ -172,22 +186,18 @@ export function recoverOutput(outdir: string): string | undefined {
   const shown = displayPath(outdir);
   const journalFile = path.join(outdir, JOURNAL_FILE);
   if (fs.existsSync(journalFile)) {
-    let journal: Journal;
-    try {
-      journal = JSON.parse(fs.readFileSync(journalFile, 'utf8')) as Journal;
-      if (journal.format !== 'meshgen-output-journal') throw new Error('not a journal');
-    } catch {
-      throw new OutputError(`the output folder ${shown} holds a journal that cannot be read`, [
-        { file: displayPath(journalFile), message: 'is not a meshgen journal', fix: 'remove it and the .meshgen-staging-* and .meshgen-old-* folders, then run synth again' },
-      ]);
-    }
-    finish(outdir, journal);
+    const journal = readJournal(journalFile);
+    swap(outdir, journal, readCarryLists(outdir, journal), true);
+    cleanUp(outdir, journal);
     return `finished writing ${shown}, which an interrupted run had begun (${journal.install.filter((n) => n !== SOPS_CONFIG_FILE).length} folders)`;
   }
   let discarded = 0;
   for (const entry of fs.readdirSync(outdir)) {
     const full = path.join(outdir, entry);
-    if (entry.startsWith(STAGING_PREFIX)) {
+    if (entry.startsWith(REMOVING_PREFIX)) {
+      // What a finished write had begun to delete: nothing of the output.
+      fs.rmSync(full, { recursive: true, force: true });
+    } else if (entry.startsWith(STAGING_PREFIX)) {
       fs.rmSync(full, { recursive: true, force: true });
       discarded++;
     } else if (entry.startsWith(TRASH_PREFIX)) {
@@ -205,8 +215,76 @@ export function recoverOutput(outdir: string): string | undefined {
   return discarded > 0 ? `discarded a write of ${shown} that an interrupted run had not committed: the output is as it was` : undefined;
 }
 
-/** Puts the staged versions in place and the removed folders in the trash (again, if a run did part of it), then cleans up. */
-function finish(outdir: string, journal: Journal): void {
+/** The journal of `file`, checked: every name in it is one this meshgen writes, so that redoing it touches nothing else. */
+function readJournal(file: string): Journal {
+  const entry = (n: unknown) => typeof n === 'string' && (FOLDER_NAME.test(n) || n === SOPS_CONFIG_FILE);
+  try {
+    const journal = JSON.parse(fs.readFileSync(file, 'utf8')) as Journal;
+    if (
+      journal.format === 'meshgen-output-journal' &&
+      typeof journal.staging === 'string' &&
+      new RegExp(`^${STAGING_PREFIX}[0-9a-f]+$`).test(journal.staging) &&
+      typeof journal.trash === 'string' &&
+      new RegExp(`^${TRASH_PREFIX}[0-9a-f]+$`).test(journal.trash) &&
+      Array.isArray(journal.install) &&
+      journal.install.every(entry) &&
+      Array.isArray(journal.remove) &&
+      journal.remove.every(entry)
+    ) {
+      return journal;
+    }
+  } catch {
+    // Reported below.
+  }
+  throw new OutputError(`the output folder ${displayPath(path.dirname(file))} holds a journal that cannot be read`, [
+    { file: displayPath(file), message: 'is not a meshgen journal', fix: 'restore the output folder from version control, remove this file and the .meshgen-staging-* and .meshgen-old-* folders, then run synth again' },
+  ]);
+}
+
+/** The carry lists of a committed write, by staged folder, all read and checked before anything moves. */
+function readCarryLists(outdir: string, journal: Journal): Map<string, readonly string[]> {
+  const staging = path.join(outdir, journal.staging);
+  const lists = new Map<string, readonly string[]>();
+  for (const name of journal.install) {
+    const file = path.join(staging, CARRY_DIR, `${name}.json`);
+    let list: unknown;
+    try {
+      list = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      list = undefined;
+    }
+    if (!Array.isArray(list) || !list.every(isPathInFolder)) throw damagedWrite(outdir, journal, file, 'is not a list of paths in the folder');
+    lists.set(name, list as string[]);
+  }
+  return lists;
+}
+
+/** A relative path of segments that are neither empty, `.` nor `..`. */
+function isPathInFolder(p: unknown): boolean {
+  return typeof p === 'string' && p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+}
+
+/** The error of a committed write that cannot be redone: the previous folders stay in the trash, which is what the fix restores from. */
+function damagedWrite(outdir: string, journal: Journal, file: string, message: string): OutputError {
+  return new OutputError(`cannot finish the write of ${displayPath(outdir)} that a run began`, [
+    {
+      file: displayPath(file),
+      message,
+      fix:
+        `the previous versions of the folders it replaces are in ${journal.trash}, the new ones in ${journal.staging}: restore ${displayPath(outdir)} from version control ` +
+        `(or move the folders back from ${journal.trash}), then remove ${JOURNAL_FILE}, ${journal.staging} and ${journal.trash}, and run synth again`,
+    },
+  ]);
+}
+
+/**
+ * Puts the staged versions in place and the removed folders in the trash
+ * (again, if a run did part of it), makes that durable, and removes the
+ * journal: the last step that can fail. `recovering`: the carry lists come
+ * from the disk, so a file in both places is refused rather than replaced.
+ */
+function swap(outdir: string, journal: Journal, lists: ReadonlyMap<string, readonly string[]>, recovering: boolean): void {
   const staging = path.join(outdir, journal.staging);
   const trash = path.join(outdir, journal.trash);
   ensureTrash(trash);
@@ -217,7 +295,6 @@ function finish(outdir: string, journal: Journal): void {
     for (let n = 1; fs.existsSync(target); n++) target = path.join(trash, `${name}.${n}`);
     fs.renameSync(live, target);
   };
-  const carried = new Set<string>();
   for (const name of journal.install) {
     const staged = path.join(staging, name);
     // Gone from staging means it is in place already.
@@ -226,59 +303,58 @@ function finish(outdir: string, journal: Journal): void {
     const old = path.join(trash, name);
     // A trash copy of this write's own folder means a run moved it there already, and may have carried part of it.
     if (fs.existsSync(old)) {
-      if (fs.existsSync(live)) {
-        throw new OutputError(`cannot finish the write of ${displayPath(outdir)} that a run began`, [
-          { file: displayPath(live), message: `exists, and so does its previous version in ${journal.trash}, which the write had moved away`, fix: `move the one you do not want out of ${displayPath(outdir)}, then run synth again` },
-        ]);
-      }
+      if (fs.existsSync(live)) throw damagedWrite(outdir, journal, live, `exists, and so does its previous version in ${journal.trash}, which the write had moved away`);
     } else if (fs.existsSync(live)) {
       fs.renameSync(live, old);
     }
-    for (const dir of carry(old, staged, readCarryList(staging, name))) carried.add(dir);
+    carry(old, staged, lists.get(name) ?? [], recovering ? (f) => damagedWrite(outdir, journal, path.join(staged, f), `is both written anew and on the carry list`) : undefined);
     fs.renameSync(staged, live);
   }
   for (const name of journal.remove) toTrash(name);
-  // The carried files' new places are on disk before the journal that would redo them is gone.
-  for (const dir of carried) fsyncDir(path.join(outdir, path.relative(staging, dir)));
+  // The carried files' new places are on disk before the journal that would redo them is gone, those a killed run moved too.
+  for (const [name, list] of lists) for (const dir of new Set(list.map((f) => path.dirname(f)))) fsyncDir(path.join(outdir, name, dir));
   fsyncDir(outdir);
   fs.rmSync(path.join(outdir, JOURNAL_FILE), { force: true });
-  fsyncDir(outdir);
-  fs.rmSync(trash, { recursive: true, force: true });
-  fs.rmSync(staging, { recursive: true, force: true });
 }
 
-/** The files the staged folder `name` takes from the live one as they are. */
-function readCarryList(staging: string, name: string): string[] {
-  const file = path.join(staging, CARRY_DIR, `${name}.json`);
-  let text: string;
+/**
+ * Deletes what a write left once its journal is gone: its trash and its
+ * staging folder, each renamed first, so that a kill midway leaves a name
+ * the next run deletes. Never fails: what it cannot delete, the next run does.
+ */
+function cleanUp(outdir: string, journal: Journal): void {
   try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
+    fsyncDir(outdir);
+  } catch {
+    // The journal's removal is not undone by a power loss that loses it: the next run would redo the write, which is done.
   }
-  const list = JSON.parse(text) as unknown;
-  if (!Array.isArray(list) || !list.every((p) => typeof p === 'string' && !path.isAbsolute(p) && !p.split('/').includes('..'))) {
-    throw new OutputError(`the write of ${displayPath(path.dirname(staging))} that a run began has a damaged carry list`, [
-      { file: displayPath(file), message: 'is not a list of paths in the folder', fix: `move ${displayPath(staging)} and ${JOURNAL_FILE} out of the output folder, restore the folder from version control, and run synth again` },
-    ]);
+  for (const name of [journal.trash, journal.staging]) {
+    const doomed = path.join(outdir, `${REMOVING_PREFIX}${name.replace(/^\.meshgen-/, '')}`);
+    try {
+      fs.renameSync(path.join(outdir, name), doomed);
+      fs.rmSync(doomed, { recursive: true, force: true });
+    } catch {
+      // Left for the next run, which holds the lock before it deletes it.
+    }
   }
-  return list as string[];
 }
 
-/** Moves each of `files` from `from` into `to` (those moved already are in `to`); gives the folders of `to` that received files. */
-function carry(from: string, to: string, files: readonly string[]): Set<string> {
-  const dirs = new Set<string>();
+/**
+ * Moves each of `files` from `from` into `to` (those moved already are in
+ * `to`). With `refuse`, a file in both places is an error instead of the
+ * old one replacing the new.
+ */
+function carry(from: string, to: string, files: readonly string[], refuse?: (file: string) => Error): void {
   for (const f of files) {
+    const source = path.join(from, f);
     const target = path.join(to, f);
+    if (refuse && fs.existsSync(source) && fs.existsSync(target)) throw refuse(f);
     try {
-      fs.renameSync(path.join(from, f), target);
+      fs.renameSync(source, target);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync(target)) throw err;
     }
-    dirs.add(path.dirname(target));
   }
-  return dirs;
 }
 
 function ensureTrash(trash: string): void {
@@ -286,8 +362,8 @@ function ensureTrash(trash: string): void {
   fs.writeFileSync(path.join(trash, TRASH_MARK), 'Replaced output of a meshgen write: removed when the write is finished.\n');
 }
 
-/** Undoes `finish` as far as it got, after a failure in this run; throws if that fails too. */
-function rollBack(outdir: string, journal: Journal): void {
+/** Undoes `swap` as far as it got, after a failure in this run, durably, then removes the journal; throws if that fails too. */
+function rollBack(outdir: string, journal: Journal, lists: ReadonlyMap<string, readonly string[]>): void {
   const staging = path.join(outdir, journal.staging);
   const trash = path.join(outdir, journal.trash);
   for (const name of [...journal.install].reverse()) {
@@ -296,7 +372,7 @@ function rollBack(outdir: string, journal: Journal): void {
     const old = path.join(trash, name);
     if (!fs.existsSync(staged) && fs.existsSync(live)) fs.renameSync(live, staged);
     if (fs.existsSync(old)) {
-      for (const f of readCarryList(staging, name)) {
+      for (const f of lists.get(name) ?? []) {
         if (fs.existsSync(path.join(staged, f)) && !fs.existsSync(path.join(old, f))) fs.renameSync(path.join(staged, f), path.join(old, f));
       }
       if (!fs.existsSync(live)) fs.renameSync(old, live);
@@ -305,10 +381,10 @@ function rollBack(outdir: string, journal: Journal): void {
   for (const name of journal.remove) {
     if (fs.existsSync(path.join(trash, name)) && !fs.existsSync(path.join(outdir, name))) fs.renameSync(path.join(trash, name), path.join(outdir, name));
   }
-  fs.rmSync(path.join(outdir, JOURNAL_FILE), { force: true });
+  for (const [name, list] of lists) for (const dir of new Set(list.map((f) => path.dirname(f)))) fsyncDir(path.join(outdir, name, dir));
   fsyncDir(outdir);
-  fs.rmSync(trash, { recursive: true, force: true });
-  fs.rmSync(staging, { recursive: true, force: true });
+  fs.rmSync(path.join(outdir, JOURNAL_FILE), { force: true });
+  cleanUp(outdir, journal);
 }
 
 /**
@@ -405,6 +481,8 @@ export class OutputPlanner {
 export class OutputWrite {
   private staging?: string;
   private readonly installed: string[] = [];
+  /** The carry list of each staged folder, as written beside it. */
+  private readonly carryLists = new Map<string, readonly string[]>();
   private readonly id = randomBytes(6).toString('hex');
 
   constructor(
@@ -419,6 +497,7 @@ export class OutputWrite {
    * place: a change of a few files of a folder writes those files only.
    */
   public add(folder: RenderedFolder): void {
+    checkFolderName(folder.name);
     if (folder.secrets && folder.secrets.length > 0) throw unencrypted(folder);
     const { changed, same } = this.planner.examine(folder);
     if (!changed) return;
@@ -453,13 +532,13 @@ export class OutputWrite {
       this.discard();
       throw new OutputError(`cannot write output folder ${displayPath(this.outdir)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    commitJournal(this.outdir, journal);
+    this.commitJournal(journal);
     try {
-      finish(this.outdir, journal);
+      swap(this.outdir, journal, this.carryLists, false);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       try {
-        rollBack(this.outdir, journal);
+        rollBack(this.outdir, journal, this.carryLists);
       } catch {
         throw new OutputError(`cannot replace folders in ${displayPath(this.outdir)} (${code}), and the rollback failed too`, [
           {
@@ -471,7 +550,41 @@ export class OutputWrite {
       }
       throw new OutputError(`cannot replace folders in ${displayPath(this.outdir)} (${code}); the output is as it was`);
     }
+    cleanUp(this.outdir, journal);
     return result;
+  }
+
+  /**
+   * Writes the journal durably: after this, the write happens, whatever
+   * stops the process. If that fails, the journal and the staged folders are
+   * taken back: the output is as it was.
+   */
+  private commitJournal(journal: Journal): void {
+    const file = path.join(this.outdir, JOURNAL_FILE);
+    const tmp = `${file}.${randomBytes(6).toString('hex')}`;
+    try {
+      const fd = fs.openSync(tmp, 'wx', 0o644);
+      try {
+        fs.writeSync(fd, `${JSON.stringify(journal, null, 2)}\n`);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, file);
+      fsyncDir(this.outdir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      try {
+        fs.rmSync(tmp, { force: true });
+        fs.rmSync(file, { force: true });
+      } catch {
+        throw new OutputError(`cannot commit the write of ${displayPath(this.outdir)} (${code}), nor take it back`, [
+          { file: displayPath(file), message: 'may record the write', fix: 'fix the cause (disk full, permissions), then run synth again: it finishes or discards this write first' },
+        ]);
+      }
+      this.discard();
+      throw new OutputError(`cannot write output folder ${displayPath(this.outdir)}: ${code}`);
+    }
   }
 
   /** Removes what was staged; the output is as it was. */
@@ -515,6 +628,7 @@ export class OutputWrite {
       if (name !== undefined && carried.length > 0) {
         fs.mkdirSync(path.join(staging, CARRY_DIR), { recursive: true, mode: 0o755 });
         fs.writeFileSync(path.join(staging, CARRY_DIR, `${name}.json`), `${JSON.stringify(carried)}\n`, { mode: 0o644, flag: 'wx' });
+        this.carryLists.set(name, carried);
       }
     } catch (err) {
       this.discard();
@@ -528,21 +642,6 @@ function unencrypted(f: RenderedFolder): OutputError {
   return new OutputError(`folder "${f.name}" has ${(f.secrets as readonly PendingSecret[]).length} Secret(s) that are not encrypted yet`, [
     { file: first.path, message: `is to be encrypted (secrets.encryption: ${first.settings.encryption})`, fix: 'pass the folders through encryptFolders() before writeOutput()' },
   ]);
-}
-
-/** Writes the journal durably: after this, the write happens, whatever stops the process. */
-function commitJournal(outdir: string, journal: Journal): void {
-  const file = path.join(outdir, JOURNAL_FILE);
-  const tmp = `${file}.${randomBytes(6).toString('hex')}`;
-  const fd = fs.openSync(tmp, 'wx', 0o644);
-  try {
-    fs.writeSync(fd, `${JSON.stringify(journal, null, 2)}\n`);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  fsyncDir(outdir);
 }
 
 /**

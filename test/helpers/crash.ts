@@ -19,7 +19,7 @@ import { readTree, REPO, tmpDir, walk } from './index';
 
 export const BIN = path.join(REPO, 'bin', 'meshgen');
 /** Files and folders an interrupted run leaves, which the next run must clear. */
-const LEFTOVER = /^\.meshgen-(staging-|old-|tx-|journal|lock)/;
+const LEFTOVER = /^\.meshgen-(staging-|old-|removing-|tx-|journal|lock)/;
 
 /** A fleet of `n` primaries on their own networks, with ECDSA keys so that a fresh key store is made in milliseconds. */
 export function fleet(dir: string, n: number): string {

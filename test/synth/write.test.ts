@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OutputError } from '../../src/errors';
 import { MARKER_FILE, markerText } from '../../src/synth/marker';
 import type { RenderedFolder } from '../../src/synth/render';
-import { recoverOutput, writeOutput } from '../../src/synth/write';
+import { OutputPlanner, OutputWrite, recoverOutput, writeOutput } from '../../src/synth/write';
 import { LockError } from '../../src/lock';
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -37,9 +37,54 @@ function failRenames(...failing: number[]): void {
   syncBuiltinESMExports();
 }
 
-afterEach(() => {
+/** The calls of node:fs that change the disk (openSync only when it opens for writing). */
+const MUTATING = ['renameSync', 'rmSync', 'writeFileSync', 'mkdirSync', 'openSync', 'writeSync', 'fsyncSync', 'chmodSync', 'rmdirSync', 'unlinkSync'] as const;
+type Mutating = (typeof MUTATING)[number];
+const realFs = Object.fromEntries(MUTATING.map((name) => [name, fsCjs[name]])) as Record<Mutating, (...args: unknown[]) => unknown>;
+
+/**
+ * Makes the mutating calls of node:fs numbered n (from 1) fail with EIO
+ * where `fails(n, call)` says so; gives a function that tells how many
+ * failed. A read-only open is neither counted nor failed.
+ */
+function failCalls(fails: (n: number, call: Mutating) => boolean, calls: readonly Mutating[] = MUTATING): () => number {
+  let n = 0;
+  let failed = 0;
+  for (const name of calls) {
+    (fsCjs as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      if (name === 'openSync' && (args[1] === undefined || args[1] === 'r')) return realFs[name](...args);
+      if (fails(++n, name)) {
+        failed++;
+        throw Object.assign(new Error(`EIO: i/o error, ${name}`), { code: 'EIO' });
+      }
+      return realFs[name](...args);
+    };
+  }
+  syncBuiltinESMExports();
+  return () => failed;
+}
+
+function restoreFs(): void {
+  for (const name of MUTATING) (fsCjs as unknown as Record<string, unknown>)[name] = realFs[name];
   fsCjs.renameSync = realRename;
   syncBuiltinESMExports();
+}
+
+function isDeepEqual(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function thrownBy(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('did not throw');
+}
+
+afterEach(() => {
+  restoreFs();
 });
 
 describe('writeOutput', () => {
@@ -120,8 +165,8 @@ describe('writeOutput', () => {
     expect(readTree(out)['c1/a.yaml']).toBe('newer1');
   });
 
-  it('finishes a write stopped at any rename of the swap, and rolls back one that fails at any rename, never losing a carried file', async () => {
-    // Folders whose kept files (the marker, b.yaml, sub/c.yaml) are carried into the new version by rename.
+  it('ends, after a failure or a stop at any file system call and one more run, with exactly the old or the new output and nothing left behind', async () => {
+    // Folders whose kept files (the marker, b.yaml, sub/c.yaml) are carried into the new version.
     const version = (name: string, a: string): RenderedFolder => ({
       name,
       mesh: 'mesh1',
@@ -133,49 +178,98 @@ describe('writeOutput', () => {
       ],
     });
     const oldSet = [version('c1', 'old1'), version('c2', 'old2'), version('c3', 'old3')];
-    const newSet = [version('c1', 'new1'), version('c2', 'new2'), { ...version('c4', 'new4') }];
-    const expected = async (set: RenderedFolder[]) => {
+    const newSet = [version('c1', 'new1'), version('c2', 'new2'), version('c4', 'new4')];
+    const treeOf = async (set: RenderedFolder[]) => {
       const dir = tmpDir();
       await writeOutput(dir, set);
       return readTree(dir, { modes: true });
     };
-    const [oldTree, newTree] = [await expected(oldSet), await expected(newSet)];
-    let stopped = 0;
-    for (let k = 2; ; k++) {
-      const out = tmpDir();
-      await writeOutput(out, oldSet);
-      // Every rename from the k-th on fails, the rollback's too: as if the process died there.
-      let calls = 0;
-      fsCjs.renameSync = ((from: fs.PathLike, to: fs.PathLike) => {
-        if (++calls >= k) throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
-        return realRename(from, to);
-      }) as typeof fs.renameSync;
-      syncBuiltinESMExports();
-      const failed = await writeOutput(out, newSet).then(() => false, () => true);
-      fsCjs.renameSync = realRename;
-      syncBuiltinESMExports();
-      if (!failed) break;
-      // Stopped before the journal's rename, the write never happened; after it, the next run finishes it.
-      const finished = /^finished writing/.test(recoverOutput(out) ?? '');
-      if (finished) stopped++;
-      expect(readTree(out, { modes: true }), `stopped at rename ${k}`).toEqual(finished ? newTree : oldTree);
-      expect(fs.readdirSync(out).sort(), `stopped at rename ${k}`).toEqual(finished ? ['c1', 'c2', 'c4'] : ['c1', 'c2', 'c3']);
-
-      // The same rename failing alone: the run rolls back to the old output.
-      const back = tmpDir();
-      await writeOutput(back, oldSet);
-      failRenames(k);
-      await expect(writeOutput(back, newSet), `rename ${k} failing`).rejects.toThrow(/the output is as it was/);
-      expect(readTree(back, { modes: true }), `rename ${k} failing`).toEqual(oldTree);
-      expect(fs.readdirSync(back).sort()).toEqual(['c1', 'c2', 'c3']);
+    const [oldTree, newTree] = [await treeOf(oldSet), await treeOf(newSet)];
+    const outcomes = { old: 0, new: 0 };
+    for (const mode of ['stop', 'fail once'] as const) {
+      for (let k = 1; ; k++) {
+        const out = tmpDir();
+        await writeOutput(out, oldSet);
+        // 'stop': every call from the k-th on fails, the rollback's too, as if the process died there; 'fail once': only the k-th.
+        const injected = failCalls((n) => (mode === 'stop' ? n >= k : n === k));
+        const result = await writeOutput(out, newSet).then(
+          () => 'done',
+          (e: Error) => e.message,
+        );
+        restoreFs();
+        if (injected() === 0) break;
+        // A run that died leaves its lock to the next run, which takes it over; in this process the holder is still alive.
+        fs.rmSync(path.join(out, '.meshgen-lock'), { force: true });
+        const note = recoverOutput(out) ?? '';
+        const tree = readTree(out, { modes: true });
+        const label = `${mode} at call ${k}: ${result} / ${note}`;
+        expect([oldTree, newTree], label).toContainEqual(tree);
+        // The old output only when the write never committed, or a running write rolled back and said so.
+        if (result === 'done' || /^finished writing/.test(note)) expect(tree, label).toEqual(newTree);
+        if (/the output is as it was/.test(result)) expect(tree, label).toEqual(oldTree);
+        expect(fs.readdirSync(out).sort(), label).toEqual(tree === oldTree || isDeepEqual(tree, oldTree) ? ['c1', 'c2', 'c3'] : ['c1', 'c2', 'c4']);
+        outcomes[isDeepEqual(tree, newTree) ? 'new' : 'old']++;
+      }
     }
-    // After the journal's rename come twelve: per changed folder, to the trash, three carried files, into place; c4 into place; c3 to
-    // the trash. Stopped at the first of them, the rollback needs no rename and completes; stopped at any other, the next run finishes.
-    expect(stopped).toBe(2 * 5 + 1 + 1 - 1);
+    expect(outcomes.old).toBeGreaterThan(10);
+    expect(outcomes.new).toBeGreaterThan(10);
   });
 
-  it('rejects folder names that are not DNS labels', async () => {
+  it('finishes a write when deleting its trash fails, and the next run deletes what is left', async () => {
+    const out = tmpDir();
+    await writeOutput(out, [folder('c1', 'mesh1', 'old1'), folder('c2', 'mesh1', 'old2')]);
+    const realRm = fsCjs.rmSync;
+    fsCjs.rmSync = ((p: fs.PathLike, o?: fs.RmOptions) => {
+      if (String(p).includes('.meshgen-removing-')) throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+      return realRm(p, o);
+    }) as typeof fs.rmSync;
+    syncBuiltinESMExports();
+    try {
+      await writeOutput(out, [folder('c1', 'mesh1', 'new1'), folder('c2', 'mesh1', 'new2')]);
+    } finally {
+      fsCjs.rmSync = realRm;
+      syncBuiltinESMExports();
+    }
+    expect(readTree(out)).toMatchObject({ 'c1/a.yaml': 'new1', 'c2/a.yaml': 'new2' });
+    expect(fs.readdirSync(out).filter((e) => e.startsWith('.meshgen-removing-')).length).toBe(2);
+    await writeOutput(out, [folder('c1', 'mesh1', 'new1'), folder('c2', 'mesh1', 'new2')]);
+    expect(fs.readdirSync(out).sort()).toEqual(['c1', 'c2']);
+  });
+
+  it('refuses to redo a write whose carry list is damaged, keeping the previous folders where the fix says', async () => {
+    const out = tmpDir();
+    await writeOutput(out, [folder('c1', 'mesh1', 'old1'), folder('c2', 'mesh1', 'old2')]);
+    // Stopped after c1's old folder went to the trash (the journal's rename is the first, c1's the second).
+    failCalls((n) => n >= 3, ['renameSync']);
+    await expect(writeOutput(out, [folder('c1', 'mesh1', 'new1'), folder('c2', 'mesh1', 'new2')])).rejects.toThrow(/rollback failed too/);
+    restoreFs();
+    const staging = fs.readdirSync(out).find((e) => e.startsWith('.meshgen-staging-')) as string;
+    const trash = fs.readdirSync(out).find((e) => e.startsWith('.meshgen-old-')) as string;
+    expect(fs.readFileSync(path.join(out, trash, 'c1', 'a.yaml'), 'utf8')).toBe('old1');
+    for (const damaged of ['["../c2/a.yaml"]', '[""]', '{"a": 1}', 'not json']) {
+      fs.writeFileSync(path.join(out, staging, '.meshgen-carry', 'c1.json'), damaged);
+      const err = thrownBy(() => recoverOutput(out));
+      expect(err.message, damaged).toMatch(/cannot finish the write of .* that a run began[\s\S]*c1\.json: is not a list of paths in the folder[\s\S]*fix: the previous versions of the folders it replaces are in \.meshgen-old-/);
+      expect(fs.readFileSync(path.join(out, trash, 'c1', 'a.yaml'), 'utf8')).toBe('old1');
+    }
+    // A journal naming what this meshgen never writes is not followed at all.
+    const journal = JSON.parse(fs.readFileSync(path.join(out, '.meshgen-journal.json'), 'utf8')) as Record<string, unknown>;
+    for (const bad of [{ trash: '' }, { staging: '..' }, { install: ['../elsewhere'] }, { remove: ['.meshgen-carry'] }]) {
+      fs.writeFileSync(path.join(out, '.meshgen-journal.json'), JSON.stringify({ ...journal, ...bad }));
+      expect(thrownBy(() => recoverOutput(out)).message, JSON.stringify(bad)).toMatch(/holds a journal that cannot be read/);
+    }
+    expect(fs.existsSync(path.join(out, trash, 'c1', 'a.yaml'))).toBe(true);
+  });
+
+  it('rejects folder names that are not DNS labels, also where synthesize() writes folders one at a time', async () => {
     await expect(writeOutput(tmpDir(), [folder('..')])).rejects.toThrow(/not a DNS-1123 label/);
+    const out = tmpDir();
+    for (const name of ['.meshgen-carry', '../x', 'C1']) {
+      const write = new OutputWrite(out, new OutputPlanner(out, new Map([[name, 'mesh1']])));
+      expect(() => write.add(folder(name)), name).toThrow(/not a DNS-1123 label/);
+      write.discard();
+    }
+    expect(fs.readdirSync(out)).toEqual([]);
   });
 });
 
