@@ -192,14 +192,16 @@ export function recoverOutput(outdir: string): string | undefined {
     return `finished writing ${shown}, which an interrupted run had begun (${journal.install.filter((n) => n !== SOPS_CONFIG_FILE).length} folders)`;
   }
   let discarded = 0;
-  for (const entry of fs.readdirSync(outdir)) {
+  const entries = fs.readdirSync(outdir);
+  for (const entry of entries) {
     const full = path.join(outdir, entry);
     if (entry.startsWith(REMOVING_PREFIX)) {
       // What a finished write had begun to delete: nothing of the output.
       fs.rmSync(full, { recursive: true, force: true });
     } else if (entry.startsWith(STAGING_PREFIX)) {
       fs.rmSync(full, { recursive: true, force: true });
-      discarded++;
+      // A staging folder beside its write's trash belongs to a write that was committed and finished; else it was never committed.
+      if (!entries.includes(`${TRASH_PREFIX}${entry.slice(STAGING_PREFIX.length)}`)) discarded++;
     } else if (entry.startsWith(TRASH_PREFIX)) {
       if (!fs.existsSync(path.join(full, TRASH_MARK))) {
         // Left by an older meshgen whose rollback failed: it may hold the only copy of the previous folders.
@@ -328,13 +330,19 @@ function cleanUp(outdir: string, journal: Journal): void {
   } catch {
     // The journal's removal is not undone by a power loss that loses it: the next run would redo the write, which is done.
   }
-  for (const name of [journal.trash, journal.staging]) {
+  // The staging folder first: a trash folder left alone tells the next run that this write was finished.
+  for (const name of [journal.staging, journal.trash]) {
     const doomed = path.join(outdir, `${REMOVING_PREFIX}${name.replace(/^\.meshgen-/, '')}`);
     try {
-      fs.renameSync(path.join(outdir, name), doomed);
+      if (fs.existsSync(path.join(outdir, name))) fs.renameSync(path.join(outdir, name), doomed);
+    } catch {
+      // Left for the next run, which holds the lock before it deletes it; the trash stays too, to tell it that this write was finished.
+      return;
+    }
+    try {
       fs.rmSync(doomed, { recursive: true, force: true });
     } catch {
-      // Left for the next run, which holds the lock before it deletes it.
+      // Its name tells the next run to delete it.
     }
   }
 }

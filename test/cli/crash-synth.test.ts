@@ -27,6 +27,9 @@ describe('SIGKILL during synth', () => {
     ...[1, 2].map(() => ({ name: 'key store journal', fresh: true, at: (ws: Where) => has(ws.store, (f) => f === '.meshgen-journal.json') })),
     ...[true, false].map((fresh) => ({ name: 'output staging', fresh, at: (ws: Where) => has(ws.out, (f) => f.startsWith('.meshgen-staging-')) })),
     ...[true, false].map((fresh) => ({ name: 'output journal', fresh, at: (ws: Where) => has(ws.out, (f) => f === '.meshgen-journal.json') })),
+    // While the live folders move to the trash and their kept files into the new ones, and while a finished write's leftovers are deleted.
+    { name: 'output swap', fresh: false, at: (ws: Where) => has(ws.out, (f) => f.startsWith('.meshgen-old-')) },
+    { name: 'output clean-up', fresh: false, at: (ws: Where) => has(ws.out, (f) => f.startsWith('.meshgen-removing-')) },
   ];
 
   it.each(points.map((p, i) => [i, p.name, p.fresh ? 'a new key store' : 'earlier output', p] as const))(

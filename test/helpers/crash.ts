@@ -65,6 +65,7 @@ export function phaseOf(ws: { out: string; store: string }): string {
   if (has(ws.store, '.meshgen-journal')) return 'key store commit';
   if (has(ws.store, '.meshgen-tx-')) return 'key store staging';
   if (has(ws.out, '.meshgen-journal')) return 'output swap';
+  if (has(ws.out, '.meshgen-removing-')) return 'output clean-up';
   if (has(ws.out, '.meshgen-staging-')) return 'output staging';
   if (has(ws.out, '.meshgen-lock') || has(ws.store, '.meshgen-lock')) return 'holding a lock';
   return 'other';
