@@ -409,7 +409,7 @@ function main() {
       (typeof os.availableParallelism === 'function' ? ` (available parallelism ${os.availableParallelism()})` : ''),
     `memory:   ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     `os:       ${os.type()} ${os.release()} ${os.arch()}`,
-    `node:     ${process.version} (bundled OpenSSL ${process.versions.openssl}; bin/meshgen sets UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE || '128'})`,
+    `node:     ${process.version} (bundled OpenSSL ${process.versions.openssl}; meshgen gives libuv's pool a thread per key, up to 128${process.env.UV_THREADPOOL_SIZE ? `; UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE} set here` : ''})`,
     `openssl:  ${ossl}`,
     `sizes:    ${opts.sizes.join(', ')} clusters; ${opts.warmRuns} warm run(s) each`,
   ].join('\n');

@@ -65,6 +65,25 @@ export interface IssueOptions {
   readonly extraSANs?: readonly string[];
 }
 
+/** Threads libuv's pool gets at most when keys are made. */
+const MAX_KEY_THREADS = 128;
+
+/**
+ * Gives libuv's thread pool one thread per key about to be made (4 to 128),
+ * unless UV_THREADPOOL_SIZE is set: RSA keys are made on the pool, and with
+ * a thread each the OS shares the cores among all keys, so the slowest key
+ * does not wait in a queue behind the others. libuv reads the variable when
+ * the pool first starts, which in a meshgen run is the first key made;
+ * starting 128 threads to make one key cost 20 ms. Once the pool runs,
+ * this changes nothing.
+ */
+export function sizeThreadPoolFor(keys: number): void {
+  if (process.env.UV_THREADPOOL_SIZE !== undefined && !poolSizedHere) return;
+  process.env.UV_THREADPOOL_SIZE = String(Math.min(MAX_KEY_THREADS, Math.max(4, keys)));
+  poolSizedHere = true;
+}
+let poolSizedHere = false;
+
 /** Makes an RSA private key as PKCS#8 PEM, off the main thread (libuv pool). */
 export function generatePrivateKey(bits: number = DEFAULT_KEY_BITS): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -24,6 +24,7 @@ import {
   createRootCertificate,
   generateCaKey,
   newSerial,
+  sizeThreadPoolFor,
 } from './certificates';
 import { isEncryptedKey, issuedBy, keyMatchesCertificate, parseCertificate } from './inspect';
 import { PASSPHRASE_FIX } from './passphrase';
@@ -357,6 +358,7 @@ async function makeMissing(mesh: MeshModel, opts: KeyStoreOptions, found: Found)
   const byo = mesh.trust.byo;
   const profile = mesh.trust.profile;
   const generateKey = opts.generateKey ?? (() => generateCaKey(profile));
+  sizeThreadPoolFor((root ? 0 : 1) + missing.length);
   const keys = await Promise.all([root ? Promise.resolve(undefined) : generateKey(), ...missing.map(() => generateKey())]);
   const [newRootKey, ...newClusterKeys] = keys;
 

@@ -196,3 +196,18 @@ describe('parsing certificates', () => {
     expect(parseCertificate(root.replace('MII', 'MIJ'))).toBeUndefined();
   });
 });
+
+describe('the thread pool for key making', () => {
+  it('gets a thread per key about to be made, 4 to 128, unless UV_THREADPOOL_SIZE is set', () => {
+    const built = path.join(__dirname, '..', '..', 'lib', 'src', 'pki', 'certificates.js');
+    const poolFor = (keys: number, env: Record<string, string> = {}) => {
+      const { UV_THREADPOOL_SIZE: _drop, ...rest } = process.env;
+      return execFileSync(process.execPath, ['-e', `require(${JSON.stringify(built)}).sizeThreadPoolFor(${keys}); process.stdout.write(process.env.UV_THREADPOOL_SIZE)`], {
+        env: { ...rest, ...env },
+        encoding: 'utf8',
+      });
+    };
+    expect([poolFor(1), poolFor(10), poolFor(500)]).toEqual(['4', '10', '128']);
+    expect(poolFor(10, { UV_THREADPOOL_SIZE: '7' })).toBe('7');
+  });
+});
