@@ -314,7 +314,7 @@ function swap(outdir: string, journal: Journal, lists: ReadonlyMap<string, reado
   }
   for (const name of journal.remove) toTrash(name);
   // The carried files' new places are on disk before the journal that would redo them is gone, those a killed run moved too.
-  for (const [name, list] of lists) for (const dir of new Set(list.map((f) => path.dirname(f)))) fsyncDir(path.join(outdir, name, dir));
+  for (const [name, list] of lists) for (const dir of foldersOf(list)) fsyncDir(path.join(outdir, name, dir));
   fsyncDir(outdir);
   fs.rmSync(path.join(outdir, JOURNAL_FILE), { force: true });
 }
@@ -345,6 +345,16 @@ function cleanUp(outdir: string, journal: Journal): void {
       // Its name tells the next run to delete it.
     }
   }
+}
+
+/** The folders (relative, `.` for the top) that hold `files`, each once; most files of a folder are at its top. */
+function foldersOf(files: readonly string[]): Set<string> {
+  const dirs = new Set<string>();
+  for (const f of files) {
+    const slash = f.lastIndexOf('/');
+    dirs.add(slash < 0 ? '.' : f.slice(0, slash));
+  }
+  return dirs;
 }
 
 /**
@@ -389,7 +399,7 @@ function rollBack(outdir: string, journal: Journal, lists: ReadonlyMap<string, r
   for (const name of journal.remove) {
     if (fs.existsSync(path.join(trash, name)) && !fs.existsSync(path.join(outdir, name))) fs.renameSync(path.join(trash, name), path.join(outdir, name));
   }
-  for (const [name, list] of lists) for (const dir of new Set(list.map((f) => path.dirname(f)))) fsyncDir(path.join(outdir, name, dir));
+  for (const [name, list] of lists) for (const dir of foldersOf(list)) fsyncDir(path.join(outdir, name, dir));
   fsyncDir(outdir);
   fs.rmSync(path.join(outdir, JOURNAL_FILE), { force: true });
   cleanUp(outdir, journal);
@@ -617,19 +627,20 @@ export class OutputWrite {
         fs.chmodSync(dir, 0o755);
       }
       // Sub-folders are made once each, not once per file: a fleet's folder holds a hundred files.
-      const made = new Set<string>([dir]);
+      const made = new Set<string>(['']);
       const carried: string[] = [];
       for (const file of files) {
-        const target = path.join(dir, file.path);
-        const parent = path.dirname(target);
+        const slash = file.path.lastIndexOf('/');
+        const parent = slash < 0 ? '' : file.path.slice(0, slash);
         if (!made.has(parent)) {
-          fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
+          fs.mkdirSync(path.join(dir, parent), { recursive: true, mode: 0o755 });
           made.add(parent);
         }
         if (name !== undefined && same.has(file.path)) {
           carried.push(file.path);
           continue;
         }
+        const target = path.join(dir, file.path);
         fs.writeFileSync(target, file.content, { mode: file.mode, flag: 'wx' });
         fs.chmodSync(target, file.mode);
       }
