@@ -9,8 +9,7 @@
  */
 import { Command } from 'commander';
 import { loadTopology } from '../model/load';
-import { planCluster } from '../model/plan';
-import { discoverAddresses, formatDiscoverReport, gatewayClusters } from '../status/discover';
+import { discoverAddresses, formatDiscoverReport } from '../status/discover';
 import type { Io } from './main';
 import { checkClusterNames, LOCK_TIMEOUT_OPTION, lockOptions, parseSeconds, withTopologyFiles } from './options';
 
@@ -31,21 +30,13 @@ export function discoverCommand(io: Io, setExitCode: (code: number) => void): Co
     .action(async (opts: { file: string[]; cluster?: string[]; timeout: number; lockTimeout?: number }) => {
       const topology = loadTopology(opts.file, { discovering: true });
       checkClusterNames(cmd, topology, opts.cluster);
-      const all = topology.meshes.flatMap((m) => m.clusters.map((c) => ({ mesh: m, cluster: c })));
-      const withGateway = new Set(gatewayClusters(topology).map((c) => c.cluster.name));
-      const noGateway = (opts.cluster ?? []).filter((name) => !withGateway.has(name));
       const { contextReader } = await import('../status/kube-client');
       const report = await discoverAddresses(topology, {
         clusters: opts.cluster,
         readerFor: (_mesh, cluster) => contextReader(cluster, { timeoutMs: opts.timeout * 1000 }),
         lock: lockOptions(io, opts),
       });
-      const skipped = noGateway.map((name) => {
-        const { mesh, cluster } = all.find((c) => c.cluster.name === name)!;
-        const plan = planCluster(mesh, cluster);
-        return `${name}: has no east-west gateway${plan.servedBy ? ` (a remote reaches its primary "${plan.servedBy.name}" through the primary's gateway)` : ''}; skipped\n`;
-      });
-      io.out(skipped.join('') + formatDiscoverReport(report, topology));
+      io.out(formatDiscoverReport(report, topology));
       setExitCode(report.ok ? 0 : EXIT_NOT_DISCOVERED);
     });
 }

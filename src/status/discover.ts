@@ -25,10 +25,11 @@ export interface DiscoverFinding {
   readonly cluster: string;
   /**
    * `discovered`: a new or changed address, stored; `unchanged`: the stored address is still the gateway's;
-   * `set`: the topology sets the address (skipped); `none`: the gateway has no external address yet;
-   * `unreachable`: the cluster could not be read.
+   * `set`: the topology sets the address (skipped); `no-gateway`: a cluster asked for by name has no
+   * east-west gateway (skipped); `none`: the gateway has no external address yet; `unreachable`: the
+   * cluster could not be read.
    */
-  readonly kind: 'discovered' | 'unchanged' | 'set' | 'none' | 'unreachable';
+  readonly kind: 'discovered' | 'unchanged' | 'set' | 'no-gateway' | 'none' | 'unreachable';
   readonly address?: string;
   /** The port of the gateway's passthrough at that address, when not 15443 (a NodePort gateway's node port). */
   readonly port?: number;
@@ -64,7 +65,7 @@ export interface DiscoverReport {
 }
 
 /** The clusters of the topology that have an east-west gateway (remotes' primaries, multi-network, federation exporters). */
-export function gatewayClusters(topology: Topology): { mesh: MeshModel; cluster: ClusterModel }[] {
+function gatewayClusters(topology: Topology): { mesh: MeshModel; cluster: ClusterModel }[] {
   return topology.meshes.flatMap((mesh) =>
     mesh.clusters.filter((cluster) => needsEastWestGateway(planCluster(mesh, cluster), planFederation(topology, mesh, cluster))).map((cluster) => ({ mesh, cluster })),
   );
@@ -144,11 +145,16 @@ async function readGateway(mesh: MeshModel, cluster: ClusterModel, reader: Clust
  */
 export async function discoverAddresses(topology: Topology, opts: DiscoverOptions): Promise<DiscoverReport> {
   const only = opts.clusters && opts.clusters.length > 0 ? new Set(opts.clusters) : undefined;
-  const selected = gatewayClusters(topology).filter(({ cluster }) => !only || only.has(cluster.name));
+  const withGateway = new Set(gatewayClusters(topology).map(({ cluster }) => cluster));
+  const selected = topology.meshes.flatMap((mesh) => mesh.clusters.filter((c) => (only ? only.has(c.name) : withGateway.has(c))).map((cluster) => ({ mesh, cluster })));
   const now = (opts.now ?? new Date()).toISOString();
   const findings: DiscoverFinding[] = await Promise.all(
     selected.map(async ({ mesh, cluster }): Promise<DiscoverFinding> => {
       const base = { mesh: mesh.name, cluster: cluster.name };
+      if (!withGateway.has(cluster)) {
+        const servedBy = planCluster(mesh, cluster).servedBy;
+        return { ...base, kind: 'no-gateway', message: `has no east-west gateway${servedBy ? ` (a remote reaches its primary "${servedBy.name}" through the primary's gateway)` : ''}; skipped` };
+      }
       if (cluster.eastWestGateway.addressSource === 'topology') {
         return { ...base, kind: 'set', address: cluster.eastWestGateway.address, message: `set in the topology (${cluster.eastWestGateway.address}); skipped` };
       }
@@ -193,7 +199,7 @@ export async function discoverAddresses(topology: Topology, opts: DiscoverOption
     );
   }
   const result = findings.map((f) => final.get(f) ?? f);
-  return { findings: result, written, ok: result.every((f) => f.kind === 'discovered' || f.kind === 'unchanged' || f.kind === 'set') };
+  return { findings: result, written, ok: result.every((f) => f.kind === 'discovered' || f.kind === 'unchanged' || f.kind === 'set' || f.kind === 'no-gateway') };
 }
 
 /** The human report: one line per cluster, a fix line under each address not known. */
@@ -206,6 +212,7 @@ export function formatDiscoverReport(report: DiscoverReport, topology: Topology)
     if (f.fix && (f.kind === 'none' || f.kind === 'unreachable')) lines.push(`    fix: ${f.fix}`);
   }
   if (report.findings.length === 0) lines.push('no cluster of the topology has an east-west gateway: nothing to discover');
+  else if (report.findings.every((f) => f.kind === 'no-gateway')) lines.push('none of these clusters has an east-west gateway: nothing to discover');
   if (report.written.length > 0) lines.push('next: run meshgen synth, then apply the clusters whose output changed (the remotes of these primaries, the importers of these exporters)');
   return `${lines.join('\n')}\n`;
 }

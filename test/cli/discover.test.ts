@@ -271,6 +271,10 @@ describe('meshgen discover', () => {
     expect(r.stdout).toMatch(new RegExp(`^cluster1: no address: cannot reach the API server of context "kind-cluster1" at http://127\\.0\\.0\\.1:${port}`, 'm'));
     expect(r.stdout).toMatch(/^cluster2: has no east-west gateway .*; skipped$/m);
     expect(r.stdout + r.stderr).not.toMatch(/not-a-real-token/);
+    // Only a cluster without a gateway: said of it, not of the whole topology, and nothing to fail.
+    const none = await t.discover('--cluster', 'cluster2');
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toBe('cluster2: has no east-west gateway (a remote reaches its primary "cluster1" through the primary\'s gateway); skipped\nnone of these clusters has an east-west gateway: nothing to discover\n');
     const usage = await t.discover('--cluster', 'cluster9');
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/not clusters of the topology: cluster9/);
