@@ -52,6 +52,13 @@ export interface LoadOptions {
    * @default false
    */
   readonly discovering?: boolean;
+  /**
+   * Read the addresses `meshgen discover` stored in each key store. Off for
+   * a topology being written (init, convert): it is checked as a text, and
+   * whatever a key store beside it holds is not its business.
+   * @default true
+   */
+  readonly readDiscovered?: boolean;
 }
 
 /** Reads, checks and resolves topology files. Throws TopologyError listing every problem. */
@@ -107,7 +114,7 @@ export function parseTopology(sources: readonly TopologySource[], earlier: reado
       else fedDocs.push(doc);
     }
   }
-  const discovered = discoveredAddresses(meshDocs, opts.discovering ? [] : problems);
+  const discovered = opts.readDiscovered === false ? () => new Map() : discoveredAddresses(meshDocs, opts.discovering ? [] : problems);
   problems.push(
     ...validateMeshDocuments(meshDocs),
     ...meshDocs.flatMap(checkSecrets),

@@ -41,3 +41,20 @@ describe('discovered.json', () => {
     expect(readDiscoveredOrProblem(store).problem?.message).toBe('cannot be read (EISDIR)');
   });
 });
+
+describe('discovered addresses in the loader', () => {
+  it('are read for a topology on disk, and not for a topology being written (init, convert)', async () => {
+    const { parseTopology } = await import('../../src/model/load');
+    const { TopologyError } = await import('../../src/errors');
+    const dir = tmpDir();
+    fs.mkdirSync(path.join(dir, 'pki'));
+    const file = path.join(dir, 'mesh.yaml');
+    const text = 'apiVersion: meshgen.dev/v1alpha1\nkind: Mesh\nmetadata: {name: m}\nspec:\n  istio: {version: 1.30.3}\n  trust: {keyStore: pki}\n  clusters:\n    - {name: cluster1, context: c1, network: n1}\n    - {name: cluster2, context: c2, network: n2}\n';
+    fs.writeFileSync(path.join(dir, 'pki', 'discovered.json'), discoveredText(new Map([['cluster1', entry]])));
+    expect(parseTopology([{ file, text }]).meshes[0].clusters[0].eastWestGateway.address).toBe('192.0.2.10');
+    expect(parseTopology([{ file, text }], [], { readDiscovered: false }).meshes[0].clusters[0].eastWestGateway.address).toBeUndefined();
+    fs.writeFileSync(path.join(dir, 'pki', 'discovered.json'), '{"version": 1,');
+    expect(() => parseTopology([{ file, text }])).toThrow(TopologyError);
+    expect(parseTopology([{ file, text }], [], { readDiscovered: false }).meshes).toHaveLength(1);
+  });
+});
