@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MeshgenError } from './errors';
-import { displayPath } from './paths';
+import { displayPath, makeFolders } from './paths';
 
 /** How long a run waits for a lock unless told otherwise. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 180_000;
@@ -86,6 +86,21 @@ function describeHolder(h: Holder | undefined): string {
   return h ? `pid ${h.pid} on ${h.host}, since ${h.since}${h.command ? ` (${h.command})` : ''}` : 'a run whose lock file cannot be read';
 }
 
+/**
+ * Creates `file` for this process alone. Its folder may have gone while
+ * this run waited (a run that made a new output folder removes it when it
+ * wrote nothing): it is made again, as the run that waited would have.
+ */
+function openExclusive(file: string): number {
+  try {
+    return fs.openSync(file, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    makeFolders(path.dirname(file));
+    return fs.openSync(file, 'wx', 0o600);
+  }
+}
+
 /** Tries once to create the lock file; true when this process now holds it. */
 function tryCreate(file: string): boolean {
   const me: Holder = {
@@ -97,7 +112,7 @@ function tryCreate(file: string): boolean {
   };
   let fd: number;
   try {
-    fd = fs.openSync(file, 'wx', 0o600);
+    fd = openExclusive(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw new LockError(`cannot take the lock ${displayPath(file)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, [
@@ -206,6 +221,11 @@ export async function withLock<T>(file: string, what: string, fn: () => Promise<
     return await fn();
   } finally {
     held.delete(key);
-    fs.rmSync(file, { force: true });
+    try {
+      fs.rmSync(file, { force: true });
+    } catch (err) {
+      // Not what the run did: its result or error stands, and the next run takes the lock over once this process is gone.
+      opts.onNote?.(`could not remove the lock ${displayPath(file)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the next run takes it over`);
+    }
   }
 }

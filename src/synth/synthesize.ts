@@ -22,7 +22,7 @@ import { awaitingOf, MeshAwaiting, MeshPending, pendingOf, plaintextError, plain
 
 import type { SynthRun } from './readme';
 import { readDeployedRoot, readOutputDataplanes } from './deployed';
-import { ensureOutputFolder, OutputPlanner, OutputWrite, withOutputLock } from './write';
+import { ensureOutputFolder, OutputPlanner, OutputWrite, removeIfEmpty, withOutputLock } from './write';
 import type { SealingKey } from '../secrets/sealing-cert';
 import * as fs from 'node:fs';
 import { LockOptions } from '../lock';
@@ -312,7 +312,7 @@ export async function withTopologyLocks<T>(topology: Topology, outdir: string, o
     try {
       return await withOutputLock(outdir, fn, opts.lock);
     } finally {
-      if (!existed && fs.existsSync(outdir) && fs.readdirSync(outdir).length === 0) fs.rmdirSync(outdir);
+      if (!existed) removeIfEmpty(outdir);
     }
   };
   const lockStores = (i: number): Promise<T> => (i === stores.length ? lockOutput() : withStoreLock(stores[i], () => lockStores(i + 1), opts.lock));

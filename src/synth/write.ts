@@ -15,7 +15,9 @@
  *    journal is removed: the write is done;
  * 4. the trash and the staging folder are renamed to `.meshgen-removing-*`
  *    and deleted. Nothing here can fail the write: what is left, the next
- *    run deletes.
+ *    run deletes the same way (and says what it cannot). A staging folder
+ *    that still holds a folder was never committed: only then does a run
+ *    say that it discarded a write.
  *
  * The next run that takes the output's lock and finds a journal checks it
  * and every carry list, then does steps 3 and 4 again, which is safe to
@@ -94,6 +96,8 @@ interface Journal {
   readonly install: readonly string[];
   /** Folders to remove, and `.sops.yaml` when no folder uses SOPS any more. */
   readonly remove: readonly string[];
+  /** Every staged folder has a carry list (absent in the journals of meshgen versions that staged whole folders). */
+  readonly carryLists?: true;
 }
 
 /** The mesh named by the marker of `dir`, if `dir` is a folder meshgen made. */
@@ -158,7 +162,21 @@ export async function writeOutput(outdir: string, folders: readonly RenderedFold
     );
   } finally {
     // A folder this run made and then wrote nothing into is not left behind.
-    if (!existed && !wrote && fs.existsSync(outdir) && fs.readdirSync(outdir).length === 0) fs.rmdirSync(outdir);
+    if (!existed && !wrote) removeIfEmpty(outdir);
+  }
+}
+
+/**
+ * Removes the output folder a run made when it is still empty. Another run
+ * may have put its lock or output there meanwhile, or removed it: then it
+ * stays, or is gone already, and neither is an error of this run.
+ */
+export function removeIfEmpty(outdir: string): void {
+  try {
+    if (fs.readdirSync(outdir).length === 0) fs.rmdirSync(outdir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
   }
 }
 
@@ -192,16 +210,16 @@ export function recoverOutput(outdir: string): string | undefined {
     return `finished writing ${shown}, which an interrupted run had begun (${journal.install.filter((n) => n !== SOPS_CONFIG_FILE).length} folders)`;
   }
   let discarded = 0;
-  const entries = fs.readdirSync(outdir);
-  for (const entry of entries) {
+  const stuck: string[] = [];
+  for (const entry of fs.readdirSync(outdir)) {
     const full = path.join(outdir, entry);
     if (entry.startsWith(REMOVING_PREFIX)) {
-      // What a finished write had begun to delete: nothing of the output.
-      fs.rmSync(full, { recursive: true, force: true });
+      // What a write had begun to delete: nothing of the output.
+      if (!removeLeftover(outdir, entry)) stuck.push(entry);
     } else if (entry.startsWith(STAGING_PREFIX)) {
-      fs.rmSync(full, { recursive: true, force: true });
-      // A staging folder beside its write's trash belongs to a write that was committed and finished; else it was never committed.
-      if (!entries.includes(`${TRASH_PREFIX}${entry.slice(STAGING_PREFIX.length)}`)) discarded++;
+      // A staging folder that still holds a folder (or .sops.yaml) was never committed; a finished write's holds its carry lists at most.
+      if (holdsStaged(full)) discarded++;
+      if (!removeLeftover(outdir, entry)) stuck.push(entry);
     } else if (entry.startsWith(TRASH_PREFIX)) {
       if (!fs.existsSync(path.join(full, TRASH_MARK))) {
         // Left by an older meshgen whose rollback failed: it may hold the only copy of the previous folders.
@@ -209,17 +227,53 @@ export function recoverOutput(outdir: string): string | undefined {
           { file: displayPath(full), message: 'holds the previous versions of the folders that run replaced', fix: 'move back what you need, then remove this folder and run synth again' },
         ]);
       }
-      fs.rmSync(full, { recursive: true, force: true });
+      if (!removeLeftover(outdir, entry)) stuck.push(entry);
     } else if (entry.startsWith(`${JOURNAL_FILE}.`)) {
       fs.rmSync(full, { force: true });
     }
   }
-  return discarded > 0 ? `discarded a write of ${shown} that an interrupted run had not committed: the output is as it was` : undefined;
+  const said = [
+    ...(discarded > 0 ? [`discarded a write of ${shown} that an interrupted run had not committed: the output is as it was`] : []),
+    ...(stuck.length > 0 ? [`could not remove ${stuck.sort().join(', ')} from ${shown}, which an earlier run left: remove ${stuck.length === 1 ? 'it' : 'them'} by hand`] : []),
+  ];
+  return said.length > 0 ? said.join('; ') : undefined;
+}
+
+/** Whether a staging folder holds something staged: a folder or `.sops.yaml`, not only carry lists. */
+function holdsStaged(staging: string): boolean {
+  try {
+    return fs.readdirSync(staging).some((n) => n !== CARRY_DIR);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Deletes `entry` of the output folder, which holds nothing of the output:
+ * renamed to `.meshgen-removing-*` first, so that a kill midway leaves a
+ * name the next run deletes, never a trash folder without its mark. Never
+ * fails; false when `entry` is still there.
+ */
+function removeLeftover(outdir: string, entry: string): boolean {
+  const doomed = entry.startsWith(REMOVING_PREFIX) ? entry : `${REMOVING_PREFIX}${entry.replace(/^\.meshgen-/, '')}`;
+  try {
+    if (doomed !== entry) fs.renameSync(path.join(outdir, entry), path.join(outdir, doomed));
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+  try {
+    fs.rmSync(path.join(outdir, doomed), { recursive: true, force: true });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The journal of `file`, checked: every name in it is one this meshgen writes, so that redoing it touches nothing else. */
 function readJournal(file: string): Journal {
   const entry = (n: unknown) => typeof n === 'string' && (FOLDER_NAME.test(n) || n === SOPS_CONFIG_FILE);
+  // A folder to remove is any entry with meshgen's marker of the mesh (a copy named c1.bak too), never one of the write's own.
+  const removable = (n: unknown) => typeof n === 'string' && n !== '.' && n !== '..' && !n.includes('/') && !n.startsWith('.meshgen-') && n !== '';
   try {
     const journal = JSON.parse(fs.readFileSync(file, 'utf8')) as Journal;
     if (
@@ -231,7 +285,7 @@ function readJournal(file: string): Journal {
       Array.isArray(journal.install) &&
       journal.install.every(entry) &&
       Array.isArray(journal.remove) &&
-      journal.remove.every(entry)
+      journal.remove.every(removable)
     ) {
       return journal;
     }
@@ -248,16 +302,26 @@ function readCarryLists(outdir: string, journal: Journal): Map<string, readonly 
   const staging = path.join(outdir, journal.staging);
   const lists = new Map<string, readonly string[]>();
   for (const name of journal.install) {
+    // A folder in place already needs its list only to flush its folders: a damaged one is passed over.
+    const pending = fs.existsSync(path.join(staging, name));
     const file = path.join(staging, CARRY_DIR, `${name}.json`);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new OutputError(`cannot read ${displayPath(file)} (${code})`, [{ file: displayPath(file), message: `cannot be read (${code})`, fix: 'fix the cause (permissions, disk), then run synth again: it finishes the write first' }]);
+      if (pending && journal.carryLists && name !== SOPS_CONFIG_FILE) throw damagedWrite(outdir, journal, file, 'is missing, and the journal says every staged folder has one');
+      continue;
+    }
     let list: unknown;
     try {
-      list = JSON.parse(fs.readFileSync(file, 'utf8'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      list = JSON.parse(text);
+    } catch {
       list = undefined;
     }
-    if (!Array.isArray(list) || !list.every(isPathInFolder)) throw damagedWrite(outdir, journal, file, 'is not a list of paths in the folder');
-    lists.set(name, list as string[]);
+    if (Array.isArray(list) && list.every(isPathInFolder)) lists.set(name, list as string[]);
+    else if (pending) throw damagedWrite(outdir, journal, file, 'is not a list of paths in the folder');
   }
   return lists;
 }
@@ -274,8 +338,8 @@ function damagedWrite(outdir: string, journal: Journal, file: string, message: s
       file: displayPath(file),
       message,
       fix:
-        `the previous versions of the folders it replaces are in ${journal.trash}, the new ones in ${journal.staging}: restore ${displayPath(outdir)} from version control ` +
-        `(or move the folders back from ${journal.trash}), then remove ${JOURNAL_FILE}, ${journal.staging} and ${journal.trash}, and run synth again`,
+        `restore the cluster folders of ${displayPath(outdir)} from version control (the files of those it had begun to replace are split between the folder, ` +
+        `${journal.trash} and ${journal.staging}), then remove ${JOURNAL_FILE}, ${journal.staging} and ${journal.trash}, and run synth again`,
     },
   ]);
 }
@@ -320,9 +384,9 @@ function swap(outdir: string, journal: Journal, lists: ReadonlyMap<string, reado
 }
 
 /**
- * Deletes what a write left once its journal is gone: its trash and its
- * staging folder, each renamed first, so that a kill midway leaves a name
- * the next run deletes. Never fails: what it cannot delete, the next run does.
+ * Deletes what a write left once its journal is gone: its staging folder
+ * and its trash (see removeLeftover). Never fails: what it cannot delete,
+ * the next run does.
  */
 function cleanUp(outdir: string, journal: Journal): void {
   try {
@@ -330,21 +394,8 @@ function cleanUp(outdir: string, journal: Journal): void {
   } catch {
     // The journal's removal is not undone by a power loss that loses it: the next run would redo the write, which is done.
   }
-  // The staging folder first: a trash folder left alone tells the next run that this write was finished.
-  for (const name of [journal.staging, journal.trash]) {
-    const doomed = path.join(outdir, `${REMOVING_PREFIX}${name.replace(/^\.meshgen-/, '')}`);
-    try {
-      if (fs.existsSync(path.join(outdir, name))) fs.renameSync(path.join(outdir, name), doomed);
-    } catch {
-      // Left for the next run, which holds the lock before it deletes it; the trash stays too, to tell it that this write was finished.
-      return;
-    }
-    try {
-      fs.rmSync(doomed, { recursive: true, force: true });
-    } catch {
-      // Its name tells the next run to delete it.
-    }
-  }
+  removeLeftover(outdir, journal.staging);
+  removeLeftover(outdir, journal.trash);
 }
 
 /** The folders (relative, `.` for the top) that hold `files`, each once; most files of a folder are at its top. */
@@ -543,6 +594,7 @@ export class OutputWrite {
       trash: `${TRASH_PREFIX}${this.id}`,
       install: [...this.installed, ...(sops.change === 'write' ? [SOPS_CONFIG_FILE] : [])],
       remove: [...this.planner.remove, ...(sops.change === 'remove' ? [SOPS_CONFIG_FILE] : [])],
+      carryLists: true,
     };
     try {
       flush(staging);
@@ -595,6 +647,8 @@ export class OutputWrite {
       try {
         fs.rmSync(tmp, { force: true });
         fs.rmSync(file, { force: true });
+        // The journal's removal on disk before what it names goes.
+        fsyncDir(this.outdir);
       } catch {
         throw new OutputError(`cannot commit the write of ${displayPath(this.outdir)} (${code}), nor take it back`, [
           { file: displayPath(file), message: 'may record the write', fix: 'fix the cause (disk full, permissions), then run synth again: it finishes or discards this write first' },
@@ -644,7 +698,8 @@ export class OutputWrite {
         fs.writeFileSync(target, file.content, { mode: file.mode, flag: 'wx' });
         fs.chmodSync(target, file.mode);
       }
-      if (name !== undefined && carried.length > 0) {
+      // Every folder gets its list, an empty one too: a list missing after a crash is then seen, not taken for "keep nothing".
+      if (name !== undefined) {
         fs.mkdirSync(path.join(staging, CARRY_DIR), { recursive: true, mode: 0o755 });
         fs.writeFileSync(path.join(staging, CARRY_DIR, `${name}.json`), `${JSON.stringify(carried)}\n`, { mode: 0o644, flag: 'wx' });
         this.carryLists.set(name, carried);
@@ -669,7 +724,8 @@ function unencrypted(f: RenderedFolder): OutputError {
  * its file system where coreutils has it, else an fsync of every file.
  */
 function flush(dir: string): void {
-  if (spawnSync('sync', ['-f', dir], { stdio: 'ignore' }).status === 0) return;
+  // Only Linux's sync takes -f (syncfs); elsewhere sync ignores it and may return before the data is written.
+  if (process.platform === 'linux' && spawnSync('sync', ['-f', dir], { stdio: 'ignore' }).status === 0) return;
   const visit = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const full = path.join(d, e.name);

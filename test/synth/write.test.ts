@@ -10,6 +10,7 @@ import { LockError } from '../../src/lock';
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import { readTree, tmpDir } from '../helpers';
+import { displayPath } from '../../src/paths';
 
 function folder(name: string, mesh = 'mesh1', content = 'x'): RenderedFolder {
   return {
@@ -238,7 +239,28 @@ describe('writeOutput', () => {
     expect(fs.readdirSync(out).sort()).toEqual(['c1', 'c2']);
   });
 
-  it('refuses to redo a write whose carry list is damaged, keeping the previous folders where the fix says', async () => {
+  it("deletes a finished write's leftovers without calling them a discarded write, and says what it cannot delete", async () => {
+    const out = tmpDir();
+    await writeOutput(out, [folder('c1', 'mesh1', 'old1')]);
+    const failRemovingRenames = () => {
+      fsCjs.renameSync = ((from: fs.PathLike, to: fs.PathLike) => {
+        if (String(to).includes('.meshgen-removing-')) throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+        return realRename(from, to);
+      }) as typeof fs.renameSync;
+      syncBuiltinESMExports();
+    };
+    failRemovingRenames();
+    await writeOutput(out, [folder('c1', 'mesh1', 'new1')]);
+    const left = fs.readdirSync(out).filter((e) => e.startsWith('.meshgen-')).sort();
+    expect(left.map((e) => e.replace(/[0-9a-f]+$/, ''))).toEqual(['.meshgen-old-', '.meshgen-staging-']);
+    expect(recoverOutput(out)).toBe(`could not remove ${left.join(', ')} from ${displayPath(out)}, which an earlier run left: remove them by hand`);
+    restoreFs();
+    expect(recoverOutput(out)).toBeUndefined();
+    expect(fs.readdirSync(out)).toEqual(['c1']);
+    expect(readTree(out)['c1/a.yaml']).toBe('new1');
+  });
+
+  it('refuses to redo a write whose carry list is damaged or missing, keeping every previous file, and says how to restore', async () => {
     const out = tmpDir();
     await writeOutput(out, [folder('c1', 'mesh1', 'old1'), folder('c2', 'mesh1', 'old2')]);
     // Stopped after c1's old folder went to the trash (the journal's rename is the first, c1's the second).
@@ -248,10 +270,14 @@ describe('writeOutput', () => {
     const staging = fs.readdirSync(out).find((e) => e.startsWith('.meshgen-staging-')) as string;
     const trash = fs.readdirSync(out).find((e) => e.startsWith('.meshgen-old-')) as string;
     expect(fs.readFileSync(path.join(out, trash, 'c1', 'a.yaml'), 'utf8')).toBe('old1');
-    for (const damaged of ['["../c2/a.yaml"]', '[""]', '{"a": 1}', 'not json']) {
-      fs.writeFileSync(path.join(out, staging, '.meshgen-carry', 'c1.json'), damaged);
+    for (const damaged of ['["../c2/a.yaml"]', '[""]', '{"a": 1}', 'not json', undefined]) {
+      const list = path.join(out, staging, '.meshgen-carry', 'c1.json');
+      if (damaged === undefined) fs.rmSync(list);
+      else fs.writeFileSync(list, damaged);
       const err = thrownBy(() => recoverOutput(out));
-      expect(err.message, damaged).toMatch(/cannot finish the write of .* that a run began[\s\S]*c1\.json: is not a list of paths in the folder[\s\S]*fix: the previous versions of the folders it replaces are in \.meshgen-old-/);
+      expect(err.message, damaged).toMatch(
+        /cannot finish the write of .* that a run began[\s\S]*c1\.json: (is not a list of paths in the folder|is missing, and the journal says every staged folder has one)[\s\S]*fix: restore the cluster folders of .* from version control \(the files of those it had begun to replace are split between the folder, \.meshgen-old-/,
+      );
       expect(fs.readFileSync(path.join(out, trash, 'c1', 'a.yaml'), 'utf8')).toBe('old1');
     }
     // A journal naming what this meshgen never writes is not followed at all.
@@ -261,6 +287,20 @@ describe('writeOutput', () => {
       expect(thrownBy(() => recoverOutput(out)).message, JSON.stringify(bad)).toMatch(/holds a journal that cannot be read/);
     }
     expect(fs.existsSync(path.join(out, trash, 'c1', 'a.yaml'))).toBe(true);
+  });
+
+  it('finishes a write that removes a copy of a folder (c1.bak, with the marker), stopped after its commit', async () => {
+    const out = tmpDir();
+    await writeOutput(out, [folder('c1', 'mesh1', 'old1')]);
+    fs.cpSync(path.join(out, 'c1'), path.join(out, 'c1.bak'), { recursive: true });
+    // The journal's rename goes through, and c1's to the trash; the carry of its marker fails, and so does the rollback.
+    failCalls((n) => n >= 3, ['renameSync']);
+    await expect(writeOutput(out, [folder('c1', 'mesh1', 'new1')])).rejects.toThrow(/rollback failed too/);
+    restoreFs();
+    expect(JSON.parse(fs.readFileSync(path.join(out, '.meshgen-journal.json'), 'utf8')).remove).toEqual(['c1.bak']);
+    expect(recoverOutput(out)).toMatch(/^finished writing/);
+    expect(fs.readdirSync(out).sort()).toEqual(['c1']);
+    expect(readTree(out)['c1/a.yaml']).toBe('new1');
   });
 
   it('rejects folder names that are not DNS labels, also where synthesize() writes folders one at a time', async () => {
