@@ -234,6 +234,32 @@ describe('meshgen discover', () => {
     expect(fs.existsSync(path.join(dir, 'pki', 'discovered.json'))).toBe(false);
   });
 
+  it('reads a NodePort gateway from the InternalIP of a ready node when no node has an ExternalIP, and reports each Service it cannot use', async () => {
+    const dir = tmpDir();
+    fs.writeFileSync(
+      path.join(dir, 'mesh.yaml'),
+      meshYaml({ clusters: [{ name: 'cluster1', network: 'network1' }, { name: 'cluster2', network: 'network2' }] }).replace('      network: network1\n', '      network: network1\n      eastWestGateway: {serviceType: NodePort}\n'),
+    );
+    const node = (name: string, ready: string, addresses: object[]) => ({ metadata: { name }, status: { addresses, conditions: [{ type: 'Ready', status: ready }] } });
+    const nodePort = (ports: object[]) => ({ spec: { type: 'NodePort', ports }, status: { loadBalancer: {} } });
+    const tls = [{ name: 'tls', port: 15443, nodePort: 31443 }];
+    const cases: [string, object, object[], RegExp][] = [
+      ['InternalIP only', nodePort(tls), [node('n2', 'True', [{ type: 'InternalIP', address: '10.0.0.2' }]), node('n1', 'False', [{ type: 'ExternalIP', address: '203.0.113.1' }])], /^cluster1: 10\.0\.0\.2:31443 from Service istio-system\/istio-eastwestgateway \(node port of "tls"\) on Node n2 \(InternalIP: no node has an ExternalIP, so the other networks must reach this one\), stored in /m],
+      ['no tls node port', nodePort([{ name: 'status-port', port: 15021, nodePort: 30021 }]), [], /^cluster1: no address: Service istio-system\/istio-eastwestgateway is a NodePort Service without a node port for its "tls" port\n {4}fix: install "cluster1" by its README again/m],
+      ['no ready node', nodePort(tls), [node('n1', 'False', [{ type: 'ExternalIP', address: '203.0.113.1' }])], /^cluster1: no address: Service istio-system\/istio-eastwestgateway is a NodePort Service, and no ready node has an address\n {4}fix: set eastWestGateway\.address \(and eastWestGateway\.port\)/m],
+      ['ClusterIP', { spec: { type: 'ClusterIP', ports: tls }, status: { loadBalancer: {} } }, [], /^cluster1: no address: Service istio-system\/istio-eastwestgateway is of type ClusterIP, which other networks cannot reach\n {4}fix: make it a LoadBalancer Service/m],
+    ];
+    for (const [what, service, nodes, expected] of cases) {
+      fs.rmSync(path.join(dir, 'pki', 'discovered.json'), { force: true });
+      const server = await fakeServer(service, nodes);
+      servers.push(server);
+      const r = await run(['discover', '--cluster', 'cluster1', '--timeout', '5'], dir, { KUBECONFIG: kubeconfig(dir, server.url) });
+      expect(r.stdout, what).toMatch(expected);
+      expect(r.code, what).toBe(what === 'InternalIP only' ? 0 : 1);
+      expect(fs.existsSync(path.join(dir, 'pki', 'discovered.json')), what).toBe(what === 'InternalIP only');
+    }
+  });
+
   it('reports a LoadBalancer Service without an ingress yet and stores nothing', async () => {
     const t = await setup(loadBalancer([]));
     const r = await t.discover();
