@@ -1,19 +1,33 @@
 /**
  * The worker thread of disk-compare: waits for the folders to read, then
- * takes a snapshot of each, in order, never more than `ahead` beyond the one
- * the main thread wants next, and hands each over on its port (the bytes
- * moved, not copied); then waits until the main thread stops it.
+ * takes a snapshot of each, in order, holding no more than `aheadBytes` of
+ * them beyond the one the main thread wants next (two folders at least),
+ * and hands each over on its port (the bytes moved, not copied); then waits
+ * until the main thread stops it.
  */
 import { workerData } from 'node:worker_threads';
 import { ReadAheadData, ReadAheadReply, snapshotFolder } from './disk-compare';
 
-const { port, signal, ahead } = workerData as ReadAheadData;
+const { port, signal, aheadBytes } = workerData as ReadAheadData;
+
+/** Folders always read beyond the one wanted next, whatever their size. */
+const MIN_AHEAD = 2;
 
 function readAhead(dirs: readonly string[]): void {
-  for (let i = 0; i < dirs.length && Atomics.load(signal, 2) === 0; i++) {
-    for (let wanted = Atomics.load(signal, 1); i >= wanted + ahead && Atomics.load(signal, 2) === 0; wanted = Atomics.load(signal, 1)) {
+  const sizes: number[] = [];
+  // Bytes of the snapshots from the folder wanted next (`from`) to the last one sent.
+  let from = 0;
+  let held = 0;
+  const waitForRoom = (i: number) => {
+    for (;;) {
+      const wanted = Atomics.load(signal, 1);
+      for (; from < wanted && from < i; from++) held -= sizes[from];
+      if (Atomics.load(signal, 2) !== 0 || i < wanted + MIN_AHEAD || held < aheadBytes) return;
       Atomics.wait(signal, 1, wanted, 1000);
     }
+  };
+  for (let i = 0; i < dirs.length && Atomics.load(signal, 2) === 0; i++) {
+    waitForRoom(i);
     if (Atomics.load(signal, 2) !== 0) break;
     let reply: ReadAheadReply;
     try {
@@ -21,6 +35,8 @@ function readAhead(dirs: readonly string[]): void {
     } catch {
       reply = { index: i, failed: true };
     }
+    sizes.push('snapshot' in reply ? reply.snapshot.data.byteLength : 0);
+    held += sizes[i];
     if ('snapshot' in reply) port.postMessage(reply, [reply.snapshot.data.buffer as ArrayBuffer]);
     else port.postMessage(reply);
     Atomics.add(signal, 0, 1);

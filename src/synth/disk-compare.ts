@@ -149,8 +149,8 @@ export interface ReadAheadData {
   readonly port: MessagePort;
   /** [0]: replies sent; [1]: index of the folder the main thread wants next; [2]: 1 once the main thread stops. */
   readonly signal: Int32Array;
-  /** How many folders the worker reads beyond the one wanted next. */
-  readonly ahead: number;
+  /** Bytes of snapshots the worker holds out beyond the folder wanted next, at most: it reads on while below, and always two folders ahead. */
+  readonly aheadBytes: number;
 }
 
 /** The worker's reply for `dirs[index]`: its snapshot, or `failed` when it could not take one (the main thread then reads itself). */
@@ -159,8 +159,12 @@ export type ReadAheadReply = { readonly index: number; readonly snapshot: Folder
 /** The compiled worker script; absent when meshgen runs from its TypeScript sources (tests), which then read on the main thread. */
 const WORKER_SCRIPT = path.join(__dirname, 'disk-compare-worker.js');
 
-/** Folders read beyond the one the main thread wants next: enough to keep the worker busy, few enough to hold little memory. */
-const READ_AHEAD = 32;
+/**
+ * Bytes read beyond the folder the main thread wants next: enough to keep
+ * the worker busy (forty folders of a 100-cluster fleet), few enough that
+ * memory does not grow with the fleet (a dozen folders of a 300-cluster one).
+ */
+const READ_AHEAD_BYTES = 16 << 20;
 
 /** From how many folders a run reads them on a worker thread: below, starting one costs more than it saves. */
 export const READ_AHEAD_FROM = 16;
@@ -180,7 +184,7 @@ function startReader(): Reader | undefined {
   try {
     const signal = new Int32Array(new SharedArrayBuffer(12));
     const { port1, port2 } = new MessageChannel();
-    const workerData: ReadAheadData = { port: port2, signal, ahead: READ_AHEAD };
+    const workerData: ReadAheadData = { port: port2, signal, aheadBytes: READ_AHEAD_BYTES };
     // No flags of the main thread (a --require of the command line would load its modules again): the worker needs none.
     const worker = new Worker(WORKER_SCRIPT, { workerData, transferList: [port2], execArgv: [] });
     // Never what keeps the process alive: the main thread waits for the replies it wants itself.
