@@ -272,7 +272,7 @@ function removeLeftover(outdir: string, entry: string): boolean {
 /** The journal of `file`, checked: every name in it is one this meshgen writes, so that redoing it touches nothing else. */
 function readJournal(file: string): Journal {
   const entry = (n: unknown) => typeof n === 'string' && (FOLDER_NAME.test(n) || n === SOPS_CONFIG_FILE);
-  // A folder to remove is any entry with meshgen's marker of the mesh (a copy named c1.bak too), never one of the write's own.
+  // A folder to remove: older meshgen versions removed any entry with the mesh's marker (a copy named c1.bak too), never one of the write's own.
   const removable = (n: unknown) => typeof n === 'string' && n !== '.' && n !== '..' && !n.includes('/') && !n.startsWith('.meshgen-') && n !== '';
   try {
     const journal = JSON.parse(fs.readFileSync(file, 'utf8')) as Journal;
@@ -488,6 +488,8 @@ export class OutputPlanner {
     const foreign: string[] = [];
     const entries = fs.existsSync(outdir) ? fs.readdirSync(outdir, { withFileTypes: true }) : [];
     for (const entry of entries) {
+      // Only a DNS label names a cluster's folder: a marked folder named otherwise (a copy, c1.bak) is the user's, and stays.
+      if (!FOLDER_NAME.test(entry.name)) continue;
       const full = path.join(outdir, entry.name);
       const owner = ownerOf(full);
       const wanted = folders.get(entry.name);
