@@ -331,7 +331,7 @@ function isPathInFolder(p: unknown): boolean {
   return typeof p === 'string' && p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
 }
 
-/** The error of a committed write that cannot be redone: the previous folders stay in the trash, which is what the fix restores from. */
+/** The error of a committed write that cannot be redone: nothing more is moved, and the fix restores the folders from version control. */
 function damagedWrite(outdir: string, journal: Journal, file: string, message: string): OutputError {
   return new OutputError(`cannot finish the write of ${displayPath(outdir)} that a run began`, [
     {
