@@ -48,12 +48,20 @@ function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<
   });
 }
 
-/** A fake API server answering the east-west gateway Service GET with `service` (404 when undefined), and the node list with `nodes`; counts requests. */
-async function fakeServer(service: object | undefined, nodes: object[] | 'forbidden' = []): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
+/** The ambient east-west Gateway (Gateway API) of istio-system. */
+const GATEWAY_PATH = '/apis/gateway.networking.k8s.io/v1/namespaces/istio-system/gateways/istio-eastwestgateway';
+
+/**
+ * A fake API server answering the east-west gateway Service GET with `service` (404 when undefined), the node list
+ * with `nodes`, and the ambient east-west Gateway with `gateway` (404 when undefined); counts requests.
+ */
+async function fakeServer(service: object | undefined, nodes: object[] | 'forbidden' = [], gateway?: object): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
-    if (req.url?.split('?')[0] === SERVICE_PATH && service) {
+    if (req.url?.split('?')[0] === GATEWAY_PATH && gateway) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Gateway', apiVersion: 'gateway.networking.k8s.io/v1', metadata: { name: 'istio-eastwestgateway', namespace: 'istio-system' }, ...gateway }));
+    } else if (req.url?.split('?')[0] === SERVICE_PATH && service) {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Service', apiVersion: 'v1', metadata: { name: 'istio-eastwestgateway', namespace: 'istio-system' }, ...service }));
     } else if (req.url?.split('?')[0] === '/api/v1/nodes' && nodes === 'forbidden') {
       res.writeHead(403, { 'content-type': 'application/json' }).end('{"kind":"Status","apiVersion":"v1","status":"Failure","code":403}');
@@ -257,6 +265,25 @@ describe('meshgen discover', () => {
       expect(r.stdout, what).toMatch(expected);
       expect(r.code, what).toBe(what === 'InternalIP only' ? 0 : 1);
       expect(fs.existsSync(path.join(dir, 'pki', 'discovered.json')), what).toBe(what === 'InternalIP only');
+    }
+  });
+
+  it("reads an ambient mesh's east-west Gateway: its address, none yet, or its Service when there is no Gateway", async () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'mesh.yaml'), meshYaml({ clusters: [{ name: 'cluster1', network: 'network1' }, { name: 'cluster2', network: 'network2' }] }).replace('  istio:\n', '  dataplane: ambient\n  istio:\n'));
+    const cases: [string, object | undefined, object | undefined, RegExp, number][] = [
+      ['Gateway with an address', { status: { addresses: [{ type: 'IPAddress', value: '192.0.2.50' }] } }, undefined, /^cluster1: 192\.0\.2\.50 from Gateway istio-system\/istio-eastwestgateway, stored in /m, 0],
+      ['Gateway without one', { status: {} }, loadBalancer([{ ip: '192.0.2.60' }]), /^cluster1: no address: Gateway istio-system\/istio-eastwestgateway has no address yet\n {4}fix: wait for the load balancer, then run meshgen discover again$/m, 1],
+      ['no Gateway, its Service', undefined, loadBalancer([{ ip: '192.0.2.70' }]), /^cluster1: 192\.0\.2\.70 from Service istio-system\/istio-eastwestgateway, stored in /m, 0],
+    ];
+    for (const [what, gateway, service, expected, code] of cases) {
+      fs.rmSync(path.join(dir, 'pki', 'discovered.json'), { force: true });
+      const server = await fakeServer(service, [], gateway);
+      servers.push(server);
+      const r = await run(['discover', '--cluster', 'cluster1', '--timeout', '5'], dir, { KUBECONFIG: kubeconfig(dir, server.url) });
+      expect(r.stdout, what).toMatch(expected);
+      expect(r.code, what).toBe(code);
+      expect(server.requests[0], what).toBe(`GET ${GATEWAY_PATH}`);
     }
   });
 
