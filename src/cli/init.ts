@@ -88,14 +88,15 @@ function readKubeconfig(opts: InitOptions, files: readonly string[]): MergedKube
   }
   // kubectl passes over a missing file of $KUBECONFIG; a file named with --kubeconfig, or no file at all, is an error here.
   const absent = opts.kubeconfig ? files.filter((f) => !config.files.includes(f)) : config.files.length === 0 ? files : [];
-  if (absent.length > 0) {
-    throw new TopologyError(`no kubeconfig at ${absent.map(displayPath).join(', ') || '$KUBECONFIG or ~/.kube/config'}`, [
+  // A $KUBECONFIG of separators only (`:`) names no file at all, which kubectl reads as no kubeconfig too.
+  if (absent.length > 0 || config.files.length === 0) {
+    throw new TopologyError(`no kubeconfig at ${absent.map(displayPath).join(', ') || '$KUBECONFIG, which names no file'}`, [
       ...absent.map((f) => ({
         file: displayPath(f),
         message: 'no such file',
         fix: opts.kubeconfig ? `check the path given with --kubeconfig (read as ${path.resolve(f)})` : 'pass --kubeconfig with the kubeconfig of your clusters, or set KUBECONFIG',
       })),
-      ...(absent.length === 0 ? [{ message: 'no kubeconfig file exists', fix: 'pass --kubeconfig with the kubeconfig of your clusters, or set KUBECONFIG' }] : []),
+      ...(absent.length === 0 ? [{ message: '$KUBECONFIG names no file', fix: 'pass --kubeconfig with the kubeconfig of your clusters, or set KUBECONFIG to its path' }] : []),
     ]);
   }
   return config;

@@ -76,3 +76,16 @@ describe('meshgen init --ambient', () => {
     expect(fs.existsSync(path.join(dir, 'mesh.yaml'))).toBe(false);
   });
 });
+
+describe('meshgen init without a kubeconfig', () => {
+  it('fails, naming what is missing, when $KUBECONFIG names no file or the default kubeconfig does not exist', () => {
+    const dir = tmpDir();
+    const separators = runCli(['init'], dir, { KUBECONFIG: path.delimiter });
+    expect(separators.code).toBe(1);
+    expect(separators.stderr).toMatch(/no kubeconfig at \$KUBECONFIG, which names no file[\s\S]*\$KUBECONFIG names no file\n\s+fix: pass --kubeconfig with the kubeconfig of your clusters, or set KUBECONFIG to its path/);
+    const home = runCli(['init'], dir, { KUBECONFIG: '', HOME: dir });
+    expect(home.code).toBe(1);
+    expect(home.stderr).toMatch(/no kubeconfig at .*\.kube\/config/);
+    expect(fs.existsSync(path.join(dir, 'mesh.yaml'))).toBe(false);
+  });
+});
