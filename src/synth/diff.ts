@@ -5,14 +5,13 @@
  * shows as a changed fingerprint.
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { parseAllDocuments } from 'yaml';
 import { compareStrings } from '../order';
 import { GENERATED_HEADER, toYaml } from './files';
 import { RenderedFolder } from './render';
-import { snapshotTexts } from './disk-compare';
+import { snapshotFolder, snapshotTexts } from './disk-compare';
 import { OutputPlanner } from './write';
 
 /** One file that would change. */
@@ -76,18 +75,6 @@ export function maskSecrets(text: string, file = 'file.yaml'): string {
   return header + masked.map((d) => toYaml(d)).join('---\n');
 }
 
-function filesOf(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const visit = (rel: string) => {
-    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) visit(r);
-      else out.set(r, fs.readFileSync(path.join(dir, r), 'utf8'));
-    }
-  };
-  visit('');
-  return out;
-}
 
 /** Masked texts an OutputDiff keeps for reuse. */
 const MASKED_TEXTS = 256;
@@ -108,7 +95,7 @@ export class OutputDiff {
     if (!changed) return;
     const dir = path.join(this.outdir, folder.name);
     // What the disk holds, as the comparison read it: read again only when it was not read ahead.
-    const old = snapshot ? snapshotTexts(snapshot, dir) : fs.existsSync(dir) ? filesOf(dir) : new Map<string, string>();
+    const old = snapshotTexts(snapshot ?? snapshotFolder(dir));
     const next = new Map(folder.files.map((f) => [f.path, f.content]));
     for (const file of new Set([...old.keys(), ...next.keys()])) this.file(`${folder.name}/${file}`, old.get(file), next.get(file));
   }
@@ -116,7 +103,7 @@ export class OutputDiff {
   /** Every change, sorted by path, with the folders of clusters that left the topology. */
   public changes(): FileChange[] {
     for (const name of this.planner.remove) {
-      for (const [file, content] of filesOf(path.join(this.outdir, name))) this.file(`${name}/${file}`, content, undefined);
+      for (const [file, content] of snapshotTexts(snapshotFolder(path.join(this.outdir, name)))) this.file(`${name}/${file}`, content, undefined);
     }
     return [...this.found].sort((a, b) => compareStrings(a.path, b.path));
   }

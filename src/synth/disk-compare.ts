@@ -133,10 +133,13 @@ export function compareSnapshot(snapshot: FolderSnapshot, files: readonly Expect
   return { equal: snapshot.entries.length === files.length && same.size === files.length, same };
 }
 
-/** The text of every file of a snapshot of the folder `dir`, by path; an entry it could not read is read now. */
-export function snapshotTexts(snapshot: FolderSnapshot, dir: string): Map<string, string> {
+/** What a diff shows for an entry that is not a regular file it could read: never what a link points to, never a wait on a pipe. */
+export const UNREADABLE_ENTRY = '<not a regular file meshgen could read>\n';
+
+/** The text of every file of a snapshot, by path; an entry that is no regular file, or could not be read, is UNREADABLE_ENTRY. */
+export function snapshotTexts(snapshot: FolderSnapshot): Map<string, string> {
   const data = Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength);
-  return new Map(snapshot.entries.map((e) => [e.path, e.start >= 0 ? data.toString('utf8', e.start, e.start + e.size) : fs.readFileSync(path.join(dir, e.path), 'utf8')]));
+  return new Map(snapshot.entries.map((e) => [e.path, e.start >= 0 ? data.toString('utf8', e.start, e.start + e.size) : UNREADABLE_ENTRY]));
 }
 
 /** Which of `files` the folder `dir` already holds, read now on this thread. */

@@ -378,8 +378,7 @@ function swap(outdir: string, journal: Journal, lists: ReadonlyMap<string, reado
   }
   for (const name of journal.remove) toTrash(name);
   // The carried files' new places are on disk before the journal that would redo them is gone, those a killed run moved too.
-  for (const [name, list] of lists) for (const dir of foldersOf(list)) fsyncDir(path.join(outdir, name, dir));
-  fsyncDir(outdir);
+  flushCarried(outdir, lists);
   fs.rmSync(path.join(outdir, JOURNAL_FILE), { force: true });
 }
 
@@ -396,6 +395,12 @@ function cleanUp(outdir: string, journal: Journal): void {
   }
   removeLeftover(outdir, journal.staging);
   removeLeftover(outdir, journal.trash);
+}
+
+/** fsyncs every folder of `outdir` that a carry list moved files into or out of, then `outdir`. */
+function flushCarried(outdir: string, lists: ReadonlyMap<string, readonly string[]>): void {
+  for (const [name, list] of lists) for (const dir of foldersOf(list)) fsyncDir(path.join(outdir, name, dir));
+  fsyncDir(outdir);
 }
 
 /** The folders (relative, `.` for the top) that hold `files`, each once; most files of a folder are at its top. */
@@ -450,8 +455,7 @@ function rollBack(outdir: string, journal: Journal, lists: ReadonlyMap<string, r
   for (const name of journal.remove) {
     if (fs.existsSync(path.join(trash, name)) && !fs.existsSync(path.join(outdir, name))) fs.renameSync(path.join(trash, name), path.join(outdir, name));
   }
-  for (const [name, list] of lists) for (const dir of foldersOf(list)) fsyncDir(path.join(outdir, name, dir));
-  fsyncDir(outdir);
+  flushCarried(outdir, lists);
   fs.rmSync(path.join(outdir, JOURNAL_FILE), { force: true });
   cleanUp(outdir, journal);
 }

@@ -99,3 +99,17 @@ describe.skipIf(!fs.existsSync(BUILT))('reading folders ahead on a worker thread
     expect(again.take(dirs[0])).toBeUndefined();
   });
 });
+
+describe('the texts of a snapshot, as diff shows them', () => {
+  it('gives a placeholder for what is not a regular file, never the text a link points to', async () => {
+    const { snapshotTexts, UNREADABLE_ENTRY } = await import('../../src/synth/disk-compare');
+    const dir = folder();
+    const secret = path.join(tmpDir(), 'token');
+    fs.writeFileSync(secret, 'not-for-a-diff-token\n');
+    fs.symlinkSync(secret, path.join(dir, 'linked.yaml'));
+    const texts = snapshotTexts(snapshotFolder(dir));
+    expect(texts.get('linked.yaml')).toBe(UNREADABLE_ENTRY);
+    expect(texts.get('README.md')).toBe('# ünïcode\n');
+    expect([...texts.values()].join('')).not.toContain('not-for-a-diff-token');
+  });
+});
