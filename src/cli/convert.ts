@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { OutputError, TopologyError } from '../errors';
 import { readSource } from '../model/source';
+import { clusterCount } from '../model/types';
 import { convertPeer, ConvertPeerResult, DEFAULT_PEER_ISTIO_VERSION, istioVersionProblem, PEER_FORMAT_TITLES } from '../model/peers';
 import { displayPath, writeFileAtomically } from '../paths';
 import { plural } from '../text';
@@ -48,7 +49,7 @@ export function convertCommand(io: Io): Command {
       }
       writeFileAtomically(out, result.yaml, 0o644, OutputError);
       const { topology } = result;
-      const clusters = topology.meshes.reduce((n, m) => n + m.clusters.length, 0);
+      const clusters = clusterCount(topology);
       io.out(
         `converted ${file} (${PEER_FORMAT_TITLES[result.format]}) to ${displayPath(path.resolve(out))}: ` +
           `${topology.meshes.length} ${topology.meshes.length === 1 ? 'mesh' : 'meshes'}, ${plural(clusters, 'cluster')}\n` +

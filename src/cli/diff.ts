@@ -6,6 +6,7 @@
  */
 import { Command } from 'commander';
 import { loadTopology } from '../model/load';
+import { clusterCount } from '../model/types';
 import { warmUpReadAhead } from '../synth/disk-compare';
 import { displayPath } from '../paths';
 import { OutputDiff } from '../synth/diff';
@@ -28,7 +29,7 @@ export function diffCommand(io: Io, setExitCode: (code: number) => void): Comman
     .option(...LOCK_TIMEOUT_OPTION)
     .action(async (opts: { file: string[]; output: string; stat?: boolean; strict?: boolean; lockTimeout?: number }) => {
       const topology = loadTopology(opts.file);
-      warmUpReadAhead(opts.output, topology.meshes.reduce((n, m) => n + m.clusters.length, 0));
+      warmUpReadAhead(opts.output, clusterCount(topology));
       const synthOpts = { outdir: opts.output, keyStore: { dryRun: true }, lock: lockOptions(io, opts) };
       const { prepareSynthesis, withTopologyLocks } = await import('../synth/synthesize');
       // Under the same locks as synth: a run writing meanwhile, or a write a killed run left half done, is waited for or finished first.
@@ -39,7 +40,7 @@ export function diffCommand(io: Io, setExitCode: (code: number) => void): Comman
           for await (const folder of p.folders()) diff.add(folder);
           return { prepared: { outdir: p.outdir, summary: p.summary() }, changes: diff.changes() };
         } finally {
-          p.close();
+          p.readAhead?.close();
         }
       });
       for (const c of changes) {

@@ -8,6 +8,7 @@ import { toDot } from '../graph/dot';
 import { toMermaid } from '../graph/mermaid';
 import { topologyGraph } from '../graph/model';
 import { loadTopology } from '../model/load';
+import { clusterCount } from '../model/types';
 import { displayPath, writeFileAtomically } from '../paths';
 import { plural } from '../text';
 import type { Io } from './main';
@@ -42,7 +43,7 @@ export function graphCommand(io: Io): Command {
         return;
       }
       writeFileAtomically(opts.output, text, 0o644, OutputError);
-      const clusters = topology.meshes.reduce((n, m) => n + m.clusters.length, 0);
+      const clusters = clusterCount(topology);
       const meshes = topology.meshes.length === 1 ? '1 mesh' : `${topology.meshes.length} meshes`;
       io.out(`graph of ${meshes}, ${plural(clusters, 'cluster')} written to ${displayPath(opts.output)} (${opts.format})\n`);
     });

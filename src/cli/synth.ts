@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { loadTopology } from '../model/load';
 import { warmUpReadAhead } from '../synth/disk-compare';
 import { discoveredDate } from '../model/discovered';
-import { MeshModel, Topology } from '../model/types';
+import { clusterCount, MeshModel, Topology } from '../model/types';
 import { displayPath } from '../paths';
 import type { KeyStoreOptions } from '../pki/key-store';
 import { MeshAwaiting, MeshPending, PLAINTEXT_FIX } from '../synth/pending';
@@ -29,7 +29,7 @@ export function synthCommand(io: Io): Command {
     .action(async function (this: Command, opts: { file: string[]; output: string; newRoot?: boolean; allowDataplaneChange?: boolean; strict?: boolean; quiet?: boolean; json?: boolean; lockTimeout?: number }) {
       if (opts.output.trim() === '') this.error("error: option '-o, --output <dir>' needs a folder name", { exitCode: 2 });
       const topology = loadTopology(opts.file);
-      warmUpReadAhead(opts.output, topology.meshes.reduce((n, m) => n + m.clusters.length, 0));
+      warmUpReadAhead(opts.output, clusterCount(topology));
       // Loaded here: the constructs and the renderer are for the commands that render, not for every start of meshgen.
       const { synthesize } = await import('../synth/synthesize');
       const result = await synthesize(topology, {

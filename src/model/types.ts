@@ -359,6 +359,11 @@ export interface Topology {
   readonly files: readonly string[];
 }
 
+/** How many clusters the topology's meshes hold in all. */
+export function clusterCount(topology: Topology): number {
+  return topology.meshes.reduce((n, m) => n + m.clusters.length, 0);
+}
+
 /** Sorted, distinct network names of a mesh. */
 export function meshNetworks(mesh: MeshModel): string[] {
   return [...new Set(mesh.clusters.map((c) => c.network))].sort(compareStrings);

@@ -15,6 +15,7 @@ import { LockOptions } from '../lock';
 import { withStoreLock, writeFileDurably } from '../pki/store-io';
 import { ClusterAccessError, ClusterReader, NodeView, ServiceView } from './reader';
 import { sortBy } from '../order';
+import { selectClusters } from './status';
 
 /** Namespace of the east-west gateway. */
 const NAMESPACE = ISTIO_SYSTEM;
@@ -144,9 +145,10 @@ async function readGateway(mesh: MeshModel, cluster: ClusterModel, reader: Clust
  * that did not change keeps the time it was first read.
  */
 export async function discoverAddresses(topology: Topology, opts: DiscoverOptions): Promise<DiscoverReport> {
-  const only = opts.clusters && opts.clusters.length > 0 ? new Set(opts.clusters) : undefined;
-  const withGateway = new Set(gatewayClusters(topology).map(({ cluster }) => cluster));
-  const selected = topology.meshes.flatMap((mesh) => mesh.clusters.filter((c) => (only ? only.has(c.name) : withGateway.has(c))).map((cluster) => ({ mesh, cluster })));
+  const gateways = gatewayClusters(topology);
+  const withGateway = new Set(gateways.map(({ cluster }) => cluster));
+  // Named clusters are reported whether or not they have a gateway; by default, only those that have one.
+  const selected = opts.clusters && opts.clusters.length > 0 ? selectClusters(topology, opts.clusters) : gateways;
   const now = (opts.now ?? new Date()).toISOString();
   const findings: DiscoverFinding[] = await Promise.all(
     selected.map(async ({ mesh, cluster }): Promise<DiscoverFinding> => {

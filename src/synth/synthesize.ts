@@ -120,10 +120,8 @@ export interface PreparedSynthesis {
   readonly names: ReadonlyMap<string, string>;
   /** Each cluster's folder, rendered and encrypted, in topology order. */
   folders(): AsyncGenerator<RenderedFolder>;
-  /** A fleet's folders on disk, read ahead in the order folders() gives them, for OutputPlanner; close() stops it. */
+  /** A fleet's folders on disk, read ahead in the order folders() gives them, for OutputPlanner; its close() stops the worker once the folders are compared. */
   readonly readAhead?: FolderReadAhead;
-  /** Stops reading ahead; call it once the folders are written or compared, or the run failed. */
-  close(): void;
   /** What the run made, once folders() is done (removed and foreign folders are the write's to tell). */
   summary(): Omit<SynthResult, 'removed' | 'foreign'>;
 }
@@ -154,7 +152,7 @@ function readInputs(topology: Topology, opts: SynthOptions): SynthInputs {
  * Prepares a synth of `topology` for `opts.outdir`: loads or makes the CA
  * material (in memory only with `keyStore.dryRun`), and gives the folders
  * one at a time. Call it under withTopologyLocks (synthesize() does), and
- * call close() on what it gives once done with it.
+ * call `readAhead?.close()` on what it gives once done with it.
  */
 export async function prepareSynthesis(topology: Topology, opts: SynthOptions, inputs: SynthInputs = readInputs(topology, opts)): Promise<PreparedSynthesis> {
   const outdir = path.resolve(opts.outdir);
@@ -202,7 +200,6 @@ async function prepared(
     outdir,
     names,
     readAhead,
-    close: () => readAhead?.close(),
     async *folders() {
       for (const rendered of renderFolders(topology, pkis, credentials, { files: topology.files, outdir: opts.outdir })) {
         const done = await encrypt(rendered);
@@ -283,11 +280,10 @@ export async function synthesize(topology: Topology, opts: SynthOptions): Promis
         write.discard();
         throw err;
       }
-      prepared.close();
       const written = write.commit();
       return { ...prepared.summary(), removed: written.removed, foreign: written.foreign };
     } finally {
-      prepared.close();
+      prepared.readAhead?.close();
     }
   });
 }

@@ -63,6 +63,9 @@ const JOURNAL_FILE = '.meshgen-journal.json';
 const CARRY_DIR = '.meshgen-carry';
 /** What a finished write leaves to delete (its trash and staging folder) is renamed to this first, then deleted: a kill midway leaves a name the next run removes. */
 const REMOVING_PREFIX = '.meshgen-removing-';
+/** The names a write gives its staging and trash folders. */
+const STAGING_NAME = new RegExp(`^${STAGING_PREFIX}[0-9a-f]+$`);
+const TRASH_NAME = new RegExp(`^${TRASH_PREFIX}[0-9a-f]+$`);
 /** A folder name the output may hold: a DNS label (a cluster's name). */
 const FOLDER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -279,9 +282,9 @@ function readJournal(file: string): Journal {
     if (
       journal.format === 'meshgen-output-journal' &&
       typeof journal.staging === 'string' &&
-      new RegExp(`^${STAGING_PREFIX}[0-9a-f]+$`).test(journal.staging) &&
+      STAGING_NAME.test(journal.staging) &&
       typeof journal.trash === 'string' &&
-      new RegExp(`^${TRASH_PREFIX}[0-9a-f]+$`).test(journal.trash) &&
+      TRASH_NAME.test(journal.trash) &&
       Array.isArray(journal.install) &&
       journal.install.every(entry) &&
       Array.isArray(journal.remove) &&
