@@ -77,8 +77,10 @@ export function loadKubeconfig(files: readonly string[]): MergedKubeconfig {
       // js-yaml, with the YAML 1.2 core schema the topology's parser uses too: a fleet's kubeconfig (hundreds of
       // contexts, each with its CA and token) parses in a third of the time, and no source positions are needed.
       doc = ((load(text, { schema: CORE_SCHEMA }) as unknown) ?? {}) as Record<string, unknown>;
-    } catch {
-      throw new KubeconfigError(`kubeconfig ${displayPath(file)} is not valid YAML`, 'repair it, e.g. with kubectl config view');
+    } catch (err) {
+      // The line only: js-yaml's message quotes the text around the error, which may be a token or a client key.
+      const line = (err as { mark?: { line?: number } }).mark?.line;
+      throw new KubeconfigError(`kubeconfig ${displayPath(file)} is not valid YAML${line !== undefined ? ` (line ${line + 1})` : ''}`, 'repair it, e.g. with kubectl config view');
     }
     read.push(file);
     const collect = (key: string, field: string, into: Map<string, Named<Record<string, unknown>>>) => {

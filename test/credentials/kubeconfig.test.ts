@@ -62,6 +62,11 @@ describe('kubeconfig credentials', () => {
       fs.writeFileSync(kc, bad);
       expect(thrown(() => loadKubeconfig([kc]), KubeconfigError).message, bad).toMatch(/is not valid YAML/);
     }
+    // Where, but never the text there: it may be a token.
+    fs.writeFileSync(kc, 'users:\n- name: u\n  user: {token: secret-token-value\n');
+    const err = thrown(() => loadKubeconfig([kc]), KubeconfigError);
+    expect(err.message).toMatch(/is not valid YAML \(line \d+\)$/);
+    expect(`${err.message} ${err.fix}`).not.toContain('secret-token-value');
   });
 
   it('takes $KUBECONFIG as a list, else ~/.kube/config', () => {
