@@ -175,12 +175,12 @@ function benchOne(n, shape, runs) {
   const readAll = timed(['-e', `const fs=require('fs'),p=require('path');const v=(d)=>{for(const e of fs.readdirSync(d,{withFileTypes:true})){const f=p.join(d,e.name);e.isDirectory()?v(f):fs.readFileSync(f)}};v(${JSON.stringify(out)})`], dir).seconds;
   // One more cluster, ADDS times (median): every primary gains a remote secret for it.
   const adds = [];
-  let addWritten = 0;
+  const addWritten = [];
   for (let i = 1; i <= ADDS; i++) {
     fs.writeFileSync(path.join(dir, 'mesh.yaml'), topology(n + i, shape, false));
     const before = stamps(out);
     const add = timed([CLI, ...synth], dir);
-    addWritten = written(before, stamps(out));
+    addWritten.push(written(before, stamps(out)));
     adds.push(add.seconds);
     rss = Math.max(rss, add.rss);
   }
@@ -195,7 +195,7 @@ function benchOne(n, shape, runs) {
 }
 
 function table(rows) {
-  const head = ['shape', 'clusters', 'files', 'MB', 'first', 'no-change', 'diff', 'validate', '+1 cluster (files)', '1 setting (files)', 'cp -a', 'read all', 'peak RSS'];
+  const head = ['shape', 'clusters', 'files', 'MB', 'first', 'no-change', 'diff', 'validate', '+1 cluster (files of each add)', '1 setting (files)', 'cp -a', 'read all', 'peak RSS'];
   const f = (s) => `${s.toFixed(2)} s`;
   const body = rows.map((r) => [
     r.shape,
@@ -206,7 +206,7 @@ function table(rows) {
     f(r.noChange),
     f(r.diff),
     f(r.validate),
-    `${f(r.add)} (${r.addWritten})`,
+    `${f(r.add)} (${r.addWritten.join('/')})`,
     `${f(r.change)} (${r.changeWritten})`,
     f(r.cp),
     f(r.readAll),
