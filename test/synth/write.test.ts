@@ -280,6 +280,21 @@ describe('writeOutput', () => {
       );
       expect(fs.readFileSync(path.join(out, trash, 'c1', 'a.yaml'), 'utf8')).toBe('old1');
     }
+    // A list that cannot be read: the error names it and the cause, and nothing moves.
+    fs.writeFileSync(path.join(out, staging, '.meshgen-carry', 'c1.json'), '[]\n');
+    const realRead = fsCjs.readFileSync;
+    fsCjs.readFileSync = ((p: fs.PathOrFileDescriptor, o?: unknown) => {
+      if (String(p).endsWith(path.join('.meshgen-carry', 'c1.json'))) throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+      return (realRead as (p: fs.PathOrFileDescriptor, o?: unknown) => unknown)(p, o);
+    }) as typeof fs.readFileSync;
+    syncBuiltinESMExports();
+    try {
+      expect(thrownBy(() => recoverOutput(out)).message).toMatch(/cannot read .*c1\.json \(EACCES\)[\s\S]*cannot be read \(EACCES\)\n\s+fix: fix the cause \(permissions, disk\), then run synth again: it finishes the write first/);
+    } finally {
+      fsCjs.readFileSync = realRead;
+      syncBuiltinESMExports();
+    }
+    expect(fs.readFileSync(path.join(out, trash, 'c1', 'a.yaml'), 'utf8')).toBe('old1');
     // A journal naming what this meshgen never writes is not followed at all.
     const journal = JSON.parse(fs.readFileSync(path.join(out, '.meshgen-journal.json'), 'utf8')) as Record<string, unknown>;
     for (const bad of [{ trash: '' }, { staging: '..' }, { install: ['../elsewhere'] }, { remove: ['.meshgen-carry'] }]) {
