@@ -214,53 +214,123 @@ describe('encrypted output against a real API server', () => {
 describe('every documented topology and the mixed fleet against a real API server', () => {
   const fixtures = fs.readdirSync(FIXTURE_TOPOLOGIES).filter((f) => f.endsWith('.yaml')).sort();
 
+  /** One cluster folder of one fixture: what kustomize said of each folder, and the objects sent to the server. */
+  interface Built {
+    cluster: string;
+    folders: { folder: string; code: number; stderr: string }[];
+    /** The file of every object built (and the parent Application), sent in the server's one dry run. */
+    file: string;
+    /** `kind.group/name` of each object, as kubectl names it, in the file's order. */
+    names: string[];
+    parent: boolean;
+  }
+  const built = new Map<string, Built[]>();
+  /** Per server, the one dry run over the files of every fixture it was given. */
+  const dryRuns = new Map<Server, { code: number; stdout: string[]; stderr: string; files: string[] }>();
+
+  /** How `kubectl apply` names an object in its output: lower-case kind, dot group, slash name. */
+  function kubectlName(doc: { apiVersion: string; kind: string; metadata: { name: string } }): string {
+    const group = doc.apiVersion.includes('/') ? `.${doc.apiVersion.split('/')[0]}` : '';
+    return `${doc.kind.toLowerCase()}${group}/${doc.metadata.name}`;
+  }
+
+  async function build(fixture: string): Promise<Built[]> {
+    const dir = tmpDir();
+    fs.copyFileSync(path.join(FIXTURE_TOPOLOGIES, fixture), path.join(dir, fixture));
+    const fixtureOut = path.join(dir, 'dist');
+    await synthesize(loadTopology(path.join(dir, fixture)), { outdir: fixtureOut, keyStore: fixedKeyStore() });
+    const result: Built[] = [];
+    for (const cluster of fs.readdirSync(fixtureOut).sort()) {
+      // The cluster folder and every sub-folder an engine applies on its own, each built by kustomize as `apply -k` builds it.
+      const folders = walk(path.join(fixtureOut, cluster))
+        .filter((f) => f.endsWith('kustomization.yaml'))
+        .map((f) => path.join(fixtureOut, cluster, path.dirname(f)));
+      const texts: string[] = [];
+      const outcomes: Built['folders'] = [];
+      for (const folder of folders) {
+        const r = await kubectlFull([...servers.values()][0], ['kustomize', folder]);
+        outcomes.push({ folder, code: r.code, stderr: r.stderr });
+        texts.push(r.stdout ?? '');
+      }
+      // The parent Application that an Argo CD folder is applied through.
+      const parentFile = path.join(fixtureOut, cluster, 'argocd-app-of-apps.yaml');
+      const parent = fs.existsSync(parentFile);
+      if (parent) texts.push(fs.readFileSync(parentFile, 'utf8'));
+      const file = path.join(dir, `${cluster}.yaml`);
+      fs.writeFileSync(file, texts.map((t) => t.replace(/^---\n/, '')).join('---\n'));
+      const names = parseAllDocuments(fs.readFileSync(file, 'utf8'))
+        .filter((d) => d.contents !== null)
+        .map((d) => kubectlName(d.toJS()));
+      result.push({ cluster, folders: outcomes, file, names, parent });
+    }
+    return result;
+  }
+
   // A dry run cannot create namespaces for the objects in them; exporting-side ServiceEntries live
   // in the exported services' namespaces, which the user's apps own. Made once, on both servers.
+  // Then every fixture is built, and each server takes the fixtures it was given in one dry run:
+  // each kubectl call against a server downloads and parses its whole OpenAPI document (megabytes
+  // with the Argo CD and Sail CRDs), which one call per cluster paid again and again. Dry runs
+  // persist nothing, so objects of the same name in two fixtures do not meet.
   beforeAll(async () => {
     for (const server of servers.values()) {
       for (const ns of ['istio-system', 'sample', 'demo', 'payments', 'shop', 'flux-system', 'argocd']) {
         await kubectlFull(server, ['create', 'namespace', ns, '--save-config']);
       }
     }
-  });
+    // Three fixtures at a time: kustomize is a process per folder, two hundred in all.
+    const queue = [...fixtures];
+    await Promise.all(
+      [1, 2, 3].map(async () => {
+        for (let fixture = queue.shift(); fixture; fixture = queue.shift()) built.set(fixture, await build(fixture));
+      }),
+    );
+    const list = [...servers.values()];
+    await Promise.all(
+      list.map(async (server, s) => {
+        const files = fixtures.filter((_, i) => i % list.length === s).flatMap((f) => built.get(f)!.map((b) => b.file));
+        const r = await kubectlFull(server, ['apply', '--dry-run=server', ...files.flatMap((f) => ['-f', f])]);
+        dryRuns.set(server, { code: r.code, stdout: (r.stdout ?? '').split('\n').filter(Boolean), stderr: r.stderr ?? '', files });
+      }),
+    );
+  }, 600_000);
 
-  // Dry runs change nothing, so the fixtures run side by side, spread over both servers.
-  it.concurrent.for(fixtures.map((f, i) => [f, i] as const))('%s: every folder builds with kustomize, and kubectl apply --dry-run=server takes every object of each cluster without warnings', async ([fixture, i], { expect }) => {
-    const server = servers.get(CLUSTERS[i % CLUSTERS.length])!;
-    const dir = tmpDir();
-    fs.copyFileSync(path.join(FIXTURE_TOPOLOGIES, fixture), path.join(dir, fixture));
-    const fixtureOut = path.join(dir, 'dist');
-    await synthesize(loadTopology(path.join(dir, fixture)), { outdir: fixtureOut, keyStore: fixedKeyStore() });
-    for (const cluster of fs.readdirSync(fixtureOut).sort()) {
-      // The cluster folder and every sub-folder an engine applies on its own, each built by kustomize as
-      // `apply -k` builds it, then sent in one dry run: each kubectl call against the server downloads and
-      // parses its whole OpenAPI document (megabytes with the Argo CD and Sail CRDs), which one call per
-      // folder paid again and again.
-      const folders = walk(path.join(fixtureOut, cluster))
-        .filter((f) => f.endsWith('kustomization.yaml'))
-        .map((f) => path.join(fixtureOut, cluster, path.dirname(f)));
-      const built: string[] = [];
-      for (const folder of folders) {
-        const r = await kubectlFull(server, ['kustomize', folder]);
-        expect(r.stderr, folder).toBe('');
-        expect(r.code, folder).toBe(0);
-        built.push(r.stdout);
+  it.for(fixtures.map((f, i) => [f, i] as const))('%s: every folder builds with kustomize, and kubectl apply --dry-run=server takes every object of each cluster without warnings', ([fixture, i]) => {
+    const list = [...servers.values()];
+    const run = dryRuns.get(list[i % list.length])!;
+    const all = [...built.values()].flat();
+    const mine = built.get(fixture)!;
+    // What the server said: an error names the file it comes from; a line naming no file (a warning) counts for every fixture.
+    const named = (line: string, b: Built) => line.includes(`"${b.file}"`);
+    const said = run.stderr.split('\n').filter((l) => l && (mine.some((b) => named(l, b)) || !all.some((b) => named(l, b))));
+    expect(said.join('\n'), fixture).toBe('');
+    expect(run.code === 0 || run.stderr !== '', fixture).toBe(true);
+    // The output has one line per object taken, in the order of the files and their objects: each object's line is
+    // looked for in turn, so that an object refused in another fixture does not shift this one's lines.
+    let at = 0;
+    for (const file of run.files) {
+      const b = all.find((x) => x.file === file)!;
+      const lines: string[] = [];
+      for (const name of b.names) {
+        const m = /^(\S+) (created|unchanged|configured) \(server dry run\)$/.exec(run.stdout[at] ?? '');
+        if (m?.[1] === name) {
+          lines.push(run.stdout[at++]);
+        } else if (mine.includes(b)) {
+          lines.push(`missing: ${name} (the server said: ${run.stdout[at] ?? 'nothing more'})`);
+        }
       }
-      // The parent Application that an Argo CD folder is applied through.
-      const parent = path.join(fixtureOut, cluster, 'argocd-app-of-apps.yaml');
-      if (fs.existsSync(parent)) built.push(fs.readFileSync(parent, 'utf8'));
-      const all = path.join(dir, `${cluster}.yaml`);
-      fs.writeFileSync(all, built.map((t) => t.replace(/^---\n/, '')).join('---\n'));
-      const objects = parseAllDocuments(fs.readFileSync(all, 'utf8')).filter((d) => d.contents !== null).length;
-      const r = await kubectlFull(server, ['apply', '--dry-run=server', '-f', all]);
-      const at = `${fixture} ${cluster}`;
-      expect(r.stderr, at).toBe('');
-      expect(r.code, at).toBe(0);
-      expect(r.stdout, at).toMatch(/^(\S+ (created|unchanged|configured) \(server dry run\)\n)+$/);
-      // Every object went through the server: one line each.
-      expect(r.stdout.split('\n').filter(Boolean), at).toHaveLength(objects);
-      if (fs.existsSync(parent)) expect(r.stdout, parent).toMatch(/^application\.argoproj\.io\/\S+ created \(server dry run\)$/m);
+      if (!mine.includes(b)) continue;
+      for (const folder of b.folders) {
+        expect(folder.stderr, folder.folder).toBe('');
+        expect(folder.code, folder.folder).toBe(0);
+      }
+      // Every object went through the server: one line each, naming it.
+      const where = `${fixture} ${b.cluster}`;
+      expect(lines.filter((l) => l.startsWith('missing: ')), where).toEqual([]);
+      expect(lines, where).toHaveLength(b.names.length);
+      if (b.parent) expect(lines.join('\n'), where).toMatch(/^application\.argoproj\.io\/\S+ created \(server dry run\)$/m);
     }
+    expect(run.stdout.slice(at), `${fixture}: lines of no object`).toEqual([]);
   });
 });
 
