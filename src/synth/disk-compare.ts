@@ -28,6 +28,8 @@ export interface DiskComparison {
   readonly equal: boolean;
   /** Paths of the files the folder holds as they are. */
   readonly same: ReadonlySet<string>;
+  /** The folder's entries that are not folders (files, links, …), by path; undefined when there is no folder. */
+  readonly onDisk?: readonly string[];
 }
 
 /** One entry below a snapshot's folder (anything but a folder). */
@@ -130,7 +132,7 @@ export function compareSnapshot(snapshot: FolderSnapshot, files: readonly Expect
     expected.write(file.content, 'utf8');
     if (data.compare(expected, 0, e.size, e.start, e.start + e.size) === 0) same.add(file.path);
   }
-  return { equal: snapshot.entries.length === files.length && same.size === files.length, same };
+  return { equal: snapshot.entries.length === files.length && same.size === files.length, same, onDisk: snapshot.entries.map((e) => e.path) };
 }
 
 /** What a diff shows for an entry that is not a regular file it could read: never what a link points to, never a wait on a pipe. */

@@ -3,41 +3,48 @@
  * kill at any point leaves complete or not made at all:
  *
  * 1. every folder that changed (and `.sops.yaml`) is staged in a staging
- *    folder beside them: the files that are new or differ are written, and
- *    the files the live folder already holds as they are are listed in a
- *    carry list (`.meshgen-carry/<folder>.json` in the staging folder); all
- *    of it is flushed to disk;
- * 2. a journal (`.meshgen-journal.json`) names the folders to put in place
- *    and to remove; it is written and flushed: this is the commit;
- * 3. each live folder moves to a trash folder, the files of its carry list
- *    move from there into its staged version, and that takes its place;
- *    removed folders move to the trash; all of it is flushed, and the
- *    journal is removed: the write is done;
+ *    folder beside them: of a folder on disk, the files that are new or
+ *    differ are written, and the files it holds that are no longer rendered
+ *    are named in the journal; a folder not on disk is staged whole. All of
+ *    it is flushed to disk;
+ * 2. a journal (`.meshgen-journal.json`) names the folders to put in place,
+ *    to patch (with the files each drops) and to remove; it is written and
+ *    flushed: this is the commit;
+ * 3. each live folder to patch moves into a trash folder, out of the
+ *    output; there its dropped files and the previous versions of the files
+ *    it gets move aside (into the trash's `.meshgen-previous`), its staged
+ *    files move in, and it moves back into place. A folder staged whole
+ *    takes the place of the live one, which moves to the trash, as do
+ *    removed folders. All of it is flushed, and the journal is removed: the
+ *    write is done;
  * 4. the trash and the staging folder are renamed to `.meshgen-removing-*`
  *    and deleted. Nothing here can fail the write: what is left, the next
  *    run deletes the same way (and says what it cannot). A staging folder
  *    that still holds a folder was never committed: only then does a run
  *    say that it discarded a write.
  *
- * The next run that takes the output's lock and finds a journal checks it
- * and every carry list, then does steps 3 and 4 again, which is safe to
- * repeat: a file of a carry list is either still in the trash or already in
- * the staged folder, and a folder whose staged version is gone is in place.
- * The output is then the complete new one. A staging folder without a
- * journal was never committed and is removed: the output is the complete
- * old one. Either way the run says so. A failure within step 3 of a running
- * write is rolled back, the journal removed last.
+ * The next run that takes the output's lock and finds a journal checks it,
+ * then does steps 3 and 4 again, which is safe to repeat: a staged file is
+ * either still staged or in place, a dropped file either in the folder or
+ * aside, and a folder being patched is either in place or in the trash,
+ * never both. The output is then the complete new one. A staging folder
+ * without a journal was never committed and is removed: the output is the
+ * complete old one. Either way the run says so. A failure within step 3 of
+ * a running write is rolled back, from what it moved aside, the journal
+ * removed last.
  *
- * A folder is replaced by renames only, so a reader of the output sees a
- * folder whole, old or new, or (for the moment its carried files move, a
- * millisecond for a hundred) not at all; never half of one. Carrying files
- * by rename costs one system call each, where linking them into the staged
- * folder and unlinking the old folder cost two; in a fleet, where adding a
- * cluster changes every primary's folder, that halves the write.
+ * A folder is changed out of sight, by renames only, so a reader of the
+ * output sees a folder whole, old or new, or (while its few changed files
+ * move, a fraction of a millisecond) not at all; never half of one. Adding a
+ * cluster changes every primary's folder of a fleet by a few files: each
+ * costs those files' renames and two of the folder, not one per file it
+ * keeps.
  *
  * Only folders that carry meshgen's marker file, naming a mesh of the
  * topology being written, are ever replaced or removed, and one run writes
- * at a time (src/lock.ts).
+ * at a time (src/lock.ts). Journals of earlier meshgen versions (folders
+ * staged whole, or with carry lists of the files they keep) are finished as
+ * they were begun.
  *
  * Long because the crash-safe write (plan, stage, journal, commit, recover, roll back) must stay in one place.
  */
@@ -59,8 +66,10 @@ const TRASH_PREFIX = '.meshgen-old-';
 const TRASH_MARK = '.meshgen-trash';
 const LOCK_FILE = '.meshgen-lock';
 const JOURNAL_FILE = '.meshgen-journal.json';
-/** In the staging folder: one carry list per staged cluster folder. Not a DNS label, so never a cluster's folder. */
+/** In the staging folder of an earlier meshgen version: one carry list per staged cluster folder. Not a DNS label, so never a cluster's folder. */
 const CARRY_DIR = '.meshgen-carry';
+/** In the trash: the files that patched folders dropped or replaced, under the folder's name, for a rollback. Not a DNS label. */
+const PREVIOUS_DIR = '.meshgen-previous';
 /** What a finished write leaves to delete (its trash and staging folder) is renamed to this first, then deleted: a kill midway leaves a name the next run removes. */
 const REMOVING_PREFIX = '.meshgen-removing-';
 /** The names a write gives its staging and trash folders. */
@@ -99,8 +108,10 @@ interface Journal {
   readonly install: readonly string[];
   /** Folders to remove, and `.sops.yaml` when no folder uses SOPS any more. */
   readonly remove: readonly string[];
-  /** Every staged folder has a carry list (absent in the journals of meshgen versions that staged whole folders). */
+  /** Every staged folder has a carry list: the journals of the meshgen version before patches. */
   readonly carryLists?: true;
+  /** Folders of `install` that are patched, not replaced whole: for each, the files it drops. */
+  readonly patch?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** The mesh named by the marker of `dir`, if `dir` is a folder meshgen made. */
@@ -220,7 +231,7 @@ export function recoverOutput(outdir: string): string | undefined {
       // What a write had begun to delete: nothing of the output.
       if (!removeLeftover(outdir, entry)) stuck.push(entry);
     } else if (entry.startsWith(STAGING_PREFIX)) {
-      // A staging folder that still holds a folder (or .sops.yaml) was never committed; a finished write's holds its carry lists at most.
+      // A staging folder that still holds a folder (or .sops.yaml) was never committed; a finished write's is empty (or holds an earlier version's carry lists).
       if (holdsStaged(full)) discarded++;
       if (!removeLeftover(outdir, entry)) stuck.push(entry);
     } else if (entry.startsWith(TRASH_PREFIX)) {
@@ -242,7 +253,7 @@ export function recoverOutput(outdir: string): string | undefined {
   return said.length > 0 ? said.join('; ') : undefined;
 }
 
-/** Whether a staging folder holds something staged: a folder or `.sops.yaml`, not only carry lists. */
+/** Whether a staging folder holds something staged: a folder or `.sops.yaml`, not only an earlier version's carry lists. */
 function holdsStaged(staging: string): boolean {
   try {
     return fs.readdirSync(staging).some((n) => n !== CARRY_DIR);
@@ -288,7 +299,8 @@ function readJournal(file: string): Journal {
       Array.isArray(journal.install) &&
       journal.install.every(entry) &&
       Array.isArray(journal.remove) &&
-      journal.remove.every(removable)
+      journal.remove.every(removable) &&
+      (journal.patch === undefined || isPatchList(journal.patch, journal.install))
     ) {
       return journal;
     }
@@ -298,6 +310,12 @@ function readJournal(file: string): Journal {
   throw new OutputError(`the output folder ${displayPath(path.dirname(file))} holds a journal that cannot be read`, [
     { file: displayPath(file), message: 'is not a meshgen journal', fix: 'restore the output folder from version control, remove this file and the .meshgen-staging-* and .meshgen-old-* folders, then run synth again' },
   ]);
+}
+
+/** Whether `patch` names folders of `install` only, each with a list of paths in the folder. */
+function isPatchList(patch: unknown, install: readonly string[]): boolean {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return false;
+  return Object.entries(patch).every(([name, drops]) => FOLDER_NAME.test(name) && install.includes(name) && Array.isArray(drops) && drops.every(isPathInFolder));
 }
 
 /** The carry lists of a committed write, by staged folder, all read and checked before anything moves. */
@@ -364,7 +382,12 @@ function swap(outdir: string, journal: Journal, lists: ReadonlyMap<string, reado
     for (let n = 1; fs.existsSync(target); n++) target = path.join(trash, `${name}.${n}`);
     fs.renameSync(live, target);
   };
+  const patched = journal.patch ?? {};
   for (const name of journal.install) {
+    if (Object.hasOwn(patched, name)) {
+      patchFolder(outdir, journal, name, patched[name]);
+      continue;
+    }
     const staged = path.join(staging, name);
     // Gone from staging means it is in place already.
     if (!fs.existsSync(staged)) continue;
@@ -380,9 +403,129 @@ function swap(outdir: string, journal: Journal, lists: ReadonlyMap<string, reado
     fs.renameSync(staged, live);
   }
   for (const name of journal.remove) toTrash(name);
-  // The carried files' new places are on disk before the journal that would redo them is gone, those a killed run moved too.
+  // The moved files' new places are on disk before the journal that would redo them is gone, those a killed run moved too.
+  for (const name of Object.keys(patched)) flushFolders(path.join(outdir, name));
   flushCarried(outdir, lists);
   fs.rmSync(path.join(outdir, JOURNAL_FILE), { force: true });
+}
+
+/**
+ * Patches the live folder `name` (again, if a run did part of it): it moves
+ * into the trash, its dropped files and the previous versions of its staged
+ * files move aside, the staged files move in, and it moves back; its staged
+ * folder is removed last, which marks it done.
+ */
+function patchFolder(outdir: string, journal: Journal, name: string, drops: readonly string[]): void {
+  const { live, work, staged, previous } = patchPaths(outdir, journal, name);
+  if (fs.existsSync(work)) {
+    if (fs.existsSync(live)) throw damagedWrite(outdir, journal, live, `exists, and so does its previous version in ${journal.trash}, which the write had moved away`);
+  } else if (!fs.existsSync(staged)) {
+    return;
+  } else if (fs.existsSync(live)) {
+    fs.renameSync(live, work);
+  } else {
+    throw damagedWrite(outdir, journal, live, 'is missing: the write was to change some of its files and keep the others');
+  }
+  for (const d of drops) {
+    // A dropped path is a file, a link or the like; one that is gone was moved aside already.
+    if (isEntry(path.join(work, d)) === 'other') moveInto(path.join(work, d), path.join(previous, d));
+  }
+  for (const f of filesBelow(staged)) {
+    const target = path.join(work, f);
+    const kind = isEntry(target);
+    // A folder where a file goes held only files the folder drops, moved aside above.
+    if (kind === 'folder') fs.rmSync(target, { recursive: true, force: true });
+    else if (kind === 'other' && !fs.existsSync(path.join(previous, f))) moveInto(target, path.join(previous, f));
+    moveInto(path.join(staged, f), target);
+  }
+  // Folders that only dropped files held are gone, as in a folder written anew.
+  for (const d of drops) removeEmptyParents(work, d);
+  fs.renameSync(work, live);
+  fs.rmSync(staged, { recursive: true, force: true });
+}
+
+/** Undoes patchFolder as far as it got (`files`: the files staged for it), after a failure in this run. */
+function unpatchFolder(outdir: string, journal: Journal, name: string, drops: readonly string[], files: readonly string[]): void {
+  const { live, work, staged, previous } = patchPaths(outdir, journal, name);
+  if (!fs.existsSync(work)) {
+    // Never moved, or patched and back in place.
+    if (fs.existsSync(staged) && filesBelow(staged).length === files.length) return;
+    fs.renameSync(live, work);
+  }
+  for (const f of files) {
+    if (!fs.existsSync(path.join(staged, f)) && isEntry(path.join(work, f)) === 'other') moveInto(path.join(work, f), path.join(staged, f));
+    if (isEntry(path.join(previous, f)) === 'other' && !fs.existsSync(path.join(work, f))) moveInto(path.join(previous, f), path.join(work, f));
+    // A folder made for staged files only goes with them.
+    removeEmptyParents(work, f);
+  }
+  for (const d of drops) {
+    if (isEntry(path.join(previous, d)) === 'other' && isEntry(path.join(work, d)) === undefined) moveInto(path.join(previous, d), path.join(work, d));
+  }
+  fs.renameSync(work, live);
+}
+
+/** Where patchFolder moves a folder's files: the live folder, its place in the trash while patched, its staged files and what it moved aside. */
+function patchPaths(outdir: string, journal: Journal, name: string) {
+  return {
+    live: path.join(outdir, name),
+    work: path.join(outdir, journal.trash, name),
+    staged: path.join(outdir, journal.staging, name),
+    previous: path.join(outdir, journal.trash, PREVIOUS_DIR, name),
+  };
+}
+
+/** 'folder', 'other' (a file, a link, …) or undefined when nothing is at `p`. */
+function isEntry(p: string): 'folder' | 'other' | undefined {
+  try {
+    return fs.lstatSync(p).isDirectory() ? 'folder' : 'other';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Renames `from` to `to`, making the folders `to` needs first. */
+function moveInto(from: string, to: string): void {
+  try {
+    fs.renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync(from)) throw err;
+    fs.mkdirSync(path.dirname(to), { recursive: true, mode: 0o755 });
+    fs.renameSync(from, to);
+  }
+}
+
+/** Removes the folders above `file` in `top` that are empty, from the deepest up. */
+function removeEmptyParents(top: string, file: string): void {
+  for (let dir = path.dirname(file); dir !== '.'; dir = path.dirname(dir)) {
+    try {
+      fs.rmdirSync(path.join(top, dir));
+    } catch (err) {
+      // Not empty, gone, or a file now: what else fails, fails the write.
+      if (['ENOTEMPTY', 'EEXIST', 'ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return;
+      throw err;
+    }
+  }
+}
+
+/** The files below `dir` (every entry but folders), by relative path; none when `dir` is gone. */
+function filesBelow(dir: string): string[] {
+  const files: string[] = [];
+  const visit = (rel: string) => {
+    for (const e of fs.readdirSync(rel ? path.join(dir, rel) : dir, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) visit(r);
+      else files.push(r);
+    }
+  };
+  if (fs.existsSync(dir)) visit('');
+  return files;
+}
+
+/** fsyncs `dir` and every folder below it. */
+function flushFolders(dir: string): void {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) flushFolders(path.join(dir, e.name));
+  fsyncDir(dir);
 }
 
 /**
@@ -439,11 +582,20 @@ function ensureTrash(trash: string): void {
   fs.writeFileSync(path.join(trash, TRASH_MARK), 'Replaced output of a meshgen write: removed when the write is finished.\n');
 }
 
-/** Undoes `swap` as far as it got, after a failure in this run, durably, then removes the journal; throws if that fails too. */
-function rollBack(outdir: string, journal: Journal, lists: ReadonlyMap<string, readonly string[]>): void {
+/**
+ * Undoes `swap` as far as it got, after a failure in this run, durably,
+ * then removes the journal; throws if that fails too. `stagedFiles`: the files
+ * staged for each patched folder.
+ */
+function rollBack(outdir: string, journal: Journal, lists: ReadonlyMap<string, readonly string[]>, stagedFiles: ReadonlyMap<string, readonly string[]>): void {
   const staging = path.join(outdir, journal.staging);
   const trash = path.join(outdir, journal.trash);
+  const patched = journal.patch ?? {};
   for (const name of [...journal.install].reverse()) {
+    if (Object.hasOwn(patched, name)) {
+      unpatchFolder(outdir, journal, name, patched[name], stagedFiles.get(name) ?? []);
+      continue;
+    }
     const live = path.join(outdir, name);
     const staged = path.join(staging, name);
     const old = path.join(trash, name);
@@ -458,6 +610,7 @@ function rollBack(outdir: string, journal: Journal, lists: ReadonlyMap<string, r
   for (const name of journal.remove) {
     if (fs.existsSync(path.join(trash, name)) && !fs.existsSync(path.join(outdir, name))) fs.renameSync(path.join(trash, name), path.join(outdir, name));
   }
+  for (const name of Object.keys(patched)) flushFolders(path.join(outdir, name));
   flushCarried(outdir, lists);
   fs.rmSync(path.join(outdir, JOURNAL_FILE), { force: true });
   cleanUp(outdir, journal);
@@ -527,7 +680,7 @@ export class OutputPlanner {
    * put it in place, and which of its files the disk already holds as they
    * are; with what the disk holds, when it was read ahead.
    */
-  public examine(folder: RenderedFolder): { readonly changed: boolean; readonly same: ReadonlySet<string>; readonly snapshot?: FolderSnapshot } {
+  public examine(folder: RenderedFolder): { readonly changed: boolean; readonly same: ReadonlySet<string>; readonly onDisk?: readonly string[]; readonly snapshot?: FolderSnapshot } {
     const marker = folder.files.find((file) => file.path === MARKER_FILE);
     const recipients = marker ? markerSopsRecipients(marker.content) : undefined;
     if (recipients) this.recipients.set(folder.name, recipients);
@@ -535,7 +688,7 @@ export class OutputPlanner {
     const snapshot = this.readAhead?.take(dir);
     const disk = snapshot ? compareSnapshot(snapshot, folder.files) : compareWithDisk(dir, folder.files);
     if (disk.equal) this.unchanged.push(folder.name);
-    return { changed: !disk.equal, same: disk.same, snapshot };
+    return { changed: !disk.equal, same: disk.same, onDisk: disk.onDisk, snapshot };
   }
 
   /** `.sops.yaml` after every folder was examined: its text, and whether it is written or removed. */
@@ -559,8 +712,8 @@ export class OutputPlanner {
 export class OutputWrite {
   private staging?: string;
   private readonly installed: string[] = [];
-  /** The carry list of each staged folder, as written beside it. */
-  private readonly carryLists = new Map<string, readonly string[]>();
+  /** Each folder to patch: the files it drops, and those staged for it. */
+  private readonly patches = new Map<string, { readonly drops: readonly string[]; readonly staged: readonly string[] }>();
   private readonly id = randomBytes(6).toString('hex');
 
   constructor(
@@ -569,17 +722,21 @@ export class OutputWrite {
   ) {}
 
   /**
-   * Examines `folder` and stages it if it differs from the disk. The files
-   * the live folder already holds as they are go on the folder's carry list
-   * instead, and move into the staged folder when it takes the live one's
-   * place: a change of a few files of a folder writes those files only.
+   * Examines `folder` and stages it if it differs from the disk. Of a folder
+   * on disk, only the files that are new or differ are staged, and the files
+   * it holds that are not rendered any more are noted: the commit patches it,
+   * so a change of a few files of a folder writes and moves those files only.
    */
   public add(folder: RenderedFolder): void {
     checkFolderName(folder.name);
     if (folder.secrets && folder.secrets.length > 0) throw unencrypted(folder);
-    const { changed, same } = this.planner.examine(folder);
+    const { changed, same, onDisk } = this.planner.examine(folder);
     if (!changed) return;
-    this.stage(folder.name, folder.files, same);
+    const staged = this.stage(folder.name, folder.files, same);
+    if (onDisk) {
+      const rendered = new Set(folder.files.map((f) => f.path));
+      this.patches.set(folder.name, { drops: onDisk.filter((p) => !rendered.has(p)), staged });
+    }
     this.installed.push(folder.name);
   }
 
@@ -603,7 +760,7 @@ export class OutputWrite {
       trash: `${TRASH_PREFIX}${this.id}`,
       install: [...this.installed, ...(sops.change === 'write' ? [SOPS_CONFIG_FILE] : [])],
       remove: [...this.planner.remove, ...(sops.change === 'remove' ? [SOPS_CONFIG_FILE] : [])],
-      carryLists: true,
+      patch: Object.fromEntries([...this.patches].map(([name, p]) => [name, p.drops])),
     };
     try {
       flush(staging);
@@ -613,11 +770,11 @@ export class OutputWrite {
     }
     this.commitJournal(journal);
     try {
-      swap(this.outdir, journal, this.carryLists, false);
+      swap(this.outdir, journal, new Map(), false);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       try {
-        rollBack(this.outdir, journal, this.carryLists);
+        rollBack(this.outdir, journal, new Map(), new Map([...this.patches].map(([name, p]) => [name, p.staged])));
       } catch {
         throw new OutputError(`cannot replace folders in ${displayPath(this.outdir)} (${code}), and the rollback failed too`, [
           {
@@ -680,8 +837,8 @@ export class OutputWrite {
     return this.staging;
   }
 
-  /** Writes `files` into the staging folder, under `name` (a cluster folder) or at its top; those in `same` go on the folder's carry list. */
-  private stage(name: string | undefined, files: readonly RenderedFile[], same: ReadonlySet<string> = new Set()): void {
+  /** Writes `files` into the staging folder, under `name` (a cluster folder) or at its top, but those in `same`; returns the paths written. */
+  private stage(name: string | undefined, files: readonly RenderedFile[], same: ReadonlySet<string> = new Set()): string[] {
     try {
       const staging = this.staging ?? this.makeStaging();
       const dir = name === undefined ? staging : path.join(staging, name);
@@ -691,28 +848,21 @@ export class OutputWrite {
       }
       // Sub-folders are made once each, not once per file: a fleet's folder holds a hundred files.
       const made = new Set<string>(['']);
-      const carried: string[] = [];
+      const written: string[] = [];
       for (const file of files) {
+        if (same.has(file.path)) continue;
         const slash = file.path.lastIndexOf('/');
         const parent = slash < 0 ? '' : file.path.slice(0, slash);
         if (!made.has(parent)) {
           fs.mkdirSync(path.join(dir, parent), { recursive: true, mode: 0o755 });
           made.add(parent);
         }
-        if (name !== undefined && same.has(file.path)) {
-          carried.push(file.path);
-          continue;
-        }
         const target = path.join(dir, file.path);
         fs.writeFileSync(target, file.content, { mode: file.mode, flag: 'wx' });
         fs.chmodSync(target, file.mode);
+        written.push(file.path);
       }
-      // Every folder gets its list, an empty one too: a list missing after a crash is then seen, not taken for "keep nothing".
-      if (name !== undefined) {
-        fs.mkdirSync(path.join(staging, CARRY_DIR), { recursive: true, mode: 0o755 });
-        fs.writeFileSync(path.join(staging, CARRY_DIR, `${name}.json`), `${JSON.stringify(carried)}\n`, { mode: 0o644, flag: 'wx' });
-        this.carryLists.set(name, carried);
-      }
+      return written;
     } catch (err) {
       this.discard();
       throw new OutputError(`cannot write output folder ${displayPath(this.outdir)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);

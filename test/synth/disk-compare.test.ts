@@ -28,7 +28,10 @@ function folder(files: readonly ExpectedFile[] = FILES): string {
 
 describe('comparing a folder with the disk', () => {
   it('finds a folder that holds exactly the rendered files equal, sub-folders and multi-byte text included', () => {
-    expect(compareWithDisk(folder(), FILES)).toEqual({ equal: true, same: new Set(FILES.map((f) => f.path)) });
+    const paths = FILES.map((f) => f.path);
+    const found = compareWithDisk(folder(), FILES);
+    expect(found).toEqual({ equal: true, same: new Set(paths), onDisk: expect.any(Array) });
+    expect([...(found.onDisk ?? [])].sort()).toEqual([...paths].sort());
   });
 
   it('tells each kind of difference, and which files are still the same', () => {
@@ -44,14 +47,20 @@ describe('comparing a folder with the disk', () => {
     for (const [what, change] of cases) {
       const dir = folder();
       change(dir);
-      expect(compareWithDisk(dir, FILES), what).toEqual({ equal: false, same: others });
+      const found = compareWithDisk(dir, FILES);
+      expect({ equal: found.equal, same: found.same }, what).toEqual({ equal: false, same: others });
+      // What the disk holds there, unless a folder (whose files would be listed) or nothing.
+      expect(found.onDisk?.includes('kustomization.yaml'), what).toBe(!['a folder in its place', 'missing'].includes(what));
     }
   });
 
   it('finds a folder with a file more, or none at all, different', () => {
     const dir = folder();
     fs.writeFileSync(path.join(dir, 'flux', 'extra.yaml'), 'x\n');
-    expect(compareWithDisk(dir, FILES)).toEqual({ equal: false, same: new Set(FILES.map((f) => f.path)) });
+    const found = compareWithDisk(dir, FILES);
+    expect({ equal: found.equal, same: found.same }).toEqual({ equal: false, same: new Set(FILES.map((f) => f.path)) });
+    expect(found.onDisk).toContain('flux/extra.yaml');
+    // No folder: nothing on disk, not an empty folder.
     expect(compareWithDisk(path.join(tmpDir(), 'absent'), FILES)).toEqual({ equal: false, same: new Set() });
   });
 
@@ -87,7 +96,7 @@ describe.skipIf(!fs.existsSync(BUILT))('reading folders ahead on a worker thread
       const snapshot = reader.take(d);
       expect(snapshot, d).toBeDefined();
       const files = [{ path: 'a.yaml', content: `n: ${i}\n`, mode: 0o644 }, ...(i % 3 === 0 ? [{ path: 'b.yaml', content: 'x'.repeat(100_000 + i), mode: 0o600 }] : [])];
-      expect(built.compareSnapshot(snapshot as NonNullable<typeof snapshot>, files), d).toEqual({ equal: true, same: new Set(files.map((f) => f.path)) });
+      expect(built.compareSnapshot(snapshot as NonNullable<typeof snapshot>, files), d).toMatchObject({ equal: true, same: new Set(files.map((f) => f.path)) });
     }
     // Asked for twice, or after a later one: read by the caller instead.
     expect(reader.take(dirs[39])).toBeUndefined();

@@ -167,23 +167,33 @@ describe('writeOutput', () => {
   });
 
   it('ends, after a failure or a stop at any file system call and one more run, with exactly the old or the new output and nothing left behind', async () => {
-    // Folders whose kept files (the marker, b.yaml, sub/c.yaml) are carried into the new version.
-    const version = (name: string, a: string): RenderedFolder => ({
+    // Folders patched from the old version to the new: they keep the marker, b.yaml and sub/c.yaml, change a.yaml and
+    // the mode of m.yaml, drop gone.yaml and old-sub/ (a folder that then goes), and gain new-sub/d.yaml.
+    const version = (name: string, a: string, fresh: boolean): RenderedFolder => ({
       name,
       mesh: 'mesh1',
       files: [
         { path: MARKER_FILE, content: markerText('mesh1'), mode: 0o644 },
         { path: 'a.yaml', content: a, mode: 0o644 },
         { path: 'b.yaml', content: `kept ${name}`, mode: 0o600 },
+        { path: 'm.yaml', content: `mode of ${name}`, mode: fresh ? 0o600 : 0o644 },
         { path: 'sub/c.yaml', content: `kept ${name} too`, mode: 0o644 },
+        ...(fresh
+          ? [{ path: 'new-sub/d.yaml', content: `new in ${name}`, mode: 0o644 }]
+          : [
+              { path: 'gone.yaml', content: `dropped from ${name}`, mode: 0o644 },
+              { path: 'old-sub/x.yaml', content: `dropped from ${name} too`, mode: 0o644 },
+            ]),
       ],
     });
-    const oldSet = [version('c1', 'old1'), version('c2', 'old2'), version('c3', 'old3')];
-    const newSet = [version('c1', 'new1'), version('c2', 'new2'), version('c4', 'new4')];
+    const oldSet = [version('c1', 'old1', false), version('c2', 'old2', false), version('c3', 'old3', false)];
+    const newSet = [version('c1', 'new1', true), version('c2', 'new2', true), version('c4', 'new4', true)];
+    // The files with their modes, and every folder (an empty one too).
+    const foldersIn = (dir: string): string[] => fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((e) => fs.statSync(path.join(dir, e)).isDirectory()).sort();
     const treeOf = async (set: RenderedFolder[]) => {
       const dir = tmpDir();
       await writeOutput(dir, set);
-      return readTree(dir, { modes: true });
+      return { ...readTree(dir, { modes: true }), folders: foldersIn(dir).join(' ') };
     };
     const [oldTree, newTree] = [await treeOf(oldSet), await treeOf(newSet)];
     const outcomes = { old: 0, new: 0 };
@@ -202,7 +212,7 @@ describe('writeOutput', () => {
         // A run that died leaves its lock to the next run, which takes it over; in this process the holder is still alive.
         fs.rmSync(path.join(out, '.meshgen-lock'), { force: true });
         const note = recoverOutput(out) ?? '';
-        const tree = readTree(out, { modes: true });
+        const tree = { ...readTree(out, { modes: true }), folders: foldersIn(out).join(' ') };
         const label = `${mode} at call ${k}: ${result} / ${note}`;
         expect([oldTree, newTree], label).toContainEqual(tree);
         // The old output only when the write never committed, or a running write rolled back and said so.
@@ -260,15 +270,37 @@ describe('writeOutput', () => {
     expect(readTree(out)['c1/a.yaml']).toBe('new1');
   });
 
-  it('refuses to redo a write whose carry list is damaged or missing, keeping every previous file, and says how to restore', async () => {
+  /**
+   * The state a write of the meshgen version with carry lists left when stopped after c1's old folder went to the
+   * trash: c1's staged folder holds its new a.yaml and its carry list names the marker it keeps; c2 is not begun.
+   */
+  async function carryListWrite(): Promise<{ out: string; staging: string; trash: string }> {
     const out = tmpDir();
     await writeOutput(out, [folder('c1', 'mesh1', 'old1'), folder('c2', 'mesh1', 'old2')]);
-    // Stopped after c1's old folder went to the trash (the journal's rename is the first, c1's the second).
-    failCalls((n) => n >= 3, ['renameSync']);
-    await expect(writeOutput(out, [folder('c1', 'mesh1', 'new1'), folder('c2', 'mesh1', 'new2')])).rejects.toThrow(/rollback failed too/);
-    restoreFs();
-    const staging = fs.readdirSync(out).find((e) => e.startsWith('.meshgen-staging-')) as string;
-    const trash = fs.readdirSync(out).find((e) => e.startsWith('.meshgen-old-')) as string;
+    const [staging, trash] = ['.meshgen-staging-0c1d', '.meshgen-old-0c1d'];
+    fs.mkdirSync(path.join(out, trash));
+    fs.writeFileSync(path.join(out, trash, '.meshgen-trash'), 'Replaced output of a meshgen write: removed when the write is finished.\n');
+    fs.renameSync(path.join(out, 'c1'), path.join(out, trash, 'c1'));
+    for (const [name, a] of [['c1', 'new1'], ['c2', 'new2']]) {
+      fs.mkdirSync(path.join(out, staging, name), { recursive: true });
+      fs.writeFileSync(path.join(out, staging, name, 'a.yaml'), a);
+      fs.mkdirSync(path.join(out, staging, '.meshgen-carry'), { recursive: true });
+      fs.writeFileSync(path.join(out, staging, '.meshgen-carry', `${name}.json`), JSON.stringify([MARKER_FILE]));
+    }
+    const journal = { format: 'meshgen-output-journal', staging, trash, install: ['c1', 'c2'], remove: [], carryLists: true };
+    fs.writeFileSync(path.join(out, '.meshgen-journal.json'), JSON.stringify(journal));
+    return { out, staging, trash };
+  }
+
+  it('finishes a write of the meshgen version with carry lists as it was begun', async () => {
+    const { out } = await carryListWrite();
+    expect(recoverOutput(out)).toMatch(/^finished writing .* \(2 folders\)$/);
+    expect(fs.readdirSync(out).sort()).toEqual(['c1', 'c2']);
+    expect(readTree(out)).toEqual({ 'c1/a.yaml': 'new1', [`c1/${MARKER_FILE}`]: markerText('mesh1'), 'c2/a.yaml': 'new2', [`c2/${MARKER_FILE}`]: markerText('mesh1') });
+  });
+
+  it('refuses to redo a write whose carry list is damaged or missing, keeping every previous file, and says how to restore', async () => {
+    const { out, staging, trash } = await carryListWrite();
     expect(fs.readFileSync(path.join(out, trash, 'c1', 'a.yaml'), 'utf8')).toBe('old1');
     for (const damaged of ['["../c2/a.yaml"]', '[""]', '{"a": 1}', 'not json', undefined]) {
       const list = path.join(out, staging, '.meshgen-carry', 'c1.json');
@@ -297,11 +329,52 @@ describe('writeOutput', () => {
     expect(fs.readFileSync(path.join(out, trash, 'c1', 'a.yaml'), 'utf8')).toBe('old1');
     // A journal naming what this meshgen never writes is not followed at all.
     const journal = JSON.parse(fs.readFileSync(path.join(out, '.meshgen-journal.json'), 'utf8')) as Record<string, unknown>;
-    for (const bad of [{ trash: '' }, { staging: '..' }, { install: ['../elsewhere'] }, { remove: ['.meshgen-carry'] }]) {
+    for (const bad of [{ trash: '' }, { staging: '..' }, { install: ['../elsewhere'] }, { remove: ['.meshgen-carry'] }, { patch: [] }, { patch: { c9: [] } }, { patch: { c1: ['../c2/a.yaml'] } }, { patch: { c1: 'a.yaml' } }]) {
       fs.writeFileSync(path.join(out, '.meshgen-journal.json'), JSON.stringify({ ...journal, ...bad }));
       expect(thrownBy(() => recoverOutput(out)).message, JSON.stringify(bad)).toMatch(/holds a journal that cannot be read/);
     }
     expect(fs.existsSync(path.join(out, trash, 'c1', 'a.yaml'))).toBe(true);
+  });
+
+  it('patches a changed folder in place of replacing it: kept files stay as they are, dropped ones go, whatever took a path is replaced', async () => {
+    const out = tmpDir();
+    const marker = { path: MARKER_FILE, content: markerText('mesh1'), mode: 0o644 };
+    const files = (...rest: { path: string; content: string }[]): RenderedFolder => ({ name: 'c1', mesh: 'mesh1', files: [marker, ...rest.map((f) => ({ ...f, mode: 0o644 }))] });
+    await writeOutput(out, [files({ path: 'kept.yaml', content: 'k' }, { path: 'a.yaml', content: 'old' }, { path: 'gone/x.yaml', content: 'x' }, { path: 'was-file', content: 'f' })]);
+    // What a person left: a link, and a folder where the next version writes a file.
+    fs.symlinkSync('kept.yaml', path.join(out, 'c1', 'link.yaml'));
+    fs.mkdirSync(path.join(out, 'c1', 'was-folder', 'deep'), { recursive: true });
+    fs.writeFileSync(path.join(out, 'c1', 'was-folder', 'deep', 'y.yaml'), 'y');
+    const ino = (p: string) => fs.lstatSync(path.join(out, 'c1', p)).ino;
+    const before = { folder: ino('.'), kept: ino('kept.yaml'), a: ino('a.yaml') };
+    await writeOutput(out, [files({ path: 'kept.yaml', content: 'k' }, { path: 'a.yaml', content: 'new' }, { path: 'was-file/z.yaml', content: 'z' }, { path: 'was-folder', content: 'w' })]);
+    expect(readTree(out)).toEqual({ [`c1/${MARKER_FILE}`]: marker.content, 'c1/kept.yaml': 'k', 'c1/a.yaml': 'new', 'c1/was-file/z.yaml': 'z', 'c1/was-folder': 'w' });
+    expect(fs.readdirSync(path.join(out, 'c1')).sort()).toEqual([MARKER_FILE, 'a.yaml', 'kept.yaml', 'was-file', 'was-folder']);
+    expect({ folder: ino('.'), kept: ino('kept.yaml') }).toEqual({ folder: before.folder, kept: before.kept });
+    expect(ino('a.yaml')).not.toBe(before.a);
+    expect(fs.readdirSync(out)).toEqual(['c1']);
+  });
+
+  it('refuses to redo a patch whose folder is gone, or is both in place and in the trash, and moves nothing', async () => {
+    const out = tmpDir();
+    await writeOutput(out, [folder('c1', 'mesh1', 'old1'), folder('c2', 'mesh1', 'old2')]);
+    // Stopped right after the commit (the journal's rename is the first): the rollback's removal of the journal fails too.
+    failCalls((n) => n >= 2, ['renameSync', 'rmSync']);
+    await expect(writeOutput(out, [folder('c1', 'mesh1', 'new1'), folder('c2', 'mesh1', 'new2')])).rejects.toThrow(/rollback failed too/);
+    restoreFs();
+    // Its lock, which it could not remove either, is taken over by the next run; in this process the holder is still alive.
+    fs.rmSync(path.join(out, '.meshgen-lock'), { force: true });
+    const trash = JSON.parse(fs.readFileSync(path.join(out, '.meshgen-journal.json'), 'utf8')).trash as string;
+    fs.renameSync(path.join(out, 'c1'), path.join(out, 'c1-moved'));
+    expect(thrownBy(() => recoverOutput(out)).message).toMatch(/cannot finish the write of .* that a run began\n\s+.*c1: is missing: the write was to change some of its files and keep the others\n\s+fix: restore the cluster folders/);
+    fs.renameSync(path.join(out, 'c1-moved'), path.join(out, 'c1'));
+    fs.mkdirSync(path.join(out, trash, 'c1'), { recursive: true });
+    expect(thrownBy(() => recoverOutput(out)).message).toMatch(/c1: exists, and so does its previous version in \.meshgen-old-[0-9a-f]+, which the write had moved away/);
+    expect(readTree(out)).toMatchObject({ 'c1/a.yaml': 'old1', 'c2/a.yaml': 'old2' });
+    fs.rmdirSync(path.join(out, trash, 'c1'));
+    expect(recoverOutput(out)).toMatch(/^finished writing/);
+    expect(readTree(out)).toMatchObject({ 'c1/a.yaml': 'new1', 'c2/a.yaml': 'new2' });
+    expect(fs.readdirSync(out).sort()).toEqual(['c1', 'c2']);
   });
 
   it("leaves a marked copy of a folder (c1.bak) alone, and still finishes an older meshgen's journal that removes one", async () => {
