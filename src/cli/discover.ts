@@ -28,7 +28,7 @@ export function discoverCommand(io: Io, setExitCode: (code: number) => void): Co
     .option('--timeout <seconds>', 'give up on an API server that has not answered a request within this time', parseSeconds, DEFAULT_DISCOVER_TIMEOUT_S)
     .option(...LOCK_TIMEOUT_OPTION)
     .action(async (opts: { file: string[]; cluster?: string[]; timeout: number; lockTimeout?: number }) => {
-      const topology = loadTopology(opts.file, { discovering: true });
+      const topology = loadTopology(opts.file, { discovered: 'lenient' });
       checkClusterNames(cmd, topology, opts.cluster);
       const { contextReader } = await import('../status/kube-client');
       const report = await discoverAddresses(topology, {

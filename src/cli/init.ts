@@ -135,7 +135,7 @@ function commentTopology(doc: Document, opts: InitOptions, where: string, names:
 /** The made file must be one that meshgen accepts; it is not written yet, so its problems say what to change instead of where. */
 function checkTopology(text: string, outputFile: string): void {
   try {
-    parseTopology([{ file: outputFile, text }], [], { readDiscovered: false });
+    parseTopology([{ file: outputFile, text }], [], { discovered: 'skip' });
   } catch (err) {
     if (!(err instanceof TopologyError)) throw err;
     throw new TopologyError(

@@ -46,19 +46,17 @@ export interface TopologySource {
 /** Options of loadTopology() and parseTopology(). */
 export interface LoadOptions {
   /**
-   * Load for `meshgen discover`, which finds the gateway addresses the
-   * topology lacks: a damaged `<keyStore>/discovered.json` is read as empty
-   * (discover replaces it).
-   * @default false
+   * What becomes of the addresses `meshgen discover` stored in each key
+   * store (`<keyStore>/discovered.json`):
+   * - `read`: they are read, and a damaged file is a problem of the topology;
+   * - `lenient`: they are read, and a damaged file is read as empty: for
+   *   `meshgen discover`, which replaces it;
+   * - `skip`: they are not read: for a topology being written (init,
+   *   convert), which is checked as a text; whatever a key store beside it
+   *   holds is not its business.
+   * @default 'read'
    */
-  readonly discovering?: boolean;
-  /**
-   * Read the addresses `meshgen discover` stored in each key store. Off for
-   * a topology being written (init, convert): it is checked as a text, and
-   * whatever a key store beside it holds is not its business.
-   * @default true
-   */
-  readonly readDiscovered?: boolean;
+  readonly discovered?: 'read' | 'lenient' | 'skip';
 }
 
 /** Reads, checks and resolves topology files. Throws TopologyError listing every problem. */
@@ -114,7 +112,7 @@ export function parseTopology(sources: readonly TopologySource[], earlier: reado
       else fedDocs.push(doc);
     }
   }
-  const discovered = opts.readDiscovered === false ? () => new Map() : discoveredAddresses(meshDocs, opts.discovering ? [] : problems);
+  const discovered = opts.discovered === 'skip' ? () => new Map() : discoveredAddresses(meshDocs, opts.discovered === 'lenient' ? [] : problems);
   problems.push(
     ...validateMeshDocuments(meshDocs),
     ...meshDocs.flatMap(checkSecrets),

@@ -52,9 +52,9 @@ describe('discovered addresses in the loader', () => {
     const text = 'apiVersion: meshgen.dev/v1alpha1\nkind: Mesh\nmetadata: {name: m}\nspec:\n  istio: {version: 1.30.3}\n  trust: {keyStore: pki}\n  clusters:\n    - {name: cluster1, context: c1, network: n1}\n    - {name: cluster2, context: c2, network: n2}\n';
     fs.writeFileSync(path.join(dir, 'pki', 'discovered.json'), discoveredText(new Map([['cluster1', entry]])));
     expect(parseTopology([{ file, text }]).meshes[0].clusters[0].eastWestGateway.address).toBe('192.0.2.10');
-    expect(parseTopology([{ file, text }], [], { readDiscovered: false }).meshes[0].clusters[0].eastWestGateway.address).toBeUndefined();
+    expect(parseTopology([{ file, text }], [], { discovered: 'skip' }).meshes[0].clusters[0].eastWestGateway.address).toBeUndefined();
     fs.writeFileSync(path.join(dir, 'pki', 'discovered.json'), '{"version": 1,');
     expect(() => parseTopology([{ file, text }])).toThrow(TopologyError);
-    expect(parseTopology([{ file, text }], [], { readDiscovered: false }).meshes).toHaveLength(1);
+    expect(parseTopology([{ file, text }], [], { discovered: 'skip' }).meshes).toHaveLength(1);
   });
 });

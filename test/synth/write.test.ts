@@ -377,6 +377,29 @@ describe('writeOutput', () => {
     expect(fs.readdirSync(out).sort()).toEqual(['c1', 'c2']);
   });
 
+  it('says so when a commit can be neither made durable nor taken back, and the next run finishes or discards the write', async () => {
+    const journal = (out: string) => path.join(out, '.meshgen-journal.json');
+    // The fsync of the folder the journal was renamed into fails, or the journal's own fsync before that; every removal fails too.
+    for (const [when, outcome] of [
+      ['after the rename', /^finished writing .* \(2 folders\)$/],
+      ['before the rename', /^discarded a write of .* that an interrupted run had not committed: the output is as it was$/],
+    ] as const) {
+      const out = tmpDir();
+      await writeOutput(out, [folder('c1', 'mesh1', 'old1'), folder('c2', 'mesh1', 'old2')]);
+      const written = () => (when === 'after the rename' ? fs.existsSync(journal(out)) : fs.readdirSync(out).some((e) => e.startsWith('.meshgen-journal.json.')));
+      failCalls((_, call) => call === 'rmSync' || (call === 'fsyncSync' && written()), ['fsyncSync', 'rmSync']);
+      const err = await writeOutput(out, [folder('c1', 'mesh1', 'new1'), folder('c2', 'mesh1', 'new2')]).catch((e: Error) => e);
+      restoreFs();
+      expect((err as Error).message, when).toMatch(/^cannot commit the write of .* \(EIO\), nor take it back\n\s+.*\.meshgen-journal\.json: may record the write\n\s+fix: fix the cause \(disk full, permissions\), then run synth again: it finishes or discards this write first$/);
+      // Nothing was moved yet.
+      expect(readTree(out), when).toMatchObject({ 'c1/a.yaml': 'old1', 'c2/a.yaml': 'old2' });
+      fs.rmSync(path.join(out, '.meshgen-lock'), { force: true });
+      expect(recoverOutput(out), when).toMatch(outcome);
+      expect(readTree(out), when).toMatchObject(when === 'after the rename' ? { 'c1/a.yaml': 'new1', 'c2/a.yaml': 'new2' } : { 'c1/a.yaml': 'old1', 'c2/a.yaml': 'old2' });
+      expect(fs.readdirSync(out).sort(), when).toEqual(['c1', 'c2']);
+    }
+  });
+
   it("leaves a marked copy of a folder (c1.bak) alone, and still finishes an older meshgen's journal that removes one", async () => {
     const out = tmpDir();
     await writeOutput(out, [folder('c1', 'mesh1', 'old1')]);

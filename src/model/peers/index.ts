@@ -130,7 +130,7 @@ export function convertPeer(file: string, text: string, opts: ConvertPeerOptions
   const yaml = convertedTopologyText(file, format, converted);
   let topology: Topology;
   try {
-    topology = parseTopology([{ file: target, text: yaml }], [], { readDiscovered: false });
+    topology = parseTopology([{ file: target, text: yaml }], [], { discovered: 'skip' });
   } catch (err) {
     if (!(err instanceof TopologyError)) throw err;
     throw new TopologyError(`converting ${file} gave a topology meshgen rejects, which is a bug in meshgen convert`, err.problems);
