@@ -51,6 +51,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { OutputError } from '../errors';
 import { LockOptions, withLock } from '../lock';
@@ -880,11 +881,11 @@ function unencrypted(f: RenderedFolder): OutputError {
 /**
  * Flushes what was written under `dir` to disk before the commit, so that
  * a power loss after it cannot leave a staged file empty: one `sync -f` of
- * its file system where coreutils has it, else an fsync of every file.
+ * its file system where that reports errors (syncfsReportsErrors), else an
+ * fsync of every file.
  */
 function flush(dir: string): void {
-  // Only Linux's sync takes -f (syncfs); elsewhere sync ignores it and may return before the data is written.
-  if (process.platform === 'linux' && spawnSync('sync', ['-f', dir], { stdio: 'ignore' }).status === 0) return;
+  if (syncfsReportsErrors() && spawnSync('sync', ['-f', dir], { stdio: 'ignore' }).status === 0) return;
   const visit = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const full = path.join(d, e.name);
@@ -901,6 +902,17 @@ function flush(dir: string): void {
     fsyncDir(d);
   };
   visit(dir);
+}
+
+/**
+ * Whether `sync -f` (syncfs) both flushes a file system and fails when that
+ * fails: only Linux's sync takes -f (elsewhere it ignores it and may return
+ * before the data is written), and Linux reports writeback errors from
+ * syncfs since 5.8 only. Otherwise every file is fsynced, which reports them.
+ */
+export function syncfsReportsErrors(platform: string = process.platform, release: string = os.release()): boolean {
+  const [major, minor] = release.split('.').map((n) => Number.parseInt(n, 10));
+  return platform === 'linux' && (major > 5 || (major === 5 && minor >= 8));
 }
 
 function readIfFile(file: string): string | undefined {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OutputError } from '../../src/errors';
 import { MARKER_FILE, markerText } from '../../src/synth/marker';
 import type { RenderedFolder } from '../../src/synth/render';
-import { OutputPlanner, OutputWrite, recoverOutput, writeOutput } from '../../src/synth/write';
+import { OutputPlanner, OutputWrite, recoverOutput, syncfsReportsErrors, writeOutput } from '../../src/synth/write';
 import { LockError } from '../../src/lock';
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -425,6 +425,18 @@ describe('writeOutput', () => {
       write.discard();
     }
     expect(fs.readdirSync(out)).toEqual([]);
+  });
+});
+
+describe('flushing the staged files', () => {
+  it('uses sync -f only where syncfs reports write-back errors: Linux 5.8 and later', () => {
+    expect(syncfsReportsErrors('linux', '6.18.44-fc-v1045')).toBe(true);
+    expect(syncfsReportsErrors('linux', '5.8.0')).toBe(true);
+    expect(syncfsReportsErrors('linux', '5.10.0-23-amd64')).toBe(true);
+    expect(syncfsReportsErrors('linux', '5.7.19')).toBe(false);
+    expect(syncfsReportsErrors('linux', '4.19.0-27-amd64')).toBe(false);
+    expect(syncfsReportsErrors('linux', 'unknown')).toBe(false);
+    expect(syncfsReportsErrors('darwin', '23.1.0')).toBe(false);
   });
 });
 
