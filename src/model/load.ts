@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Problem, TopologyError } from '../errors';
 import { compareStrings, sortBy } from '../order';
 import { plural } from '../text';
-import { convertPeer, peerFormatOf } from './peers';
+import { convertPeerAs, peerFormatOf } from './peers';
 import { checkSchema, nearest, PRECOMPILED_SCHEMAS } from './schema-check';
 import { formatPath, parseSource, problemAt, readSource, SourceDocument } from './source';
 import {
@@ -88,7 +88,7 @@ export function parseTopology(sources: readonly TopologySource[], earlier: reado
     const format = peerFormatOf(parsed.docs.map((d) => d.value));
     if (format) {
       try {
-        source = { file: `${original.file} (read as ${format})`, text: convertPeer(original.file, original.text).yaml };
+        source = { file: `${original.file} (read as ${format})`, text: convertPeerAs(format, original.file, original.text).yaml };
       } catch (err) {
         if (!(err instanceof TopologyError)) throw err;
         problems.push(...err.problems);

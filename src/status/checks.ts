@@ -61,11 +61,10 @@ function waitingFinding(plan: ClusterPlan): Finding[] {
   ];
 }
 
-/** The names of the checks a target gets, in report order. */
-export function plannedChecks(t: StatusTarget): string[] {
+/** The names of the checks made against a target's cluster, in report order (after waitingFinding's, known from the output). */
+function clusterChecks(t: StatusTarget): string[] {
   const { plan } = t;
   const names: string[] = [];
-  if (awaitingAddress(plan)) names.push('control-plane');
   if (!t.expected.present) names.push('output');
   else names.push('cacerts', 'istio-ca-root-cert');
   if (plan.cluster.role === 'primary') names.push('istiod');
@@ -89,7 +88,7 @@ export async function checkCluster(t: StatusTarget, reader: ClusterReader): Prom
     nsLabels = await reader.namespaceLabels(ISTIO_SYSTEM);
   } catch (err) {
     if (!(err instanceof ClusterAccessError)) throw err;
-    return [...waiting, ...plannedChecks(t).filter((c) => c !== 'control-plane').map((check) => bad(check, 'unreachable', err.message, err.fix))];
+    return [...waiting, ...clusterChecks(t).map((check) => bad(check, 'unreachable', err.message, err.fix))];
   }
   const guarded = async (check: string, run: () => Promise<Finding | Finding[]>): Promise<Finding[]> => {
     try {

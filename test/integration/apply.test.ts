@@ -6,7 +6,7 @@
  * test/validators.
  * The servers come from the kube-apiserver kit (test/helpers/api-server.ts).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -45,22 +45,7 @@ type Server = ApiServer;
 const servers = new Map<string, Server>();
 let out: string;
 
-function kubectl(server: Server, args: string[], cwd?: string): { code: number; stdout: string; stderr: string } {
-  try {
-    const stdout = execFileSync('kubectl', args, {
-      cwd,
-      encoding: 'utf8',
-      env: { ...process.env, KUBECONFIG: server.kubeconfig },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return { code: 0, stdout, stderr: '' };
-  } catch (err) {
-    const e = err as { status: number; stdout: string; stderr: string };
-    return { code: e.status, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-/** Runs kubectl and also returns stderr on success, where warnings go. */
+/** Runs kubectl: its exit code, and stderr on success too, where warnings go. */
 async function kubectlFull(server: Server, args: string[], cwd?: string) {
   try {
     const r = await run('kubectl', args, { cwd, env: { ...process.env, KUBECONFIG: server.kubeconfig } });
@@ -123,18 +108,18 @@ describe.each(CLUSTERS)('kubectl against a real API server: %s', (cluster) => {
     expect(again.stdout).toMatch(/^(\S+ unchanged\n){3}$/);
   });
 
-  it('stores the objects exactly as written', () => {
+  it('stores the objects exactly as written', async () => {
     const server = servers.get(cluster)!;
     const network = cluster.replace('cluster', 'network');
-    const ns = JSON.parse(kubectl(server, ['get', 'namespace', 'istio-system', '-o', 'json']).stdout);
+    const ns = JSON.parse((await kubectlFull(server, ['get', 'namespace', 'istio-system', '-o', 'json'])).stdout);
     expect(ns.metadata.labels['topology.istio.io/network']).toBe(network);
 
     const written = parseAllDocuments(fs.readFileSync(path.join(out, cluster, 'gateway.istio-system.cross-network-gateway.yaml'), 'utf8'))[0].toJS();
-    const gw = JSON.parse(kubectl(server, ['-n', 'istio-system', 'get', 'gateways.networking.istio.io', 'cross-network-gateway', '-o', 'json']).stdout);
+    const gw = JSON.parse((await kubectlFull(server, ['-n', 'istio-system', 'get', 'gateways.networking.istio.io', 'cross-network-gateway', '-o', 'json'])).stdout);
     expect(gw.apiVersion).toBe('networking.istio.io/v1');
     expect(gw.spec).toEqual(written.spec);
 
-    const secret = JSON.parse(kubectl(server, ['-n', 'istio-system', 'get', 'secret', 'cacerts', '-o', 'json']).stdout);
+    const secret = JSON.parse((await kubectlFull(server, ['-n', 'istio-system', 'get', 'secret', 'cacerts', '-o', 'json'])).stdout);
     const writtenSecret = parseAllDocuments(fs.readFileSync(path.join(out, cluster, 'secret.istio-system.cacerts.yaml'), 'utf8'))[0].toJS();
     expect(secret.type).toBe('Opaque');
     expect(secret.data).toEqual(writtenSecret.data);
@@ -181,7 +166,7 @@ describe('encrypted output against a real API server', () => {
     expect(all.stderr).toBe('');
     expect(all.code).toBe(0);
     expect(all.stdout).toMatch(/sealedsecret\.bitnami\.com\/istio-remote-secret-cluster2 created/);
-    const stored = JSON.parse(kubectl(server, ['-n', 'istio-system', 'get', 'sealedsecret', 'istio-remote-secret-cluster2', '-o', 'json']).stdout);
+    const stored = JSON.parse((await kubectlFull(server, ['-n', 'istio-system', 'get', 'sealedsecret', 'istio-remote-secret-cluster2', '-o', 'json'])).stdout);
     const written = parse(fs.readFileSync(path.join(dir, 'sealedsecret.istio-system.istio-remote-secret-cluster2.yaml'), 'utf8'));
     expect(stored.spec).toEqual(written.spec);
   });
@@ -203,7 +188,7 @@ describe('encrypted output against a real API server', () => {
       expect(r.stderr, file).toBe('');
       expect(r.code, file).toBe(0);
     }
-    const stored = JSON.parse(kubectl(server, ['-n', 'istio-system', 'get', 'secret', 'cacerts', '-o', 'json']).stdout);
+    const stored = JSON.parse((await kubectlFull(server, ['-n', 'istio-system', 'get', 'secret', 'cacerts', '-o', 'json'])).stdout);
     expect(Buffer.from(stored.data['ca-key.pem'], 'base64').toString()).toBe(fs.readFileSync(path.join(ws.dir, 'pki', 'cluster1', 'ca-key.pem'), 'utf8'));
     const all = await kubectlFull(server, ['apply', '-k', dir]);
     expect(all.stderr).toBe('');

@@ -11,8 +11,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Document, isMap, isScalar, isSeq, parseDocument } from 'yaml';
-import { main } from '../../src/cli/main';
-import { FIXTURE_TOPOLOGIES, REPO, tmpDir } from '../helpers';
+import { FIXTURE_TOPOLOGIES, REPO, runMain, tmpDir } from '../helpers';
 
 const SEEDS = [
   path.join(REPO, 'examples', 'mesh.yaml'),
@@ -105,13 +104,6 @@ function mutate(seed: string, mutations: readonly Mutation[]): string {
   return text;
 }
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'meshgen', ...args], { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
-
 describe('mutated topology files', () => {
   it('end in exit 0, or exit 1 with a message naming the file, never a crash, for every mutation', async () => {
     const dir = tmpDir();
@@ -125,11 +117,11 @@ describe('mutated topology files', () => {
         cases++;
         for (const args of [['validate', '-f', file], ['graph', '-f', file, '--format', 'mermaid']]) {
           const began = Date.now();
-          const r = await run(args);
+          const r = await runMain(args);
           expect(Date.now() - began, `${args[0]} took too long`).toBeLessThan(10_000);
-          expect([0, 1], `${args[0]}: ${r.err}`).toContain(r.code);
-          expect(r.err, args[0]).not.toMatch(/unexpected error|    at /);
-          if (r.code === 1) expect(r.err, args[0]).toContain('mesh.yaml');
+          expect([0, 1], `${args[0]}: ${r.stderr}`).toContain(r.code);
+          expect(r.stderr, args[0]).not.toMatch(/unexpected error|    at /);
+          if (r.code === 1) expect(r.stderr, args[0]).toContain('mesh.yaml');
         }
       }),
       { numRuns: Number(process.env.FUZZ_RUNS ?? 300), seed: Number(process.env.FUZZ_SEED ?? 20261202) },

@@ -111,6 +111,28 @@ export function convertPeer(file: string, text: string, opts: ConvertPeerOptions
           },
     ]);
   }
+  const target = opts.outputFile ?? file;
+  const { yaml, converted } = convertPeerAs(format, file, text, opts);
+  let topology: Topology;
+  try {
+    topology = parseTopology([{ file: target, text: yaml }], [], { discovered: 'skip' });
+  } catch (err) {
+    if (!(err instanceof TopologyError)) throw err;
+    throw new TopologyError(`converting ${file} gave a topology meshgen rejects, which is a bug in meshgen convert`, err.problems);
+  }
+  const istioUpgrades = converted.meshes
+    .filter((m) => m.istioMovedFrom !== undefined)
+    .map((m) => ({ mesh: m.name, from: m.istioMovedFrom ?? [], to: m.istioVersion }));
+  return { format, yaml, topology, istioUpgrades };
+}
+
+/**
+ * The native text of a peer file whose format is known, and the meshes it
+ * holds, without convertPeer's check of that text: for the loader, which
+ * reads a peer file through it and checks the text as any topology. Throws
+ * TopologyError, as convertPeer does, for a file its converter rejects.
+ */
+export function convertPeerAs(format: PeerFormat, file: string, text: string, opts: ConvertPeerOptions = {}): { readonly yaml: string; readonly converted: ConvertedTopology } {
   const istioVersion = opts.istioVersion ?? DEFAULT_PEER_ISTIO_VERSION;
   const versionProblem = istioVersionProblem(istioVersion, 'pass the release with meshgen convert --istio-version');
   if (versionProblem) {
@@ -127,18 +149,7 @@ export function convertPeer(file: string, text: string, opts: ConvertPeerOptions
     istioVersionGiven: opts.istioVersion !== undefined,
     upgradeOldIstio: opts.upgradeOldIstio === true,
   });
-  const yaml = convertedTopologyText(file, format, converted);
-  let topology: Topology;
-  try {
-    topology = parseTopology([{ file: target, text: yaml }], [], { discovered: 'skip' });
-  } catch (err) {
-    if (!(err instanceof TopologyError)) throw err;
-    throw new TopologyError(`converting ${file} gave a topology meshgen rejects, which is a bug in meshgen convert`, err.problems);
-  }
-  const istioUpgrades = converted.meshes
-    .filter((m) => m.istioMovedFrom !== undefined)
-    .map((m) => ({ mesh: m.name, from: m.istioMovedFrom ?? [], to: m.istioVersion }));
-  return { format, yaml, topology, istioUpgrades };
+  return { yaml: convertedTopologyText(file, format, converted), converted };
 }
 
 /** The converted file: a header naming its source, then one document per mesh. */
