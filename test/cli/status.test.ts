@@ -205,6 +205,26 @@ describe('status checks against a fake cluster', () => {
     expect(report.clusters[0].checks.filter((f) => f.state !== 'ok').map((f) => f.check)).toEqual([check]);
   });
 
+  it('says differs for a gateway at another address than meshgen discover stored, and ok at that address, saying where it came from', async () => {
+    const mesh = topology.meshes[0];
+    const discovered = {
+      ...topology,
+      meshes: [{ ...mesh, clusters: mesh.clusters.map((c) => (c.name === 'cluster1' ? { ...c, eastWestGateway: { ...c.eastWestGateway, addressSource: 'discovered' as const } } : c)) }],
+    };
+    const state = healthy();
+    const gateway = (ingress: string[]) => state.services.set('istio-system/istio-eastwestgateway', { ...state.services.get('istio-system/istio-eastwestgateway')!, ingress });
+    const finding = async () => (await checkStatus(discovered, { outdir: ws.out, clusters: ['cluster1'], readerFor: () => fakeReader(state) })).clusters[0].checks.find((f) => f.check === 'east-west-gateway');
+    gateway(['198.51.100.7']);
+    expect(await finding()).toEqual({
+      check: 'east-west-gateway',
+      state: 'differs',
+      detail: 'Service istio-eastwestgateway: address 198.51.100.7, the address meshgen discover stored is 192.0.2.10',
+      fix: 'run meshgen discover --cluster cluster1, then synth and apply the clusters that use it',
+    });
+    gateway(['192.0.2.10']);
+    expect(await finding()).toEqual({ check: 'east-west-gateway', state: 'ok', detail: 'Service istio-eastwestgateway: address 192.0.2.10 (as meshgen discover stored it)' });
+  });
+
   it("checks istio-ca-root-cert in every namespace, and istio-system's alone when the context may not list them cluster-wide", async () => {
     const state = healthy();
     const root = state.configMaps.get('istio-system/istio-ca-root-cert')!;
