@@ -92,10 +92,14 @@ export class OutputDiff {
   /** Adds the changes of `folder`, if it differs from the disk. */
   public add(folder: RenderedFolder): void {
     const { changed, snapshot } = this.planner.examine(folder);
-    if (!changed) return;
+    if (!changed) {
+      this.planner.release(snapshot);
+      return;
+    }
     const dir = path.join(this.outdir, folder.name);
     // What the disk holds, as the comparison read it: read again only when it was not read ahead.
     const old = snapshotTexts(snapshot ?? snapshotFolder(dir));
+    this.planner.release(snapshot);
     const next = new Map(folder.files.map((f) => [f.path, f.content]));
     for (const file of new Set([...old.keys(), ...next.keys()])) this.file(`${folder.name}/${file}`, old.get(file), next.get(file));
   }

@@ -5,13 +5,29 @@
  * and hands each over on its port (the bytes moved, not copied); then waits
  * until the main thread stops it.
  */
-import { workerData } from 'node:worker_threads';
-import { ReadAheadData, ReadAheadReply, snapshotFolder } from './disk-compare';
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { ReadAheadData, ReadAheadRelease, ReadAheadReply, snapshotFolder } from './disk-compare';
 
 const { port, signal, aheadBytes } = workerData as ReadAheadData;
 
 /** Folders always read beyond the one wanted next, whatever their size. */
 const MIN_AHEAD = 2;
+
+/** Memory of snapshots the main thread gave back (FolderReadAhead.release), to read later folders into. */
+const free: ArrayBuffer[] = [];
+
+/**
+ * Memory for a snapshot of `bytes`: the smallest given back that holds it,
+ * else new memory a quarter larger, so that it fits the next folders too
+ * (those of a fleet differ by a few files).
+ */
+function alloc(bytes: number): Uint8Array {
+  for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) free.push((m.message as ReadAheadRelease).release);
+  let best = -1;
+  for (let k = 0; k < free.length; k++) if (free[k].byteLength >= bytes && (best < 0 || free[k].byteLength < free[best].byteLength)) best = k;
+  if (best >= 0) return new Uint8Array(free.splice(best, 1)[0], 0, bytes);
+  return new Uint8Array(new ArrayBuffer(Math.ceil(bytes * 1.25)), 0, bytes);
+}
 
 function readAhead(dirs: readonly string[]): void {
   const sizes: number[] = [];
@@ -31,7 +47,7 @@ function readAhead(dirs: readonly string[]): void {
     if (Atomics.load(signal, 2) !== 0) break;
     let reply: ReadAheadReply;
     try {
-      reply = { index: i, snapshot: snapshotFolder(dirs[i]) };
+      reply = { index: i, snapshot: snapshotFolder(dirs[i], alloc) };
     } catch {
       reply = { index: i, failed: true };
     }

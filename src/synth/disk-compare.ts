@@ -54,8 +54,8 @@ export interface FolderSnapshot {
 /** Files larger than this are not read: no rendered file comes near it, so such a file differs anyway. */
 const MAX_FILE_BYTES = 64 << 20;
 
-/** Reads every entry below `dir`, with the bytes of its regular files. */
-export function snapshotFolder(dir: string): FolderSnapshot {
+/** Reads every entry below `dir`, with the bytes of its regular files, into memory from `alloc` (a new array by default). */
+export function snapshotFolder(dir: string, alloc: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes)): FolderSnapshot {
   const found: { path: string; mode: number; size: number; file: boolean }[] = [];
   const visit = (rel: string) => {
     for (const e of fs.readdirSync(rel ? path.join(dir, rel) : dir, { withFileTypes: true })) {
@@ -78,7 +78,7 @@ export function snapshotFolder(dir: string): FolderSnapshot {
     return { exists: false, entries: [], data: new Uint8Array(0) };
   }
   // Each file gets one byte more than lstat's size: one read that fills it shows that the file grew since, and differs.
-  const data = new Uint8Array(found.reduce((n, f) => (f.file ? n + f.size + 1 : n), 0));
+  const data = alloc(found.reduce((n, f) => (f.file ? n + f.size + 1 : n), 0));
   let offset = 0;
   const entries = found.map((f): SnapshotEntry => {
     if (!f.file) return { path: f.path, mode: f.mode, start: -1, size: 0 };
@@ -86,7 +86,21 @@ export function snapshotFolder(dir: string): FolderSnapshot {
     offset += f.size + 1;
     return { path: f.path, mode: f.mode, start: readWhole(path.join(dir, f.path), data, start, f.size) ? start : -1, size: f.size };
   });
+  touchPages(data);
   return { exists: true, entries, data };
+}
+
+/**
+ * Reads one byte of every page of `data`. The first access to a page of new
+ * memory costs a page fault's time (up to 15 µs on a virtual machine), and
+ * read(2) filling it pays only part of that: taken here, on the thread that
+ * reads ahead, the rest is off the main thread, whose comparison then runs
+ * at memory speed.
+ */
+function touchPages(data: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < data.length; i += 4096) sum += data[i];
+  return sum;
 }
 
 /** Reads the file `full`, of `size` bytes by its lstat, into `data` at `start`; false when it cannot, or is no longer that size. */
@@ -156,6 +170,11 @@ export interface ReadAheadData {
   readonly signal: Int32Array;
   /** Bytes of snapshots the worker holds out beyond the folder wanted next, at most: it reads on while below, and always two folders ahead. */
   readonly aheadBytes: number;
+}
+
+/** What the main thread sends the worker after the folders: memory of a snapshot it is done with. */
+export interface ReadAheadRelease {
+  readonly release: ArrayBuffer;
 }
 
 /** The worker's reply for `dirs[index]`: its snapshot, or `failed` when it could not take one (the main thread then reads itself). */
@@ -271,6 +290,18 @@ export class FolderReadAhead {
     const reply = this.replies.get(i) as ReadAheadReply;
     this.replies.delete(i);
     return 'failed' in reply ? undefined : reply.snapshot;
+  }
+
+  /**
+   * Gives the memory of a snapshot that take() returned back to the worker,
+   * which reads later folders into it: memory used again costs no page
+   * faults, which on a virtual machine cost as much as reading the files.
+   * The snapshot must not be used after.
+   */
+  public release(snapshot: FolderSnapshot): void {
+    const buffer = snapshot.data.buffer;
+    if (!this.worker || snapshot.data.byteLength === 0 || !(buffer instanceof ArrayBuffer)) return;
+    this.port.postMessage({ release: buffer } satisfies ReadAheadRelease, [buffer]);
   }
 
   /** Stops the worker; take() then gives nothing. */

@@ -692,6 +692,11 @@ export class OutputPlanner {
     return { changed: !disk.equal, same: disk.same, onDisk: disk.onDisk, snapshot };
   }
 
+  /** Lets go of a snapshot that examine() returned: its memory goes back to the worker that reads ahead. */
+  public release(snapshot: FolderSnapshot | undefined): void {
+    if (snapshot) this.readAhead?.release(snapshot);
+  }
+
   /** `.sops.yaml` after every folder was examined: its text, and whether it is written or removed. */
   public sops(): { readonly text?: string; readonly change?: 'write' | 'remove' } {
     const text = sopsConfigText(this.recipients);
@@ -731,7 +736,8 @@ export class OutputWrite {
   public add(folder: RenderedFolder): void {
     checkFolderName(folder.name);
     if (folder.secrets && folder.secrets.length > 0) throw unencrypted(folder);
-    const { changed, same, onDisk } = this.planner.examine(folder);
+    const { changed, same, onDisk, snapshot } = this.planner.examine(folder);
+    this.planner.release(snapshot);
     if (!changed) return;
     const staged = this.stage(folder.name, folder.files, same);
     if (onDisk) {

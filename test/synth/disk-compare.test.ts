@@ -107,6 +107,32 @@ describe.skipIf(!fs.existsSync(BUILT))('reading folders ahead on a worker thread
     again.close();
     expect(again.take(dirs[0])).toBeUndefined();
   });
+
+  it('reads later folders into the memory given back, each still whole', async () => {
+    const built = (await import(BUILT)) as typeof import('../../src/synth/disk-compare');
+    const root = tmpDir();
+    // Folders of sizes that go up and down, so that memory given back is used for smaller and larger ones.
+    const content = (i: number) => `n: ${i}\n${'y'.repeat(((i * 7919) % 13) * 30_000)}`;
+    const dirs = Array.from({ length: 60 }, (_, i) => path.join(root, `c${i}`));
+    dirs.forEach((d, i) => {
+      fs.mkdirSync(d);
+      fs.writeFileSync(path.join(d, 'a.yaml'), content(i));
+    });
+    const reader = built.FolderReadAhead.start(dirs) as NonNullable<ReturnType<typeof built.FolderReadAhead.start>>;
+    let reused = 0;
+    for (const [i, d] of dirs.entries()) {
+      const snapshot = reader.take(d) as NonNullable<ReturnType<typeof reader.take>>;
+      const buffer = new Uint8Array(snapshot.data.buffer);
+      // Memory given back keeps what was written past the snapshot: its last byte, where a later snapshot that fits does not reach.
+      if (buffer.length > snapshot.data.byteLength && buffer[buffer.length - 1] === 0xab) reused++;
+      expect(built.compareSnapshot(snapshot, [{ path: 'a.yaml', content: content(i), mode: 0o644 }]).equal, d).toBe(true);
+      buffer.fill(0xab, snapshot.data.byteLength);
+      reader.release(snapshot);
+      expect(snapshot.data.byteLength, 'given back: no longer usable here').toBe(0);
+    }
+    reader.close();
+    expect(reused).toBeGreaterThan(10);
+  });
 });
 
 describe('the texts of a snapshot, as diff shows them', () => {
