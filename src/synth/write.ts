@@ -12,8 +12,10 @@
  *    flushed: this is the commit;
  * 3. each live folder to patch moves into a trash folder, out of the
  *    output; there its dropped files and the previous versions of the files
- *    it gets move aside (into the trash's `.meshgen-previous`), its staged
- *    files move in, and it moves back into place. A folder staged whole
+ *    it gets move aside (into the trash's `.meshgen-dropped` and
+ *    `.meshgen-replaced`, apart, so that no path of one passes through a
+ *    link moved into the other), its staged files move in, and it moves
+ *    back into place. A folder staged whole
  *    takes the place of the live one, which moves to the trash, as do
  *    removed folders. All of it is flushed, and the journal is removed: the
  *    write is done;
@@ -33,9 +35,11 @@
  * a running write is rolled back, from what it moved aside, the journal
  * removed last.
  *
- * A folder is changed out of sight, by renames only, so a reader of the
- * output sees a folder whole, old or new, or (while its few changed files
- * move, a fraction of a millisecond) not at all; never half of one. Adding a
+ * A folder is changed out of sight, by renames only, so a reader that
+ * opens the output's files by path sees a folder whole, old or new, or
+ * (while its few changed files move, a fraction of a millisecond) not at
+ * all; never half of one. (A process whose working folder is inside one,
+ * or that holds it open, sees it change in place.) Adding a
  * cluster changes every primary's folder of a fleet by a few files: each
  * costs those files' renames and two of the folder, not one per file it
  * keeps.
@@ -67,10 +71,13 @@ const TRASH_PREFIX = '.meshgen-old-';
 const TRASH_MARK = '.meshgen-trash';
 const LOCK_FILE = '.meshgen-lock';
 const JOURNAL_FILE = '.meshgen-journal.json';
+/** The format of this version's journals; earlier versions wrote `meshgen-output-journal`, which is still finished. */
+const JOURNAL_FORMAT = 'meshgen-output-journal/2';
 /** In the staging folder of an earlier meshgen version: one carry list per staged cluster folder. Not a DNS label, so never a cluster's folder. */
 const CARRY_DIR = '.meshgen-carry';
-/** In the trash: the files that patched folders dropped or replaced, under the folder's name, for a rollback. Not a DNS label. */
-const PREVIOUS_DIR = '.meshgen-previous';
+/** In the trash: what patched folders replaced, and the files they dropped, under each folder's name, for a rollback. Not DNS labels. */
+const REPLACED_DIR = '.meshgen-replaced';
+const DROPPED_DIR = '.meshgen-dropped';
 /** What a finished write leaves to delete (its trash and staging folder) is renamed to this first, then deleted: a kill midway leaves a name the next run removes. */
 const REMOVING_PREFIX = '.meshgen-removing-';
 /** The names a write gives its staging and trash folders. */
@@ -102,10 +109,11 @@ export interface WriteOptions {
 
 /** The plan of a committed write, as its journal records it. */
 interface Journal {
-  readonly format: 'meshgen-output-journal';
+  /** `…/2` for journals with patches, which a meshgen version that knows no patches must not follow (it would put the staged files in place of whole folders). */
+  readonly format: typeof JOURNAL_FORMAT | 'meshgen-output-journal';
   readonly staging: string;
   readonly trash: string;
-  /** Folders (and `.sops.yaml`) staged to take the place of the live ones. */
+  /** Folders (and `.sops.yaml`) staged to take the place of the live ones, or to patch them (`patch`). */
   readonly install: readonly string[];
   /** Folders to remove, and `.sops.yaml` when no folder uses SOPS any more. */
   readonly remove: readonly string[];
@@ -292,7 +300,7 @@ function readJournal(file: string): Journal {
   try {
     const journal = JSON.parse(fs.readFileSync(file, 'utf8')) as Journal;
     if (
-      journal.format === 'meshgen-output-journal' &&
+      (journal.format === JOURNAL_FORMAT ? journal.patch !== undefined && journal.carryLists === undefined : journal.format === 'meshgen-output-journal' && journal.patch === undefined) &&
       typeof journal.staging === 'string' &&
       STAGING_NAME.test(journal.staging) &&
       typeof journal.trash === 'string' &&
@@ -372,7 +380,7 @@ function damagedWrite(outdir: string, journal: Journal, file: string, message: s
  * journal: the last step that can fail. `recovering`: the carry lists come
  * from the disk, so a file in both places is refused rather than replaced.
  */
-function swap(outdir: string, journal: Journal, lists: ReadonlyMap<string, readonly string[]>, recovering: boolean): void {
+function swap(outdir: string, journal: Journal, lists: ReadonlyMap<string, readonly string[]>, recovering: boolean, began?: Set<string>): void {
   const staging = path.join(outdir, journal.staging);
   const trash = path.join(outdir, journal.trash);
   ensureTrash(trash);
@@ -386,7 +394,7 @@ function swap(outdir: string, journal: Journal, lists: ReadonlyMap<string, reado
   const patched = journal.patch ?? {};
   for (const name of journal.install) {
     if (Object.hasOwn(patched, name)) {
-      patchFolder(outdir, journal, name, patched[name]);
+      patchFolder(outdir, journal, name, patched[name], began);
       continue;
     }
     const staged = path.join(staging, name);
@@ -412,31 +420,31 @@ function swap(outdir: string, journal: Journal, lists: ReadonlyMap<string, reado
 
 /**
  * Patches the live folder `name` (again, if a run did part of it): it moves
- * into the trash, its dropped files and the previous versions of its staged
- * files move aside, the staged files move in, and it moves back; its staged
- * folder is removed last, which marks it done.
+ * into the trash, its dropped files and whatever is in its staged files'
+ * places move aside, the staged files move in, and it moves back; its staged
+ * folder is removed last, which marks it done. `began`: where a running
+ * write notes the folders it began to patch, for its rollback.
  */
-function patchFolder(outdir: string, journal: Journal, name: string, drops: readonly string[]): void {
-  const { live, work, staged, previous } = patchPaths(outdir, journal, name);
-  if (fs.existsSync(work)) {
-    if (fs.existsSync(live)) throw damagedWrite(outdir, journal, live, `exists, and so does its previous version in ${journal.trash}, which the write had moved away`);
-  } else if (!fs.existsSync(staged)) {
+function patchFolder(outdir: string, journal: Journal, name: string, drops: readonly string[], began?: Set<string>): void {
+  const { live, work, staged, replaced, dropped } = patchPaths(outdir, journal, name);
+  if (isEntry(work) !== undefined) {
+    if (isEntry(live) !== undefined) throw damagedWrite(outdir, journal, live, `exists, and so does its previous version in ${journal.trash}, which the write had moved away`);
+  } else if (isEntry(staged) === undefined) {
     return;
-  } else if (fs.existsSync(live)) {
+  } else if (isEntry(live) !== undefined) {
+    began?.add(name);
     fs.renameSync(live, work);
   } else {
     throw damagedWrite(outdir, journal, live, 'is missing: the write was to change some of its files and keep the others');
   }
   for (const d of drops) {
     // A dropped path is a file, a link or the like; one that is gone was moved aside already.
-    if (isEntry(path.join(work, d)) === 'other') moveInto(path.join(work, d), path.join(previous, d));
+    if (isEntry(path.join(work, d)) === 'other') moveInto(path.join(work, d), path.join(dropped, d));
   }
   for (const f of filesBelow(staged)) {
     const target = path.join(work, f);
-    const kind = isEntry(target);
-    // A folder where a file goes held only files the folder drops, moved aside above.
-    if (kind === 'folder') fs.rmSync(target, { recursive: true, force: true });
-    else if (kind === 'other' && !fs.existsSync(path.join(previous, f))) moveInto(target, path.join(previous, f));
+    // What holds a staged file's place (its previous version, or a folder that held only dropped files) moves aside, once.
+    if (isEntry(target) !== undefined && isEntry(path.join(replaced, f)) === undefined) moveInto(target, path.join(replaced, f));
     moveInto(path.join(staged, f), target);
   }
   // Folders that only dropped files held are gone, as in a folder written anew.
@@ -445,42 +453,50 @@ function patchFolder(outdir: string, journal: Journal, name: string, drops: read
   fs.rmSync(staged, { recursive: true, force: true });
 }
 
-/** Undoes patchFolder as far as it got (`files`: the files staged for it), after a failure in this run. */
+/**
+ * Undoes patchFolder, which began on `name`, as far as it got (`files`: the
+ * files staged for it), after a failure in this run. Its staged folder is
+ * made again first, so that a kill from there on leaves it to be patched
+ * again by the next run, as the journal says.
+ */
 function unpatchFolder(outdir: string, journal: Journal, name: string, drops: readonly string[], files: readonly string[]): void {
-  const { live, work, staged, previous } = patchPaths(outdir, journal, name);
-  if (!fs.existsSync(work)) {
-    // Never moved, or patched and back in place.
-    if (fs.existsSync(staged) && filesBelow(staged).length === files.length) return;
-    fs.renameSync(live, work);
-  }
+  const { live, work, staged, replaced, dropped } = patchPaths(outdir, journal, name);
+  fs.mkdirSync(staged, { recursive: true, mode: 0o755 });
+  if (isEntry(work) === undefined) fs.renameSync(live, work);
   for (const f of files) {
-    if (!fs.existsSync(path.join(staged, f)) && isEntry(path.join(work, f)) === 'other') moveInto(path.join(work, f), path.join(staged, f));
-    if (isEntry(path.join(previous, f)) === 'other' && !fs.existsSync(path.join(work, f))) moveInto(path.join(previous, f), path.join(work, f));
+    if (isEntry(path.join(staged, f)) === undefined && isEntry(path.join(work, f)) === 'other') moveInto(path.join(work, f), path.join(staged, f));
+    if (isEntry(path.join(replaced, f)) !== undefined && isEntry(path.join(work, f)) === undefined) moveInto(path.join(replaced, f), path.join(work, f));
     // A folder made for staged files only goes with them.
     removeEmptyParents(work, f);
   }
   for (const d of drops) {
-    if (isEntry(path.join(previous, d)) === 'other' && isEntry(path.join(work, d)) === undefined) moveInto(path.join(previous, d), path.join(work, d));
+    if (isEntry(path.join(dropped, d)) === 'other' && isEntry(path.join(work, d)) === undefined) moveInto(path.join(dropped, d), path.join(work, d));
   }
   fs.renameSync(work, live);
 }
 
-/** Where patchFolder moves a folder's files: the live folder, its place in the trash while patched, its staged files and what it moved aside. */
+/**
+ * Where patchFolder moves a folder's files: the live folder, its place in
+ * the trash while patched, its staged files, and, apart (so that no path of
+ * one passes through a link moved into the other), what it replaced and
+ * what it dropped.
+ */
 function patchPaths(outdir: string, journal: Journal, name: string) {
   return {
     live: path.join(outdir, name),
     work: path.join(outdir, journal.trash, name),
     staged: path.join(outdir, journal.staging, name),
-    previous: path.join(outdir, journal.trash, PREVIOUS_DIR, name),
+    replaced: path.join(outdir, journal.trash, REPLACED_DIR, name),
+    dropped: path.join(outdir, journal.trash, DROPPED_DIR, name),
   };
 }
 
-/** 'folder', 'other' (a file, a link, …) or undefined when nothing is at `p`. */
+/** 'folder', 'other' (a file, a link, …) or undefined when nothing is at `p`; a link is never followed at the end. */
 function isEntry(p: string): 'folder' | 'other' | undefined {
   try {
     return fs.lstatSync(p).isDirectory() ? 'folder' : 'other';
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw err;
   }
 }
@@ -490,7 +506,8 @@ function moveInto(from: string, to: string): void {
   try {
     fs.renameSync(from, to);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync(from)) throw err;
+    // Its folder is missing, not `from` (which may be a link to nothing): made, and tried again.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || isEntry(from) === undefined) throw err;
     fs.mkdirSync(path.dirname(to), { recursive: true, mode: 0o755 });
     fs.renameSync(from, to);
   }
@@ -586,15 +603,21 @@ function ensureTrash(trash: string): void {
 /**
  * Undoes `swap` as far as it got, after a failure in this run, durably,
  * then removes the journal; throws if that fails too. `stagedFiles`: the files
- * staged for each patched folder.
+ * staged for each patched folder; `began`: the folders swap began to patch.
  */
-function rollBack(outdir: string, journal: Journal, lists: ReadonlyMap<string, readonly string[]>, stagedFiles: ReadonlyMap<string, readonly string[]>): void {
+function rollBack(
+  outdir: string,
+  journal: Journal,
+  lists: ReadonlyMap<string, readonly string[]>,
+  stagedFiles: ReadonlyMap<string, readonly string[]>,
+  began: ReadonlySet<string>,
+): void {
   const staging = path.join(outdir, journal.staging);
   const trash = path.join(outdir, journal.trash);
   const patched = journal.patch ?? {};
   for (const name of [...journal.install].reverse()) {
     if (Object.hasOwn(patched, name)) {
-      unpatchFolder(outdir, journal, name, patched[name], stagedFiles.get(name) ?? []);
+      if (began.has(name)) unpatchFolder(outdir, journal, name, patched[name], stagedFiles.get(name) ?? []);
       continue;
     }
     const live = path.join(outdir, name);
@@ -613,6 +636,8 @@ function rollBack(outdir: string, journal: Journal, lists: ReadonlyMap<string, r
   }
   for (const name of Object.keys(patched)) flushFolders(path.join(outdir, name));
   flushCarried(outdir, lists);
+  // Its mark may be what failed: without it, the next run would take the trash for an older meshgen's, which it keeps.
+  ensureTrash(trash);
   fs.rmSync(path.join(outdir, JOURNAL_FILE), { force: true });
   cleanUp(outdir, journal);
 }
@@ -762,7 +787,7 @@ export class OutputWrite {
     if (sops.change === 'write') this.stage(undefined, [{ path: SOPS_CONFIG_FILE, content: sops.text as string, mode: 0o644 }]);
     const staging = this.staging ?? this.makeStaging();
     const journal: Journal = {
-      format: 'meshgen-output-journal',
+      format: JOURNAL_FORMAT,
       staging: path.basename(staging),
       trash: `${TRASH_PREFIX}${this.id}`,
       install: [...this.installed, ...(sops.change === 'write' ? [SOPS_CONFIG_FILE] : [])],
@@ -776,12 +801,13 @@ export class OutputWrite {
       throw new OutputError(`cannot write output folder ${displayPath(this.outdir)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     this.commitJournal(journal);
+    const began = new Set<string>();
     try {
-      swap(this.outdir, journal, new Map(), false);
+      swap(this.outdir, journal, new Map(), false, began);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       try {
-        rollBack(this.outdir, journal, new Map(), new Map([...this.patches].map(([name, p]) => [name, p.staged])));
+        rollBack(this.outdir, journal, new Map(), new Map([...this.patches].map(([name, p]) => [name, p.staged])), began);
       } catch {
         throw new OutputError(`cannot replace folders in ${displayPath(this.outdir)} (${code}), and the rollback failed too`, [
           {

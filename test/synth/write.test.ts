@@ -166,9 +166,10 @@ describe('writeOutput', () => {
     expect(readTree(out)['c1/a.yaml']).toBe('newer1');
   });
 
-  it('ends, after a failure or a stop at any file system call and one more run, with exactly the old or the new output and nothing left behind', async () => {
+  it('ends, after a failure or a stop at any file system call (of the write, its rollback or the recovery) and one more run, with exactly the old or the new output and nothing left behind', async () => {
     // Folders patched from the old version to the new: they keep the marker, b.yaml and sub/c.yaml, change a.yaml and
-    // the mode of m.yaml, drop gone.yaml and old-sub/ (a folder that then goes), and gain new-sub/d.yaml.
+    // the mode of m.yaml, drop gone.yaml and old-sub/ (a folder that then goes), and gain new-sub/d.yaml and ext/e.yaml.
+    // c5 only drops a file: nothing is staged for it.
     const version = (name: string, a: string, fresh: boolean): RenderedFolder => ({
       name,
       mesh: 'mesh1',
@@ -179,54 +180,119 @@ describe('writeOutput', () => {
         { path: 'm.yaml', content: `mode of ${name}`, mode: fresh ? 0o600 : 0o644 },
         { path: 'sub/c.yaml', content: `kept ${name} too`, mode: 0o644 },
         ...(fresh
-          ? [{ path: 'new-sub/d.yaml', content: `new in ${name}`, mode: 0o644 }]
+          ? [
+              { path: 'new-sub/d.yaml', content: `new in ${name}`, mode: 0o644 },
+              { path: 'ext/e.yaml', content: `where a link was in ${name}`, mode: 0o644 },
+            ]
           : [
               { path: 'gone.yaml', content: `dropped from ${name}`, mode: 0o644 },
               { path: 'old-sub/x.yaml', content: `dropped from ${name} too`, mode: 0o644 },
             ]),
       ],
     });
-    const oldSet = [version('c1', 'old1', false), version('c2', 'old2', false), version('c3', 'old3', false)];
-    const newSet = [version('c1', 'new1', true), version('c2', 'new2', true), version('c4', 'new4', true)];
-    // The files with their modes, and every folder (an empty one too).
-    const foldersIn = (dir: string): string[] => fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((e) => fs.statSync(path.join(dir, e)).isDirectory()).sort();
-    const treeOf = async (set: RenderedFolder[]) => {
-      const dir = tmpDir();
-      await writeOutput(dir, set);
-      return { ...readTree(dir, { modes: true }), folders: foldersIn(dir).join(' ') };
+    const dropsOnly = (fresh: boolean): RenderedFolder => ({
+      name: 'c5',
+      mesh: 'mesh1',
+      files: [{ path: MARKER_FILE, content: markerText('mesh1'), mode: 0o644 }, ...(fresh ? [] : [{ path: 'gone.yaml', content: 'dropped from c5', mode: 0o644 }])],
+    });
+    const oldSet = [version('c1', 'old1', false), version('c2', 'old2', false), version('c3', 'old3', false), dropsOnly(false)];
+    const newSet = [version('c1', 'new1', true), version('c2', 'new2', true), version('c4', 'new4', true), dropsOnly(true)];
+    // Outside the output: a folder that a link in the old output points at, which nothing may touch.
+    const outside = tmpDir();
+    fs.writeFileSync(path.join(outside, 'e.yaml'), 'outside');
+    // The old output, with what a person left in it: a link to nothing, and a link to a folder where the new output has one.
+    const writeOld = async (dir: string) => {
+      await writeOutput(dir, oldSet);
+      fs.symlinkSync('nowhere', path.join(dir, 'c1', 'dangling.yaml'));
+      fs.symlinkSync(outside, path.join(dir, 'c2', 'ext'));
     };
-    const [oldTree, newTree] = [await treeOf(oldSet), await treeOf(newSet)];
+    // Every entry, links not followed: files with mode and content, links with their target, and every folder.
+    const treeIn = (dir: string): Record<string, string> => {
+      const tree: Record<string, string> = {};
+      for (const e of fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()) {
+        const full = path.join(dir, e);
+        const st = fs.lstatSync(full);
+        tree[e] = st.isSymbolicLink() ? `link ${fs.readlinkSync(full)}` : st.isDirectory() ? 'folder' : `${(st.mode & 0o777).toString(8)} ${fs.readFileSync(full, 'utf8')}`;
+      }
+      return tree;
+    };
+    const oldDir = tmpDir();
+    await writeOld(oldDir);
+    const newDir = tmpDir();
+    await writeOutput(newDir, newSet);
+    const [oldTree, newTree] = [treeIn(oldDir), treeIn(newDir)];
     const outcomes = { old: 0, new: 0 };
-    for (const mode of ['stop', 'fail once'] as const) {
+    const check = (out: string, result: string, note: string, label: string) => {
+      const tree = treeIn(out);
+      expect([oldTree, newTree], label).toContainEqual(tree);
+      // The old output only when the write never committed, or a running write rolled back and said so.
+      if (result === 'done' || /^finished writing/.test(note)) expect(tree, label).toEqual(newTree);
+      if (/the output is as it was/.test(result)) expect(tree, label).toEqual(oldTree);
+      // What the next run says matches what it left: "discarded" only where the output is the old one.
+      if (/^discarded/.test(note)) expect(tree, label).toEqual(oldTree);
+      expect(treeIn(outside), label).toEqual({ 'e.yaml': '644 outside' });
+      outcomes[isDeepEqual(tree, newTree) ? 'new' : 'old']++;
+    };
+    /** The old output, then the new one written with `fails` injected; what the write said, and whether anything was injected. */
+    const failedWrite = async (fails: (n: number) => boolean) => {
+      const out = tmpDir();
+      // A copy of the old output: links copied as links, modes kept.
+      fs.cpSync(oldDir, out, { recursive: true, verbatimSymlinks: true });
+      const injected = failCalls(fails);
+      const result = await writeOutput(out, newSet).then(
+        () => 'done',
+        (e: Error) => e.message,
+      );
+      restoreFs();
+      // A run that died leaves its lock to the next run, which takes it over; in this process the holder is still alive.
+      fs.rmSync(path.join(out, '.meshgen-lock'), { force: true });
+      return { out, result, injected: injected() };
+    };
+    // 'stop': every call from the k-th on fails, the rollback's too, as if the process died there; 'fail once': only the
+    // k-th; 'fail, then stop': the k-th, and from d calls later on, as if the process died during the rollback.
+    const modes: [string, (k: number) => (n: number) => boolean][] = [
+      ['stop', (k) => (n) => n >= k],
+      ['fail once', (k) => (n) => n === k],
+      ['fail, then stop 3 calls later', (k) => (n) => n === k || n >= k + 3],
+      ['fail, then stop 12 calls later', (k) => (n) => n === k || n >= k + 12],
+    ];
+    const committed: number[] = [];
+    for (const [mode, fails] of modes) {
       for (let k = 1; ; k++) {
-        const out = tmpDir();
-        await writeOutput(out, oldSet);
-        // 'stop': every call from the k-th on fails, the rollback's too, as if the process died there; 'fail once': only the k-th.
-        const injected = failCalls((n) => (mode === 'stop' ? n >= k : n === k));
-        const result = await writeOutput(out, newSet).then(
-          () => 'done',
-          (e: Error) => e.message,
-        );
+        const { out, result, injected } = await failedWrite(fails(k));
+        if (injected === 0) break;
+        if (mode === 'stop' && fs.existsSync(path.join(out, '.meshgen-journal.json'))) committed.push(k);
+        check(out, result, recoverOutput(out) ?? '', `${mode} at call ${k}: ${result}`);
+      }
+    }
+    // A recovery that stops too, at each of its calls, and one more after it: stopped writes spread over the swap.
+    expect(committed.length).toBeGreaterThan(20);
+    for (const k of [0.1, 0.35, 0.6, 0.85].map((at) => committed[Math.floor(at * committed.length)])) {
+      for (let r = 1; ; r++) {
+        const { out, result } = await failedWrite((n) => n >= k);
+        const injected = failCalls((n) => n >= r);
+        let first: string;
+        try {
+          first = recoverOutput(out) ?? '';
+        } catch (e) {
+          first = (e as Error).message;
+        }
         restoreFs();
         if (injected() === 0) break;
-        // A run that died leaves its lock to the next run, which takes it over; in this process the holder is still alive.
-        fs.rmSync(path.join(out, '.meshgen-lock'), { force: true });
-        const note = recoverOutput(out) ?? '';
-        const tree = { ...readTree(out, { modes: true }), folders: foldersIn(out).join(' ') };
-        const label = `${mode} at call ${k}: ${result} / ${note}`;
-        expect([oldTree, newTree], label).toContainEqual(tree);
-        // The old output only when the write never committed, or a running write rolled back and said so.
-        if (result === 'done' || /^finished writing/.test(note)) expect(tree, label).toEqual(newTree);
-        if (/the output is as it was/.test(result)) expect(tree, label).toEqual(oldTree);
-        // What the next run says matches what it left: "discarded" only where the output is the old one.
-        if (/^discarded/.test(note)) expect(tree, label).toEqual(oldTree);
-        expect(fs.readdirSync(out).sort(), label).toEqual(tree === oldTree || isDeepEqual(tree, oldTree) ? ['c1', 'c2', 'c3'] : ['c1', 'c2', 'c4']);
-        outcomes[isDeepEqual(tree, newTree) ? 'new' : 'old']++;
+        const label = `stop at call ${k}, recovery stopped at call ${r} (${first})`;
+        let note: string;
+        try {
+          note = recoverOutput(out) ?? '';
+        } catch (e) {
+          throw new Error(`${label}: ${(e as Error).message} ${JSON.stringify(fs.readdirSync(out))} ${JSON.stringify(treeIn(out))}`);
+        }
+        check(out, result, note, label);
       }
     }
     expect(outcomes.old).toBeGreaterThan(10);
     expect(outcomes.new).toBeGreaterThan(10);
-  });
+    // About a thousand writes, twenty seconds on an idle machine: the limit only guards against a hang.
+  }, 300_000);
 
   it('finishes a write when deleting its trash fails, and the next run deletes what is left', async () => {
     const out = tmpDir();
@@ -372,6 +438,14 @@ describe('writeOutput', () => {
     expect(thrownBy(() => recoverOutput(out)).message).toMatch(/c1: exists, and so does its previous version in \.meshgen-old-[0-9a-f]+, which the write had moved away/);
     expect(readTree(out)).toMatchObject({ 'c1/a.yaml': 'old1', 'c2/a.yaml': 'old2' });
     fs.rmdirSync(path.join(out, trash, 'c1'));
+    // A journal with patches says so in its format, which an earlier meshgen refuses instead of putting staged files in place of folders.
+    const journal = JSON.parse(fs.readFileSync(path.join(out, '.meshgen-journal.json'), 'utf8')) as Record<string, unknown>;
+    expect(journal).toMatchObject({ format: 'meshgen-output-journal/2', patch: { c1: [], c2: [] } });
+    for (const bad of [{ format: 'meshgen-output-journal' }, { patch: undefined }, { patch: { c9: [] } }, { patch: { c1: ['../c2/a.yaml'] } }, { carryLists: true }]) {
+      fs.writeFileSync(path.join(out, '.meshgen-journal.json'), JSON.stringify({ ...journal, ...bad }));
+      expect(thrownBy(() => recoverOutput(out)).message, JSON.stringify(bad)).toMatch(/holds a journal that cannot be read/);
+    }
+    fs.writeFileSync(path.join(out, '.meshgen-journal.json'), JSON.stringify(journal));
     expect(recoverOutput(out)).toMatch(/^finished writing/);
     expect(readTree(out)).toMatchObject({ 'c1/a.yaml': 'new1', 'c2/a.yaml': 'new2' });
     expect(fs.readdirSync(out).sort()).toEqual(['c1', 'c2']);
