@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { ErrorObject } from 'ajv';
@@ -5,7 +6,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { topologySchema } from '../../src/model/schema';
 import { newAjv, PRECOMPILED_SCHEMAS, precompiledSource } from '../../src/model/schema-check';
-import { FIXTURE_TOPOLOGIES, REPO } from '../helpers';
+import { FIXTURE_TOPOLOGIES, REPO, tmpDir } from '../helpers';
 
 describe('published JSON Schema', () => {
   const published = JSON.parse(fs.readFileSync(path.join(REPO, 'schema', 'mesh.schema.json'), 'utf8'));
@@ -52,6 +53,23 @@ describe('published JSON Schema', () => {
 
 describe('validators precompiled by the build (scripts/precompile-schema.js)', () => {
   const file = path.join(REPO, 'lib', 'src', 'model', 'schema-validators.js');
+
+  it('are used from a build, compiled at run time without them, and a module they need that is missing is an error, not a quiet fallback', () => {
+    // A copy of the build, whose validators file each case changes.
+    const dir = tmpDir();
+    for (const part of ['lib', 'bin']) fs.cpSync(path.join(REPO, part), path.join(dir, part), { recursive: true });
+    fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
+    const copy = path.join(dir, 'lib', 'src', 'model', 'schema-validators.js');
+    const validate = () => spawnSync(process.execPath, [path.join(dir, 'bin', 'meshgen'), 'validate', '-f', path.join(FIXTURE_TOPOLOGIES, 'mixed.yaml')], { encoding: 'utf8' });
+    expect(validate().status, validate().stderr).toBe(0);
+    fs.writeFileSync(copy, "'use strict';\nrequire('./helper-the-build-forgot');\n");
+    const missing = validate();
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/unexpected error: Cannot find module '\.\/helper-the-build-forgot'/);
+    fs.rmSync(copy);
+    expect(validate().status, validate().stderr).toBe(0);
+  });
+
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const load = () => require(file) as Record<string, ((v: unknown) => boolean) & { errors?: ErrorObject[] | null }>;
 
