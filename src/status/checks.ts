@@ -12,7 +12,7 @@ import { awaitingAddress, ClusterPlan, discoverFix } from '../model/plan';
 import type { ClusterModel } from '../model/types';
 import { displayPath } from '../paths';
 import { certFingerprints, ExpectedFolder, sha256 } from './expected';
-import { AccessResult, ClusterAccessError, ClusterReader, NamespacedData } from './reader';
+import { AccessResult, ClusterAccessError, ClusterReader, NamespacedData, readEastWestGateway } from './reader';
 
 /** The state of one check. */
 export type CheckState = 'ok' | 'differs' | 'missing' | 'unreachable';
@@ -250,14 +250,14 @@ function checkNetwork(plan: ClusterPlan, labels: Readonly<Record<string, string>
 async function checkEastWestGateway(plan: ClusterPlan, reader: ClusterReader): Promise<Finding> {
   const check = 'east-west-gateway';
   const ambient = plan.mesh.dataplane === 'ambient';
-  const gateway = ambient ? await reader.gateway(ISTIO_SYSTEM, EASTWEST_GATEWAY_NAME) : undefined;
-  const service = gateway ? undefined : await reader.service(ISTIO_SYSTEM, EASTWEST_GATEWAY_NAME);
-  const kind = gateway ? 'Gateway' : 'Service';
-  if (!gateway && !service) {
+  const gw = await readEastWestGateway(reader, ambient);
+  if (!gw) {
     return bad(check, 'missing', `no ${ambient ? 'Gateway or ' : ''}Service ${ISTIO_SYSTEM}/${EASTWEST_GATEWAY_NAME}`, 'install the east-west gateway as the README says');
   }
-  const labels = (gateway ?? service)!.labels;
-  const addresses = gateway ? gateway.addresses : service!.ingress;
+  const { kind } = gw;
+  const service = gw.kind === 'Service' ? gw.service : undefined;
+  const labels = gw.kind === 'Gateway' ? gw.gateway.labels : gw.service.labels;
+  const addresses = gw.kind === 'Gateway' ? gw.gateway.addresses : gw.service.ingress;
   const nodePorts = service && service.type === 'NodePort' ? Object.entries(service.nodePorts) : [];
   const differences: string[] = [];
   const fixes: string[] = [];

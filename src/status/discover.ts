@@ -13,7 +13,7 @@ import type { ClusterModel, MeshModel, Topology } from '../model/types';
 import { displayPath } from '../paths';
 import { LockOptions } from '../lock';
 import { withStoreLock, writeFileDurably } from '../pki/store-io';
-import { ClusterAccessError, ClusterReader, NodeView, ServiceView } from './reader';
+import { ClusterAccessError, ClusterReader, NodeView, readEastWestGateway, ServiceView } from './reader';
 import { sortBy } from '../order';
 import { selectClusters } from './status';
 
@@ -117,16 +117,15 @@ async function readGateway(mesh: MeshModel, cluster: ClusterModel, reader: Clust
   const waitFix = 'wait for the load balancer, then run meshgen discover again';
   const missing = { kind: 'none' as const, fix: `install "${cluster.name}" by its README first, then run meshgen discover again` };
   try {
-    // Ambient's east-west gateway is a Gateway API Gateway; its Service is read when it has no address.
-    if (mesh.dataplane === 'ambient') {
-      const gw = await reader.gateway(NAMESPACE, EASTWEST_GATEWAY);
-      const from = `Gateway ${NAMESPACE}/${EASTWEST_GATEWAY}`;
-      if (gw?.addresses[0]) return { kind: 'discovered', address: gw.addresses[0], from, message: '' };
-      if (gw) return { kind: 'none', message: `${from} has no address yet`, fix: waitFix };
+    // Ambient's east-west gateway is a Gateway API Gateway; the Service is read when there is none.
+    const gw = await readEastWestGateway(reader, mesh.dataplane === 'ambient');
+    if (!gw) return { ...missing, message: `Service ${NAMESPACE}/${EASTWEST_GATEWAY} does not exist` };
+    const { from } = gw;
+    if (gw.kind === 'Gateway') {
+      if (gw.gateway.addresses[0]) return { kind: 'discovered', address: gw.gateway.addresses[0], from, message: '' };
+      return { kind: 'none', message: `${from} has no address yet`, fix: waitFix };
     }
-    const from = `Service ${NAMESPACE}/${EASTWEST_GATEWAY}`;
-    const svc = await reader.service(NAMESPACE, EASTWEST_GATEWAY);
-    if (!svc) return { ...missing, message: `${from} does not exist` };
+    const svc = gw.service;
     const address = svc.ingress[0];
     if (address) return { kind: 'discovered', address, from, message: '' };
     if (svc.type === 'NodePort') return await nodePortAddress(mesh, cluster, svc, reader, from);

@@ -7,6 +7,9 @@
  * printed as a whole.
  */
 
+import { EASTWEST_RELEASE } from '../model/install-values';
+import { ISTIO_SYSTEM } from '../model/istio-names';
+
 /** A Secret as the checks need it: `data` values are base64, as the API returns them. */
 export interface SecretView {
   readonly name: string;
@@ -35,6 +38,26 @@ export interface GatewayView {
   readonly labels: Readonly<Record<string, string>>;
   /** `status.addresses[].value`. */
   readonly addresses: readonly string[];
+}
+
+/** A cluster's east-west gateway as the cluster has it, and what to call it in a message. */
+export type EastWestGatewayView =
+  | { readonly kind: 'Gateway'; readonly from: string; readonly gateway: GatewayView }
+  | { readonly kind: 'Service'; readonly from: string; readonly service: ServiceView };
+
+/**
+ * The east-west gateway of a cluster, as `status` checks it and `discover`
+ * reads its address: in an ambient mesh its Gateway API Gateway when the
+ * cluster has one, else (and in a sidecar mesh) its Service; undefined when
+ * there is neither.
+ */
+export async function readEastWestGateway(reader: ClusterReader, ambient: boolean): Promise<EastWestGatewayView | undefined> {
+  if (ambient) {
+    const gateway = await reader.gateway(ISTIO_SYSTEM, EASTWEST_RELEASE);
+    if (gateway) return { kind: 'Gateway', from: `Gateway ${ISTIO_SYSTEM}/${EASTWEST_RELEASE}`, gateway };
+  }
+  const service = await reader.service(ISTIO_SYSTEM, EASTWEST_RELEASE);
+  return service ? { kind: 'Service', from: `Service ${ISTIO_SYSTEM}/${EASTWEST_RELEASE}`, service } : undefined;
 }
 
 /** A node's addresses, for a NodePort gateway. */

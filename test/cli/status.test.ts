@@ -225,6 +225,23 @@ describe('status checks against a fake cluster', () => {
     expect(await finding()).toEqual({ check: 'east-west-gateway', state: 'ok', detail: 'Service istio-eastwestgateway: address 192.0.2.10 (as meshgen discover stored it)' });
   });
 
+  it("checks an ambient mesh's Gateway API Gateway, and its Service only where there is no Gateway", async () => {
+    const mesh = topology.meshes[0];
+    const ambient = { ...topology, meshes: [{ ...mesh, dataplane: 'ambient' as const }] };
+    const state = healthy();
+    const finding = async () => (await checkStatus(ambient, { outdir: ws.out, clusters: ['cluster1'], readerFor: () => fakeReader(state) })).clusters[0].checks.find((f) => f.check === 'east-west-gateway');
+    expect(await finding()).toMatchObject({ state: 'ok', detail: 'Service istio-eastwestgateway: address 192.0.2.10 (as the topology says)' });
+    const labels = { 'topology.istio.io/network': 'network1' };
+    state.gateways.set('istio-system/istio-eastwestgateway', { labels, addresses: ['192.0.2.10'] });
+    expect(await finding()).toMatchObject({ state: 'ok', detail: 'Gateway istio-eastwestgateway: address 192.0.2.10 (as the topology says)' });
+    // The Gateway decides, whatever its Service has.
+    state.gateways.set('istio-system/istio-eastwestgateway', { labels, addresses: [] });
+    expect(await finding()).toMatchObject({ state: 'differs', detail: 'Gateway istio-eastwestgateway: no external address yet' });
+    state.gateways.clear();
+    state.services.clear();
+    expect(await finding()).toMatchObject({ state: 'missing', detail: 'no Gateway or Service istio-system/istio-eastwestgateway' });
+  });
+
   it("checks istio-ca-root-cert in every namespace, and istio-system's alone when the context may not list them cluster-wide", async () => {
     const state = healthy();
     const root = state.configMaps.get('istio-system/istio-ca-root-cert')!;
