@@ -15,10 +15,9 @@
  *    it gets move aside (into the trash's `.meshgen-dropped` and
  *    `.meshgen-replaced`, apart, so that no path of one passes through a
  *    link moved into the other), its staged files move in, and it moves
- *    back into place. A folder staged whole
- *    takes the place of the live one, which moves to the trash, as do
- *    removed folders. All of it is flushed, and the journal is removed: the
- *    write is done;
+ *    back into place. A folder staged whole takes the place of the live
+ *    one, which moves to the trash, as do removed folders. All of it is
+ *    flushed, and the journal is removed: the write is done;
  * 4. the trash and the staging folder are renamed to `.meshgen-removing-*`
  *    and deleted. Nothing here can fail the write: what is left, the next
  *    run deletes the same way (and says what it cannot). A staging folder
@@ -39,10 +38,9 @@
  * opens the output's files by path sees a folder whole, old or new, or
  * (while its few changed files move, a fraction of a millisecond) not at
  * all; never half of one. (A process whose working folder is inside one,
- * or that holds it open, sees it change in place.) Adding a
- * cluster changes every primary's folder of a fleet by a few files: each
- * costs those files' renames and two of the folder, not one per file it
- * keeps.
+ * or that holds it open, sees it change in place.) Adding a cluster
+ * changes every primary's folder of a fleet by a few files: each costs
+ * those files' renames and two of the folder, not one per file it keeps.
  *
  * Only folders that carry meshgen's marker file, naming a mesh of the
  * topology being written, are ever replaced or removed, and one run writes
