@@ -8,7 +8,7 @@ import { meshNetworks } from '../model/types';
 import type { Io } from './main';
 import { plural } from '../text';
 import { withTopologyFiles } from './options';
-import { awaitingOf, MeshAwaiting, pendingOf, resolveTopologyCredentials, strictPendingError } from '../synth/pending';
+import { awaitingOf, incompleteOutputError, MeshAwaiting, pendingOf, resolveTopologyCredentials } from '../synth/pending';
 import { awaitingLines, pendingLines } from './synth';
 
 /** The `validate` subcommand. */
@@ -21,13 +21,13 @@ export function validateCommand(io: Io): Command {
       // The certificates Secrets are sealed for, and the credentials remote secrets carry, are read as synth reads them: validate catches what synth would.
       readTopologySealingKeys(topology);
       const credentials = resolveTopologyCredentials(topology);
+      const pending = pendingOf(topology, credentials);
+      const awaiting = awaitingOf(topology);
       if (opts.strict) {
-        const err = strictPendingError(topology, credentials);
+        const err = incompleteOutputError(topology, pending, awaiting);
         if (err) throw err;
       }
-      const pending = pendingOf(topology, credentials);
       for (const p of pending) io.err(`${pendingLines(p).join('\n')}\n`);
-      const awaiting = awaitingOf(topology);
       for (const a of awaiting) io.err(`${awaitingLines(a).join('\n')}\n`);
       for (const mesh of topology.meshes) {
         io.out(

@@ -88,10 +88,12 @@ export function resolveTopologyCredentials(topology: Topology, env?: NodeJS.Proc
   return new Map(topology.meshes.map((mesh) => [mesh.name, resolveMeshCredentials(mesh, { env, kubeconfigs })]));
 }
 
-/** The error of `--strict` when remote secrets would be left pending, if any would. */
-export function strictPendingError(topology: Topology, credentials: ReadonlyMap<string, MeshCredentials>): OutputError | undefined {
-  const pending = pendingOf(topology, credentials);
-  const awaiting = awaitingOf(topology);
+/**
+ * The error of `--strict` when the output would be incomplete: remote secrets
+ * pending (`pendingOf`), or parts waiting for an east-west gateway address
+ * (`awaitingOf`); undefined when neither.
+ */
+export function incompleteOutputError(topology: Topology, pending: readonly MeshPending[], awaiting: readonly MeshAwaiting[]): OutputError | undefined {
   if (pending.length === 0 && awaiting.length === 0) return undefined;
   const fileOf = (mesh: string) => (topology.meshes.find((m) => m.name === mesh) as MeshModel).source.file;
   const summaries = [

@@ -18,7 +18,7 @@ import { rootKeyPassphrase } from '../pki/passphrase';
 import { displayPath, isInside } from '../paths';
 import { ensureMeshPki, KeyStoreOptions, MeshPki, Provenance } from '../pki/key-store';
 import { renderCluster, RenderedFolder } from './render';
-import { awaitingOf, MeshAwaiting, MeshPending, pendingOf, plaintextError, plaintextSecretsOf, resolveTopologyCredentials, strictPendingError } from './pending';
+import { awaitingOf, incompleteOutputError, MeshAwaiting, MeshPending, pendingOf, plaintextError, plaintextSecretsOf, resolveTopologyCredentials } from './pending';
 
 import type { SynthRun } from './readme';
 import { readDeployedRoot, readOutputDataplanes } from './deployed';
@@ -132,6 +132,9 @@ interface SynthInputs {
   readonly sealingKeys: ReadonlyMap<string, ReadonlyMap<string, SealingKey>>;
   /** Clusters whose Secrets are written in plaintext. */
   readonly plaintext: readonly string[];
+  /** Clusters whose remote secrets stay pending, and parts of the output that wait for a gateway address. */
+  readonly pending: readonly MeshPending[];
+  readonly awaiting: readonly MeshAwaiting[];
 }
 
 /** Checks paths, reads credentials and sealing certificates, applies --strict: reads only, writes nothing. */
@@ -140,12 +143,14 @@ function readInputs(topology: Topology, opts: SynthOptions): SynthInputs {
   const credentials = resolveTopologyCredentials(topology, opts.env);
   const sealingKeys = readTopologySealingKeys(topology);
   const plaintext = plaintextSecretsOf(topology);
+  const pending = pendingOf(topology, credentials);
+  const awaiting = awaitingOf(topology);
   if (opts.strict) {
-    const errors = [plaintext.length > 0 ? plaintextError(topology, plaintext) : undefined, strictPendingError(topology, credentials)].filter((e) => e !== undefined);
+    const errors = [plaintext.length > 0 ? plaintextError(topology, plaintext) : undefined, incompleteOutputError(topology, pending, awaiting)].filter((e) => e !== undefined);
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new OutputError(errors.map((e) => e.summary).join('; '), errors.flatMap((e) => e.problems));
   }
-  return { credentials, sealingKeys, plaintext };
+  return { credentials, sealingKeys, plaintext, pending, awaiting };
 }
 
 /**
@@ -176,7 +181,7 @@ async function prepared(
   run: { readonly outdir: string; readonly names: ReadonlyMap<string, string>; readonly readAhead?: FolderReadAhead },
 ): Promise<PreparedSynthesis> {
   const { outdir, names, readAhead } = run;
-  const { credentials, sealingKeys, plaintext } = inputs;
+  const { credentials, sealingKeys, plaintext, pending, awaiting } = inputs;
   const pkis = new Map<string, MeshPki>();
   for (const mesh of topology.meshes) {
     const deployedRoot = readDeployedRoot(outdir, mesh.name);
@@ -228,8 +233,8 @@ async function prepared(
           })),
         };
       }),
-      pending: pendingOf(topology, credentials),
-      awaiting: awaitingOf(topology),
+      pending: [...pending],
+      awaiting: [...awaiting],
       plaintextSecrets: [...plaintextFiles],
       encrypted: [...encrypted].sort(),
       keptEncrypted: [...kept].sort(),
