@@ -370,9 +370,10 @@ async function makeMissing(mesh: MeshModel, opts: KeyStoreOptions, found: Found)
     material.set(name, pair);
     provenance.set(name, 'reused');
   }
+  const issuer = issuerFor(mesh, found, { certPem: rootCertPem, keyPem: rootKeyPem });
   missing.forEach((cluster, i) => {
     const keyPem = newClusterKeys[i] as string;
-    const certPem = issueIntermediate(mesh, opts, found, cluster, keyPem, { certPem: rootCertPem, keyPem: rootKeyPem });
+    const certPem = issueIntermediate(mesh, opts, issuer, cluster, keyPem);
     if (write) {
       const dir = path.join(store, cluster.name);
       tx.write(path.join(dir, CA_KEY), keyPem, 0o600);
@@ -424,14 +425,18 @@ function rootPair(mesh: MeshModel, opts: KeyStoreOptions, found: Found, newRootK
   return { certPem, keyPem };
 }
 
-/** Issues the intermediate certificate of `cluster` for `keyPem`, from the root that issues in the current stage. */
-function issueIntermediate(mesh: MeshModel, opts: KeyStoreOptions, found: Found, cluster: ClusterModel, keyPem: string, root: { certPem: string; keyPem: string }): string {
+/** The root that issues a mesh's new intermediates (the next root from stage 2 of a rotation), and the file to name when it cannot. */
+function issuerFor(mesh: MeshModel, found: Found, root: { certPem: string; keyPem: string }): { readonly certPem: string; readonly keyPem: string; readonly file: string } {
   const { next, rotation, rootCertFile } = found;
+  const pair = issuerOf(rotation?.stage, root, next ? { certPem: next.certPem, keyPem: next.keyPem } : undefined);
+  return { ...pair, file: issuerOf(rotation?.stage, rootCertFile, next ? path.join(mesh.trust.keyStore, NEXT_ROOT_DIR, ROOT_CERT) : undefined) };
+}
+
+/** The intermediate certificate of `cluster` for its new key, issued by `issuer`. */
+function issueIntermediate(mesh: MeshModel, opts: KeyStoreOptions, issuer: ReturnType<typeof issuerFor>, cluster: ClusterModel, keyPem: string): string {
   const now = opts.now ?? (() => new Date());
   const serial = opts.serial ?? newSerial;
   const profile = mesh.trust.profile;
-  const issuer = issuerOf(rotation?.stage, root, next ? { certPem: next.certPem, keyPem: next.keyPem } : undefined);
-  const issuerFile = issuerOf(rotation?.stage, rootCertFile, next ? path.join(mesh.trust.keyStore, NEXT_ROOT_DIR, ROOT_CERT) : undefined);
   try {
     return createIntermediateCertificate(keyPem, { certPem: issuer.certPem, keyPem: issuer.keyPem }, cluster.name, {
       now: now(),
@@ -444,7 +449,7 @@ function issueIntermediate(mesh: MeshModel, opts: KeyStoreOptions, found: Found,
   } catch (err) {
     // The root (or its key) cannot issue: say which file, once, instead of a bare encoding error.
     throw new KeyStoreError(`cannot issue the intermediate of cluster "${cluster.name}"`, [
-      { file: displayPath(issuerFile), message: (err as Error).message.split('\n')[0], fix: 'use a root certificate and key that openssl reads (RSA, or ECDSA on P-256, P-384 or P-521)' },
+      { file: displayPath(issuer.file), message: (err as Error).message.split('\n')[0], fix: 'use a root certificate and key that openssl reads (RSA, or ECDSA on P-256, P-384 or P-521)' },
     ]);
   }
 }
