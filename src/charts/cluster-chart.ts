@@ -172,8 +172,8 @@ export class ClusterChart extends Chart {
     // CRD either, so Argo CD applies them in its first wave beside the prereqs, and kubectl with the rest.
     const remoteSecrets = new Construct(this, 'RemoteSecrets');
     new IstioSystemNamespace(prereqs, 'Namespace', { network: plan.networkLabel, controlPlaneClusters: plan.controlPlaneClusters });
-    const caCertificate = this.cacerts(prereqs, pki);
-    this.trustFacts = trustFactsOf(pki.rootCertPem, caCertificate ? undefined : pki.cacerts(cluster.name)['cert-chain.pem'], props.trustRoots ?? []);
+    const ca = this.cacerts(prereqs, pki);
+    this.trustFacts = trustFactsOf(pki.rootCertPem, ca.certificate ? undefined : pki.cacerts(cluster.name)['cert-chain.pem'], props.trustRoots ?? []);
     this.readme = {
       plan,
       credentials,
@@ -206,23 +206,22 @@ export class ClusterChart extends Chart {
 
     // Engines apply the two groups from folders of their own, in order.
     const hasConfig = config.node.findAll().some((c) => ApiObject.isApiObject(c));
-    if (mode === 'flux') this.fluxInstall(plan, meshConfig, needsGateway, hasConfig, caCertificate ?? this.sealedCacerts(prereqs));
+    // With Flux, istiod waits for a CA that appears some time after it is applied: cert-manager's, or a sealed Secret the controller unseals.
+    const waitFor = ca.certificate || cluster.secrets.encryption === 'sealed-secrets' ? ca.object : undefined;
+    if (mode === 'flux') this.fluxInstall(plan, meshConfig, needsGateway, hasConfig, waitFor);
     if (mode === 'argocd') this.argoInstall(plan, meshConfig, needsGateway, hasConfig);
     if (mode !== 'istioctl') placeAll(config, CONFIG_FOLDER);
     if (mode === 'argocd') for (const scope of [prereqs, remoteSecrets]) placeAll(scope, PREREQS_FOLDER);
     this.istioctlInputs = inputs;
   }
 
-  /** The CA istiod reads at start: a cert-manager Certificate (returned) or the `cacerts` Secret from the key store. */
-  private cacerts(prereqs: Construct, pki: MeshPki): ApiObject | undefined {
+  /** The CA istiod reads at start: a cert-manager Certificate, or the `cacerts` Secret from the key store. */
+  private cacerts(prereqs: Construct, pki: MeshPki): { readonly certificate: boolean; readonly object: ApiObject } {
     const { mesh, cluster } = this;
     const byo = mesh.trust.byo;
-    if (byo?.kind !== 'cert-manager') {
-      new CacertsSecret(prereqs, 'Cacerts', { files: pki.cacerts(cluster.name) });
-      return undefined;
-    }
+    if (byo?.kind !== 'cert-manager') return { certificate: false, object: new CacertsSecret(prereqs, 'Cacerts', { files: pki.cacerts(cluster.name) }).resource };
     const profile = mesh.trust.profile;
-    return new CacertsCertificate(prereqs, 'Cacerts', {
+    const certificate = new CacertsCertificate(prereqs, 'Cacerts', {
       cluster: cluster.name,
       issuerRef: byo.issuerRef,
       duration: byo.duration,
@@ -233,6 +232,7 @@ export class ClusterChart extends Chart {
       commonName: profile.intermediateCommonName,
       extraSANs: profile.extraSANs,
     }).resource;
+    return { certificate: true, object: certificate };
   }
 
   /** The objects that need Istio's CRDs or its sidecar injector, in `config`. */
@@ -375,15 +375,6 @@ export class ClusterChart extends Chart {
         helm: { release: c.release, chart: c.chart },
       });
     }
-  }
-
-  /**
-   * With Flux, a sealed `cacerts` is unsealed by the cluster's controller some time after it is applied,
-   * and istiod must not start before: it is applied from `prereqs/` by a Kustomization that waits for the Secret.
-   */
-  private sealedCacerts(prereqs: Construct): ApiObject | undefined {
-    if (this.cluster.secrets.encryption !== 'sealed-secrets') return undefined;
-    return prereqs.node.findAll().find((c): c is ApiObject => ApiObject.isApiObject(c) && c.kind === 'Secret' && c.name === CACERTS_SECRET_NAME);
   }
 
   /** Flux: the charts as HelmReleases in `istio/`, applied before `istio-config/` by two Kustomizations. */
