@@ -9,29 +9,18 @@
 import { Construct } from 'constructs';
 import { IstioOperator, IstioReleaseProps } from './istio-operator';
 import { describeObject } from './description';
-import { primaryGlobalValues } from '../model/install-values';
+import { PrimaryIdentity, primaryGlobalValues } from '../model/install-values';
 
 /** metadata.name of the control-plane IstioOperator. */
 export const CONTROL_PLANE_NAME = 'control-plane';
 
 /** Props of ControlPlane. */
-export interface ControlPlaneProps extends IstioReleaseProps {
+export interface ControlPlaneProps extends IstioReleaseProps, PrimaryIdentity {
   /**
    * spec.profile: `ambient` in an ambient mesh (istiod, the CNI agent and ztunnel; `values.global` reaches ztunnel too).
    * @default - the default profile
    */
   readonly profile?: string;
-  /** values.global.meshID. */
-  readonly meshID: string;
-  /** values.global.multiCluster.clusterName. */
-  readonly clusterName: string;
-  /** values.global.network. */
-  readonly network: string;
-  /**
-   * values.global.externalIstiod: istiod also serves remote clusters through the east-west gateway.
-   * @default false
-   */
-  readonly externalIstiod?: boolean;
   /**
    * spec.meshConfig (trust domain, aliases, extra roots, DNS proxying).
    * @default - none

@@ -167,13 +167,16 @@ export function ztunnelValues(plan: ClusterPlan): Record<string, unknown> {
   };
 }
 
-/** The identity of a primary's istiod. */
+/** The identity of a primary's istiod, as `values.global` carries it. */
 export interface PrimaryIdentity {
+  /** values.global.meshID. */
   readonly meshID: string;
+  /** values.global.multiCluster.clusterName. */
   readonly clusterName: string;
+  /** values.global.network. */
   readonly network: string;
   /**
-   * istiod also serves remote clusters through the east-west gateway.
+   * values.global.externalIstiod: istiod also serves remote clusters through the east-west gateway.
    * @default false
    */
   readonly externalIstiod?: boolean;
