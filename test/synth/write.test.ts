@@ -366,6 +366,14 @@ describe('writeOutput', () => {
     expect(readTree(out)).toEqual({ 'c1/a.yaml': 'new1', [`c1/${MARKER_FILE}`]: markerText('mesh1'), 'c2/a.yaml': 'new2', [`c2/${MARKER_FILE}`]: markerText('mesh1') });
   });
 
+  it('refuses to redo a write of the carry-list version when a file is both staged and on the carry list, and moves nothing', async () => {
+    const { out, staging, trash } = await carryListWrite();
+    fs.writeFileSync(path.join(out, staging, '.meshgen-carry', 'c1.json'), JSON.stringify([MARKER_FILE, 'a.yaml']));
+    expect(thrownBy(() => recoverOutput(out)).message).toMatch(/cannot finish the write of .* that a run began\n\s+.*c1\/a\.yaml: is both written anew and on the carry list\n\s+fix: restore the cluster folders/);
+    expect(fs.readFileSync(path.join(out, trash, 'c1', 'a.yaml'), 'utf8')).toBe('old1');
+    expect(fs.readFileSync(path.join(out, staging, 'c1', 'a.yaml'), 'utf8')).toBe('new1');
+  });
+
   it('refuses to redo a write whose carry list is damaged or missing, keeping every previous file, and says how to restore', async () => {
     const { out, staging, trash } = await carryListWrite();
     expect(fs.readFileSync(path.join(out, trash, 'c1', 'a.yaml'), 'utf8')).toBe('old1');
