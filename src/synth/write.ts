@@ -226,7 +226,8 @@ export function recoverOutput(outdir: string): string | undefined {
   const journalFile = path.join(outdir, JOURNAL_FILE);
   if (fs.existsSync(journalFile)) {
     const journal = readJournal(journalFile);
-    swap(outdir, journal, readCarryLists(outdir, journal), true);
+    // Only journals of the version before patches have carry lists.
+    swap(outdir, journal, journal.format === JOURNAL_FORMAT ? new Map() : readCarryLists(outdir, journal), true);
     cleanUp(outdir, journal);
     return `finished writing ${shown}, which an interrupted run had begun (${journal.install.filter((n) => n !== SOPS_CONFIG_FILE).length} folders)`;
   }
@@ -603,13 +604,7 @@ function ensureTrash(trash: string): void {
  * then removes the journal; throws if that fails too. `stagedFiles`: the files
  * staged for each patched folder; `began`: the folders swap began to patch.
  */
-function rollBack(
-  outdir: string,
-  journal: Journal,
-  lists: ReadonlyMap<string, readonly string[]>,
-  stagedFiles: ReadonlyMap<string, readonly string[]>,
-  began: ReadonlySet<string>,
-): void {
+function rollBack(outdir: string, journal: Journal, stagedFiles: ReadonlyMap<string, readonly string[]>, began: ReadonlySet<string>): void {
   const staging = path.join(outdir, journal.staging);
   const trash = path.join(outdir, journal.trash);
   const patched = journal.patch ?? {};
@@ -622,18 +617,13 @@ function rollBack(
     const staged = path.join(staging, name);
     const old = path.join(trash, name);
     if (!fs.existsSync(staged) && fs.existsSync(live)) fs.renameSync(live, staged);
-    if (fs.existsSync(old)) {
-      for (const f of lists.get(name) ?? []) {
-        if (fs.existsSync(path.join(staged, f)) && !fs.existsSync(path.join(old, f))) fs.renameSync(path.join(staged, f), path.join(old, f));
-      }
-      if (!fs.existsSync(live)) fs.renameSync(old, live);
-    }
+    if (fs.existsSync(old) && !fs.existsSync(live)) fs.renameSync(old, live);
   }
   for (const name of journal.remove) {
     if (fs.existsSync(path.join(trash, name)) && !fs.existsSync(path.join(outdir, name))) fs.renameSync(path.join(trash, name), path.join(outdir, name));
   }
   for (const name of Object.keys(patched)) flushFolders(path.join(outdir, name));
-  flushCarried(outdir, lists);
+  fsyncDir(outdir);
   // Its mark may be what failed: without it, the next run would take the trash for an older meshgen's, which it keeps.
   ensureTrash(trash);
   fs.rmSync(path.join(outdir, JOURNAL_FILE), { force: true });
@@ -805,7 +795,7 @@ export class OutputWrite {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       try {
-        rollBack(this.outdir, journal, new Map(), new Map([...this.patches].map(([name, p]) => [name, p.staged])), began);
+        rollBack(this.outdir, journal, new Map([...this.patches].map(([name, p]) => [name, p.staged])), began);
       } catch {
         throw new OutputError(`cannot replace folders in ${displayPath(this.outdir)} (${code}), and the rollback failed too`, [
           {
