@@ -75,7 +75,6 @@ export function maskSecrets(text: string, file = 'file.yaml'): string {
   return header + masked.map((d) => toYaml(d)).join('---\n');
 }
 
-
 /** Masked texts an OutputDiff keeps for reuse. */
 const MASKED_TEXTS = 256;
 
@@ -92,14 +91,10 @@ export class OutputDiff {
   /** Adds the changes of `folder`, if it differs from the disk. */
   public add(folder: RenderedFolder): void {
     const { changed, snapshot } = this.planner.examine(folder);
-    if (!changed) {
-      this.planner.release(snapshot);
-      return;
-    }
-    const dir = path.join(this.outdir, folder.name);
-    // What the disk holds, as the comparison read it: read again only when it was not read ahead.
-    const old = snapshotTexts(snapshot ?? snapshotFolder(dir));
+    // What the disk holds, as the comparison read it.
+    const old = changed ? snapshotTexts(snapshot) : undefined;
     this.planner.release(snapshot);
+    if (!old) return;
     const next = new Map(folder.files.map((f) => [f.path, f.content]));
     for (const file of new Set([...old.keys(), ...next.keys()])) this.file(`${folder.name}/${file}`, old.get(file), next.get(file));
   }

@@ -60,7 +60,7 @@ import { LockOptions, withLock } from '../lock';
 import { displayPath, fsyncDir, makeFolders } from '../paths';
 import { MARKER_FILE, markerMesh, markerSopsRecipients } from './marker';
 import type { PendingSecret, RenderedFile, RenderedFolder } from './render';
-import { compareSnapshot, compareWithDisk, FolderReadAhead, FolderSnapshot } from './disk-compare';
+import { compareSnapshot, FolderReadAhead, FolderSnapshot, snapshotFolder } from './disk-compare';
 import { checkSopsConfig, isOwnSopsConfig, SOPS_CONFIG_FILE, sopsConfigText } from './sops-config';
 
 const STAGING_PREFIX = '.meshgen-staging-';
@@ -692,22 +692,23 @@ export class OutputPlanner {
   /**
    * Whether `folder` differs from what is on disk, so that the write must
    * put it in place, and which of its files the disk already holds as they
-   * are; with what the disk holds, when it was read ahead.
+   * are; with what the disk holds (give it back with release()).
    */
-  public examine(folder: RenderedFolder): { readonly changed: boolean; readonly same: ReadonlySet<string>; readonly onDisk?: readonly string[]; readonly snapshot?: FolderSnapshot } {
+  public examine(folder: RenderedFolder): { readonly changed: boolean; readonly same: ReadonlySet<string>; readonly onDisk?: readonly string[]; readonly snapshot: FolderSnapshot } {
     const marker = folder.files.find((file) => file.path === MARKER_FILE);
     const recipients = marker ? markerSopsRecipients(marker.content) : undefined;
     if (recipients) this.recipients.set(folder.name, recipients);
     const dir = path.join(this.outdir, folder.name);
-    const snapshot = this.readAhead?.take(dir);
-    const disk = snapshot ? compareSnapshot(snapshot, folder.files) : compareWithDisk(dir, folder.files);
+    // Read ahead on a worker in a fleet, else here; either way the caller gets it, so that diff reads no folder twice.
+    const snapshot = this.readAhead?.take(dir) ?? snapshotFolder(dir);
+    const disk = compareSnapshot(snapshot, folder.files);
     if (disk.equal) this.unchanged.push(folder.name);
     return { changed: !disk.equal, same: disk.same, onDisk: disk.onDisk, snapshot };
   }
 
-  /** Lets go of a snapshot that examine() returned: its memory goes back to the worker that reads ahead. */
-  public release(snapshot: FolderSnapshot | undefined): void {
-    if (snapshot) this.readAhead?.release(snapshot);
+  /** Lets go of a snapshot that examine() returned: its memory goes back to the worker that reads ahead, if one does. */
+  public release(snapshot: FolderSnapshot): void {
+    this.readAhead?.release(snapshot);
   }
 
   /** `.sops.yaml` after every folder was examined: its text, and whether it is written or removed. */
