@@ -386,7 +386,7 @@ async function makeMissing(mesh: MeshModel, opts: KeyStoreOptions, found: Found)
   if (write) stageManifest(tx, updatedManifest(manifest ?? emptyManifest(), tx, mesh, byo === undefined ? rootCertPem : undefined, material));
 
   // cert-chain.pem ends at the root that issued the intermediate; root-cert.pem carries every root the clusters trust.
-  const issuingPem = withNewline(issuerOf(rotation?.stage, rootCertPem, next?.certPem));
+  const issuingPem = withNewline(issuer.certPem);
   const nextPem = next ? withNewline(next.certPem) : undefined;
   const bundle = nextPem === undefined ? issuingPem : rotation?.stage === 2 ? issuingPem + withNewline(rootCertPem) : withNewline(rootCertPem) + nextPem;
   return {
@@ -425,15 +425,22 @@ function rootPair(mesh: MeshModel, opts: KeyStoreOptions, found: Found, newRootK
   return { certPem, keyPem };
 }
 
+/** A root that issues intermediates, and its certificate's file, for errors. */
+interface Issuer {
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly file: string;
+}
+
 /** The root that issues a mesh's new intermediates (the next root from stage 2 of a rotation), and the file to name when it cannot. */
-function issuerFor(mesh: MeshModel, found: Found, root: { certPem: string; keyPem: string }): { readonly certPem: string; readonly keyPem: string; readonly file: string } {
+function issuerFor(mesh: MeshModel, found: Found, root: { certPem: string; keyPem: string }): Issuer {
   const { next, rotation, rootCertFile } = found;
   const pair = issuerOf(rotation?.stage, root, next ? { certPem: next.certPem, keyPem: next.keyPem } : undefined);
   return { ...pair, file: issuerOf(rotation?.stage, rootCertFile, next ? path.join(mesh.trust.keyStore, NEXT_ROOT_DIR, ROOT_CERT) : undefined) };
 }
 
 /** The intermediate certificate of `cluster` for its new key, issued by `issuer`. */
-function issueIntermediate(mesh: MeshModel, opts: KeyStoreOptions, issuer: ReturnType<typeof issuerFor>, cluster: ClusterModel, keyPem: string): string {
+function issueIntermediate(mesh: MeshModel, opts: KeyStoreOptions, issuer: Issuer, cluster: ClusterModel, keyPem: string): string {
   const now = opts.now ?? (() => new Date());
   const serial = opts.serial ?? newSerial;
   const profile = mesh.trust.profile;

@@ -233,8 +233,8 @@ async function prepared(
           })),
         };
       }),
-      pending: [...pending],
-      awaiting: [...awaiting],
+      pending,
+      awaiting,
       plaintextSecrets: [...plaintextFiles],
       encrypted: [...encrypted].sort(),
       keptEncrypted: [...kept].sort(),
