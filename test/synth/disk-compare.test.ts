@@ -111,8 +111,9 @@ describe.skipIf(!fs.existsSync(BUILT))('reading folders ahead on a worker thread
   it('reads later folders into the memory given back, each still whole', async () => {
     const built = (await import(BUILT)) as typeof import('../../src/synth/disk-compare');
     const root = tmpDir();
-    // Folders of sizes that go up and down, so that memory given back is used for smaller and larger ones.
-    const content = (i: number) => `n: ${i}\n${'y'.repeat(((i * 7919) % 13) * 30_000)}`;
+    // Folders of sizes that go up and down, so that memory given back is used for smaller and larger ones; about 30 MB
+    // in all, more than the worker may read ahead, so that it must wait for memory to come back.
+    const content = (i: number) => `n: ${i}\n${'y'.repeat(((i * 7919) % 13) * 80_000)}`;
     const dirs = Array.from({ length: 60 }, (_, i) => path.join(root, `c${i}`));
     dirs.forEach((d, i) => {
       fs.mkdirSync(d);
