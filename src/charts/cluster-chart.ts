@@ -173,7 +173,8 @@ export class ClusterChart extends Chart {
     const remoteSecrets = new Construct(this, 'RemoteSecrets');
     new IstioSystemNamespace(prereqs, 'Namespace', { network: plan.networkLabel, controlPlaneClusters: plan.controlPlaneClusters });
     const ca = this.cacerts(prereqs, pki);
-    this.trustFacts = trustFactsOf(pki.rootCertPem, ca.certificate ? undefined : pki.cacerts(cluster.name)['cert-chain.pem'], props.trustRoots ?? []);
+    const certificate = ca.kind === 'Certificate';
+    this.trustFacts = trustFactsOf(pki.rootCertPem, certificate ? undefined : pki.cacerts(cluster.name)['cert-chain.pem'], props.trustRoots ?? []);
     this.readme = {
       plan,
       credentials,
@@ -207,7 +208,7 @@ export class ClusterChart extends Chart {
     // Engines apply the two groups from folders of their own, in order.
     const hasConfig = config.node.findAll().some((c) => ApiObject.isApiObject(c));
     // With Flux, istiod waits for a CA that appears some time after it is applied: cert-manager's, or a sealed Secret the controller unseals.
-    const waitFor = ca.certificate || cluster.secrets.encryption === 'sealed-secrets' ? ca.object : undefined;
+    const waitFor = certificate || cluster.secrets.encryption === 'sealed-secrets' ? ca : undefined;
     if (mode === 'flux') this.fluxInstall(plan, meshConfig, needsGateway, hasConfig, waitFor);
     if (mode === 'argocd') this.argoInstall(plan, meshConfig, needsGateway, hasConfig);
     if (mode !== 'istioctl') placeAll(config, CONFIG_FOLDER);
@@ -216,12 +217,12 @@ export class ClusterChart extends Chart {
   }
 
   /** The CA istiod reads at start: a cert-manager Certificate, or the `cacerts` Secret from the key store. */
-  private cacerts(prereqs: Construct, pki: MeshPki): { readonly certificate: boolean; readonly object: ApiObject } {
+  private cacerts(prereqs: Construct, pki: MeshPki): ApiObject {
     const { mesh, cluster } = this;
     const byo = mesh.trust.byo;
-    if (byo?.kind !== 'cert-manager') return { certificate: false, object: new CacertsSecret(prereqs, 'Cacerts', { files: pki.cacerts(cluster.name) }).resource };
+    if (byo?.kind !== 'cert-manager') return new CacertsSecret(prereqs, 'Cacerts', { files: pki.cacerts(cluster.name) }).resource;
     const profile = mesh.trust.profile;
-    const certificate = new CacertsCertificate(prereqs, 'Cacerts', {
+    return new CacertsCertificate(prereqs, 'Cacerts', {
       cluster: cluster.name,
       issuerRef: byo.issuerRef,
       duration: byo.duration,
@@ -232,7 +233,6 @@ export class ClusterChart extends Chart {
       commonName: profile.intermediateCommonName,
       extraSANs: profile.extraSANs,
     }).resource;
-    return { certificate: true, object: certificate };
   }
 
   /** The objects that need Istio's CRDs or its sidecar injector, in `config`. */
